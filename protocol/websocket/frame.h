@@ -1,0 +1,35 @@
+// The WebSocket frame header (RFC 6455 §5.2): opcodes and the header writers.
+// Servers write unmasked frames with minimal length encoding; clients write masked ones.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace herald::protocol::websocket {
+
+enum class Opcode : uint8_t {
+  kContinuation = 0x0,
+  kText = 0x1,
+  kBinary = 0x2,
+  kClose = 0x8,
+  kPing = 0x9,
+  kPong = 0xA,
+};
+
+inline constexpr size_t kServerFrameHeaderBytesMax = 10;
+inline constexpr size_t kClientFrameHeaderBytesMax = 14;
+inline constexpr size_t kControlPayloadBytesMax = 125;
+
+[[nodiscard]] constexpr bool is_control(Opcode op) { return (static_cast<uint8_t>(op) & 0x8) != 0; }
+
+// Writes an unmasked (server) frame header into `out`, which must hold
+// kServerFrameHeaderBytesMax bytes. Uses the shortest length encoding. Returns bytes written.
+size_t write_frame_header(uint8_t* out, Opcode opcode, uint64_t payload_bytes, bool fin = true);
+
+// Writes a masked (client) frame header into `out`, which must hold kClientFrameHeaderBytesMax
+// bytes. `mask_key` holds the four key bytes in wire order (memcpy of the key). The caller
+// masks the payload itself with unmask() (masking is its own inverse). Returns bytes written.
+size_t write_masked_frame_header(uint8_t* out, Opcode opcode, uint64_t payload_bytes,
+                                 uint32_t mask_key, bool fin = true);
+
+}  // namespace herald::protocol::websocket

@@ -1,0 +1,95 @@
+// Incremental frame parser and message assembler (RFC 6455 §5): bytes in, messages out.
+// Sans-I/O: no fds, threads or clocks. Used by the server Session and by the C++ clients.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+
+#include "protocol/websocket/close_code.h"
+#include "protocol/websocket/frame.h"
+#include "protocol/websocket/utf8.h"
+
+namespace herald::protocol::websocket {
+
+// A server requires masked frames from its peer (§5.1); a client requires unmasked ones.
+enum class Role : uint8_t { kServer, kClient };
+
+struct ParserEvent {
+  enum class Kind : uint8_t {
+    kNeedMore,  // every byte given to receive() has been consumed
+    kText,      // a complete text message, valid UTF-8
+    kBinary,    // a complete binary message
+    kPing,
+    kPong,
+    kClose,  // the peer's Close: `code` is its status, or kNoStatus if it sent none
+    kError,  // a violation: fail the connection with `code` (1002, 1007 or 1009)
+  };
+  Kind kind = Kind::kNeedMore;
+  // Message, ping/pong payload or close reason. Valid until the next call to next() or
+  // receive(); it may point into the buffer given to receive() (no copy) or into the
+  // parser's own reassembly buffer.
+  std::span<const uint8_t> payload;
+  CloseCode code = CloseCode::kNoStatus;
+};
+
+// Checks every rule of §5 that a receiver must enforce: masking by role, RSV bits (no
+// extensions are negotiated), reserved opcodes, control frames (<=125 bytes, never
+// fragmented), continuation order, 64-bit lengths with the top bit set, the message size
+// limit (1009), UTF-8 of text messages as each piece arrives (1007), close payloads (a
+// 1-byte payload and codes not allowed on the wire are 1002, an invalid reason is 1007).
+class MessageParser {
+ public:
+  MessageParser(Role role, uint64_t message_bytes_max);
+
+  // Hands over the next received bytes. Payload bytes are unmasked in place, so the buffer
+  // must be writable and must stay valid until next() returns kNeedMore.
+  void receive(std::span<uint8_t> bytes);
+
+  // The next event. Returns kNeedMore once all received bytes are consumed. After kError
+  // the parser stays failed and returns kError again.
+  [[nodiscard]] ParserEvent next();
+
+  // Bytes held between calls (partial header, reassembly buffer), for memory accounting.
+  [[nodiscard]] size_t buffered_bytes() const;
+
+  // Gives back reassembly memory above a small threshold; call when the connection is idle.
+  void shrink();
+
+ private:
+  ParserEvent fail(CloseCode code);
+  ParserEvent parse_header();
+  ParserEvent parse_payload();
+  ParserEvent finish_frame(std::span<const uint8_t> payload);
+  ParserEvent check_close_payload(std::span<const uint8_t> payload);
+
+  // Configuration.
+  uint64_t message_bytes_max_;
+  Role role_;
+
+  // Input not yet consumed.
+  std::span<uint8_t> input_;
+
+  // The frame being parsed.
+  uint8_t header_[kClientFrameHeaderBytesMax] = {};
+  uint8_t header_bytes_ = 0;
+  bool in_payload_ = false;
+  bool frame_fin_ = false;
+  Opcode frame_opcode_ = Opcode::kContinuation;
+  uint32_t frame_mask_ = 0;
+  uint64_t frame_payload_bytes_ = 0;
+  uint64_t frame_payload_done_ = 0;
+
+  // The message being reassembled across frames or reads.
+  bool in_message_ = false;  // a fragmented data message is open
+  Opcode message_opcode_ = Opcode::kContinuation;
+  uint64_t message_bytes_ = 0;
+  Utf8Validator utf8_;
+  std::string assembly_;  // payload bytes kept across frames or reads
+  std::string control_;   // a control frame split across reads
+  bool failed_ = false;
+  CloseCode failure_ = CloseCode::kProtocolError;
+};
+
+}  // namespace herald::protocol::websocket
