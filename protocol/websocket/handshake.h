@@ -21,7 +21,7 @@ struct HttpRequest {
   // Every header in arrival order; names lower-cased, values with surrounding whitespace
   // trimmed. Repeated headers stay separate entries.
   std::vector<std::pair<std::string, std::string>> headers;
-  std::string body;  // Content-Length bytes; chunked bodies are refused (411/501)
+  std::string body;  // Content-Length bytes; Transfer-Encoding (chunked) is refused with 501
 
   // The first value of header `name` (lower-case), or empty when absent.
   [[nodiscard]] std::string_view header(std::string_view name) const;
@@ -46,7 +46,7 @@ class RequestParser {
   // Valid once kComplete.
   [[nodiscard]] const HttpRequest& request() const { return request_; }
   [[nodiscard]] HttpRequest take_request() { return std::move(request_); }
-  // Once kError: the HTTP status to answer (400, 405, 411, 413, 431, 501, 505) and why.
+  // Once kError: the HTTP status to answer (400, 413, 431, 501, 505) and why.
   [[nodiscard]] int error_status() const { return error_status_; }
   [[nodiscard]] std::string_view error_reason() const { return error_reason_; }
 
@@ -62,23 +62,37 @@ class RequestParser {
   std::string error_reason_;
 
   Status fail(int status, std::string_view reason);
+  size_t feed_head(std::span<const uint8_t> bytes);
+  size_t feed_body(std::span<const uint8_t> bytes);
   Status parse_head();
+  Status parse_request_line(std::string_view line);
+  Status parse_header_fields(std::string_view fields);
+  Status apply_framing();
 };
 
 // The answer to a WebSocket upgrade request, decided by validate_upgrade().
 struct UpgradeDecision {
-  int status = 0;            // 101 when the handshake is accepted
-  std::string_view reason;   // why it was refused, for the body and the log
-  std::string subprotocol;   // the selected Sec-WebSocket-Protocol, or empty
+  int status = 0;           // 101 when the handshake is accepted
+  std::string_view reason;  // why it was refused, for the body and the log
+  std::string subprotocol;  // the selected Sec-WebSocket-Protocol, or empty
 };
+
+// True when the comma-separated `list` (RFC 9110 §5.6.1) has an element equal to `token`,
+// ignoring ASCII case and optional whitespace around elements.
+[[nodiscard]] bool list_has_token(std::string_view list, std::string_view token);
 
 // Applies §4.2.1 to a request for which wants_websocket() is true: method GET, HTTP/1.1,
 // Host present, Upgrade: websocket and Connection: Upgrade as tokens in comma lists, a
 // Sec-WebSocket-Key that base64-decodes to 16 bytes, Sec-WebSocket-Version 13 (else 426).
 // Picks the first of `server_subprotocols` (in server preference order) that the client
 // offered. Origin is not judged here; the caller keeps it for its allow-list.
+// A method other than GET is refused with 405 (RFC 9110 §15.5.6), every other defect with 400.
 [[nodiscard]] UpgradeDecision validate_upgrade(const HttpRequest& request,
                                                std::span<const std::string> server_subprotocols);
+
+// The whole HTTP response refusing an upgrade; `decision.status` must not be 101. A 426 carries
+// "Sec-WebSocket-Version: 13" (§4.4) and a 405 "Allow: GET" (RFC 9110 §15.5.6).
+[[nodiscard]] std::string build_upgrade_refusal(const UpgradeDecision& decision);
 
 // base64(SHA-1(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11")), §4.2.2 step 5.4.
 [[nodiscard]] std::string accept_key(std::string_view sec_websocket_key);
@@ -89,7 +103,8 @@ struct UpgradeDecision {
                                                  std::string_view subprotocol);
 
 // A complete HTTP/1.1 response with Content-Length and "Connection: close". `extra_headers`
-// are whole lines without the trailing CRLF, e.g. "Sec-WebSocket-Version: 13".
+// are whole lines without the trailing CRLF, e.g. "Sec-WebSocket-Version: 13". A 1xx or 204
+// response has no content, so it gets neither Content-Length nor `body` (RFC 9110 §8.6).
 [[nodiscard]] std::string build_http_response(int status, std::string_view content_type,
                                               std::string_view body,
                                               std::span<const std::string> extra_headers = {});
@@ -118,6 +133,7 @@ class ResponseParser {
   size_t feed(std::span<const uint8_t> bytes);
   [[nodiscard]] Status status() const { return status_; }
   [[nodiscard]] int http_status() const { return http_status_; }
+  // The server's Sec-WebSocket-Protocol, or empty. The caller checks it is one it offered (§4.1).
   [[nodiscard]] std::string_view subprotocol() const { return subprotocol_; }
 
  private:

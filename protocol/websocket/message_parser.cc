@@ -1,1 +1,261 @@
-// placeholder
+// The frame parser and message assembler (RFC 6455 §5): enforces every receiver rule of §5
+// and delivers whole messages, zero-copy when a frame arrives in one piece. No I/O.
+#include "protocol/websocket/message_parser.h"
+
+#include <algorithm>
+#include <cassert>
+#include <cstring>
+
+#include "protocol/websocket/unmask.h"
+
+namespace herald::protocol::websocket {
+namespace {
+
+using Kind = ParserEvent::Kind;
+
+constexpr uint8_t kFinBit = 0x80;
+constexpr uint8_t kRsvBits = 0x70;
+constexpr uint8_t kOpcodeBits = 0x0F;
+constexpr uint8_t kMaskBit = 0x80;
+constexpr uint8_t kLengthBits = 0x7F;
+constexpr uint8_t kLength16 = 126;
+constexpr uint8_t kLength64 = 127;
+constexpr size_t kMaskKeyBytes = 4;
+// Reassembly capacity kept by shrink(): a typical message fits without a new allocation.
+constexpr size_t kAssemblyKeepBytes = 4096;
+
+bool is_known_opcode(uint8_t opcode) {
+  switch (static_cast<Opcode>(opcode)) {
+    case Opcode::kContinuation:
+    case Opcode::kText:
+    case Opcode::kBinary:
+    case Opcode::kClose:
+    case Opcode::kPing:
+    case Opcode::kPong:
+      return true;
+  }
+  return false;  // 0x3-0x7 and 0xB-0xF are reserved (§5.2)
+}
+
+uint64_t read_big_endian(const uint8_t* bytes, size_t size) {
+  uint64_t value = 0;
+  for (size_t i = 0; i < size; ++i) value = (value << 8) | bytes[i];
+  return value;
+}
+
+// 2 bytes, then 0, 2 or 8 bytes of extended length, then the mask key if MASK is set.
+size_t header_size(const uint8_t* header) {
+  uint8_t length = header[1] & kLengthBits;
+  size_t extended = length == kLength16 ? 2 : length == kLength64 ? 8 : 0;
+  return 2 + extended + ((header[1] & kMaskBit) != 0 ? kMaskKeyBytes : 0);
+}
+
+}  // namespace
+
+MessageParser::MessageParser(Role role, uint64_t message_bytes_max)
+    : message_bytes_max_(message_bytes_max), role_(role) {}
+
+void MessageParser::receive(std::span<uint8_t> bytes) {
+  if (failed_) return;
+  // The previous buffer must be consumed first: the parser tracks one input at a time.
+  assert(input_.empty());
+  release_delivered();
+  input_ = bytes;
+}
+
+ParserEvent MessageParser::next() {
+  if (failed_) return ParserEvent{Kind::kError, {}, failure_};
+  release_delivered();
+  for (;;) {
+    if (!in_payload_) {
+      if (input_.empty()) return ParserEvent{};
+      if (auto event = parse_header()) return *event;
+      if (!in_payload_) return ParserEvent{};  // the header is incomplete
+    }
+    // A frame with an empty payload completes here even when the input is exhausted.
+    if (auto event = parse_payload()) return *event;
+    if (in_payload_) return ParserEvent{};  // the payload continues in the next input
+  }
+}
+
+size_t MessageParser::buffered_bytes() const {
+  return header_bytes_ + assembly_.size() + control_.size();
+}
+
+void MessageParser::shrink() {
+  // The last event's payload may still point into the buffers until next() or receive().
+  if (delivered_message_) return;
+  if (assembly_.capacity() > kAssemblyKeepBytes) {
+    if (assembly_.empty()) {
+      std::string().swap(assembly_);
+    } else {
+      assembly_.shrink_to_fit();
+    }
+  }
+  if (control_.empty()) std::string().swap(control_);
+}
+
+ParserEvent MessageParser::fail(CloseCode code) {
+  failed_ = true;
+  failure_ = code;
+  input_ = {};
+  return ParserEvent{Kind::kError, {}, code};
+}
+
+void MessageParser::release_delivered() {
+  if (delivered_message_) {
+    delivered_message_ = false;
+    assembly_.clear();
+  }
+  // A control frame may interrupt a fragmented message (§5.4), so its bytes are kept apart
+  // and dropped once delivered, while the message goes on in assembly_.
+  if (!in_payload_ || !is_control(frame_opcode_)) control_.clear();
+}
+
+std::optional<ParserEvent> MessageParser::parse_header() {
+  // The header is at most 14 bytes: copying it is simpler than parsing it in place when it
+  // is whole and resuming it when it is not, and costs next to nothing.
+  size_t needed = header_bytes_ < 2 ? 2 : header_size(header_);
+  while (header_bytes_ < needed) {
+    size_t take = std::min(needed - header_bytes_, input_.size());
+    std::memcpy(header_ + header_bytes_, input_.data(), take);
+    header_bytes_ = static_cast<uint8_t>(header_bytes_ + take);
+    input_ = input_.subspan(take);
+    if (header_bytes_ < needed) return std::nullopt;
+    if (needed == 2) {
+      // Judge the first two bytes at once: a violation fails before the rest arrives.
+      if (auto event = check_first_header_bytes()) return event;
+      needed = header_size(header_);
+    }
+  }
+  return start_frame();
+}
+
+std::optional<ParserEvent> MessageParser::check_first_header_bytes() {
+  uint8_t opcode = header_[0] & kOpcodeBits;
+  bool fin = (header_[0] & kFinBit) != 0;
+  bool masked = (header_[1] & kMaskBit) != 0;
+  // No extension is negotiated, so RSV1-3 must be 0 (§5.2).
+  if ((header_[0] & kRsvBits) != 0) return fail(CloseCode::kProtocolError);
+  if (!is_known_opcode(opcode)) return fail(CloseCode::kProtocolError);
+  // §5.1: a server fails a connection on an unmasked frame; a client on a masked one.
+  if (masked != (role_ == Role::kServer)) return fail(CloseCode::kProtocolError);
+  if (is_control(static_cast<Opcode>(opcode))) {
+    // §5.5: control frames carry at most 125 bytes and are never fragmented.
+    if (!fin || (header_[1] & kLengthBits) > kControlPayloadBytesMax) {
+      return fail(CloseCode::kProtocolError);
+    }
+    return std::nullopt;
+  }
+  // §5.4: a continuation needs an open message; a new message must wait until it ends.
+  bool continuation = static_cast<Opcode>(opcode) == Opcode::kContinuation;
+  if (continuation != in_message_) return fail(CloseCode::kProtocolError);
+  return std::nullopt;
+}
+
+std::optional<ParserEvent> MessageParser::start_frame() {
+  uint8_t length = header_[1] & kLengthBits;
+  size_t offset = 2;
+  uint64_t payload_bytes = length;
+  // §5.2 requires the minimal length encoding, but we accept a longer one (126 for a length
+  // below 126, 127 for one below 65536) as most servers do: it is unambiguous and harmless.
+  if (length == kLength16) {
+    payload_bytes = read_big_endian(header_ + offset, 2);
+    offset += 2;
+  } else if (length == kLength64) {
+    payload_bytes = read_big_endian(header_ + offset, 8);
+    offset += 8;
+    // §5.2: "the most significant bit MUST be 0".
+    if ((payload_bytes >> 63) != 0) return fail(CloseCode::kProtocolError);
+  }
+  frame_mask_ = 0;
+  if ((header_[1] & kMaskBit) != 0) std::memcpy(&frame_mask_, header_ + offset, kMaskKeyBytes);
+
+  frame_fin_ = (header_[0] & kFinBit) != 0;
+  frame_opcode_ = static_cast<Opcode>(header_[0] & kOpcodeBits);
+  frame_payload_bytes_ = payload_bytes;
+  frame_payload_done_ = 0;
+  header_bytes_ = 0;
+  in_payload_ = true;
+  if (is_control(frame_opcode_)) {
+    control_.clear();
+    return std::nullopt;
+  }
+  if (frame_opcode_ != Opcode::kContinuation) {
+    assert(assembly_.empty());
+    message_opcode_ = frame_opcode_;
+    message_bytes_ = 0;
+    utf8_.reset();
+  }
+  // Refuse an oversized message from its header, before buffering any of it (§10.4).
+  if (payload_bytes > message_bytes_max_ - message_bytes_) {
+    return fail(CloseCode::kMessageTooBig);
+  }
+  message_bytes_ += payload_bytes;
+  in_message_ = !frame_fin_;
+  return std::nullopt;
+}
+
+std::optional<ParserEvent> MessageParser::parse_payload() {
+  uint64_t remaining = frame_payload_bytes_ - frame_payload_done_;
+  size_t take = static_cast<size_t>(std::min<uint64_t>(remaining, input_.size()));
+  std::span<uint8_t> piece = input_.first(take);
+  input_ = input_.subspan(take);
+  // A piece that resumes a frame continues the key where the previous piece stopped (§5.3).
+  if (role_ == Role::kServer && !piece.empty()) {
+    unmask(piece.data(), piece.size(), frame_mask_, frame_payload_done_);
+  }
+  bool whole_frame = take == frame_payload_bytes_;
+  frame_payload_done_ += take;
+  if (!is_control(frame_opcode_)) return on_data_piece(piece, whole_frame);
+  if (whole_frame) return finish_control_frame(piece);
+  control_.append(piece.begin(), piece.end());
+  if (frame_payload_done_ < frame_payload_bytes_) return std::nullopt;
+  return finish_control_frame({reinterpret_cast<const uint8_t*>(control_.data()), control_.size()});
+}
+
+std::optional<ParserEvent> MessageParser::on_data_piece(std::span<const uint8_t> piece,
+                                                        bool whole_frame) {
+  bool text = message_opcode_ == Opcode::kText;
+  Kind kind = text ? Kind::kText : Kind::kBinary;
+  if (whole_frame && frame_fin_ && frame_opcode_ != Opcode::kContinuation) {
+    // The fast path: an unfragmented message inside one input is delivered where it lies.
+    in_payload_ = false;
+    if (text && !is_valid_utf8(piece)) return fail(CloseCode::kInvalidPayload);
+    return ParserEvent{kind, piece};
+  }
+  // §8.1: invalid text fails the connection as soon as a piece shows it, not at the end.
+  if (text && !utf8_.feed(piece)) return fail(CloseCode::kInvalidPayload);
+  assembly_.append(piece.begin(), piece.end());
+  if (frame_payload_done_ < frame_payload_bytes_) return std::nullopt;
+  in_payload_ = false;
+  if (!frame_fin_) return std::nullopt;
+  if (text && !utf8_.at_boundary()) return fail(CloseCode::kInvalidPayload);
+  delivered_message_ = true;
+  return ParserEvent{kind, {reinterpret_cast<const uint8_t*>(assembly_.data()), assembly_.size()}};
+}
+
+ParserEvent MessageParser::finish_control_frame(std::span<const uint8_t> payload) {
+  in_payload_ = false;
+  switch (frame_opcode_) {
+    case Opcode::kPing:
+      return ParserEvent{Kind::kPing, payload};
+    case Opcode::kPong:
+      return ParserEvent{Kind::kPong, payload};
+    default:
+      return check_close_payload(payload);
+  }
+}
+
+ParserEvent MessageParser::check_close_payload(std::span<const uint8_t> payload) {
+  // §5.5.1: an empty body carries no status; otherwise a 2-byte code, then a UTF-8 reason.
+  if (payload.empty()) return ParserEvent{Kind::kClose, {}, CloseCode::kNoStatus};
+  if (payload.size() == 1) return fail(CloseCode::kProtocolError);
+  auto code = static_cast<uint16_t>(read_big_endian(payload.data(), 2));
+  if (!is_valid_wire_close_code(code)) return fail(CloseCode::kProtocolError);
+  std::span<const uint8_t> reason = payload.subspan(2);
+  if (!is_valid_utf8(reason)) return fail(CloseCode::kInvalidPayload);
+  return ParserEvent{Kind::kClose, reason, static_cast<CloseCode>(code)};
+}
+
+}  // namespace herald::protocol::websocket

@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 
@@ -58,36 +59,42 @@ class MessageParser {
   void shrink();
 
  private:
+  // Each step returns the event it produced, or nothing when parsing goes on (the input ran
+  // out, or a frame ended without completing a message).
   ParserEvent fail(CloseCode code);
-  ParserEvent parse_header();
-  ParserEvent parse_payload();
-  ParserEvent finish_frame(std::span<const uint8_t> payload);
+  std::optional<ParserEvent> parse_header();
+  std::optional<ParserEvent> check_first_header_bytes();
+  std::optional<ParserEvent> start_frame();
+  std::optional<ParserEvent> parse_payload();
+  std::optional<ParserEvent> on_data_piece(std::span<const uint8_t> piece, bool whole_frame);
+  ParserEvent finish_control_frame(std::span<const uint8_t> payload);
   ParserEvent check_close_payload(std::span<const uint8_t> payload);
+  void release_delivered();
 
-  // Configuration.
+  // Configuration and input not yet consumed. Members are ordered for packing: a parser
+  // lives in every connection.
   uint64_t message_bytes_max_;
-  Role role_;
-
-  // Input not yet consumed.
   std::span<uint8_t> input_;
 
   // The frame being parsed.
+  uint64_t frame_payload_bytes_ = 0;
+  uint64_t frame_payload_done_ = 0;
+  uint32_t frame_mask_ = 0;
   uint8_t header_[kClientFrameHeaderBytesMax] = {};
   uint8_t header_bytes_ = 0;
   bool in_payload_ = false;
   bool frame_fin_ = false;
   Opcode frame_opcode_ = Opcode::kContinuation;
-  uint32_t frame_mask_ = 0;
-  uint64_t frame_payload_bytes_ = 0;
-  uint64_t frame_payload_done_ = 0;
 
   // The message being reassembled across frames or reads.
-  bool in_message_ = false;  // a fragmented data message is open
-  Opcode message_opcode_ = Opcode::kContinuation;
   uint64_t message_bytes_ = 0;
-  Utf8Validator utf8_;
   std::string assembly_;  // payload bytes kept across frames or reads
   std::string control_;   // a control frame split across reads
+  Utf8Validator utf8_;
+  Role role_;
+  bool in_message_ = false;  // a fragmented data message is open
+  Opcode message_opcode_ = Opcode::kContinuation;
+  bool delivered_message_ = false;  // the last event points into assembly_
   bool failed_ = false;
   CloseCode failure_ = CloseCode::kProtocolError;
 };

@@ -75,7 +75,7 @@ class Session {
   [[nodiscard]] std::string_view subprotocol() const;
 
   // Decisions, valid only in kDeciding.
-  void accept();                                      // queue 101, enter kOpen
+  void accept();                                          // queue 101, enter kOpen
   void reject(int http_status, std::string_view reason);  // queue an error page, enter kClosed
   void respond(int http_status, std::string_view content_type, std::string_view body);
 
@@ -102,19 +102,24 @@ class Session {
   void shrink();
 
  private:
+  // Everything that lives only until the handshake is decided, in one allocation, so an open
+  // connection pays one pointer for it.
+  struct Handshake;
+
   Event next_handshake_event();
   Event next_message_event();
   Event closed_event(CloseCode code, int http_status);
+  void answer_and_close(std::string response);
+  void enter_closed();
+  void keep_early_bytes(std::span<const uint8_t> bytes);
   void queue_frame(Opcode opcode, std::span<const uint8_t> payload);
   void queue_close(CloseCode code, std::string_view reason);
 
   const SessionConfig& config_;
-  State state_ = State::kHandshake;
-  std::span<uint8_t> input_;
-  std::unique_ptr<RequestParser> request_parser_;  // freed once the handshake is decided
-  std::unique_ptr<UpgradeDecision> upgrade_;
+  std::unique_ptr<Handshake> handshake_;  // freed once the handshake is decided
   MessageParser parser_;
   std::string output_;
+  State state_ = State::kHandshake;
 };
 
 }  // namespace herald::protocol::websocket

@@ -23,6 +23,8 @@ class Utf8Validator {
   void reset() { pending_bytes_ = 0; }
 
  private:
+  bool feed_piece(const uint8_t* data, size_t size);
+
   uint8_t pending_[4] = {};  // an incomplete code point carried to the next piece
   uint8_t pending_bytes_ = 0;
 };
