@@ -1,0 +1,47 @@
+// herald-bench's command line: every flag, its default, its limits and its help text live in
+// one table in options.cc, which the parser and --help both read.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <string>
+
+namespace herald::bench {
+
+struct Options {
+  std::string scenario;
+  std::string host = "127.0.0.1";
+  uint16_t port = 8080;
+  std::string path = "/echo";
+  uint32_t connections = 100;
+  // echo
+  uint32_t pipeline = 16;
+  uint32_t payload_bytes = 64;
+  double warmup_s = 1.0;
+  double duration_s = 5.0;
+  uint64_t messages = 0;  // 0: bounded by time only
+  // idle
+  double hold_s = 5.0;
+  double settle_s = 2.0;
+  uint32_t source_addresses = 0;  // 0: one per 20,000 connections
+  uint32_t processes = 0;         // 0: one per 19,000 connections
+  // dialing
+  uint32_t connect_rate = 20000;
+  uint32_t handshakes_in_flight = 1000;
+  uint32_t connect_timeout_ms = 5000;
+  // the broker under test, for RSS and CPU figures
+  pid_t server_pid = 0;
+};
+
+enum class ParseOutcome : uint8_t { kRun, kHelp, kError };
+
+// Parses `argv` (scenario first, then --flag value or --flag=value). On kError, `error` says
+// which argument was wrong and why.
+[[nodiscard]] ParseOutcome parse_options(int argc, char** argv, Options& options,
+                                         std::string& error);
+
+// The --help text: usage, the scenarios, and every flag with its default.
+[[nodiscard]] std::string usage();
+
+}  // namespace herald::bench

@@ -1,0 +1,105 @@
+// A blocking WebSocket client connection for the CLI and tests: connect with the opening
+// handshake, send masked frames, receive messages with a timeout. No TLS, no threads.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "protocol/websocket/close_code.h"
+#include "protocol/websocket/handshake.h"
+#include "protocol/websocket/message_parser.h"
+
+namespace herald::client {
+
+enum class Error : uint8_t {
+  kNone,
+  kResolve,            // the host name did not resolve
+  kConnect,            // every address refused or failed (see os_error())
+  kTimeout,            // the deadline passed (connect, handshake or receive)
+  kHandshakeRejected,  // the server answered with something other than a valid 101
+  kIo,                 // a socket error while open (see os_error())
+  kProtocol,           // the server broke RFC 6455; we sent Close with the code in Message
+  kClosed,             // the TCP connection closed, or a Close was already exchanged
+  kNotOpen,            // connect() has not succeeded
+};
+
+[[nodiscard]] const char* error_name(Error error);
+
+struct Message {
+  enum class Kind : uint8_t {
+    kText,
+    kBinary,
+    kPing,  // already answered with a Pong
+    kPong,
+    kClose,  // the server's Close (already answered); `code` and the reason in `payload`
+    kError,  // see `error`; on kProtocol we already sent Close with `code` (1002, 1007...)
+  };
+  Kind kind = Kind::kError;
+  std::string payload;
+  protocol::websocket::CloseCode code = protocol::websocket::CloseCode::kNoStatus;
+  Error error = Error::kNone;
+};
+
+// One connection; movable, not copyable. Not thread-safe. Frames are masked with a fresh key
+// from OpenSSL's generator, as RFC 6455 §5.3 asks of real clients.
+class Connection {
+ public:
+  Connection();
+  ~Connection();
+  Connection(Connection&& other) noexcept;
+  Connection& operator=(Connection&& other) noexcept;
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  // Opens TCP to host:port and completes the handshake for `path`, offering `subprotocols`,
+  // all within `timeout`. On failure the connection stays closed.
+  [[nodiscard]] Error connect(std::string_view host, uint16_t port, std::string_view path,
+                              std::span<const std::string> subprotocols = {},
+                              std::chrono::milliseconds timeout = std::chrono::seconds(5));
+
+  [[nodiscard]] Error send_text(std::string_view text);
+  [[nodiscard]] Error send_binary(std::span<const uint8_t> bytes);
+  [[nodiscard]] Error send_ping(std::span<const uint8_t> bytes);
+  // Starts the closing handshake; keep calling receive() for the server's Close.
+  [[nodiscard]] Error send_close(protocol::websocket::CloseCode code, std::string_view reason);
+
+  // Blocks for the next message or event, at most `timeout`; kError with kTimeout then.
+  [[nodiscard]] Message receive(std::chrono::milliseconds timeout = std::chrono::seconds(5));
+
+  // Closes the socket without a closing handshake.
+  void close();
+
+  [[nodiscard]] bool is_open() const { return fd_ >= 0; }
+  [[nodiscard]] std::string_view subprotocol() const { return subprotocol_; }
+  [[nodiscard]] int http_status() const { return http_status_; }  // of the handshake answer
+  [[nodiscard]] int os_error() const { return os_error_; }        // errno of the last kIo
+
+ private:
+  using Clock = std::chrono::steady_clock;
+
+  Error connect_tcp(std::string_view host, uint16_t port, Clock::time_point deadline);
+  Error handshake(std::string_view host, std::string_view path, std::string_view subprotocols,
+                  Clock::time_point deadline);
+  Error send_frame(protocol::websocket::Opcode opcode, std::span<const uint8_t> payload);
+  Error send_all(std::span<const uint8_t> bytes);
+  Error read_some(Clock::time_point deadline);
+  Message take_event(const protocol::websocket::ParserEvent& event);
+
+  int fd_ = -1;
+  int os_error_ = 0;
+  int http_status_ = 0;
+  bool close_sent_ = false;
+  std::string subprotocol_;
+  std::unique_ptr<protocol::websocket::MessageParser> parser_;
+  std::vector<uint8_t> rx_;  // the parser reads (and may point) into this until kNeedMore
+  size_t rx_bytes_ = 0;
+  std::vector<uint8_t> tx_;  // one frame at a time
+};
+
+}  // namespace herald::client
