@@ -1,1 +1,179 @@
-// placeholder
+// Start-up: RLIMIT_NOFILE, the io_uring probe, listeners, per-worker table sizes; then worker
+// threads, sigwait, and the graceful shutdown. The only place that prints (start-up lines).
+#include "broker/net/server.h"
+
+#include <pthread.h>
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <latch>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "broker/io/ring.h"
+#include "broker/net/worker.h"
+
+namespace herald::broker::net {
+
+namespace {
+
+void print_line(const std::string& line) { std::fprintf(stderr, "herald: %s\n", line.c_str()); }
+
+// Raises the soft open-file limit to the hard one: the kernel caps each ring's registered
+// table at RLIMIT_NOFILE. Returns the limit now in force.
+uint64_t raise_file_limit() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return 1024;
+  if (limit.rlim_cur < limit.rlim_max) {
+    rlimit raised = limit;
+    raised.rlim_cur = limit.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &raised) == 0) limit = raised;
+  }
+  return limit.rlim_cur;
+}
+
+std::string io_uring_failure(int rc) {
+  std::string cause = std::strerror(-rc);
+  if (rc == -EPERM || rc == -ENOSYS) {
+    return "io_uring is unavailable (io_uring_setup: " + cause +
+           "): enable it with `sysctl -w kernel.io_uring_disabled=0`, or run the container "
+           "with a seccomp profile that allows io_uring_setup, io_uring_enter and "
+           "io_uring_register";
+  }
+  return "cannot create an io_uring (io_uring_setup: " + cause +
+         "): check RLIMIT_MEMLOCK and kernel.io_uring_disabled";
+}
+
+struct Plan {
+  uint32_t workers = 1;
+  WorkerLimits limits;
+  uint64_t capacity = 0;  // connections the server will hold open
+};
+
+// Each ring's table may hold every allowed connection (plus headroom for answering 503), up
+// to RLIMIT_NOFILE: SO_REUSEPORT spreads connections by hash, not evenly, so a worker above
+// its even share must not refuse while the --max-connections count (checked across workers)
+// has room. Capacity is what the tables can actually hold.
+Plan make_plan(const ServerConfig& config, uint64_t file_limit) {
+  Plan plan;
+  uint32_t cores = std::max(1u, std::thread::hardware_concurrency());
+  plan.workers = config.workers != 0 ? config.workers : cores;
+  // A few descriptors stay for listeners, eventfds and the process itself.
+  uint64_t table_max = file_limit > 256 ? file_limit - 64 : file_limit;
+  uint64_t wanted = config.max_connections + config.refusal_headroom_min;
+  uint64_t table = std::min(wanted, table_max);
+  uint64_t headroom = std::max<uint64_t>(config.refusal_headroom_min, table / 64);
+  headroom = std::min(headroom, table / 2);
+  plan.limits.table_slots = static_cast<uint32_t>(table);
+  plan.limits.connections_max = static_cast<uint32_t>(table - headroom);
+  plan.capacity = std::min<uint64_t>(config.max_connections,
+                                     uint64_t{plan.limits.connections_max} * plan.workers);
+  return plan;
+}
+
+std::vector<Listener> open_listeners(const ServerConfig& config, uint32_t count,
+                                     std::string& error) {
+  std::vector<Listener> listeners;
+  if (!Listener::check_port_free(config.host, config.port, error)) return {};
+  uint16_t port = config.port;
+  for (uint32_t i = 0; i < count; ++i) {
+    Listener listener = Listener::open(config.host, port, error);
+    if (!listener.is_open()) return {};
+    port = listener.port();  // --port 0: the others share the port the first one got
+    listeners.push_back(std::move(listener));
+  }
+  return listeners;
+}
+
+struct Threads {
+  std::vector<std::unique_ptr<Worker>> workers;
+  std::vector<std::thread> threads;
+  std::vector<std::string> errors;
+  std::unique_ptr<std::latch> ready;  // here, not on a stack the threads could outlive
+
+  void stop_and_join() {
+    for (auto& worker : workers) worker->request_stop();
+    for (auto& thread : threads) thread.join();
+  }
+};
+
+// Starts every worker on its own thread and waits until each has set up its ring (which
+// must happen on that thread). Returns "" or the first setup error.
+std::string start_workers(Threads& threads) {
+  size_t count = threads.workers.size();
+  threads.errors.resize(count);
+  threads.ready = std::make_unique<std::latch>(static_cast<std::ptrdiff_t>(count));
+  for (size_t i = 0; i < count; ++i) {
+    threads.threads.emplace_back([&threads, i] {
+      Worker& worker = *threads.workers[i];
+      std::string error = worker.setup();
+      bool ok = error.empty();
+      threads.errors[i] = std::move(error);
+      threads.ready->count_down();
+      if (ok) worker.run();
+    });
+  }
+  threads.ready->wait();
+  for (const std::string& error : threads.errors) {
+    if (!error.empty()) return error;
+  }
+  return "";
+}
+
+}  // namespace
+
+int run_server(const ServerConfig& config) {
+  uint64_t file_limit = raise_file_limit();
+  if (int rc = io::probe_io_uring(); rc < 0) {
+    print_line(io_uring_failure(rc));
+    return 1;
+  }
+  Plan plan = make_plan(config, file_limit);
+  std::string error;
+  std::vector<Listener> listeners = open_listeners(config, plan.workers, error);
+  if (listeners.empty()) {
+    print_line(error);
+    return 1;
+  }
+  uint16_t port = listeners.front().port();
+
+  // Signals go to sigwait in this thread only: block them before any worker exists.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  protocol::websocket::SessionConfig session_config;
+  session_config.message_bytes_max = config.max_message_bytes;
+  std::atomic<uint64_t> open_connections{0};
+  Threads threads;
+  for (Listener& listener : listeners) {
+    threads.workers.push_back(std::make_unique<Worker>(config, session_config, std::move(listener),
+                                                       plan.limits, open_connections));
+  }
+  if (std::string failure = start_workers(threads); !failure.empty()) {
+    threads.stop_and_join();
+    print_line(failure);
+    return 1;
+  }
+  std::fprintf(stderr,
+               "herald: listening on %s:%u (%u workers, io_uring, capacity %llu "
+               "connections)\n",
+               config.host.c_str(), static_cast<unsigned>(port), plan.workers,
+               static_cast<unsigned long long>(plan.capacity));
+
+  int signal = 0;
+  sigwait(&signals, &signal);
+  threads.stop_and_join();
+  return 0;
+}
+
+}  // namespace herald::broker::net

@@ -1,0 +1,77 @@
+// The provided-buffer ring, set up the liburing 2.3 way: mmap the entries, register them
+// with io_uring_register_buf_ring, then fill with io_uring_buf_ring_add/advance.
+#include "broker/io/buffer_ring.h"
+
+#include <liburing.h>
+#include <sys/mman.h>
+
+#include <cassert>
+#include <cerrno>
+
+namespace herald::broker::io {
+
+namespace {
+
+void* map_anonymous(size_t bytes) {
+  void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  return p == MAP_FAILED ? nullptr : p;
+}
+
+io_uring_buf_ring* ring_entries(void* entries) { return static_cast<io_uring_buf_ring*>(entries); }
+
+}  // namespace
+
+BufferRing::~BufferRing() {
+  if (registered_) {
+    io_uring_unregister_buf_ring(static_cast<io_uring*>(ring_->native()), group_id_);
+  }
+  if (entries_ != nullptr) munmap(entries_, entries_bytes_);
+  if (memory_ != nullptr) munmap(memory_, memory_bytes_);
+}
+
+int BufferRing::init(Ring& ring, uint16_t group_id, uint32_t count, uint32_t buffer_bytes) {
+  assert(count > 0 && count <= 32768 && (count & (count - 1)) == 0);
+  assert(entries_ == nullptr);
+  ring_ = &ring;
+  group_id_ = group_id;
+  count_ = count;
+  buffer_bytes_ = buffer_bytes;
+  entries_bytes_ = count * sizeof(io_uring_buf);
+  memory_bytes_ = size_t{count} * buffer_bytes;
+  entries_ = map_anonymous(entries_bytes_);
+  memory_ = static_cast<uint8_t*>(map_anonymous(memory_bytes_));
+  if (entries_ == nullptr || memory_ == nullptr) return -ENOMEM;
+
+  io_uring_buf_reg reg{};
+  reg.ring_addr = reinterpret_cast<uintptr_t>(entries_);
+  reg.ring_entries = count;
+  reg.bgid = group_id;
+  int rc = io_uring_register_buf_ring(static_cast<io_uring*>(ring.native()), &reg, 0);
+  if (rc != 0) return rc;
+  registered_ = true;
+
+  io_uring_buf_ring* entries = ring_entries(entries_);
+  io_uring_buf_ring_init(entries);
+  const int mask = io_uring_buf_ring_mask(count);
+  for (uint32_t id = 0; id < count; ++id) {
+    io_uring_buf_ring_add(entries, memory_ + size_t{id} * buffer_bytes, buffer_bytes,
+                          static_cast<uint16_t>(id), mask, static_cast<int>(id));
+  }
+  io_uring_buf_ring_advance(entries, static_cast<int>(count));
+  return 0;
+}
+
+std::span<uint8_t> BufferRing::buffer(uint16_t buffer_id, size_t bytes) {
+  assert(buffer_id < count_ && bytes <= buffer_bytes_);
+  return {memory_ + size_t{buffer_id} * buffer_bytes_, bytes};
+}
+
+void BufferRing::recycle(uint16_t buffer_id) {
+  assert(buffer_id < count_);
+  io_uring_buf_ring* entries = ring_entries(entries_);
+  io_uring_buf_ring_add(entries, memory_ + size_t{buffer_id} * buffer_bytes_, buffer_bytes_,
+                        buffer_id, io_uring_buf_ring_mask(count_), 0);
+  io_uring_buf_ring_advance(entries, 1);
+}
+
+}  // namespace herald::broker::io

@@ -1,0 +1,151 @@
+// Flag table, parser and usage text. One table drives both, so --help cannot drift from what
+// the parser accepts.
+#include "broker/net/config.h"
+
+#include <charconv>
+#include <limits>
+#include <string_view>
+
+namespace herald::broker::net {
+
+namespace {
+
+struct Flag {
+  std::string_view name;
+  enum class Kind : uint8_t { kSwitch, kNumber, kText } kind;
+  uint64_t min = 0;
+  uint64_t max = 0;
+  std::string_view help;
+};
+
+constexpr uint64_t kDayMs = uint64_t{24} * 3600 * 1000;
+
+constexpr Flag kFlags[] = {
+    {"host", Flag::Kind::kText, 0, 0, "address to listen on"},
+    {"port", Flag::Kind::kNumber, 0, 65535, "TCP port (0 picks a free one)"},
+    {"workers", Flag::Kind::kNumber, 1, 1024, "I/O threads, one io_uring each"},
+    {"echo", Flag::Kind::kSwitch, 0, 0, "serve the /echo WebSocket route"},
+    {"max-connections", Flag::Kind::kNumber, 1, 100000000, "open connections across workers"},
+    {"max-message-bytes", Flag::Kind::kNumber, 1, uint64_t{1} << 31,
+     "largest WebSocket message accepted (1009 above)"},
+    {"handshake-timeout-ms", Flag::Kind::kNumber, 1, kDayMs, "time to complete the handshake"},
+    {"idle-timeout-ms", Flag::Kind::kNumber, 1, kDayMs,
+     "silence before a ping; as long again before close 1001"},
+    {"close-timeout-ms", Flag::Kind::kNumber, 1, kDayMs,
+     "wait for the peer's Close (or a flush) before dropping TCP"},
+    {"shutdown-timeout-ms", Flag::Kind::kNumber, 0, kDayMs,
+     "on SIGINT/SIGTERM, wait this long for connections to close"},
+    {"help", Flag::Kind::kSwitch, 0, 0, "print this help"},
+};
+
+std::string default_of(std::string_view name, const ServerConfig& c) {
+  if (name == "host") return c.host;
+  if (name == "port") return std::to_string(c.port);
+  if (name == "workers") return "number of cores";
+  if (name == "echo") return "off";
+  if (name == "max-connections") return std::to_string(c.max_connections);
+  if (name == "max-message-bytes") return std::to_string(c.max_message_bytes);
+  if (name == "handshake-timeout-ms") return std::to_string(c.handshake_timeout_ms);
+  if (name == "idle-timeout-ms") return std::to_string(c.idle_timeout_ms);
+  if (name == "close-timeout-ms") return std::to_string(c.close_timeout_ms);
+  if (name == "shutdown-timeout-ms") return std::to_string(c.shutdown_timeout_ms);
+  return "";
+}
+
+void store(std::string_view name, uint64_t value, ServerConfig& c) {
+  if (name == "port") c.port = static_cast<uint16_t>(value);
+  if (name == "workers") c.workers = static_cast<uint32_t>(value);
+  if (name == "max-connections") c.max_connections = value;
+  if (name == "max-message-bytes") c.max_message_bytes = value;
+  if (name == "handshake-timeout-ms") c.handshake_timeout_ms = value;
+  if (name == "idle-timeout-ms") c.idle_timeout_ms = value;
+  if (name == "close-timeout-ms") c.close_timeout_ms = value;
+  if (name == "shutdown-timeout-ms") c.shutdown_timeout_ms = value;
+}
+
+const Flag* find_flag(std::string_view name) {
+  for (const Flag& flag : kFlags) {
+    if (flag.name == name) return &flag;
+  }
+  return nullptr;
+}
+
+FlagsResult fail(std::string message) {
+  FlagsResult result;
+  result.status = FlagsResult::Status::kError;
+  result.error = std::move(message);
+  return result;
+}
+
+// Applies one flag with its value (if it takes one). Returns an error message or "".
+std::string apply(const Flag& flag, std::string_view value, ServerConfig& config) {
+  std::string dashed = "--" + std::string(flag.name);
+  if (flag.kind == Flag::Kind::kText) {
+    if (value.empty()) return dashed + ": empty value";
+    config.host = std::string(value);
+    return "";
+  }
+  uint64_t number = 0;
+  auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), number);
+  if (ec != std::errc() || end != value.data() + value.size() || value.empty()) {
+    return dashed + ": not a number: '" + std::string(value) + "'";
+  }
+  if (number < flag.min || number > flag.max) {
+    return dashed + ": " + std::string(value) + " is out of range [" + std::to_string(flag.min) +
+           ", " + std::to_string(flag.max) + "]";
+  }
+  store(flag.name, number, config);
+  return "";
+}
+
+}  // namespace
+
+FlagsResult parse_flags(std::span<const char* const> args) {
+  FlagsResult result;
+  for (size_t i = 0; i < args.size(); ++i) {
+    std::string_view arg = args[i];
+    if (!arg.starts_with("--")) return fail("unexpected argument '" + std::string(arg) + "'");
+    arg.remove_prefix(2);
+    std::string_view value;
+    bool has_inline_value = false;
+    if (size_t eq = arg.find('='); eq != std::string_view::npos) {
+      value = arg.substr(eq + 1);
+      arg = arg.substr(0, eq);
+      has_inline_value = true;
+    }
+    const Flag* flag = find_flag(arg);
+    if (flag == nullptr) return fail("unknown flag --" + std::string(arg));
+    if (flag->kind == Flag::Kind::kSwitch) {
+      if (has_inline_value) return fail("--" + std::string(arg) + " takes no value");
+      if (flag->name == "help") result.status = FlagsResult::Status::kHelp;
+      if (flag->name == "echo") result.config.echo = true;
+      continue;
+    }
+    if (!has_inline_value) {
+      if (i + 1 == args.size()) return fail("--" + std::string(arg) + " needs a value");
+      value = args[++i];
+    }
+    if (std::string error = apply(*flag, value, result.config); !error.empty()) {
+      return fail(std::move(error));
+    }
+  }
+  return result;
+}
+
+std::string usage_text() {
+  ServerConfig defaults;
+  std::string text = "usage: herald [flags]\n\nflags:\n";
+  for (const Flag& flag : kFlags) {
+    std::string left = "  --" + std::string(flag.name);
+    if (flag.kind == Flag::Kind::kNumber) left += " N";
+    if (flag.kind == Flag::Kind::kText) left += " ADDR";
+    if (left.size() < 28) left.resize(28, ' ');
+    text += left + std::string(flag.help);
+    std::string def = default_of(flag.name, defaults);
+    if (!def.empty()) text += " (default: " + def + ")";
+    text += "\n";
+  }
+  return text;
+}
+
+}  // namespace herald::broker::net

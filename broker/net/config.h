@@ -1,0 +1,47 @@
+// The server's configuration and its command-line flags. Parsing is pure (no exit, no I/O) so
+// tests can drive it; main.cc prints and exits.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+
+namespace herald::broker::net {
+
+struct ServerConfig {
+  // Flags.
+  std::string host = "0.0.0.0";
+  uint16_t port = 8080;
+  uint32_t workers = 0;  // 0: one per online core
+  bool echo = false;
+  uint64_t max_connections = 100000;
+  uint64_t max_message_bytes = uint64_t{16} << 20;
+  uint64_t handshake_timeout_ms = 10000;
+  uint64_t idle_timeout_ms = 60000;
+  uint64_t close_timeout_ms = 5000;
+  uint64_t shutdown_timeout_ms = 5000;
+
+  // Internal limits, fixed at start-up.
+  uint32_t recv_buffer_count = 512;         // per worker; a power of two
+  uint32_t recv_buffer_bytes = 16 * 1024;   // one multishot receive at most
+  size_t send_queue_bytes_high = 4u << 20;  // stop reading above this many queued bytes
+  size_t send_queue_bytes_low = 1u << 20;   // resume at or below
+  uint32_t refusal_headroom_min = 64;       // table slots per worker kept for 503 answers
+  unsigned ring_entries = 4096;             // SQ size; the CQ is four times larger
+};
+
+struct FlagsResult {
+  enum class Status : uint8_t { kRun, kHelp, kError };
+  Status status = Status::kRun;
+  ServerConfig config;
+  std::string error;  // one line, for kError
+};
+
+// Parses argv[1..] ("--name value" or "--name=value"). Never exits and never prints.
+[[nodiscard]] FlagsResult parse_flags(std::span<const char* const> args);
+
+// Every flag with its default, for --help.
+[[nodiscard]] std::string usage_text();
+
+}  // namespace herald::broker::net

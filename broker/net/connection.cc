@@ -1,0 +1,117 @@
+// Connection: Session events to actions. Routing lives here until the broker core arrives:
+// /echo (with --echo) upgrades, everything else is 404.
+#include "broker/net/connection.h"
+
+#include <cassert>
+#include <cstring>
+#include <utility>
+
+#include "protocol/websocket/frame.h"
+
+namespace herald::broker::net {
+
+namespace ws = protocol::websocket;
+
+Connection::Connection(const ws::SessionConfig& session_config, uint32_t slot, uint32_t generation,
+                       uint32_t file_slot, uint64_t now_ms)
+    : slot_(slot),
+      generation_(generation),
+      file_slot_(file_slot),
+      last_receive_ms_(now_ms),
+      phase_since_ms_(now_ms),
+      session_(session_config) {}
+
+Connection::~Connection() {
+  assert(ops_in_flight_ == 0 && send_op_ == nullptr && !recv_armed_);
+  assert(queue_.empty());
+}
+
+void Connection::receive(std::span<uint8_t> bytes, ConnectionContext& context) {
+  session_.receive(bytes);
+  for (;;) {
+    ws::Session::Event event = session_.next_event();
+    switch (event.kind) {
+      case ws::Session::Event::Kind::kNeedMore:
+        take_session_output(context);
+        return;
+      case ws::Session::Event::Kind::kUpgradeRequest:
+        on_request(true, context);
+        break;
+      case ws::Session::Event::Kind::kHttpRequest:
+        on_request(false, context);
+        break;
+      case ws::Session::Event::Kind::kText:
+        ++context.counters.messages_in;
+        echo(ws::Opcode::kText, event.payload, context);
+        break;
+      case ws::Session::Event::Kind::kBinary:
+        ++context.counters.messages_in;
+        echo(ws::Opcode::kBinary, event.payload, context);
+        break;
+      case ws::Session::Event::Kind::kPing:  // the Session already queued the Pong
+      case ws::Session::Event::Kind::kPong:
+        break;
+      case ws::Session::Event::Kind::kClosed:
+        if (event.http_status == 0) context.counters.count_close(event.code);
+        break;
+    }
+  }
+}
+
+void Connection::on_request(bool upgrade, ConnectionContext& context) {
+  if (!upgrade) {
+    session_.respond(404, "text/plain", "not found\n");
+  } else if (context.config.echo && session_.request().path() == "/echo") {
+    session_.accept();
+  } else {
+    session_.reject(404, "not found");
+  }
+  // The 101 (or the error page) must precede any frame queued after it.
+  take_session_output(context);
+}
+
+void Connection::echo(ws::Opcode opcode, std::span<const uint8_t> payload,
+                      ConnectionContext& context) {
+  // Only the echo route upgrades, so every open session here echoes.
+  if (!session_.can_send()) return;
+  // Pongs queued by the Session go out before this frame, in the order they were caused.
+  take_session_output(context);
+  uint8_t header[ws::kServerFrameHeaderBytesMax];
+  size_t header_bytes = ws::write_frame_header(header, opcode, payload.size());
+  // Header and payload in one buffer: one iovec, and the same frame could go to many queues.
+  SharedRef frame = SharedRef::allocate(header_bytes + payload.size());
+  std::span<uint8_t> out = frame.mutable_bytes();
+  std::memcpy(out.data(), header, header_bytes);
+  if (!payload.empty()) std::memcpy(out.data() + header_bytes, payload.data(), payload.size());
+  queue_.push(std::move(frame), context.nodes);
+  ++context.counters.messages_out;
+}
+
+void Connection::take_session_output(ConnectionContext& context) {
+  if (session_.has_output()) queue_.push(session_.take_output(), context.nodes);
+}
+
+void Connection::close_session(ws::CloseCode code, ConnectionContext& context, uint64_t now_ms) {
+  session_.close(code);
+  take_session_output(context);
+  phase_since_ms_ = now_ms;
+}
+
+void Connection::ping(ConnectionContext& context) {
+  if (!session_.can_send()) return;
+  session_.send_ping({});
+  take_session_output(context);
+}
+
+void Connection::refuse(std::string response, ConnectionContext& context) {
+  refused_ = true;
+  queue_.push(std::move(response), context.nodes);
+}
+
+void Connection::enqueue(SharedRef frame, ConnectionContext& context) {
+  assert(session_.can_send());
+  queue_.push(std::move(frame), context.nodes);
+  ++context.counters.messages_out;
+}
+
+}  // namespace herald::broker::net

@@ -1,0 +1,93 @@
+// One accepted TCP connection: the glue from received bytes to the Session and from Session
+// events to the send queue (routing: the echo route, 404s). Owns its Session and queued bytes;
+// it never issues I/O: the Worker does, and tracks the operations counted here.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+
+#include "broker/net/config.h"
+#include "broker/net/counters.h"
+#include "broker/net/send_queue.h"
+#include "protocol/websocket/session.h"
+
+namespace herald::broker::net {
+
+// What a connection may use while handling bytes; owned by its worker.
+struct ConnectionContext {
+  const ServerConfig& config;
+  SendNodePool& nodes;
+  WorkerCounters& counters;
+};
+
+// Thread: the owning worker's. Lives in the worker's slot table from accept until every
+// operation it issued has completed (ops_in_flight == 0 in kClosing); only then is it freed.
+class Connection {
+ public:
+  enum class Phase : uint8_t {
+    kActive,     // reading; the Session runs
+    kFlushing,   // the Session is done (or the connection was refused): send what is queued
+    kLingering,  // FIN sent (§7.1.1: the server closes TCP first); discard input until EOF
+    kClosing,    // cancel and close_direct issued; waiting for every completion
+  };
+
+  Connection(const protocol::websocket::SessionConfig& session_config, uint32_t slot,
+             uint32_t generation, uint32_t file_slot, uint64_t now_ms);
+  ~Connection();
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  // Feeds received bytes (modified in place) to the Session and acts on every event. The
+  // bytes are not used after it returns. Afterwards the Session may be kClosed.
+  void receive(std::span<uint8_t> bytes, ConnectionContext& context);
+  // Starts the close handshake with `code` (shutdown, idle timeout). In the handshake it
+  // just ends the Session (state kClosed, nothing to send).
+  void close_session(protocol::websocket::CloseCode code, ConnectionContext& context,
+                     uint64_t now_ms);
+  // Sends an empty ping (idle check).
+  void ping(ConnectionContext& context);
+  // Queues a complete response and nothing else will be read (503 at the connection limit).
+  void refuse(std::string response, ConnectionContext& context);
+  // Queues a shared frame (the broadcast path): one reference, no copy.
+  void enqueue(SharedRef frame, ConnectionContext& context);
+
+  [[nodiscard]] protocol::websocket::Session& session() { return session_; }
+  [[nodiscard]] SendQueue& queue() { return queue_; }
+
+  [[nodiscard]] uint32_t slot() const { return slot_; }
+  [[nodiscard]] uint32_t generation() const { return generation_; }
+  [[nodiscard]] uint32_t file_slot() const { return file_slot_; }
+
+ private:
+  void take_session_output(ConnectionContext& context);
+  void on_request(bool upgrade, ConnectionContext& context);
+  void echo(protocol::websocket::Opcode opcode, std::span<const uint8_t> payload,
+            ConnectionContext& context);
+
+  // The Worker issues this connection's I/O and keeps the bookkeeping below.
+  friend class Worker;
+
+  // Identity: user_data of every operation carries (kind, generation, slot).
+  const uint32_t slot_;
+  const uint32_t generation_;
+  const uint32_t file_slot_;  // index in the ring's direct-descriptor table
+
+  SendOp* send_op_ = nullptr;  // the sendmsg in flight, if any
+  uint64_t last_receive_ms_;   // for the idle timeout
+  uint64_t phase_since_ms_;    // accept time, then when Close was sent or the phase changed
+  uint16_t ops_in_flight_ = 0;
+  Phase phase_ = Phase::kActive;
+  bool recv_armed_ = false;     // a multishot receive is in flight
+  bool recv_paused_ = false;    // reading stopped: the send queue is over its bound
+  bool peer_eof_ = false;       // the peer ended its side (recv returned 0)
+  bool ping_sent_ = false;      // an idle ping is out and nothing arrived since
+  bool refused_ = false;        // answered 503; never counted as open
+  bool in_flush_list_ = false;  // scheduled for a send this tick
+  bool shrunk_ = false;         // Session buffers given back since the last receive
+
+  protocol::websocket::Session session_;
+  SendQueue queue_;
+};
+
+}  // namespace herald::broker::net

@@ -1,0 +1,80 @@
+// An immutable byte buffer with an atomic intrusive refcount: a frame is encoded once and every
+// send queue that carries it holds a reference (broadcast never copies a payload per
+// subscriber). Owns only its bytes; knows nothing of sockets or queues.
+#pragma once
+
+#include <atomic>
+#include <cassert>
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <utility>
+
+namespace herald::broker::net {
+
+class SharedRef;
+
+// Allocated in one block: this header, then the bytes. Any thread may release a reference;
+// the bytes are written only through the first reference, before it is shared.
+class SharedBuffer {
+ public:
+  SharedBuffer(const SharedBuffer&) = delete;
+  SharedBuffer& operator=(const SharedBuffer&) = delete;
+
+  [[nodiscard]] const uint8_t* data() const { return reinterpret_cast<const uint8_t*>(this + 1); }
+  [[nodiscard]] size_t size() const { return size_; }
+  [[nodiscard]] uint32_t ref_count() const { return refs_.load(std::memory_order_relaxed); }
+
+ private:
+  friend class SharedRef;
+  explicit SharedBuffer(size_t size) : size_(size) {}
+  ~SharedBuffer() = default;
+
+  [[nodiscard]] uint8_t* mutable_data() { return reinterpret_cast<uint8_t*>(this + 1); }
+  void retain() {
+    [[maybe_unused]] uint32_t before = refs_.fetch_add(1, std::memory_order_relaxed);
+    assert(before > 0);
+  }
+  void release();
+
+  std::atomic<uint32_t> refs_{1};
+  size_t size_;
+};
+
+// Owns one reference. Copying shares the buffer (one atomic increment); moving is free.
+class SharedRef {
+ public:
+  SharedRef() = default;
+  // A buffer of `bytes` bytes with one reference, for the caller to fill via mutable_bytes().
+  static SharedRef allocate(size_t bytes);
+
+  SharedRef(const SharedRef& other) : buffer_(other.buffer_) {
+    if (buffer_ != nullptr) buffer_->retain();
+  }
+  SharedRef(SharedRef&& other) noexcept : buffer_(std::exchange(other.buffer_, nullptr)) {}
+  SharedRef& operator=(SharedRef other) noexcept {
+    std::swap(buffer_, other.buffer_);
+    return *this;
+  }
+  ~SharedRef() {
+    if (buffer_ != nullptr) buffer_->release();
+  }
+
+  explicit operator bool() const { return buffer_ != nullptr; }
+  [[nodiscard]] const SharedBuffer* get() const { return buffer_; }
+  [[nodiscard]] std::span<const uint8_t> bytes() const {
+    return buffer_ == nullptr ? std::span<const uint8_t>{}
+                              : std::span<const uint8_t>{buffer_->data(), buffer_->size()};
+  }
+  // Writable only while this is the sole reference: the buffer is immutable once shared.
+  [[nodiscard]] std::span<uint8_t> mutable_bytes() {
+    assert(buffer_ != nullptr && buffer_->ref_count() == 1);
+    return {buffer_->mutable_data(), buffer_->size()};
+  }
+
+ private:
+  explicit SharedRef(SharedBuffer* buffer) : buffer_(buffer) {}
+  SharedBuffer* buffer_ = nullptr;
+};
+
+}  // namespace herald::broker::net

@@ -1,0 +1,591 @@
+// The worker loop: drain completions, run them, re-arm starved receives, one send per busy
+// connection, then submit and wait. Every operation's user_data is (kind, generation, slot),
+// so a completion finds its owner and asserts that the owner is still the one that issued it.
+#include "broker/net/worker.h"
+
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cassert>
+#include <cerrno>
+#include <cstring>
+#include <utility>
+
+#include "protocol/websocket/handshake.h"
+
+namespace herald::broker::net {
+
+namespace ws = protocol::websocket;
+
+enum class Worker::OpKind : uint8_t {
+  // Worker operations (slot and generation are 0).
+  kAccept = 1,
+  kAcceptCancel,
+  kTimer,
+  kWake,
+  // Connection operations.
+  kRecv,
+  kSend,
+  kCancel,  // pausing a receive, or everything on the file before close_direct
+  kShutdown,
+  kClose,
+};
+
+namespace {
+
+constexpr uint32_t kGenerationMask = (uint32_t{1} << 24) - 1;
+constexpr size_t kCompletionBatch = 256;
+constexpr size_t kSendNodesRetained = 8192;
+constexpr size_t kSendOpsRetained = 1024;
+constexpr uint64_t kShrinkAfterMs = 1000;
+
+uint64_t encode(uint8_t kind, uint32_t generation, uint32_t slot) {
+  return (uint64_t{kind} << 56) | (uint64_t{generation & kGenerationMask} << 32) | slot;
+}
+
+uint64_t monotonic_ms() {
+  timespec now{};
+  clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
+  return static_cast<uint64_t>(now.tv_sec) * 1000 + static_cast<uint64_t>(now.tv_nsec) / 1000000;
+}
+
+std::string errno_text(int error) { return std::strerror(error); }
+
+}  // namespace
+
+Worker::Worker(const ServerConfig& config, const ws::SessionConfig& session_config,
+               Listener listener, WorkerLimits limits, std::atomic<uint64_t>& open_connections)
+    : config_(config),
+      session_config_(session_config),
+      listener_(std::move(listener)),
+      limits_(limits),
+      open_connections_(open_connections),
+      nodes_(kSendNodesRetained),
+      send_ops_(kSendOpsRetained),
+      context_{config_, nodes_, counters_} {
+  wake_fd_ = eventfd(0, EFD_CLOEXEC);
+  connections_.reserve(limits.table_slots);
+  generations_.reserve(limits.table_slots);
+  free_slots_.reserve(limits.table_slots);
+  flush_list_.reserve(limits.table_slots);
+  rearm_list_.reserve(limits.table_slots);
+}
+
+Worker::~Worker() {
+  // run() returns only once every connection released; a worker whose setup failed has none.
+  assert(live_count_ == 0);
+  if (wake_fd_ >= 0) close(wake_fd_);
+}
+
+std::string Worker::setup() {
+  if (wake_fd_ < 0) return "eventfd: " + errno_text(errno);
+  if (int rc = ring_.init(config_.ring_entries, config_.ring_entries * 4); rc < 0) {
+    return "io_uring_setup: " + errno_text(-rc);
+  }
+  if (int rc = ring_.register_files_sparse(limits_.table_slots); rc < 0) {
+    return "cannot register " + std::to_string(limits_.table_slots) +
+           " direct descriptors: " + errno_text(-rc) +
+           " (the kernel caps the table at RLIMIT_NOFILE; lower --max-connections or add "
+           "--workers)";
+  }
+  if (int rc = buffers_.init(ring_, 0, config_.recv_buffer_count, config_.recv_buffer_bytes);
+      rc < 0) {
+    return "cannot register the receive buffer ring: " + errno_text(-rc);
+  }
+  now_ms_ = monotonic_ms();
+  submit_accept();
+  submit_timer();
+  submit_wake_read();
+  return "";
+}
+
+void Worker::request_stop() {
+  uint64_t one = 1;
+  // A full eventfd counter (EAGAIN) still wakes the read, so the result does not matter.
+  [[maybe_unused]] ssize_t written = write(wake_fd_, &one, sizeof(one));
+}
+
+void Worker::run() {
+  while (!stopping_ || live_count_ > 0 || accept_armed_) {
+    int rc = ring_.submit_and_wait(1);
+    // EBUSY/EAGAIN: the CQ is backed up, which draining below fixes; EINTR: a signal.
+    assert(rc >= 0 || rc == -EINTR || rc == -EAGAIN || rc == -EBUSY || rc == -ETIME);
+    now_ms_ = monotonic_ms();
+    process_completions();
+    run_deferred();
+    flush_sends();
+  }
+}
+
+void Worker::process_completions() {
+  std::array<io::Completion, kCompletionBatch> batch;
+  for (;;) {
+    size_t count = ring_.reap(batch);
+    for (size_t i = 0; i < count; ++i) dispatch(batch[i]);
+    if (count < batch.size()) return;
+  }
+}
+
+void Worker::dispatch(const io::Completion& completion) {
+  auto kind = static_cast<OpKind>(completion.user_data >> 56);
+  switch (kind) {
+    case OpKind::kAccept:
+      on_accept_complete(completion);
+      return;
+    case OpKind::kAcceptCancel:
+      return;
+    case OpKind::kTimer:
+      on_timer_complete();
+      return;
+    case OpKind::kWake:
+      on_wake_complete();
+      return;
+    default:
+      break;
+  }
+  auto slot = static_cast<uint32_t>(completion.user_data);
+  auto generation = static_cast<uint32_t>(completion.user_data >> 32) & kGenerationMask;
+  Connection& connection = connection_at(slot, generation);
+  on_connection_complete(kind, connection, completion);
+  release_if_done(connection);
+}
+
+void Worker::on_connection_complete(OpKind kind, Connection& connection,
+                                    const io::Completion& completion) {
+  switch (kind) {
+    case OpKind::kRecv:
+      on_recv_complete(connection, completion);
+      return;
+    case OpKind::kSend:
+      on_send_complete(connection, completion);
+      return;
+    case OpKind::kCancel:  // -ENOENT or -EALREADY are fine: the target ended on its own
+    case OpKind::kClose:
+      assert(connection.ops_in_flight_ > 0);
+      --connection.ops_in_flight_;
+      return;
+    case OpKind::kShutdown:
+      assert(connection.ops_in_flight_ > 0);
+      --connection.ops_in_flight_;
+      if (completion.res < 0) close_connection(connection);
+      return;
+    default:
+      assert(false && "completion of an unknown operation kind");
+  }
+}
+
+Connection& Worker::connection_at(uint32_t slot, uint32_t generation) {
+  assert(slot < connections_.size() && "completion for a slot never used");
+  Connection* connection = connections_[slot];
+  // A completion for a freed connection would be a use-after-free: never let it through.
+  assert(connection != nullptr && "completion for a released connection");
+  assert(connection->generation_ == generation && "completion for a previous connection");
+  return *connection;
+}
+
+uint64_t Worker::key_of(const Connection& connection) {
+  return (uint64_t{connection.generation_} << 32) | connection.slot_;
+}
+
+Connection* Worker::find(uint64_t key) const {
+  auto slot = static_cast<uint32_t>(key);
+  auto generation = static_cast<uint32_t>(key >> 32);
+  if (slot >= connections_.size()) return nullptr;
+  Connection* connection = connections_[slot];
+  return connection != nullptr && connection->generation_ == generation ? connection : nullptr;
+}
+
+uint64_t Worker::tag(OpKind kind, const Connection& connection) const {
+  return encode(static_cast<uint8_t>(kind), connection.generation_, connection.slot_);
+}
+
+void Worker::run_deferred() {
+  // Receives that hit -ENOBUFS: every buffer went back to the ring while this tick ran.
+  for (uint64_t key : rearm_list_) {
+    Connection* connection = find(key);
+    if (connection != nullptr && wants_recv(*connection)) submit_recv(*connection);
+  }
+  rearm_list_.clear();
+}
+
+void Worker::flush_sends() {
+  for (uint64_t key : flush_list_) {
+    Connection* connection = find(key);
+    if (connection == nullptr) continue;
+    connection->in_flush_list_ = false;
+    if (connection->phase_ != Connection::Phase::kClosing && connection->send_op_ == nullptr &&
+        !connection->queue_.empty()) {
+      submit_send(*connection);
+    }
+  }
+  flush_list_.clear();
+}
+
+void Worker::schedule_flush(Connection& connection) {
+  if (connection.in_flush_list_ || connection.send_op_ != nullptr) return;
+  if (connection.queue_.empty() || connection.phase_ == Connection::Phase::kClosing) return;
+  connection.in_flush_list_ = true;
+  flush_list_.push_back(key_of(connection));
+}
+
+// Accept.
+
+void Worker::submit_accept() {
+  assert(!accept_armed_ && listener_.is_open());
+  ring_.prep_accept_multishot_direct(listener_.fd(),
+                                     encode(static_cast<uint8_t>(OpKind::kAccept), 0, 0));
+  accept_armed_ = true;
+}
+
+void Worker::on_accept_complete(const io::Completion& completion) {
+  if (!completion.more()) accept_armed_ = false;
+  if (completion.res >= 0) {
+    open_connection(static_cast<uint32_t>(completion.res));
+  } else if (completion.res == -ENFILE) {
+    // The table is full even with the 503 headroom: wait for a slot instead of spinning.
+    accept_blocked_ = !accept_armed_;
+  } else if (completion.res != -ECANCELED) {
+    ++counters_.io_errors;
+    accept_retry_ = !accept_armed_;
+  }
+  if (accept_armed_) return;
+  if (stopping_) {
+    listener_.close();
+  } else if (completion.res >= 0) {
+    submit_accept();  // the kernel ended the multishot on its own (e.g. CQ pressure)
+  }
+}
+
+void Worker::open_connection(uint32_t file_slot) {
+  uint32_t slot = 0;
+  if (free_slots_.empty()) {
+    slot = static_cast<uint32_t>(connections_.size());
+    connections_.push_back(nullptr);
+    generations_.push_back(0);
+  } else {
+    slot = free_slots_.back();
+    free_slots_.pop_back();
+  }
+  auto* connection = new Connection(session_config_, slot, generations_[slot] & kGenerationMask,
+                                    file_slot, now_ms_);
+  connections_[slot] = connection;
+  ++live_count_;
+  if (stopping_) {
+    connection->refused_ = true;  // accepted just before the accept was cancelled
+    close_connection(*connection);
+    return;
+  }
+  bool over_limit = open_count_ >= limits_.connections_max;
+  if (!over_limit &&
+      open_connections_.fetch_add(1, std::memory_order_relaxed) >= config_.max_connections) {
+    open_connections_.fetch_sub(1, std::memory_order_relaxed);
+    over_limit = true;
+  }
+  if (over_limit) {
+    ++counters_.connections_refused;
+    connection->refuse(ws::build_http_response(503, "text/plain", "connection limit reached\n"),
+                       context_);
+    begin_flushing(*connection);
+  } else {
+    ++open_count_;
+    ++counters_.connections_accepted;
+  }
+  submit_recv(*connection);
+}
+
+// Receive.
+
+bool Worker::wants_recv(const Connection& connection) const {
+  return connection.phase_ != Connection::Phase::kClosing && !connection.recv_armed_ &&
+         !connection.recv_paused_ && !connection.peer_eof_;
+}
+
+void Worker::submit_recv(Connection& connection) {
+  assert(!connection.recv_armed_);
+  ring_.prep_recv_multishot(connection.file_slot_, buffers_.group_id(),
+                            tag(OpKind::kRecv, connection));
+  connection.recv_armed_ = true;
+  ++connection.ops_in_flight_;
+}
+
+void Worker::on_recv_complete(Connection& connection, const io::Completion& completion) {
+  if (!completion.more()) {
+    assert(connection.recv_armed_ && connection.ops_in_flight_ > 0);
+    connection.recv_armed_ = false;
+    --connection.ops_in_flight_;
+  }
+  if (completion.res > 0) {
+    on_bytes(connection, completion.buffer_id(), static_cast<size_t>(completion.res));
+  } else if (completion.res == 0) {
+    on_peer_eof(connection);
+  } else if (completion.res == -ENOBUFS) {
+    // The multishot ended because the ring ran dry; buffers return during this tick.
+    ++counters_.recv_buffer_shortages;
+    rearm_list_.push_back(key_of(connection));
+    return;
+  } else if (completion.res != -ECANCELED) {
+    ++counters_.io_errors;
+    close_connection(connection);
+    return;
+  }
+  if (wants_recv(connection)) submit_recv(connection);
+}
+
+void Worker::on_bytes(Connection& connection, uint16_t buffer_id, size_t bytes) {
+  counters_.bytes_in += bytes;
+  connection.last_receive_ms_ = now_ms_;
+  connection.ping_sent_ = false;
+  connection.shrunk_ = false;
+  if (connection.phase_ == Connection::Phase::kActive) {
+    connection.receive(buffers_.buffer(buffer_id, bytes), context_);
+  }
+  // At once: the Session copied what it keeps, and a held buffer starves other connections.
+  buffers_.recycle(buffer_id);
+  if (connection.phase_ != Connection::Phase::kActive) return;
+  if (connection.session_.state() == ws::Session::State::kClosed) {
+    begin_flushing(connection);
+    return;
+  }
+  schedule_flush(connection);
+  // A peer that sends but never reads must not grow our memory: stop reading until the
+  // queue drains (on_send_complete resumes).
+  if (connection.queue_.bytes() > config_.send_queue_bytes_high) pause_recv(connection);
+}
+
+void Worker::on_peer_eof(Connection& connection) {
+  connection.peer_eof_ = true;
+  switch (connection.phase_) {
+    case Connection::Phase::kActive: {
+      ws::Session::State state = connection.session_.state();
+      if (state == ws::Session::State::kOpen || state == ws::Session::State::kClosing) {
+        ++counters_.abnormal_closes;
+      }
+      begin_flushing(connection);  // a half-closed HTTP client still gets its answer
+      return;
+    }
+    case Connection::Phase::kLingering:
+      close_connection(connection);
+      return;
+    case Connection::Phase::kFlushing:  // end_tcp closes once the queue is out
+    case Connection::Phase::kClosing:
+      return;
+  }
+}
+
+void Worker::pause_recv(Connection& connection) {
+  if (connection.recv_paused_) return;
+  connection.recv_paused_ = true;
+  ++counters_.recv_pauses;
+  if (!connection.recv_armed_) return;
+  ring_.prep_cancel(tag(OpKind::kRecv, connection), tag(OpKind::kCancel, connection));
+  ++connection.ops_in_flight_;
+}
+
+// Send.
+
+void Worker::submit_send(Connection& connection) {
+  assert(connection.send_op_ == nullptr && !connection.queue_.empty());
+  SendOp* op = send_ops_.acquire();
+  [[maybe_unused]] size_t bytes = connection.queue_.gather(*op);
+  assert(bytes > 0);
+  ring_.prep_sendmsg(connection.file_slot_, &op->message, tag(OpKind::kSend, connection));
+  connection.send_op_ = op;
+  ++connection.ops_in_flight_;
+}
+
+void Worker::on_send_complete(Connection& connection, const io::Completion& completion) {
+  assert(connection.send_op_ != nullptr && connection.ops_in_flight_ > 0);
+  --connection.ops_in_flight_;
+  SendOp* op = std::exchange(connection.send_op_, nullptr);
+  assert(completion.res <= 0 || static_cast<size_t>(completion.res) <= op->bytes);
+  send_ops_.release(op);
+  if (completion.res <= 0) {
+    if (completion.res != -ECANCELED) ++counters_.io_errors;
+    close_connection(connection);
+    return;
+  }
+  // A short send leaves the rest queued for the next tick.
+  connection.queue_.consume(static_cast<size_t>(completion.res), nodes_);
+  counters_.bytes_out += static_cast<uint64_t>(completion.res);
+  if (connection.phase_ == Connection::Phase::kClosing) return;
+  if (connection.recv_paused_ && connection.queue_.bytes() <= config_.send_queue_bytes_low) {
+    connection.recv_paused_ = false;
+    if (wants_recv(connection)) submit_recv(connection);
+  }
+  if (!connection.queue_.empty()) {
+    schedule_flush(connection);
+  } else if (connection.phase_ == Connection::Phase::kFlushing) {
+    end_tcp(connection);
+  }
+}
+
+// Closing: flush, FIN, linger for the peer's EOF, then cancel and close_direct.
+
+void Worker::begin_flushing(Connection& connection) {
+  assert(connection.phase_ == Connection::Phase::kActive);
+  connection.phase_ = Connection::Phase::kFlushing;
+  connection.phase_since_ms_ = now_ms_;
+  if (connection.queue_.empty() && connection.send_op_ == nullptr) {
+    end_tcp(connection);
+  } else {
+    schedule_flush(connection);
+  }
+}
+
+void Worker::end_tcp(Connection& connection) {
+  assert(connection.phase_ == Connection::Phase::kFlushing && connection.queue_.empty());
+  if (connection.peer_eof_) {
+    close_connection(connection);
+    return;
+  }
+  // Half-close and read until the peer's EOF: closing with unread input would send RST and
+  // could destroy the response (or Close frame) still in flight.
+  connection.phase_ = Connection::Phase::kLingering;
+  connection.phase_since_ms_ = now_ms_;
+  ring_.prep_shutdown_write(connection.file_slot_, tag(OpKind::kShutdown, connection));
+  ++connection.ops_in_flight_;
+  connection.recv_paused_ = false;
+  if (wants_recv(connection)) submit_recv(connection);
+}
+
+void Worker::close_connection(Connection& connection) {
+  if (connection.phase_ == Connection::Phase::kClosing) return;
+  connection.phase_ = Connection::Phase::kClosing;
+  if (!connection.refused_) ++counters_.connections_closed;
+  // In-flight operations hold their own reference to the socket, so close_direct alone would
+  // leave a receive pending forever: cancel them first (the SQEs are issued in order).
+  if (connection.ops_in_flight_ > 0) {
+    ring_.prep_cancel_file(connection.file_slot_, tag(OpKind::kCancel, connection));
+    ++connection.ops_in_flight_;
+  }
+  ring_.prep_close_direct(connection.file_slot_, tag(OpKind::kClose, connection));
+  ++connection.ops_in_flight_;
+}
+
+void Worker::release_if_done(Connection& connection) {
+  if (connection.phase_ != Connection::Phase::kClosing || connection.ops_in_flight_ > 0) return;
+  connection.queue_.clear(nodes_);
+  if (!connection.refused_) {
+    --open_count_;
+    open_connections_.fetch_sub(1, std::memory_order_relaxed);
+  }
+  uint32_t slot = connection.slot_;
+  delete &connection;
+  connections_[slot] = nullptr;
+  ++generations_[slot];
+  free_slots_.push_back(slot);
+  --live_count_;
+  if (accept_blocked_ && !stopping_) {
+    accept_blocked_ = false;
+    submit_accept();
+  }
+}
+
+// Timer, sweep and shutdown.
+
+void Worker::submit_timer() {
+  ring_.prep_timeout(&tick_, encode(static_cast<uint8_t>(OpKind::kTimer), 0, 0));
+}
+
+void Worker::on_timer_complete() {
+  if (accept_retry_ && !accept_armed_ && !stopping_) {
+    accept_retry_ = false;
+    submit_accept();
+  }
+  bool cut_all = stopping_ && !timed_out_ && now_ms_ >= stop_deadline_ms_;
+  if (cut_all) timed_out_ = true;
+  // Closing never frees synchronously (release waits for completions), so this walk is safe.
+  for (Connection* connection : connections_) {
+    if (connection == nullptr) continue;
+    if (cut_all) {
+      close_connection(*connection);
+    } else {
+      sweep(*connection);
+    }
+  }
+  submit_timer();
+}
+
+void Worker::sweep(Connection& connection) {
+  uint64_t since = now_ms_ - connection.phase_since_ms_;
+  if (connection.phase_ == Connection::Phase::kClosing) return;
+  if (connection.phase_ != Connection::Phase::kActive) {
+    // Flushing to, or lingering for, a peer that does not read or does not hang up.
+    if (since >= config_.close_timeout_ms) {
+      ++counters_.close_timeouts;
+      close_connection(connection);
+    }
+    return;
+  }
+  switch (connection.session_.state()) {
+    case ws::Session::State::kHandshake:
+    case ws::Session::State::kDeciding:
+      // Slowloris: a handshake that dribbles in forever.
+      if (since >= config_.handshake_timeout_ms) {
+        ++counters_.handshake_timeouts;
+        close_connection(connection);
+      }
+      return;
+    case ws::Session::State::kClosing:
+      if (since >= config_.close_timeout_ms) {
+        ++counters_.close_timeouts;
+        close_connection(connection);
+      }
+      return;
+    case ws::Session::State::kClosed:
+      return;
+    case ws::Session::State::kOpen:
+      break;
+  }
+  uint64_t silent_ms = now_ms_ - connection.last_receive_ms_;
+  if (silent_ms >= kShrinkAfterMs && !connection.shrunk_) {
+    connection.session_.shrink();
+    connection.shrunk_ = true;
+  }
+  if (connection.ping_sent_) {
+    if (since >= config_.idle_timeout_ms) {  // `since` counts from the ping
+      ++counters_.idle_timeouts;
+      connection.close_session(ws::CloseCode::kGoingAway, context_, now_ms_);
+      schedule_flush(connection);
+    }
+  } else if (silent_ms >= config_.idle_timeout_ms) {
+    connection.ping(context_);
+    connection.ping_sent_ = true;
+    connection.phase_since_ms_ = now_ms_;
+    schedule_flush(connection);
+  }
+}
+
+void Worker::submit_wake_read() {
+  ring_.prep_read(wake_fd_, &wake_value_, sizeof(wake_value_),
+                  encode(static_cast<uint8_t>(OpKind::kWake), 0, 0));
+}
+
+void Worker::on_wake_complete() {
+  if (stopping_) return;
+  stopping_ = true;
+  stop_deadline_ms_ = now_ms_ + config_.shutdown_timeout_ms;
+  if (accept_armed_) {
+    ring_.prep_cancel(encode(static_cast<uint8_t>(OpKind::kAccept), 0, 0),
+                      encode(static_cast<uint8_t>(OpKind::kAcceptCancel), 0, 0));
+  } else {
+    listener_.close();
+  }
+  for (Connection* connection : connections_) {
+    if (connection == nullptr || connection->phase_ != Connection::Phase::kActive) continue;
+    switch (connection->session_.state()) {
+      case ws::Session::State::kOpen:
+        connection->close_session(ws::CloseCode::kGoingAway, context_, now_ms_);
+        schedule_flush(*connection);
+        break;
+      case ws::Session::State::kClosing:
+        break;
+      default:
+        close_connection(*connection);
+        break;
+    }
+  }
+}
+
+}  // namespace herald::broker::net

@@ -1,0 +1,171 @@
+// One Worker over a real loopback socket: handshake, echo, 404, the 503 limit, the handshake
+// timeout and the graceful shutdown (Close 1001, then TCP closed by the server).
+#include "broker/net/worker.h"
+
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstring>
+#include <string>
+#include <thread>
+
+#include "protocol/websocket/frame.h"
+#include "protocol/websocket/handshake.h"
+
+namespace herald::broker::net {
+namespace {
+
+namespace ws = protocol::websocket;
+
+class WorkerTest : public ::testing::Test {
+ protected:
+  void start() {
+    config.echo = true;
+    session_config.message_bytes_max = config.max_message_bytes;
+    std::string error;
+    Listener listener = Listener::open("127.0.0.1", 0, error);
+    ASSERT_TRUE(listener.is_open()) << error;
+    worker = std::make_unique<Worker>(config, session_config, std::move(listener),
+                                      WorkerLimits{64, 32}, open_connections);
+    std::atomic<int> ready{0};
+    thread = std::thread([&] {
+      std::string setup_error = worker->setup();
+      ready = setup_error.empty() ? 1 : 2;
+      if (setup_error.empty()) worker->run();
+    });
+    while (ready == 0) std::this_thread::yield();
+    ASSERT_EQ(ready, 1) << "io_uring unavailable here";
+  }
+  void TearDown() override {
+    if (thread.joinable()) {
+      worker->request_stop();
+      thread.join();
+    }
+  }
+
+  int connect_client() const {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    timeval timeout{5, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(worker->port());
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    EXPECT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)), 0);
+    return fd;
+  }
+
+  // Reads until `terminator` or EOF; returns what arrived.
+  static std::string read_until(int fd, const std::string& terminator) {
+    std::string in;
+    char byte = 0;
+    while (in.find(terminator) == std::string::npos && read(fd, &byte, 1) == 1) in += byte;
+    return in;
+  }
+  static std::string read_exactly(int fd, size_t bytes) {
+    std::string in(bytes, '\0');
+    size_t done = 0;
+    while (done < bytes) {
+      ssize_t n = read(fd, in.data() + done, bytes - done);
+      if (n <= 0) break;
+      done += static_cast<size_t>(n);
+    }
+    in.resize(done);
+    return in;
+  }
+  static void write_all(int fd, const std::string& bytes) {
+    ASSERT_EQ(write(fd, bytes.data(), bytes.size()), static_cast<ssize_t>(bytes.size()));
+  }
+  static std::string masked_frame(ws::Opcode opcode, std::string payload) {
+    uint8_t header[ws::kClientFrameHeaderBytesMax];
+    const uint8_t key[4] = {1, 2, 3, 4};
+    uint32_t key_word = 0;
+    std::memcpy(&key_word, key, 4);
+    size_t header_bytes = ws::write_masked_frame_header(header, opcode, payload.size(), key_word);
+    for (size_t i = 0; i < payload.size(); ++i)
+      payload[i] = static_cast<char>(payload[i] ^ key[i % 4]);
+    return std::string(reinterpret_cast<char*>(header), header_bytes) + payload;
+  }
+  int upgrade(const std::string& path) const {
+    int fd = connect_client();
+    write_all(fd, ws::build_upgrade_request("localhost", path, ws::make_sec_websocket_key()));
+    std::string head = read_until(fd, "\r\n\r\n");
+    EXPECT_EQ(head.rfind("HTTP/1.1 101", 0), 0u) << head;
+    return fd;
+  }
+
+  ServerConfig config;
+  ws::SessionConfig session_config;
+  std::atomic<uint64_t> open_connections{0};
+  std::unique_ptr<Worker> worker;
+  std::thread thread;
+};
+
+TEST_F(WorkerTest, EchoesTextAndBinary) {
+  start();
+  int fd = upgrade("/echo");
+  write_all(fd, masked_frame(ws::Opcode::kText, "hello") +
+                    masked_frame(ws::Opcode::kBinary, std::string(300, 'b')));
+  EXPECT_EQ(read_exactly(fd, 7), std::string("\x81\x05hello", 7));
+  std::string binary = read_exactly(fd, 4 + 300);
+  EXPECT_EQ(binary.substr(0, 4), std::string("\x82\x7e\x01\x2c", 4));
+  EXPECT_EQ(binary.substr(4), std::string(300, 'b'));
+  close(fd);
+}
+
+TEST_F(WorkerTest, UnknownRoutesAre404) {
+  start();
+  int fd = connect_client();
+  write_all(fd, "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n");
+  std::string response = read_until(fd, "not found\n");
+  EXPECT_EQ(response.rfind("HTTP/1.1 404", 0), 0u) << response;
+  EXPECT_EQ(read_exactly(fd, 1), "");  // the server ends TCP
+  close(fd);
+  fd = connect_client();
+  write_all(fd, ws::build_upgrade_request("localhost", "/other", ws::make_sec_websocket_key()));
+  EXPECT_EQ(read_until(fd, "\r\n").rfind("HTTP/1.1 404", 0), 0u);
+  close(fd);
+}
+
+TEST_F(WorkerTest, RefusesOverTheLimitWith503) {
+  config.max_connections = 1;
+  start();
+  int first = upgrade("/echo");
+  int second = connect_client();
+  std::string response = read_until(second, "\r\n\r\n");
+  EXPECT_EQ(response.rfind("HTTP/1.1 503", 0), 0u) << response;
+  close(second);
+  close(first);
+}
+
+TEST_F(WorkerTest, DropsSlowHandshakes) {
+  config.handshake_timeout_ms = 1;
+  start();
+  int fd = connect_client();
+  write_all(fd, "GET /echo HTTP/1.1\r\n");
+  EXPECT_EQ(read_exactly(fd, 1), "");  // closed by the one-second sweep
+  close(fd);
+}
+
+TEST_F(WorkerTest, ShutdownSendsGoingAway) {
+  start();
+  int fd = upgrade("/echo");
+  worker->request_stop();
+  EXPECT_EQ(read_exactly(fd, 4), std::string("\x88\x02\x03\xe9", 4));
+  write_all(fd, masked_frame(ws::Opcode::kClose, std::string("\x03\xe9", 2)));
+  EXPECT_EQ(read_exactly(fd, 1), "");  // the server closes TCP first (§7.1.1)
+  close(fd);  // the server lingers for this EOF, so it exits well before the deadline
+  thread.join();
+  EXPECT_EQ(worker->open_connections(), 0u);
+  EXPECT_EQ(worker->counters().connections_accepted, 1u);
+  EXPECT_EQ(worker->counters().connections_closed, 1u);
+  EXPECT_EQ(worker->counters().close_codes[1], 1u);  // 1001 answered
+}
+
+}  // namespace
+}  // namespace herald::broker::net
