@@ -27,8 +27,9 @@ struct HttpRequest {
   [[nodiscard]] std::string_view header(std::string_view name) const;
   [[nodiscard]] std::string_view path() const;   // target up to '?'
   [[nodiscard]] std::string_view query() const;  // after '?', or empty
-  // True when Upgrade lists the "websocket" token (case-insensitive, in a comma list):
-  // the request is a WebSocket handshake rather than a plain HTTP request.
+  // True when Upgrade lists the "websocket" token (case-insensitive, in a comma list) or the
+  // request carries Sec-WebSocket-Key: it is a WebSocket handshake, valid or not, rather than
+  // a plain HTTP request.
   [[nodiscard]] bool wants_websocket() const;
 };
 

@@ -212,9 +212,12 @@ std::string_view HttpRequest::query() const {
 }
 
 bool HttpRequest::wants_websocket() const {
-  // Upgrade is a list field and may be repeated (RFC 9110 §7.8, §5.3).
+  // Upgrade is a list field and may be repeated (RFC 9110 §7.8, §5.3). A request that carries
+  // Sec-WebSocket-Key is a handshake attempt too, even with a broken Upgrade: it gets 400 from
+  // validate_upgrade(), not the plain-HTTP answer.
   return std::any_of(headers.begin(), headers.end(), [](const auto& field) {
-    return field.first == "upgrade" && list_has_token(field.second, "websocket");
+    return (field.first == "upgrade" && list_has_token(field.second, "websocket")) ||
+           field.first == "sec-websocket-key";
   });
 }
 

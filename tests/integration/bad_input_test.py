@@ -54,24 +54,23 @@ class HandshakeErrorTest(AttackTest):
     def test_method_not_get(self):
         for method in ("POST", "PUT", "HEAD"):
             with self.subTest(method=method):
-                self.refused(upgrade_request(method=method), {405, 400})
+                self.refused(upgrade_request(method=method), 405)
 
     def test_http_1_0(self):
-        self.refused(upgrade_request(version="HTTP/1.0"), {505, 400})
+        self.refused(upgrade_request(version="HTTP/1.0"), 505)
 
     def test_unknown_http_version(self):
-        self.refused(upgrade_request(version="HTTP/2.0"), {505, 400})
+        self.refused(upgrade_request(version="HTTP/2.0"), 505)
 
     def test_missing_host(self):
         self.refused(upgrade_request(omit=("host",)), 400)
 
     def test_missing_or_invalid_upgrade(self):
-        # Without the websocket token this is not an upgrade request: the contract says 400,
-        # its "plain HTTP is 404" rule says 404. Either refuses; 101 never.
+        # It carries Sec-WebSocket-Key, so it is a handshake attempt, not plain HTTP (404).
         for case in ({"omit": ("upgrade",)}, {"replace": {"upgrade": "h2c"}},
                      {"replace": {"upgrade": "websocket2"}}, {"replace": {"upgrade": ""}}):
             with self.subTest(**{k: str(v) for k, v in case.items()}):
-                self.refused(upgrade_request(**case), {400, 404})
+                self.refused(upgrade_request(**case), 400)
 
     def test_missing_or_invalid_connection(self):
         for case in ({"omit": ("connection",)}, {"replace": {"connection": "keep-alive"}},
@@ -131,16 +130,15 @@ class HandshakeErrorTest(AttackTest):
         for case in ({"omit": ("sec-websocket-version",)},
                      {"replace": {"sec-websocket-version": "abc"}}):
             with self.subTest(**{k: str(v) for k, v in case.items()}):
-                response = self.refused(upgrade_request(**case), {426, 400})
-                if response.status == 426:
-                    self.assertEqual(response.header("sec-websocket-version"), "13")
+                response = self.refused(upgrade_request(**case), 426)
+                self.assertEqual(response.header("sec-websocket-version"), "13")
 
     def test_header_block_over_8_kib(self):
         with self.subTest("one long header"):
-            self.refused(upgrade_request(extra=[("X-Pad", "a" * 9000)]), {431, 400})
+            self.refused(upgrade_request(extra=[("X-Pad", "a" * 9000)]), 431)
         with self.subTest("many headers"):
             extra = [("X-Pad-%d" % i, "b" * 100) for i in range(90)]
-            self.refused(upgrade_request(extra=extra), {431, 400})
+            self.refused(upgrade_request(extra=extra), 431)
         with self.subTest("endless header, never terminated"):
             client = self.raw()
             client.send(upgrade_request()[:-4] + b"\r\nX-Endless: ")
@@ -148,7 +146,7 @@ class HandshakeErrorTest(AttackTest):
                 if not client.send(b"c" * 1024):
                     break
             response = client.read_http_response()
-            self.assertIn(response.status, {431, 400})
+            self.assertEqual(response.status, 431)
             self.assertTrue(client.wait_tcp_closed()[0])
 
     def test_header_block_under_8_kib_is_accepted(self):

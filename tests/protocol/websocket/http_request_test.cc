@@ -235,6 +235,20 @@ TEST(HttpRequestTest, WantsWebsocketFindsTheTokenInAnyCaseAndList) {
   EXPECT_FALSE(request.wants_websocket());
 }
 
+TEST(HttpRequestTest, AKeyMakesAHandshakeAttemptEvenWithABrokenUpgrade) {
+  // So that validate_upgrade() answers 400 instead of the plain-HTTP route answering 404.
+  HttpRequest request;
+  request.method = "GET";
+  request.target = "/";
+  request.headers = {{"host", "h"},
+                     {"upgrade", "h2c"},
+                     {"connection", "Upgrade"},
+                     {"sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ=="},
+                     {"sec-websocket-version", "13"}};
+  EXPECT_TRUE(request.wants_websocket());
+  EXPECT_EQ(validate_upgrade(request, {}).status, 400);
+}
+
 TEST(HttpRequestTest, ListHasToken) {
   EXPECT_TRUE(list_has_token("keep-alive, Upgrade", "upgrade"));
   EXPECT_TRUE(list_has_token("UPGRADE", "upgrade"));

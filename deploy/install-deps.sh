@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs what Herald needs to build, test and run, from Debian 12's packages only.
+# Idempotent: asks apt for nothing when every package is already there.
+set -euo pipefail
+
+packages=(
+  # build
+  cmake ninja-build g++ clang libclang-rt-14-dev pkg-config
+  # libraries
+  liburing-dev libssl-dev libsimdjson-dev librocksdb-dev zlib1g-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+  # independent test clients
+  python3 python3-websockets
+)
+
+missing=()
+for package in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$package")
+  fi
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "install-deps: installing ${missing[*]}" >&2
+sudo=""
+[ "$(id -u)" -ne 0 ] && sudo="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# The second of the README's two commands: install what is missing, then build and run the
+# whole test suite: unit, corpus replay and integration tests in Release and under
+# ASan+UBSan, then each libFuzzer target for HERALD_FUZZ_SECONDS (default 60).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+fuzz_seconds=${HERALD_FUZZ_SECONDS:-60}
+jobs=$(nproc)
+
+deploy/install-deps.sh
+
+step() { printf '\n== %s\n' "$*"; }
+
+step "release build (warnings are errors)"
+cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=Release -DHERALD_WERROR=ON >/dev/null
+cmake --build build/release -j "$jobs"
+
+step "release tests"
+ctest --test-dir build/release --output-on-failure -j "$jobs"
+
+step "ASan+UBSan build"
+cmake -S . -B build/sanitize -G Ninja -DCMAKE_BUILD_TYPE=Debug -DHERALD_WERROR=ON \
+  -DHERALD_SANITIZE=ON -DHERALD_BENCH=OFF >/dev/null
+cmake --build build/sanitize -j "$jobs"
+
+step "ASan+UBSan tests"
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+  ctest --test-dir build/sanitize --output-on-failure -j "$jobs"
+
+step "libFuzzer targets, ${fuzz_seconds}s each"
+cmake -S . -B build/fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++ \
+  -DHERALD_WERROR=ON -DHERALD_FUZZ=ON -DHERALD_TESTS=OFF -DHERALD_BENCH=OFF >/dev/null
+cmake --build build/fuzz -j "$jobs"
+for fuzzer in build/fuzz/tests/*_fuzz; do
+  name=$(basename "$fuzzer")
+  work=$(mktemp -d)
+  # New inputs go to a scratch directory; the committed corpus is only read.
+  "$fuzzer" -max_total_time="$fuzz_seconds" -print_final_stats=1 "$work" \
+    "tests/fuzz/corpus/$name" 2>"$work.log" || { tail -n 50 "$work.log"; exit 1; }
+  echo "$name: $(grep -m1 -o 'stat::number_of_executed_units: *[0-9]*' "$work.log" |
+    grep -o '[0-9]*$') runs, no crash"
+  rm -rf "$work" "$work.log"
+done
+
+step "all tests passed"
