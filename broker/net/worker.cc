@@ -566,6 +566,9 @@ void Worker::on_wake_complete() {
   if (stopping_) return;
   stopping_ = true;
   stop_deadline_ms_ = now_ms_ + config_.shutdown_timeout_ms;
+  // The sweep now also enforces the shutdown deadline: tick finer than once a second so the
+  // deadline holds to 100 ms. The running timer picks the new period up when it re-arms.
+  tick_ = io::Timespec{0, 100'000'000};
   if (accept_armed_) {
     ring_.prep_cancel(encode(static_cast<uint8_t>(OpKind::kAccept), 0, 0),
                       encode(static_cast<uint8_t>(OpKind::kAcceptCancel), 0, 0));

@@ -10,6 +10,8 @@
 #include <string>
 #include <string_view>
 
+#include "tests/protocol/websocket/rfc6455_examples.h"
+
 namespace herald::protocol::websocket {
 namespace {
 
@@ -17,25 +19,9 @@ std::span<const uint8_t> bytes_of(std::string_view text) {
   return {reinterpret_cast<const uint8_t*>(text.data()), text.size()};
 }
 
-// RFC 6455 §1.3, the client's handshake and the server's answer.
-constexpr std::string_view kRfcRequest =
-    "GET /chat HTTP/1.1\r\n"
-    "Host: server.example.com\r\n"
-    "Upgrade: websocket\r\n"
-    "Connection: Upgrade\r\n"
-    "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-    "Origin: http://example.com\r\n"
-    "Sec-WebSocket-Protocol: chat, superchat\r\n"
-    "Sec-WebSocket-Version: 13\r\n"
-    "\r\n";
-constexpr std::string_view kRfcResponse =
-    "HTTP/1.1 101 Switching Protocols\r\n"
-    "Upgrade: websocket\r\n"
-    "Connection: Upgrade\r\n"
-    "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"
-    "Sec-WebSocket-Protocol: chat\r\n"
-    "\r\n";
-constexpr std::string_view kRfcKey = "dGhlIHNhbXBsZSBub25jZQ==";
+using examples::kRfcKey;
+using examples::kRfcRequest;
+using examples::kRfcResponse;
 
 HttpRequest parse(std::string_view text) {
   RequestParser parser;

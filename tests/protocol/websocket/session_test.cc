@@ -9,30 +9,16 @@
 #include <string_view>
 #include <vector>
 
+#include "tests/protocol/websocket/rfc6455_examples.h"
+
 namespace herald::protocol::websocket {
 namespace {
 
 using Bytes = std::vector<uint8_t>;
 using Kind = Session::Event::Kind;
 
-constexpr std::string_view kRfcRequest =
-    "GET /chat HTTP/1.1\r\n"
-    "Host: server.example.com\r\n"
-    "Upgrade: websocket\r\n"
-    "Connection: Upgrade\r\n"
-    "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-    "Origin: http://example.com\r\n"
-    "Sec-WebSocket-Protocol: chat, superchat\r\n"
-    "Sec-WebSocket-Version: 13\r\n"
-    "\r\n";
-
-constexpr std::string_view kRfcResponse =
-    "HTTP/1.1 101 Switching Protocols\r\n"
-    "Upgrade: websocket\r\n"
-    "Connection: Upgrade\r\n"
-    "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"
-    "Sec-WebSocket-Protocol: chat\r\n"
-    "\r\n";
+using examples::kRfcRequest;
+using examples::kRfcResponse;
 
 Bytes bytes_of(std::string_view text) { return Bytes(text.begin(), text.end()); }
 
