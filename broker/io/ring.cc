@@ -104,13 +104,6 @@ void Ring::prep_shutdown_write(uint32_t file_slot, uint64_t user_data) {
   io_uring_sqe_set_data64(sqe, user_data);
 }
 
-void Ring::prep_cancel_file(uint32_t file_slot, uint64_t user_data) {
-  io_uring_sqe* sqe = next_sqe(&state_->ring);
-  io_uring_prep_cancel_fd(sqe, static_cast<int>(file_slot),
-                          IORING_ASYNC_CANCEL_ALL | IORING_ASYNC_CANCEL_FD_FIXED);
-  io_uring_sqe_set_data64(sqe, user_data);
-}
-
 void Ring::prep_cancel(uint64_t target, uint64_t user_data) {
   io_uring_sqe* sqe = next_sqe(&state_->ring);
   io_uring_prep_cancel64(sqe, target, 0);

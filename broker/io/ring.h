@@ -62,10 +62,9 @@ class Ring {
   // `message` and what it points to must stay valid until the completion.
   void prep_sendmsg(uint32_t file_slot, const msghdr* message, uint64_t user_data);
   void prep_shutdown_write(uint32_t file_slot, uint64_t user_data);
-  // Cancels every operation on the fixed file `file_slot`. SQEs without IOSQE_ASYNC are
-  // issued in order, so a cancel queued before prep_close_direct still finds the file.
-  void prep_cancel_file(uint32_t file_slot, uint64_t user_data);
-  // Cancels the operation tagged `target`.
+  // Cancels the operation tagged `target` (a hash lookup in the kernel). SQEs without
+  // IOSQE_ASYNC are issued in order, so a cancel queued before prep_close_direct still finds
+  // its target.
   void prep_cancel(uint64_t target, uint64_t user_data);
   // Frees the slot; operations still running keep their own reference to the socket.
   void prep_close_direct(uint32_t file_slot, uint64_t user_data);

@@ -454,9 +454,15 @@ void Worker::close_connection(Connection& connection) {
   connection.phase_ = Connection::Phase::kClosing;
   if (!connection.refused_) ++counters_.connections_closed;
   // In-flight operations hold their own reference to the socket, so close_direct alone would
-  // leave a receive pending forever: cancel them first (the SQEs are issued in order).
-  if (connection.ops_in_flight_ > 0) {
-    ring_.prep_cancel_file(connection.file_slot_, tag(OpKind::kCancel, connection));
+  // leave a receive pending forever: cancel them first (the SQEs are issued in order). Cancel
+  // each by its user_data, a hash lookup in the kernel; a cancel by file walks every pending
+  // operation of the ring, which made mass closes quadratic in the connection count.
+  if (connection.recv_armed_) {
+    ring_.prep_cancel(tag(OpKind::kRecv, connection), tag(OpKind::kCancel, connection));
+    ++connection.ops_in_flight_;
+  }
+  if (connection.send_op_ != nullptr) {  // a send stuck on a peer that does not read
+    ring_.prep_cancel(tag(OpKind::kSend, connection), tag(OpKind::kCancel, connection));
     ++connection.ops_in_flight_;
   }
   ring_.prep_close_direct(connection.file_slot_, tag(OpKind::kClose, connection));

@@ -18,7 +18,9 @@ int main(int argc, char** argv) {
       std::ifstream file(entry.path(), std::ios::binary);
       std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(file)),
                                  std::istreambuf_iterator<char>());
-      LLVMFuzzerTestOneInput(bytes.data(), bytes.size());
+      // libFuzzer never passes a null pointer, not even for an empty input; neither do we.
+      static const uint8_t kEmpty = 0;
+      LLVMFuzzerTestOneInput(bytes.empty() ? &kEmpty : bytes.data(), bytes.size());
       ++inputs;
     }
     if (error) {

@@ -1,5 +1,6 @@
 // Differential fuzzing of every unmasking kernel, and of unmask() across a payload split,
 // against the scalar reference (RFC 6455 §5.3). Traps on any difference or stray write.
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -44,7 +45,7 @@ class GuardedBuffer {
 
 void check_input(const uint8_t* input, size_t input_size) {
   uint8_t header[kHeaderBytes] = {};
-  std::memcpy(header, input, input_size < kHeaderBytes ? input_size : kHeaderBytes);
+  if (input_size > 0) std::memcpy(header, input, std::min(input_size, kHeaderBytes));
   const uint8_t* payload = input + (input_size < kHeaderBytes ? input_size : kHeaderBytes);
   const size_t size = input_size - static_cast<size_t>(payload - input);
 
