@@ -169,6 +169,18 @@ int run_server(const ServerConfig& config) {
                "connections)\n",
                config.host.c_str(), static_cast<unsigned>(port), plan.workers,
                static_cast<unsigned long long>(plan.capacity));
+  if (plan.capacity < config.max_connections) {
+    // Each ring's direct-descriptor table is capped at RLIMIT_NOFILE, so only more rings
+    // (workers) or a higher limit reach the configured maximum.
+    std::fprintf(
+        stderr,
+        "herald: warning: --max-connections %llu is more than %u workers can hold "
+        "under the open-file limit %llu; use --workers %llu or raise the limit\n",
+        static_cast<unsigned long long>(config.max_connections), plan.workers,
+        static_cast<unsigned long long>(file_limit),
+        static_cast<unsigned long long>((config.max_connections + plan.limits.connections_max - 1) /
+                                        plan.limits.connections_max));
+  }
 
   int signal = 0;
   sigwait(&signals, &signal);
