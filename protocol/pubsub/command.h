@@ -1,0 +1,81 @@
+// Client commands (PROTOCOL.md sections 3 and 5): JSON text frames parsed with simdjson
+// on-demand, and binary publish frames. Sans-I/O. Views in a Command point into the
+// parser's own padded copy of the frame, or into the frame itself for binary payloads.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+
+namespace herald::protocol::pubsub {
+
+inline constexpr size_t kIdBytesMax = 64;
+inline constexpr uint8_t kBinaryPublishKind = 0x01;
+inline constexpr uint8_t kBinaryMessageKind = 0x02;
+inline constexpr uint8_t kBinaryFlagId = 0x01;
+inline constexpr uint8_t kBinaryFlagNoEcho = 0x02;
+
+enum class Op : uint8_t { kSubscribe, kUnsubscribe, kPublish };
+
+enum class Policy : uint8_t { kDefault, kDisconnect, kDrop, kConflate };
+
+enum class ErrorCode : uint8_t {
+  kBadJson,
+  kBadRequest,
+  kUnknownOp,
+  kBadTopic,
+  kNotSubscribed,
+  kTooManySubscriptions,
+  kTooManyTopics,
+};
+
+// "bad_json", "bad_request", ... as on the wire.
+[[nodiscard]] std::string_view error_code_name(ErrorCode code);
+// "disconnect", "drop", "conflate"; "default" for kDefault.
+[[nodiscard]] std::string_view policy_name(Policy policy);
+// Parses a policy name; false when unknown.
+[[nodiscard]] bool parse_policy(std::string_view name, Policy& out);
+
+struct Command {
+  Op op = Op::kPublish;
+  std::string_view topic;  // validated: check_topic for publish, check_filter otherwise
+  // The raw JSON of the id: a string with its quotes, or a number. Empty when absent.
+  std::string_view id;
+  // Publish only: the raw JSON of "data" (text frames) or the opaque payload (binary).
+  std::string_view data;
+  bool binary = false;  // the publish came in a binary frame
+  bool echo = true;     // deliver to the publishing connection too
+  Policy policy = Policy::kDefault;
+};
+
+struct ParseResult {
+  bool ok = false;
+  Command command;  // valid when ok
+  // When !ok: what to answer. `id` is the raw id when it could be read, else empty.
+  ErrorCode error = ErrorCode::kBadRequest;
+  std::string_view error_text;  // static text
+  std::string_view error_id;
+};
+
+// One per worker thread; reuses its buffers, so steady-state parsing does not allocate.
+class CommandParser {
+ public:
+  CommandParser();
+  ~CommandParser();
+  CommandParser(const CommandParser&) = delete;
+  CommandParser& operator=(const CommandParser&) = delete;
+
+  // A text frame (valid UTF-8 already). Views stay valid until the next parse call.
+  [[nodiscard]] ParseResult parse_text(std::span<const uint8_t> frame);
+  // A binary frame. `data` views into `frame` itself; the rest until the next parse call.
+  [[nodiscard]] ParseResult parse_binary(std::span<const uint8_t> frame);
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+};
+
+}  // namespace herald::protocol::pubsub
