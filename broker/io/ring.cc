@@ -130,6 +130,15 @@ void Ring::prep_read(int fd, void* buffer, unsigned bytes, uint64_t user_data) {
   io_uring_sqe_set_data64(sqe, user_data);
 }
 
+void Ring::prep_msg_ring(int target_ring_fd, uint32_t len, uint64_t target_data,
+                         uint64_t user_data) {
+  io_uring_sqe* sqe = next_sqe(&state_->ring);
+  io_uring_prep_msg_ring(sqe, target_ring_fd, len, target_data, 0);
+  // A wakeup per peer per tick: a success completion here would only be noise.
+  sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
+  io_uring_sqe_set_data64(sqe, user_data);
+}
+
 int Ring::submit_and_wait(unsigned wait_count) {
   return io_uring_submit_and_wait(&state_->ring, wait_count);
 }
@@ -148,6 +157,8 @@ size_t Ring::reap(std::span<Completion> out) {
   io_uring_cq_advance(ring, static_cast<unsigned>(count));
   return count;
 }
+
+int Ring::fd() const { return state_->ring.ring_fd; }
 
 void* Ring::native() { return &state_->ring; }
 

@@ -70,6 +70,10 @@ class Ring {
   void prep_close_direct(uint32_t file_slot, uint64_t user_data);
   void prep_timeout(const Timespec* after, uint64_t user_data);
   void prep_read(int fd, void* buffer, unsigned bytes, uint64_t user_data);
+  // Posts a completion {user_data = target_data, res = len} to the ring whose descriptor is
+  // `target_ring_fd` (IORING_OP_MSG_RING): a wakeup for another thread's ring. This ring sees
+  // a completion tagged `user_data` only when the message fails (e.g. -EINVAL, -EOVERFLOW).
+  void prep_msg_ring(int target_ring_fd, uint32_t len, uint64_t target_data, uint64_t user_data);
 
   // Submits queued SQEs and waits for at least `wait_count` completions. Returns >= 0 or
   // -errno; -EINTR, -EAGAIN, -EBUSY and -ETIME are transient.
@@ -78,6 +82,8 @@ class Ring {
   // Copies up to out.size() completions out of the CQ and marks them seen.
   size_t reap(std::span<Completion> out);
 
+  // The ring's descriptor, the target of other rings' prep_msg_ring.
+  [[nodiscard]] int fd() const;
   // The raw ring, for BufferRing registration only.
   void* native();
 

@@ -2,6 +2,7 @@
 // the parser accepts.
 #include "broker/net/config.h"
 
+#include <algorithm>
 #include <charconv>
 #include <limits>
 #include <string_view>
@@ -35,6 +36,13 @@ constexpr Flag kFlags[] = {
      "wait for the peer's Close (or a flush) before dropping TCP"},
     {"shutdown-timeout-ms", Flag::Kind::kNumber, 0, kDayMs,
      "on SIGINT/SIGTERM, wait this long for connections to close"},
+    {"max-queued-bytes", Flag::Kind::kNumber, 1024, uint64_t{1} << 32,
+     "bytes queued per connection before the slow-consumer policy applies"},
+    {"slow-consumer-policy", Flag::Kind::kText, 0, 0,
+     "disconnect, drop or conflate: for subscriptions that name none"},
+    {"max-subscriptions", Flag::Kind::kNumber, 1, 10000000, "subscriptions per connection"},
+    {"max-topics", Flag::Kind::kNumber, 1, uint64_t{1} << 40,
+     "distinct topics across the broker (too_many_topics above)"},
     {"help", Flag::Kind::kSwitch, 0, 0, "print this help"},
 };
 
@@ -49,6 +57,12 @@ std::string default_of(std::string_view name, const ServerConfig& c) {
   if (name == "idle-timeout-ms") return std::to_string(c.idle_timeout_ms);
   if (name == "close-timeout-ms") return std::to_string(c.close_timeout_ms);
   if (name == "shutdown-timeout-ms") return std::to_string(c.shutdown_timeout_ms);
+  if (name == "max-queued-bytes") return std::to_string(c.max_queued_bytes);
+  if (name == "slow-consumer-policy") {
+    return std::string(protocol::pubsub::policy_name(c.slow_consumer_policy));
+  }
+  if (name == "max-subscriptions") return std::to_string(c.max_subscriptions);
+  if (name == "max-topics") return std::to_string(c.max_topics);
   return "";
 }
 
@@ -61,6 +75,25 @@ void store(std::string_view name, uint64_t value, ServerConfig& c) {
   if (name == "idle-timeout-ms") c.idle_timeout_ms = value;
   if (name == "close-timeout-ms") c.close_timeout_ms = value;
   if (name == "shutdown-timeout-ms") c.shutdown_timeout_ms = value;
+  if (name == "max-queued-bytes") c.max_queued_bytes = value;
+  if (name == "max-subscriptions") c.max_subscriptions = value;
+  if (name == "max-topics") c.max_topics = value;
+}
+
+// Text flags: --host and --slow-consumer-policy. Returns an error message or "".
+std::string store_text(std::string_view name, std::string_view value, ServerConfig& c) {
+  if (name == "slow-consumer-policy") {
+    protocol::pubsub::Policy policy = protocol::pubsub::Policy::kDefault;
+    if (!protocol::pubsub::parse_policy(value, policy) ||
+        policy == protocol::pubsub::Policy::kDefault) {
+      return "--slow-consumer-policy: '" + std::string(value) +
+             "' is not disconnect, drop or conflate";
+    }
+    c.slow_consumer_policy = policy;
+    return "";
+  }
+  c.host = std::string(value);
+  return "";
 }
 
 const Flag* find_flag(std::string_view name) {
@@ -82,8 +115,7 @@ std::string apply(const Flag& flag, std::string_view value, ServerConfig& config
   std::string dashed = "--" + std::string(flag.name);
   if (flag.kind == Flag::Kind::kText) {
     if (value.empty()) return dashed + ": empty value";
-    config.host = std::string(value);
-    return "";
+    return store_text(flag.name, value, config);
   }
   uint64_t number = 0;
   auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), number);
@@ -138,8 +170,8 @@ std::string usage_text() {
   for (const Flag& flag : kFlags) {
     std::string left = "  --" + std::string(flag.name);
     if (flag.kind == Flag::Kind::kNumber) left += " N";
-    if (flag.kind == Flag::Kind::kText) left += " ADDR";
-    if (left.size() < 28) left.resize(28, ' ');
+    if (flag.kind == Flag::Kind::kText) left += flag.name == "host" ? " ADDR" : " NAME";
+    left.resize(std::max<size_t>(left.size() + 1, 31), ' ');
     text += left + std::string(flag.help);
     std::string def = default_of(flag.name, defaults);
     if (!def.empty()) text += " (default: " + def + ")";

@@ -7,6 +7,8 @@
 #include <span>
 #include <string>
 
+#include "protocol/pubsub/command.h"
+
 namespace herald::broker::net {
 
 struct ServerConfig {
@@ -21,6 +23,12 @@ struct ServerConfig {
   uint64_t idle_timeout_ms = 60000;
   uint64_t close_timeout_ms = 5000;
   uint64_t shutdown_timeout_ms = 5000;
+  uint64_t max_queued_bytes = uint64_t{1} << 20;  // per connection, before the policy applies
+  // Default policy: drop (with a gap) loses the least for the fewest: one slow subscriber
+  // keeps its connection and learns how much it missed, and nobody else waits.
+  protocol::pubsub::Policy slow_consumer_policy = protocol::pubsub::Policy::kDrop;
+  uint64_t max_subscriptions = 1000;  // per connection
+  uint64_t max_topics = 1000000;      // distinct topics across the broker
 
   // Internal limits, fixed at start-up.
   uint32_t recv_buffer_count = 512;         // per worker; a power of two

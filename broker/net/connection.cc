@@ -1,5 +1,5 @@
-// Connection: Session events to actions. Routing lives here until the broker core arrives:
-// /echo (with --echo) upgrades, everything else is 404.
+// Connection: Session events to actions. Requests and pub/sub commands go to the handler (the
+// Worker); the echo route is answered here.
 #include "broker/net/connection.h"
 
 #include <cassert>
@@ -41,13 +41,16 @@ void Connection::receive(std::span<uint8_t> bytes, ConnectionContext& context) {
         on_request(false, context);
         break;
       case ws::Session::Event::Kind::kText:
+      case ws::Session::Event::Kind::kBinary: {
         ++context.counters.messages_in;
-        echo(ws::Opcode::kText, event.payload, context);
+        bool binary = event.kind == ws::Session::Event::Kind::kBinary;
+        if (route_ == Route::kEcho) {
+          echo(binary ? ws::Opcode::kBinary : ws::Opcode::kText, event.payload, context);
+        } else {
+          context.handler.on_command(*this, event.payload, binary);
+        }
         break;
-      case ws::Session::Event::Kind::kBinary:
-        ++context.counters.messages_in;
-        echo(ws::Opcode::kBinary, event.payload, context);
-        break;
+      }
       case ws::Session::Event::Kind::kPing:  // the Session already queued the Pong
       case ws::Session::Event::Kind::kPong:
         break;
@@ -59,20 +62,13 @@ void Connection::receive(std::span<uint8_t> bytes, ConnectionContext& context) {
 }
 
 void Connection::on_request(bool upgrade, ConnectionContext& context) {
-  if (!upgrade) {
-    session_.respond(404, "text/plain", "not found\n");
-  } else if (context.config.echo && session_.request().path() == "/echo") {
-    session_.accept();
-  } else {
-    session_.reject(404, "not found");
-  }
-  // The 101 (or the error page) must precede any frame queued after it.
+  context.handler.on_request(*this, upgrade);
+  // The 101 (or the answer) must precede any frame queued after it.
   take_session_output(context);
 }
 
 void Connection::echo(ws::Opcode opcode, std::span<const uint8_t> payload,
                       ConnectionContext& context) {
-  // Only the echo route upgrades, so every open session here echoes.
   if (!session_.can_send()) return;
   // Pongs queued by the Session go out before this frame, in the order they were caused.
   take_session_output(context);
@@ -91,8 +87,9 @@ void Connection::take_session_output(ConnectionContext& context) {
   if (session_.has_output()) queue_.push(session_.take_output(), context.nodes);
 }
 
-void Connection::close_session(ws::CloseCode code, ConnectionContext& context, uint64_t now_ms) {
-  session_.close(code);
+void Connection::close_session(ws::CloseCode code, ConnectionContext& context, uint64_t now_ms,
+                               std::string_view reason) {
+  session_.close(code, reason);
   take_session_output(context);
   phase_since_ms_ = now_ms;
 }
@@ -108,10 +105,17 @@ void Connection::refuse(std::string response, ConnectionContext& context) {
   queue_.push(std::move(response), context.nodes);
 }
 
-void Connection::enqueue(SharedRef frame, ConnectionContext& context) {
+SendNode* Connection::enqueue(SharedRef frame, ConnectionContext& context) {
   assert(session_.can_send());
-  queue_.push(std::move(frame), context.nodes);
+  take_session_output(context);
   ++context.counters.messages_out;
+  return queue_.push(std::move(frame), context.nodes);
+}
+
+void Connection::send_text(std::string_view payload, ConnectionContext& context) {
+  if (!session_.can_send()) return;
+  session_.send_text({reinterpret_cast<const uint8_t*>(payload.data()), payload.size()});
+  take_session_output(context);
 }
 
 }  // namespace herald::broker::net

@@ -1,12 +1,17 @@
 // One accepted TCP connection: the glue from received bytes to the Session and from Session
-// events to the send queue (routing: the echo route, 404s). Owns its Session and queued bytes;
-// it never issues I/O: the Worker does, and tracks the operations counted here.
+// events to its handler (routes, commands) or the echo route. Owns its Session, queued bytes
+// and subscription list; it never issues I/O: the Worker does, and tracks the operations here.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <span>
+#include <string>
+#include <string_view>
+#include <vector>
 
+#include "broker/core/slow_consumer.h"
 #include "broker/net/config.h"
 #include "broker/net/counters.h"
 #include "broker/net/send_queue.h"
@@ -14,11 +19,34 @@
 
 namespace herald::broker::net {
 
+class Connection;
+
+// Where a connection hands what it cannot answer alone. Implemented by the Worker; called on
+// the worker's thread from inside Connection::receive().
+class ConnectionHandler {
+ public:
+  // A request was read (the Session is in kDeciding): accept, reject or respond, now or later.
+  virtual void on_request(Connection& connection, bool upgrade) = 0;
+  // A complete message on a pub/sub session: one command.
+  virtual void on_command(Connection& connection, std::span<const uint8_t> payload,
+                          bool binary) = 0;
+
+ protected:
+  ~ConnectionHandler() = default;
+};
+
 // What a connection may use while handling bytes; owned by its worker.
 struct ConnectionContext {
   const ServerConfig& config;
   SendNodePool& nodes;
   WorkerCounters& counters;
+  ConnectionHandler& handler;
+};
+
+// Per-connection slow-consumer state, created the first time a policy needs it.
+struct SlowConsumerState {
+  core::GapTable gaps;
+  core::ConflateIndex conflate;
 };
 
 // Thread: the owning worker's. Lives in the worker's slot table from accept until every
@@ -41,16 +69,26 @@ class Connection {
   // Feeds received bytes (modified in place) to the Session and acts on every event. The
   // bytes are not used after it returns. Afterwards the Session may be kClosed.
   void receive(std::span<uint8_t> bytes, ConnectionContext& context);
-  // Starts the close handshake with `code` (shutdown, idle timeout). In the handshake it
-  // just ends the Session (state kClosed, nothing to send).
+  // Which route the handshake chose.
+  enum class Route : uint8_t {
+    kNone,         // not decided, or plain HTTP
+    kEcho,         // /echo
+    kPubSub,       // /: commands
+    kHttpPublish,  // POST /publish waiting for the topic owner's answer (Session in kDeciding)
+  };
+
+  // Starts the close handshake with `code` (shutdown, idle timeout, 1008). In the handshake
+  // it just ends the Session (state kClosed, nothing to send).
   void close_session(protocol::websocket::CloseCode code, ConnectionContext& context,
-                     uint64_t now_ms);
+                     uint64_t now_ms, std::string_view reason = {});
   // Sends an empty ping (idle check).
   void ping(ConnectionContext& context);
   // Queues a complete response and nothing else will be read (503 at the connection limit).
   void refuse(std::string response, ConnectionContext& context);
-  // Queues a shared frame (the broadcast path): one reference, no copy.
-  void enqueue(SharedRef frame, ConnectionContext& context);
+  // Queues a shared frame (the broadcast path): one reference, no copy. Returns its node.
+  SendNode* enqueue(SharedRef frame, ConnectionContext& context);
+  // Queues a text frame (ack, error, gap) after any output the Session holds.
+  void send_text(std::string_view payload, ConnectionContext& context);
 
   [[nodiscard]] protocol::websocket::Session& session() { return session_; }
   [[nodiscard]] SendQueue& queue() { return queue_; }
@@ -58,6 +96,7 @@ class Connection {
   [[nodiscard]] uint32_t slot() const { return slot_; }
   [[nodiscard]] uint32_t generation() const { return generation_; }
   [[nodiscard]] uint32_t file_slot() const { return file_slot_; }
+  [[nodiscard]] Route route() const { return route_; }
 
  private:
   void take_session_output(ConnectionContext& context);
@@ -78,16 +117,27 @@ class Connection {
   uint64_t phase_since_ms_;    // accept time, then when Close was sent or the phase changed
   uint16_t ops_in_flight_ = 0;
   Phase phase_ = Phase::kActive;
-  bool recv_armed_ = false;     // a multishot receive is in flight
-  bool recv_paused_ = false;    // reading stopped: the send queue is over its bound
-  bool peer_eof_ = false;       // the peer ended its side (recv returned 0)
-  bool ping_sent_ = false;      // an idle ping is out and nothing arrived since
-  bool refused_ = false;        // answered 503; never counted as open
-  bool in_flush_list_ = false;  // scheduled for a send this tick
-  bool shrunk_ = false;         // Session buffers given back since the last receive
+  bool recv_armed_ = false;          // a multishot receive is in flight
+  bool recv_paused_ = false;         // reading stopped: the send queue is over its bound
+  bool peer_eof_ = false;            // the peer ended its side (recv returned 0)
+  bool ping_sent_ = false;           // an idle ping is out and nothing arrived since
+  bool refused_ = false;             // answered 503; never counted as open
+  bool in_flush_list_ = false;       // scheduled for a send this tick
+  bool shutdown_in_flight_ = false;  // close_direct must wait for it (Worker::close_connection)
+  bool file_closed_ = false;         // close_direct issued
+  bool shrunk_ = false;              // Session buffers given back since the last receive
+  Route route_ = Route::kNone;
+  uint8_t bad_commands_ = 0;  // bad commands in a row
+
+  // Fan-out bookkeeping of the worker: the stamp of the last message matched for this
+  // connection and its place in that message's target list (once per message, PROTOCOL.md 2).
+  uint32_t delivery_stamp_ = 0;
+  uint32_t delivery_index_ = 0;
 
   protocol::websocket::Session session_;
   SendQueue queue_;
+  std::vector<std::string> subscriptions_;   // filters, as subscribed
+  std::unique_ptr<SlowConsumerState> slow_;  // null until a policy first acts
 };
 
 }  // namespace herald::broker::net

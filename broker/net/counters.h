@@ -1,34 +1,46 @@
-// Per-worker counters: plain integers written only by their worker's thread (no atomics on the
-// hot path); a later /metrics endpoint reads them. Knows nothing of how they are exported.
+// Per-worker counters: each written only by its worker's thread (relaxed load and store, no
+// locked instruction on the hot path) and read by /metrics on any worker. Knows nothing of how
+// they are exported; snapshot() turns them into the core's plain WorkerMetrics.
 #pragma once
 
 #include <cstdint>
 
+#include "broker/core/metrics.h"
 #include "protocol/websocket/close_code.h"
 
 namespace herald::broker::net {
 
 struct WorkerCounters {
-  uint64_t connections_accepted = 0;
-  uint64_t connections_closed = 0;
-  uint64_t connections_refused = 0;  // answered 503 at the connection limit
-  uint64_t messages_in = 0;
-  uint64_t messages_out = 0;
-  uint64_t bytes_in = 0;
-  uint64_t bytes_out = 0;
-  uint64_t io_errors = 0;        // receive or send failed (reset, broken pipe, ...)
-  uint64_t abnormal_closes = 0;  // TCP ended without a close handshake (1006)
-  uint64_t handshake_timeouts = 0;
-  uint64_t idle_timeouts = 0;
-  uint64_t close_timeouts = 0;         // the peer did not answer our Close or drain its socket
-  uint64_t recv_buffer_shortages = 0;  // -ENOBUFS: the provided buffer ring ran dry
-  uint64_t recv_pauses = 0;            // reading stopped because the send queue was full
+  using Counter = core::Counter;
+
+  Counter connections;    // gauge: accepted, not refused, not yet released
+  Counter subscriptions;  // gauge: this worker's router
+  Counter connections_accepted;
+  Counter connections_closed;
+  Counter connections_refused;  // answered 503 at the connection limit
+  Counter messages_in;
+  Counter messages_out;
+  Counter messages_published;  // sequenced here (this worker owns the topic)
+  Counter messages_delivered;  // frames queued to subscribers of this worker
+  Counter bytes_in;
+  Counter bytes_out;
+  Counter command_errors;
+  Counter slow_consumer[core::kSlowConsumerActions];  // indexed by core::SlowConsumerAction
+  Counter busy_ns;                                    // time outside io_uring_enter waits
+  Counter io_errors;        // receive or send failed (reset, broken pipe, ...)
+  Counter abnormal_closes;  // TCP ended without a close handshake (1006)
+  Counter handshake_timeouts;
+  Counter idle_timeouts;
+  Counter close_timeouts;         // the peer did not answer our Close or drain its socket
+  Counter recv_buffer_shortages;  // -ENOBUFS: the provided buffer ring ran dry
+  Counter recv_pauses;            // reading stopped because the send queue was full
+  Counter channel_overflows;      // an inter-worker channel was full; items waited locally
   // Close handshakes by code 1000..1015 (1002, 1007 and 1009 are protocol errors); other codes
   // (3000-4999) count in close_codes_other.
   static constexpr int kCloseCodeFirst = 1000;
   static constexpr int kCloseCodeSlots = 16;
-  uint64_t close_codes[kCloseCodeSlots] = {};
-  uint64_t close_codes_other = 0;
+  Counter close_codes[kCloseCodeSlots];
+  Counter close_codes_other;
 
   void count_close(protocol::websocket::CloseCode code) {
     int value = static_cast<int>(code);
@@ -37,6 +49,28 @@ struct WorkerCounters {
     } else {
       ++close_codes_other;
     }
+  }
+  void count_slow(core::SlowConsumerAction action) { ++slow_consumer[static_cast<size_t>(action)]; }
+
+  // Any thread: the values /metrics reports.
+  [[nodiscard]] core::WorkerMetrics snapshot() const {
+    core::WorkerMetrics m;
+    m.connections = connections.load();
+    m.connections_accepted = connections_accepted.load();
+    m.subscriptions = subscriptions.load();
+    m.messages_published = messages_published.load();
+    m.messages_delivered = messages_delivered.load();
+    m.bytes_in = bytes_in.load();
+    m.bytes_out = bytes_out.load();
+    for (size_t i = 0; i < core::kSlowConsumerActions; ++i) {
+      m.slow_consumer[i] = slow_consumer[i].load();
+    }
+    m.command_errors = command_errors.load();
+    m.busy_ns = busy_ns.load();
+    for (size_t i = 0; i < core::kProtocolErrorCodes.size(); ++i) {
+      m.protocol_errors[i] = close_codes[core::kProtocolErrorCodes[i] - kCloseCodeFirst].load();
+    }
+    return m;
   }
 };
 

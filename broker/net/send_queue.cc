@@ -13,23 +13,56 @@ std::span<const uint8_t> SendNode::bytes() const {
 
 SendQueue::~SendQueue() { assert(empty() && bytes_ == 0); }
 
-void SendQueue::push(SharedRef frame, SendNodePool& pool) {
+SendNode* SendQueue::push(SharedRef frame, SendNodePool& pool) {
   size_t size = frame.bytes().size();
-  if (size == 0) return;
+  if (size == 0) return nullptr;
   SendNode* node = pool.acquire();
   node->shared = std::move(frame);
   append(node, size);
+  return node;
 }
 
-void SendQueue::push(std::string bytes, SendNodePool& pool) {
+SendNode* SendQueue::push(std::string bytes, SendNodePool& pool) {
   size_t size = bytes.size();
-  if (size == 0) return;
+  if (size == 0) return nullptr;
   SendNode* node = pool.acquire();
   node->owned = std::move(bytes);
   append(node, size);
+  return node;
+}
+
+void SendQueue::replace(SendNode* node, SharedRef frame) {
+  assert(node->shared && node->offset == 0 && node->serial >= front_serial());
+  bytes_ -= node->shared.bytes().size();
+  bytes_ += frame.bytes().size();
+  node->shared = std::move(frame);
+}
+
+void SendQueue::truncate(size_t keep_nodes, SendNodePool& pool) {
+  SendNode* last_kept = nullptr;
+  SendNode* node = head_;
+  size_t kept_bytes = 0;
+  for (size_t i = 0; i < keep_nodes && node != nullptr; ++i) {
+    kept_bytes += node->bytes().size() - node->offset;
+    last_kept = node;
+    node = node->next;
+  }
+  while (node != nullptr) {
+    SendNode* done = node;
+    node = node->next;
+    recycle(done, pool);
+  }
+  if (last_kept == nullptr) {
+    head_ = nullptr;
+  } else {
+    last_kept->next = nullptr;
+  }
+  tail_ = last_kept;
+  bytes_ = kept_bytes;
 }
 
 void SendQueue::append(SendNode* node, size_t bytes) {
+  node->serial = pushed_++;
   if (tail_ == nullptr) {
     head_ = node;
   } else {

@@ -17,11 +17,13 @@
 namespace herald::broker::net {
 
 // One queued buffer: either `shared` or `owned` is set. `offset` counts bytes already sent.
+// `serial` numbers the queue's pushes in order, so a node's position can be compared.
 struct SendNode {
   SendNode* next = nullptr;
   SharedRef shared;
   std::string owned;
   size_t offset = 0;
+  uint64_t serial = 0;
 
   [[nodiscard]] std::span<const uint8_t> bytes() const;
 };
@@ -49,12 +51,23 @@ class SendQueue {
   SendQueue(const SendQueue&) = delete;
   SendQueue& operator=(const SendQueue&) = delete;
 
-  void push(SharedRef frame, SendNodePool& pool);
-  void push(std::string bytes, SendNodePool& pool);
+  // Both return the new node (valid until consumed or cleared), or nullptr for empty bytes.
+  SendNode* push(SharedRef frame, SendNodePool& pool);
+  SendNode* push(std::string bytes, SendNodePool& pool);
 
   // Bytes queued and not yet acknowledged by consume().
   [[nodiscard]] size_t bytes() const { return bytes_; }
   [[nodiscard]] bool empty() const { return head_ == nullptr; }
+  // The serial of the front node (of the next push when empty); nodes leave in serial order.
+  [[nodiscard]] uint64_t front_serial() const { return head_ ? head_->serial : pushed_; }
+  // True when the front node was partly sent: its rest must go out before anything else.
+  [[nodiscard]] bool front_partly_sent() const { return head_ && head_->offset > 0; }
+
+  // Swaps the frame of a queued shared node that no send in flight covers (conflation).
+  void replace(SendNode* node, SharedRef frame);
+  // Keeps the first `keep_nodes` nodes and frees the rest (a slow consumer's backlog, when
+  // only a Close is still to be sent). Nodes a send in flight covers must be kept.
+  void truncate(size_t keep_nodes, SendNodePool& pool);
 
   // Points `op` at up to SendOp::kIovecsMax buffers from the front. Returns the bytes covered.
   size_t gather(SendOp& op) const;
@@ -69,6 +82,7 @@ class SendQueue {
   SendNode* head_ = nullptr;
   SendNode* tail_ = nullptr;
   size_t bytes_ = 0;
+  uint64_t pushed_ = 0;
 };
 
 }  // namespace herald::broker::net

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "broker/io/ring.h"
+#include "broker/net/hub.h"
 #include "broker/net/worker.h"
 
 namespace herald::broker::net {
@@ -153,11 +154,16 @@ int run_server(const ServerConfig& config) {
 
   protocol::websocket::SessionConfig session_config;
   session_config.message_bytes_max = config.max_message_bytes;
+  // POST /publish bodies are messages: the same limit (413 above it).
+  session_config.http_body_bytes_max = config.max_message_bytes;
+  session_config.subprotocols = {"herald.v1"};
   std::atomic<uint64_t> open_connections{0};
+  // Declared before the threads: it outlives every worker and frees what they left in it.
+  Hub hub(plan.workers, config.max_topics);
   Threads threads;
-  for (Listener& listener : listeners) {
-    threads.workers.push_back(std::make_unique<Worker>(config, session_config, std::move(listener),
-                                                       plan.limits, open_connections));
+  for (uint32_t i = 0; i < plan.workers; ++i) {
+    threads.workers.push_back(std::make_unique<Worker>(
+        config, session_config, std::move(listeners[i]), plan.limits, open_connections, hub, i));
   }
   if (std::string failure = start_workers(threads); !failure.empty()) {
     threads.stop_and_join();

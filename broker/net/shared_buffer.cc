@@ -1,6 +1,8 @@
 // Allocation and release of SharedBuffer blocks (header and bytes in one allocation).
 #include "broker/net/shared_buffer.h"
 
+#include <cassert>
+#include <cstdint>
 #include <new>
 
 namespace herald::broker::net {
@@ -18,9 +20,10 @@ void SharedBuffer::release() {
   }
 }
 
-SharedRef SharedRef::allocate(size_t bytes) {
-  void* block = ::operator new(sizeof(SharedBuffer) + bytes);
-  return SharedRef(new (block) SharedBuffer(bytes));
+SharedRef SharedRef::allocate(size_t bytes, size_t meta_bytes) {
+  assert(meta_bytes % alignof(uint64_t) == 0 && meta_bytes <= UINT32_MAX);
+  void* block = ::operator new(sizeof(SharedBuffer) + meta_bytes + bytes);
+  return SharedRef(new (block) SharedBuffer(bytes, static_cast<uint32_t>(meta_bytes)));
 }
 
 }  // namespace herald::broker::net

@@ -14,23 +14,27 @@ namespace herald::broker::net {
 
 class SharedRef;
 
-// Allocated in one block: this header, then the bytes. Any thread may release a reference;
-// the bytes are written only through the first reference, before it is shared.
+// Allocated in one block: this header, an optional meta area (what the broker needs to route
+// the frame, never sent), then the bytes. Any thread may release a reference; bytes and meta
+// are written only through the first reference, before it is shared.
 class SharedBuffer {
  public:
   SharedBuffer(const SharedBuffer&) = delete;
   SharedBuffer& operator=(const SharedBuffer&) = delete;
 
-  [[nodiscard]] const uint8_t* data() const { return reinterpret_cast<const uint8_t*>(this + 1); }
+  [[nodiscard]] const uint8_t* data() const { return meta() + meta_bytes_; }
   [[nodiscard]] size_t size() const { return size_; }
+  [[nodiscard]] const uint8_t* meta() const { return reinterpret_cast<const uint8_t*>(this + 1); }
+  [[nodiscard]] size_t meta_size() const { return meta_bytes_; }
   [[nodiscard]] uint32_t ref_count() const { return refs_.load(std::memory_order_relaxed); }
 
  private:
   friend class SharedRef;
-  explicit SharedBuffer(size_t size) : size_(size) {}
+  SharedBuffer(size_t size, uint32_t meta_bytes) : meta_bytes_(meta_bytes), size_(size) {}
   ~SharedBuffer() = default;
 
-  [[nodiscard]] uint8_t* mutable_data() { return reinterpret_cast<uint8_t*>(this + 1); }
+  [[nodiscard]] uint8_t* mutable_meta() { return reinterpret_cast<uint8_t*>(this + 1); }
+  [[nodiscard]] uint8_t* mutable_data() { return mutable_meta() + meta_bytes_; }
   void retain() {
     [[maybe_unused]] uint32_t before = refs_.fetch_add(1, std::memory_order_relaxed);
     assert(before > 0);
@@ -38,6 +42,7 @@ class SharedBuffer {
   void release();
 
   std::atomic<uint32_t> refs_{1};
+  uint32_t meta_bytes_;
   size_t size_;
 };
 
@@ -45,8 +50,13 @@ class SharedBuffer {
 class SharedRef {
  public:
   SharedRef() = default;
-  // A buffer of `bytes` bytes with one reference, for the caller to fill via mutable_bytes().
-  static SharedRef allocate(size_t bytes);
+  // A buffer of `bytes` bytes (and `meta_bytes`, a multiple of 8, of meta) with one
+  // reference, for the caller to fill via mutable_bytes() and mutable_meta().
+  static SharedRef allocate(size_t bytes, size_t meta_bytes = 0);
+  // Takes over a reference given up by detach() (possibly on another thread).
+  static SharedRef adopt(SharedBuffer* buffer) { return SharedRef(buffer); }
+  // Gives up this reference as a raw pointer, for a channel between threads; adopt() it back.
+  [[nodiscard]] SharedBuffer* detach() { return std::exchange(buffer_, nullptr); }
 
   SharedRef(const SharedRef& other) : buffer_(other.buffer_) {
     if (buffer_ != nullptr) buffer_->retain();
@@ -66,10 +76,18 @@ class SharedRef {
     return buffer_ == nullptr ? std::span<const uint8_t>{}
                               : std::span<const uint8_t>{buffer_->data(), buffer_->size()};
   }
+  [[nodiscard]] std::span<const uint8_t> meta() const {
+    return buffer_ == nullptr ? std::span<const uint8_t>{}
+                              : std::span<const uint8_t>{buffer_->meta(), buffer_->meta_size()};
+  }
   // Writable only while this is the sole reference: the buffer is immutable once shared.
   [[nodiscard]] std::span<uint8_t> mutable_bytes() {
     assert(buffer_ != nullptr && buffer_->ref_count() == 1);
     return {buffer_->mutable_data(), buffer_->size()};
+  }
+  [[nodiscard]] std::span<uint8_t> mutable_meta() {
+    assert(buffer_ != nullptr && buffer_->ref_count() == 1);
+    return {buffer_->mutable_meta(), buffer_->meta_size()};
   }
 
  private:

@@ -1,6 +1,6 @@
-// The worker loop: drain completions, run them, re-arm starved receives, one send per busy
-// connection, then submit and wait. Every operation's user_data is (kind, generation, slot),
-// so a completion finds its owner and asserts that the owner is still the one that issued it.
+// The worker loop: drain completions and channels, run them, re-arm starved receives, one
+// send per busy connection, then submit and wait. Every operation's user_data is (kind,
+// generation, slot), so a completion finds its owner and asserts it is the one that issued it.
 #include "broker/net/worker.h"
 
 #include <sys/eventfd.h>
@@ -12,58 +12,46 @@
 #include <cstring>
 #include <utility>
 
+#include "broker/net/worker_ops.h"
 #include "protocol/websocket/handshake.h"
 
 namespace herald::broker::net {
 
 namespace ws = protocol::websocket;
 
-enum class Worker::OpKind : uint8_t {
-  // Worker operations (slot and generation are 0).
-  kAccept = 1,
-  kAcceptCancel,
-  kTimer,
-  kWake,
-  // Connection operations.
-  kRecv,
-  kSend,
-  kCancel,  // pausing a receive, or everything on the file before close_direct
-  kShutdown,
-  kClose,
-};
-
 namespace {
 
-constexpr uint32_t kGenerationMask = (uint32_t{1} << 24) - 1;
+using worker_detail::encode;
+using worker_detail::kGenerationMask;
+using worker_detail::monotonic_ns;
+
 constexpr size_t kCompletionBatch = 256;
-constexpr size_t kSendNodesRetained = 8192;
+// Fan-out keeps up to a window of frames queued on every subscriber: 1,000 subscribers times
+// 64 frames must not cycle through malloc. A node is under 100 bytes, so this pins < 7 MiB.
+constexpr size_t kSendNodesRetained = 65536;
 constexpr size_t kSendOpsRetained = 1024;
-constexpr uint64_t kShrinkAfterMs = 1000;
-
-uint64_t encode(uint8_t kind, uint32_t generation, uint32_t slot) {
-  return (uint64_t{kind} << 56) | (uint64_t{generation & kGenerationMask} << 32) | slot;
-}
-
-uint64_t monotonic_ms() {
-  timespec now{};
-  clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
-  return static_cast<uint64_t>(now.tv_sec) * 1000 + static_cast<uint64_t>(now.tv_nsec) / 1000000;
-}
 
 std::string errno_text(int error) { return std::strerror(error); }
 
 }  // namespace
 
 Worker::Worker(const ServerConfig& config, const ws::SessionConfig& session_config,
-               Listener listener, WorkerLimits limits, std::atomic<uint64_t>& open_connections)
+               Listener listener, WorkerLimits limits, std::atomic<uint64_t>& open_connections,
+               Hub& hub, uint32_t index)
     : config_(config),
       session_config_(session_config),
       listener_(std::move(listener)),
       limits_(limits),
       open_connections_(open_connections),
+      hub_(hub),
+      index_(index),
       nodes_(kSendNodesRetained),
       send_ops_(kSendOpsRetained),
-      context_{config_, nodes_, counters_} {
+      context_{config_, nodes_, counters_, *this},
+      topics_(hub.topic_count(), hub.topics_max()),
+      outboxes_(hub.worker_count()) {
+  assert(index < hub.worker_count());
+  hub_.attach_counters(index_, &counters_);
   wake_fd_ = eventfd(0, EFD_CLOEXEC);
   connections_.reserve(limits.table_slots);
   generations_.reserve(limits.table_slots);
@@ -75,6 +63,10 @@ Worker::Worker(const ServerConfig& config, const ws::SessionConfig& session_conf
 Worker::~Worker() {
   // run() returns only once every connection released; a worker whose setup failed has none.
   assert(live_count_ == 0);
+  // Items no peer will take any more (peers have stopped too).
+  for (Outbox& outbox : outboxes_) {
+    for (const ChannelItem& item : outbox.overflow) Hub::discard(item);
+  }
   if (wake_fd_ >= 0) close(wake_fd_);
 }
 
@@ -93,7 +85,8 @@ std::string Worker::setup() {
       rc < 0) {
     return "cannot register the receive buffer ring: " + errno_text(-rc);
   }
-  now_ms_ = monotonic_ms();
+  hub_.attach_fds(index_, ring_.fd(), wake_fd_);
+  now_ms_ = monotonic_ns() / 1000000;
   submit_accept();
   submit_timer();
   submit_wake_read();
@@ -101,6 +94,7 @@ std::string Worker::setup() {
 }
 
 void Worker::request_stop() {
+  stop_requested_.store(true, std::memory_order_release);
   uint64_t one = 1;
   // A full eventfd counter (EAGAIN) still wakes the read, so the result does not matter.
   [[maybe_unused]] ssize_t written = write(wake_fd_, &one, sizeof(one));
@@ -108,13 +102,18 @@ void Worker::request_stop() {
 
 void Worker::run() {
   while (!stopping_ || live_count_ > 0 || accept_armed_) {
-    int rc = ring_.submit_and_wait(1);
+    // Items left in a channel (the drain is bounded per tick) must not wait for a wakeup.
+    int rc = ring_.submit_and_wait(channels_backlog_ ? 0 : 1);
     // EBUSY/EAGAIN: the CQ is backed up, which draining below fixes; EINTR: a signal.
     assert(rc >= 0 || rc == -EINTR || rc == -EAGAIN || rc == -EBUSY || rc == -ETIME);
-    now_ms_ = monotonic_ms();
+    uint64_t start_ns = monotonic_ns();
+    now_ms_ = start_ns / 1000000;
     process_completions();
+    drain_channels();
     run_deferred();
+    flush_outboxes();
     flush_sends();
+    counters_.busy_ns += monotonic_ns() - start_ns;
   }
 }
 
@@ -134,12 +133,19 @@ void Worker::dispatch(const io::Completion& completion) {
       on_accept_complete(completion);
       return;
     case OpKind::kAcceptCancel:
+    case OpKind::kChannel:  // drain_channels() runs every tick
       return;
     case OpKind::kTimer:
       on_timer_complete();
       return;
     case OpKind::kWake:
       on_wake_complete();
+      return;
+    case OpKind::kMsgRingFailed:
+      on_msg_ring_failed(completion);
+      return;
+    case OpKind::kRetry:
+      retry_armed_ = false;  // flush_outboxes() runs every tick
       return;
     default:
       break;
@@ -166,9 +172,14 @@ void Worker::on_connection_complete(OpKind kind, Connection& connection,
       --connection.ops_in_flight_;
       return;
     case OpKind::kShutdown:
-      assert(connection.ops_in_flight_ > 0);
+      assert(connection.ops_in_flight_ > 0 && connection.shutdown_in_flight_);
       --connection.ops_in_flight_;
-      if (completion.res < 0) close_connection(connection);
+      connection.shutdown_in_flight_ = false;
+      if (connection.phase_ == Connection::Phase::kClosing) {
+        close_file(connection);  // held back until now: see close_connection()
+      } else if (completion.res < 0) {
+        close_connection(connection);
+      }
       return;
     default:
       assert(false && "completion of an unknown operation kind");
@@ -197,7 +208,7 @@ Connection* Worker::find(uint64_t key) const {
 }
 
 uint64_t Worker::tag(OpKind kind, const Connection& connection) const {
-  return encode(static_cast<uint8_t>(kind), connection.generation_, connection.slot_);
+  return encode(kind, connection.generation_, connection.slot_);
 }
 
 void Worker::run_deferred() {
@@ -227,34 +238,6 @@ void Worker::schedule_flush(Connection& connection) {
   if (connection.queue_.empty() || connection.phase_ == Connection::Phase::kClosing) return;
   connection.in_flush_list_ = true;
   flush_list_.push_back(key_of(connection));
-}
-
-// Accept.
-
-void Worker::submit_accept() {
-  assert(!accept_armed_ && listener_.is_open());
-  ring_.prep_accept_multishot_direct(listener_.fd(),
-                                     encode(static_cast<uint8_t>(OpKind::kAccept), 0, 0));
-  accept_armed_ = true;
-}
-
-void Worker::on_accept_complete(const io::Completion& completion) {
-  if (!completion.more()) accept_armed_ = false;
-  if (completion.res >= 0) {
-    open_connection(static_cast<uint32_t>(completion.res));
-  } else if (completion.res == -ENFILE) {
-    // The table is full even with the 503 headroom: wait for a slot instead of spinning.
-    accept_blocked_ = !accept_armed_;
-  } else if (completion.res != -ECANCELED) {
-    ++counters_.io_errors;
-    accept_retry_ = !accept_armed_;
-  }
-  if (accept_armed_) return;
-  if (stopping_) {
-    listener_.close();
-  } else if (completion.res >= 0) {
-    submit_accept();  // the kernel ended the multishot on its own (e.g. CQ pressure)
-  }
 }
 
 void Worker::open_connection(uint32_t file_slot) {
@@ -289,6 +272,7 @@ void Worker::open_connection(uint32_t file_slot) {
     begin_flushing(*connection);
   } else {
     ++open_count_;
+    counters_.connections.set(open_count_);
     ++counters_.connections_accepted;
   }
   submit_recv(*connection);
@@ -444,6 +428,7 @@ void Worker::end_tcp(Connection& connection) {
   connection.phase_ = Connection::Phase::kLingering;
   connection.phase_since_ms_ = now_ms_;
   ring_.prep_shutdown_write(connection.file_slot_, tag(OpKind::kShutdown, connection));
+  connection.shutdown_in_flight_ = true;
   ++connection.ops_in_flight_;
   connection.recv_paused_ = false;
   if (wants_recv(connection)) submit_recv(connection);
@@ -465,6 +450,15 @@ void Worker::close_connection(Connection& connection) {
     ring_.prep_cancel(tag(OpKind::kSend, connection), tag(OpKind::kCancel, connection));
     ++connection.ops_in_flight_;
   }
+  // The kernel always runs a shutdown in an io-wq thread, which looks the direct descriptor
+  // up only when it runs: closed now, the slot could already hold the next accepted socket,
+  // and the late shutdown would cut that stranger's reply. Close once the shutdown is done.
+  if (!connection.shutdown_in_flight_) close_file(connection);
+}
+
+void Worker::close_file(Connection& connection) {
+  assert(connection.phase_ == Connection::Phase::kClosing && !connection.file_closed_);
+  connection.file_closed_ = true;
   ring_.prep_close_direct(connection.file_slot_, tag(OpKind::kClose, connection));
   ++connection.ops_in_flight_;
 }
@@ -472,8 +466,10 @@ void Worker::close_connection(Connection& connection) {
 void Worker::release_if_done(Connection& connection) {
   if (connection.phase_ != Connection::Phase::kClosing || connection.ops_in_flight_ > 0) return;
   connection.queue_.clear(nodes_);
+  drop_subscriptions(connection);
   if (!connection.refused_) {
     --open_count_;
+    counters_.connections.set(open_count_);
     open_connections_.fetch_sub(1, std::memory_order_relaxed);
   }
   uint32_t slot = connection.slot_;
@@ -485,115 +481,6 @@ void Worker::release_if_done(Connection& connection) {
   if (accept_blocked_ && !stopping_) {
     accept_blocked_ = false;
     submit_accept();
-  }
-}
-
-// Timer, sweep and shutdown.
-
-void Worker::submit_timer() {
-  ring_.prep_timeout(&tick_, encode(static_cast<uint8_t>(OpKind::kTimer), 0, 0));
-}
-
-void Worker::on_timer_complete() {
-  if (accept_retry_ && !accept_armed_ && !stopping_) {
-    accept_retry_ = false;
-    submit_accept();
-  }
-  bool cut_all = stopping_ && !timed_out_ && now_ms_ >= stop_deadline_ms_;
-  if (cut_all) timed_out_ = true;
-  // Closing never frees synchronously (release waits for completions), so this walk is safe.
-  for (Connection* connection : connections_) {
-    if (connection == nullptr) continue;
-    if (cut_all) {
-      close_connection(*connection);
-    } else {
-      sweep(*connection);
-    }
-  }
-  submit_timer();
-}
-
-void Worker::sweep(Connection& connection) {
-  uint64_t since = now_ms_ - connection.phase_since_ms_;
-  if (connection.phase_ == Connection::Phase::kClosing) return;
-  if (connection.phase_ != Connection::Phase::kActive) {
-    // Flushing to, or lingering for, a peer that does not read or does not hang up.
-    if (since >= config_.close_timeout_ms) {
-      ++counters_.close_timeouts;
-      close_connection(connection);
-    }
-    return;
-  }
-  switch (connection.session_.state()) {
-    case ws::Session::State::kHandshake:
-    case ws::Session::State::kDeciding:
-      // Slowloris: a handshake that dribbles in forever.
-      if (since >= config_.handshake_timeout_ms) {
-        ++counters_.handshake_timeouts;
-        close_connection(connection);
-      }
-      return;
-    case ws::Session::State::kClosing:
-      if (since >= config_.close_timeout_ms) {
-        ++counters_.close_timeouts;
-        close_connection(connection);
-      }
-      return;
-    case ws::Session::State::kClosed:
-      return;
-    case ws::Session::State::kOpen:
-      break;
-  }
-  uint64_t silent_ms = now_ms_ - connection.last_receive_ms_;
-  if (silent_ms >= kShrinkAfterMs && !connection.shrunk_) {
-    connection.session_.shrink();
-    connection.shrunk_ = true;
-  }
-  if (connection.ping_sent_) {
-    if (since >= config_.idle_timeout_ms) {  // `since` counts from the ping
-      ++counters_.idle_timeouts;
-      connection.close_session(ws::CloseCode::kGoingAway, context_, now_ms_);
-      schedule_flush(connection);
-    }
-  } else if (silent_ms >= config_.idle_timeout_ms) {
-    connection.ping(context_);
-    connection.ping_sent_ = true;
-    connection.phase_since_ms_ = now_ms_;
-    schedule_flush(connection);
-  }
-}
-
-void Worker::submit_wake_read() {
-  ring_.prep_read(wake_fd_, &wake_value_, sizeof(wake_value_),
-                  encode(static_cast<uint8_t>(OpKind::kWake), 0, 0));
-}
-
-void Worker::on_wake_complete() {
-  if (stopping_) return;
-  stopping_ = true;
-  stop_deadline_ms_ = now_ms_ + config_.shutdown_timeout_ms;
-  // The sweep now also enforces the shutdown deadline: tick finer than once a second so the
-  // deadline holds to 100 ms. The running timer picks the new period up when it re-arms.
-  tick_ = io::Timespec{0, 100'000'000};
-  if (accept_armed_) {
-    ring_.prep_cancel(encode(static_cast<uint8_t>(OpKind::kAccept), 0, 0),
-                      encode(static_cast<uint8_t>(OpKind::kAcceptCancel), 0, 0));
-  } else {
-    listener_.close();
-  }
-  for (Connection* connection : connections_) {
-    if (connection == nullptr || connection->phase_ != Connection::Phase::kActive) continue;
-    switch (connection->session_.state()) {
-      case ws::Session::State::kOpen:
-        connection->close_session(ws::CloseCode::kGoingAway, context_, now_ms_);
-        schedule_flush(*connection);
-        break;
-      case ws::Session::State::kClosing:
-        break;
-      default:
-        close_connection(*connection);
-        break;
-    }
   }
 }
 

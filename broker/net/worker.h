@@ -1,22 +1,31 @@
-// One I/O thread: its io_uring, its SO_REUSEPORT listener, its provided buffers and the
-// connections accepted on it. Owns every operation it issues and frees a connection only
-// after the last of that connection's completions. Shares nothing per message with others.
+// One I/O thread: its io_uring, its SO_REUSEPORT listener, its provided buffers, the
+// connections accepted on it, their subscriptions (a Router) and the topics it owns (a
+// TopicTable). Owns every operation it issues and frees a connection only after the last of
+// its completions. Talks to other workers only through the Hub's channels.
 #pragma once
 
 #include <array>
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <deque>
+#include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "broker/core/publication.h"
+#include "broker/core/router.h"
+#include "broker/core/topic_table.h"
 #include "broker/io/buffer_ring.h"
 #include "broker/io/ring.h"
 #include "broker/net/config.h"
 #include "broker/net/connection.h"
 #include "broker/net/counters.h"
+#include "broker/net/hub.h"
 #include "broker/net/listener.h"
 #include "broker/net/send_queue.h"
+#include "protocol/pubsub/command.h"
 
 namespace herald::broker::net {
 
@@ -27,12 +36,14 @@ struct WorkerLimits {
                                  // is headroom for answering 503
 };
 
-class Worker {
+class Worker final : private ConnectionHandler {
  public:
-  // `config`, `session_config` and `open_connections` (the count across workers, checked
-  // against --max-connections) must outlive the worker. Constructed on any thread.
+  // `config`, `session_config`, `open_connections` (the count across workers, checked
+  // against --max-connections) and `hub` must outlive the worker; `index` is its place in the
+  // hub. Constructed on any thread.
   Worker(const ServerConfig& config, const protocol::websocket::SessionConfig& session_config,
-         Listener listener, WorkerLimits limits, std::atomic<uint64_t>& open_connections);
+         Listener listener, WorkerLimits limits, std::atomic<uint64_t>& open_connections, Hub& hub,
+         uint32_t index);
   ~Worker();
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
@@ -46,29 +57,42 @@ class Worker {
   void request_stop();
 
   [[nodiscard]] uint16_t port() const { return listener_.port(); }
-  // Read after run() returns, or by this worker's thread.
+  // Any thread (single-writer cells).
   [[nodiscard]] const WorkerCounters& counters() const { return counters_; }
   [[nodiscard]] size_t open_connections() const { return live_count_; }
 
  private:
   enum class OpKind : uint8_t;
+  // One connection a message goes to, with the subscription whose policy applies.
+  struct Target {
+    Connection* connection;
+    protocol::pubsub::Policy policy;
+    bool exact;
+    uint64_t order;
+  };
+  // Items for one peer worker that did not fit its channel, in order.
+  struct Outbox {
+    std::deque<ChannelItem> overflow;
+    bool wake_pending = false;
+  };
 
-  // The loop.
+  // The loop (worker.cc).
   void process_completions();
   void dispatch(const io::Completion& completion);
   void run_deferred();
   void flush_sends();
 
-  // Worker operations.
+  // Worker operations and shutdown (worker_lifecycle.cc).
   void submit_accept();
   void on_accept_complete(const io::Completion& completion);
   void submit_timer();
   void on_timer_complete();
   void submit_wake_read();
   void on_wake_complete();
+  void begin_stop();
   void sweep(Connection& connection);
 
-  // Connection lifecycle.
+  // Connection lifecycle (worker.cc).
   void open_connection(uint32_t file_slot);
   [[nodiscard]] Connection& connection_at(uint32_t slot, uint32_t generation);
   void submit_recv(Connection& connection);
@@ -82,6 +106,7 @@ class Worker {
   void begin_flushing(Connection& connection);
   void end_tcp(Connection& connection);
   void close_connection(Connection& connection);
+  void close_file(Connection& connection);
   void release_if_done(Connection& connection);
   void on_connection_complete(OpKind kind, Connection& connection,
                               const io::Completion& completion);
@@ -90,17 +115,68 @@ class Worker {
   [[nodiscard]] Connection* find(uint64_t key) const;
   [[nodiscard]] static uint64_t key_of(const Connection& connection);
 
+  // Routes and HTTP (http_routes.cc).
+  void on_request(Connection& connection, bool upgrade) override;
+  void on_upgrade(Connection& connection);
+  void on_http_request(Connection& connection);
+  void on_http_publish(Connection& connection);
+  void respond_publish(Connection& connection, std::string_view topic,
+                       core::PublishRequest::Status status, uint64_t seq);
+
+  // Commands (worker_pubsub.cc).
+  void on_command(Connection& connection, std::span<const uint8_t> payload, bool binary) override;
+  void subscribe(Connection& connection, const protocol::pubsub::Command& command);
+  void unsubscribe(Connection& connection, const protocol::pubsub::Command& command);
+  void publish(Connection& connection, const protocol::pubsub::Command& command);
+  void command_failed(Connection& connection, std::string_view id, protocol::pubsub::ErrorCode code,
+                      std::string_view text);
+  void send_text(Connection& connection, std::string_view payload);
+  void drop_subscriptions(Connection& connection);
+  [[nodiscard]] static uint64_t subscriber_id(const Connection& connection,
+                                              std::string_view filter);
+
+  // Sequencing and fan-out (worker_pubsub.cc).
+  // Publishes here when this worker owns the topic (returns true with status and seq), else
+  // forwards it to the owner and returns false: the answer comes back through a channel.
+  [[nodiscard]] bool route_publish(const core::PublishRequest::Fields& fields,
+                                   core::PublishRequest::Status& status, uint64_t& seq);
+  // The owner's part: the next seq, one encoded frame, one reference to every worker with
+  // subscriptions (this one directly). Returns the seq, or 0 at the topic limit.
+  [[nodiscard]] uint64_t sequence(const core::PublishRequest::Fields& fields);
+  void deliver(const SharedRef& frame);
+  void deliver_to(Connection& connection, const SharedRef& frame, std::string_view topic,
+                  protocol::pubsub::Policy policy);
+  void drop_for_gap(Connection& connection, std::string_view topic);
+  [[nodiscard]] bool conflate(Connection& connection, const SharedRef& frame,
+                              std::string_view topic);
+  void disconnect_slow(Connection& connection);
+  [[nodiscard]] static size_t nodes_in_send(const Connection& connection);
+
+  // Channels to other workers (worker_channels.cc).
+  void push_item(uint32_t to, ChannelItem item);
+  void drain_channels();
+  void on_item(const ChannelItem& item);
+  void on_publish_request(core::PublishRequest* request);
+  void on_publish_answer(core::PublishRequest* request);
+  void flush_outboxes();
+  void wake_peer(uint32_t to);
+  void on_msg_ring_failed(const io::Completion& completion);
+
   const ServerConfig& config_;
   const protocol::websocket::SessionConfig& session_config_;
   Listener listener_;
   WorkerLimits limits_;
   std::atomic<uint64_t>& open_connections_;
+  Hub& hub_;
+  const uint32_t index_;
 
   io::Ring ring_;
   io::BufferRing buffers_;
   int wake_fd_ = -1;
   uint64_t wake_value_ = 0;  // the eventfd read lands here
+  std::atomic<bool> stop_requested_{false};
   io::Timespec tick_{1, 0};
+  io::Timespec retry_after_{0, 200'000};  // how soon full channels are retried
   uint64_t now_ms_ = 0;
 
   // Slots: connections_[slot] is live or null; generations_ tag each reuse.
@@ -117,6 +193,20 @@ class Worker {
   SendOpPool send_ops_;
   WorkerCounters counters_;
   ConnectionContext context_;
+
+  // Pub/sub state of this worker.
+  core::Router router_;
+  core::TopicTable topics_;
+  protocol::pubsub::CommandParser parser_;
+  std::vector<const core::Subscription*> matches_;  // reused by every delivery
+  std::vector<Target> targets_;                     // reused by every delivery
+  uint32_t delivery_stamp_ = 0;
+  std::vector<Outbox> outboxes_;  // by peer index
+  std::vector<uint32_t> wake_list_;
+  bool channels_backlog_ = false;  // a channel still held items after this tick's drain
+  bool overflow_pending_ = false;  // an outbox still holds items
+  bool retry_armed_ = false;
+  bool msg_ring_failed_ = false;  // wake peers through their eventfd instead
 
   bool accept_armed_ = false;
   bool accept_retry_ = false;    // an accept error: re-arm on the next timer tick

@@ -23,6 +23,24 @@ TEST(ConfigTest, Defaults) {
   EXPECT_EQ(result.config.idle_timeout_ms, 60000u);
   EXPECT_EQ(result.config.close_timeout_ms, 5000u);
   EXPECT_EQ(result.config.shutdown_timeout_ms, 5000u);
+  EXPECT_EQ(result.config.max_queued_bytes, 1048576u);
+  EXPECT_EQ(result.config.slow_consumer_policy, protocol::pubsub::Policy::kDrop);
+  EXPECT_EQ(result.config.max_subscriptions, 1000u);
+  EXPECT_EQ(result.config.max_topics, 1000000u);
+}
+
+TEST(ConfigTest, PubSubFlags) {
+  FlagsResult result = parse({"--max-queued-bytes", "65536", "--slow-consumer-policy=conflate",
+                              "--max-subscriptions", "3", "--max-topics=7"});
+  ASSERT_EQ(result.status, FlagsResult::Status::kRun) << result.error;
+  EXPECT_EQ(result.config.max_queued_bytes, 65536u);
+  EXPECT_EQ(result.config.slow_consumer_policy, protocol::pubsub::Policy::kConflate);
+  EXPECT_EQ(result.config.max_subscriptions, 3u);
+  EXPECT_EQ(result.config.max_topics, 7u);
+  EXPECT_EQ(parse({"--slow-consumer-policy", "disconnect"}).config.slow_consumer_policy,
+            protocol::pubsub::Policy::kDisconnect);
+  EXPECT_EQ(parse({"--slow-consumer-policy", "drop"}).config.slow_consumer_policy,
+            protocol::pubsub::Policy::kDrop);
 }
 
 TEST(ConfigTest, EveryFlag) {
@@ -57,6 +75,12 @@ TEST(ConfigTest, Errors) {
            {"--echo=1"},
            {"--host="},
            {"stray"},
+           {"--slow-consumer-policy", "default"},
+           {"--slow-consumer-policy", "block"},
+           {"--slow-consumer-policy="},
+           {"--max-queued-bytes", "0"},
+           {"--max-subscriptions", "0"},
+           {"--max-topics", "0"},
        }) {
     FlagsResult result = parse(args);
     EXPECT_EQ(result.status, FlagsResult::Status::kError) << args[0];
@@ -69,10 +93,14 @@ TEST(ConfigTest, UsageListsEveryFlagWithItsDefault) {
   std::string usage = usage_text();
   for (const char* flag : {"--host", "--port", "--workers", "--echo", "--max-connections",
                            "--max-message-bytes", "--handshake-timeout-ms", "--idle-timeout-ms",
-                           "--close-timeout-ms", "--shutdown-timeout-ms"}) {
+                           "--close-timeout-ms", "--shutdown-timeout-ms", "--max-queued-bytes",
+                           "--slow-consumer-policy", "--max-subscriptions", "--max-topics"}) {
     EXPECT_NE(usage.find(flag), std::string::npos) << flag;
   }
   EXPECT_NE(usage.find("(default: 8080)"), std::string::npos);
+  EXPECT_NE(usage.find("(default: drop)"), std::string::npos);
+  // Every help line keeps a space between the flag and its text.
+  EXPECT_NE(usage.find("--slow-consumer-policy NAME "), std::string::npos);
 }
 
 }  // namespace

@@ -97,5 +97,44 @@ TEST_F(SendQueueTest, PoolReusesNodes) {
   EXPECT_EQ(pool.free_count(), 0u);
 }
 
+TEST_F(SendQueueTest, SerialsFollowPushOrder) {
+  EXPECT_EQ(queue.front_serial(), 0u);
+  SendNode* first = queue.push(frame_of("a"), pool);
+  SendNode* second = queue.push(std::string("b"), pool);
+  EXPECT_EQ(queue.push(std::string(), pool), nullptr);
+  ASSERT_NE(first, nullptr);
+  ASSERT_NE(second, nullptr);
+  EXPECT_EQ(second->serial, first->serial + 1);
+  EXPECT_EQ(queue.front_serial(), first->serial);
+  queue.consume(1, pool);
+  EXPECT_EQ(queue.front_serial(), second->serial);
+  EXPECT_FALSE(queue.front_partly_sent());
+}
+
+TEST_F(SendQueueTest, ReplaceSwapsAFrameAndItsBytes) {
+  queue.push(frame_of("head"), pool);
+  SendNode* node = queue.push(frame_of("old"), pool);
+  queue.replace(node, frame_of("newer"));
+  EXPECT_EQ(queue.bytes(), 4u + 5u);
+  queue.gather(op);
+  EXPECT_EQ(gathered(op), "headnewer");
+}
+
+TEST_F(SendQueueTest, TruncateKeepsTheFrontAndItsPartialSend) {
+  queue.push(frame_of("0123456789"), pool);
+  queue.push(frame_of("abc"), pool);
+  queue.push(std::string("def"), pool);
+  queue.consume(4, pool);
+  EXPECT_TRUE(queue.front_partly_sent());
+  queue.truncate(1, pool);
+  EXPECT_EQ(queue.bytes(), 6u);
+  queue.push(std::string("close"), pool);
+  queue.gather(op);
+  EXPECT_EQ(gathered(op), "456789close");
+  queue.truncate(0, pool);
+  EXPECT_TRUE(queue.empty());
+  EXPECT_EQ(queue.bytes(), 0u);
+}
+
 }  // namespace
 }  // namespace herald::broker::net

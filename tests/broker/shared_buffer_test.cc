@@ -3,7 +3,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdint>
 #include <cstring>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -52,6 +54,33 @@ TEST(SharedBufferTest, ReleasedFromManyThreads) {
   }
   for (auto& thread : threads) thread.join();
   EXPECT_EQ(ref.get()->ref_count(), 1u);
+}
+
+TEST(SharedBufferTest, MetaSitsBesideTheBytes) {
+  SharedRef ref = SharedRef::allocate(3, 16);
+  std::memcpy(ref.mutable_bytes().data(), "abc", 3);
+  std::memset(ref.mutable_meta().data(), 0x5a, 16);
+  EXPECT_EQ(ref.bytes().size(), 3u);
+  EXPECT_EQ(ref.meta().size(), 16u);
+  EXPECT_EQ(std::string(reinterpret_cast<const char*>(ref.bytes().data()), 3), "abc");
+  const std::string expected(16, '\x5a');
+  EXPECT_EQ(std::string(reinterpret_cast<const char*>(ref.meta().data()), ref.meta().size()),
+            expected);
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(ref.bytes().data()) % alignof(uint64_t), 0u);
+}
+
+TEST(SharedBufferTest, DetachAndAdoptKeepOneReference) {
+  SharedRef ref = SharedRef::allocate(4);
+  SharedRef copy = ref;
+  SharedBuffer* raw = copy.detach();
+  ASSERT_NE(raw, nullptr);
+  EXPECT_FALSE(copy);
+  uint32_t detached_refs = raw->ref_count();
+  EXPECT_EQ(detached_refs, 2u);
+  SharedRef adopted = SharedRef::adopt(raw);
+  EXPECT_EQ(adopted.get(), ref.get());
+  uint32_t adopted_refs = raw->ref_count();
+  EXPECT_EQ(adopted_refs, 2u);
 }
 
 }  // namespace

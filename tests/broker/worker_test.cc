@@ -30,8 +30,9 @@ class WorkerTest : public ::testing::Test {
     std::string error;
     Listener listener = Listener::open("127.0.0.1", 0, error);
     ASSERT_TRUE(listener.is_open()) << error;
+    hub = std::make_unique<Hub>(1, config.max_topics);
     worker = std::make_unique<Worker>(config, session_config, std::move(listener),
-                                      WorkerLimits{64, 32}, open_connections);
+                                      WorkerLimits{64, 32}, open_connections, *hub, 0);
     std::atomic<int> ready{0};
     thread = std::thread([&] {
       std::string setup_error = worker->setup();
@@ -102,6 +103,7 @@ class WorkerTest : public ::testing::Test {
   ServerConfig config;
   ws::SessionConfig session_config;
   std::atomic<uint64_t> open_connections{0};
+  std::unique_ptr<Hub> hub;
   std::unique_ptr<Worker> worker;
   std::thread thread;
 };
@@ -121,7 +123,7 @@ TEST_F(WorkerTest, EchoesTextAndBinary) {
 TEST_F(WorkerTest, UnknownRoutesAre404) {
   start();
   int fd = connect_client();
-  write_all(fd, "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n");
+  write_all(fd, "GET /index.html HTTP/1.1\r\nHost: x\r\n\r\n");
   std::string response = read_until(fd, "not found\n");
   EXPECT_EQ(response.rfind("HTTP/1.1 404", 0), 0u) << response;
   EXPECT_EQ(read_exactly(fd, 1), "");  // the server ends TCP
@@ -162,9 +164,9 @@ TEST_F(WorkerTest, ShutdownSendsGoingAway) {
   close(fd);  // the server lingers for this EOF, so it exits well before the deadline
   thread.join();
   EXPECT_EQ(worker->open_connections(), 0u);
-  EXPECT_EQ(worker->counters().connections_accepted, 1u);
-  EXPECT_EQ(worker->counters().connections_closed, 1u);
-  EXPECT_EQ(worker->counters().close_codes[1], 1u);  // 1001 answered
+  EXPECT_EQ(worker->counters().connections_accepted.load(), 1u);
+  EXPECT_EQ(worker->counters().connections_closed.load(), 1u);
+  EXPECT_EQ(worker->counters().close_codes[1].load(), 1u);  // 1001 answered
 }
 
 }  // namespace

@@ -1,0 +1,64 @@
+// Metric cells written by one worker and read by the /metrics handler on any worker, and the
+// Prometheus text rendering (exposition format 0.0.4). I/O-free; knows no connection.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <span>
+#include <string>
+
+namespace herald::broker::core {
+
+// A counter or gauge with a single writer: the writer uses a relaxed load and store (no
+// locked read-modify-write on the hot path), readers on other threads a relaxed load.
+class Counter {
+ public:
+  Counter() = default;
+  Counter(const Counter&) = delete;
+  Counter& operator=(const Counter&) = delete;
+
+  // Writer only.
+  void add(uint64_t n) { value_.store(value_.load(std::memory_order_relaxed) + n, kRelaxed); }
+  Counter& operator++() {
+    add(1);
+    return *this;
+  }
+  Counter& operator+=(uint64_t n) {
+    add(n);
+    return *this;
+  }
+  void set(uint64_t value) { value_.store(value, kRelaxed); }
+  // Any thread.
+  [[nodiscard]] uint64_t load() const { return value_.load(kRelaxed); }
+
+ private:
+  static constexpr std::memory_order kRelaxed = std::memory_order_relaxed;
+  std::atomic<uint64_t> value_{0};
+};
+
+enum class SlowConsumerAction : uint8_t { kDisconnect, kDrop, kConflate };
+inline constexpr size_t kSlowConsumerActions = 3;
+// The close codes counted as protocol errors (RFC 6455 violations, bad UTF-8, too big).
+inline constexpr std::array<int, 3> kProtocolErrorCodes = {1002, 1007, 1009};
+
+// One worker's values at one moment, read from its Counters.
+struct WorkerMetrics {
+  uint64_t connections = 0;
+  uint64_t connections_accepted = 0;
+  uint64_t subscriptions = 0;
+  uint64_t messages_published = 0;  // sequenced by this worker (it owns the topic)
+  uint64_t messages_delivered = 0;  // frames queued to this worker's subscribers
+  uint64_t bytes_in = 0;
+  uint64_t bytes_out = 0;
+  std::array<uint64_t, kSlowConsumerActions> slow_consumer = {};
+  uint64_t command_errors = 0;
+  uint64_t busy_ns = 0;
+  std::array<uint64_t, kProtocolErrorCodes.size()> protocol_errors = {};
+};
+
+// The whole /metrics body: totals summed over `workers`, busy time per worker (labelled by
+// index), and the broker-wide topic count. Every family has HELP and TYPE lines.
+[[nodiscard]] std::string render_metrics(std::span<const WorkerMetrics> workers, uint64_t topics);
+
+}  // namespace herald::broker::core

@@ -1,0 +1,74 @@
+// Slow-consumer logic (PROTOCOL.md section 6), free of I/O: the decision when a frame would
+// push a connection over its bound, the per-topic missed counts behind `gap` messages, and
+// the index of queued frames that `conflate` may replace. Bounded: each table holds at most
+// kTopicsMax topics, and the caller treats a full table as a reason to stop serving.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include "protocol/pubsub/command.h"
+
+namespace herald::broker::core {
+
+enum class SlowDecision : uint8_t {
+  kEnqueue,     // under the bound: queue the frame
+  kDisconnect,  // close 1008 "slow consumer"
+  kDrop,        // skip and count it for a gap
+  kConflate,    // replace a queued frame of the topic if there is one, else drop
+};
+
+// `policy` must not be kDefault (the caller resolves the server default first).
+[[nodiscard]] SlowDecision decide(size_t queued_bytes, size_t frame_bytes, size_t queued_bytes_max,
+                                  protocol::pubsub::Policy policy);
+
+struct TopicHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view key) const { return std::hash<std::string_view>{}(key); }
+};
+
+// Messages skipped per topic for one connection. Thread: the connection's worker.
+class GapTable {
+ public:
+  static constexpr size_t kTopicsMax = 1024;
+
+  // Counts one more missed message of `topic`. False when the table is full and `topic` is
+  // not in it: the gap can no longer be reported, so the caller disconnects.
+  [[nodiscard]] bool add_missed(std::string_view topic);
+  // The missed count of `topic` (0 when none), forgotten once taken.
+  [[nodiscard]] uint64_t take(std::string_view topic);
+  [[nodiscard]] bool empty() const { return missed_.empty(); }
+  [[nodiscard]] size_t size() const { return missed_.size(); }
+
+ private:
+  std::unordered_map<std::string, uint64_t, TopicHash, std::equal_to<>> missed_;
+};
+
+// The newest queued frame per topic of one connection, for `conflate`. Entries carry the
+// queue's serial number of their node: a node with a serial below the caller's `first_free`
+// (the first one neither sent nor handed to a send in flight) is gone or busy, so an entry
+// is trusted only at or above it. Thread: the connection's worker.
+class ConflateIndex {
+ public:
+  static constexpr size_t kTopicsMax = 1024;
+
+  // Remembers that `node` (serial `serial`) holds the newest frame of `topic`. When full,
+  // entries below `first_free` are pruned first; if none are, nothing is recorded.
+  void record(std::string_view topic, void* node, uint64_t serial, uint64_t first_free);
+  // The node holding a replaceable frame of `topic`, or nullptr.
+  [[nodiscard]] void* find(std::string_view topic, uint64_t first_free) const;
+  [[nodiscard]] size_t size() const { return entries_.size(); }
+
+ private:
+  struct Entry {
+    void* node;
+    uint64_t serial;
+  };
+  std::unordered_map<std::string, Entry, TopicHash, std::equal_to<>> entries_;
+};
+
+}  // namespace herald::broker::core

@@ -1,0 +1,45 @@
+// The topics a worker owns and each one's next sequence number (PROTOCOL.md section 6), plus
+// which worker owns a topic. I/O-free; the limit on distinct topics is shared by all workers
+// through one atomic count. Topics are never forgotten, so a sequence never restarts.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+namespace herald::broker::core {
+
+// The worker (of `worker_count`) that sequences `topic`. The same on every thread.
+[[nodiscard]] uint32_t owner_of(std::string_view topic, uint32_t worker_count);
+
+// Thread: the owning worker's. `topic_count` is shared by every worker's table and must
+// outlive them; `topics_max` bounds it.
+class TopicTable {
+ public:
+  TopicTable(std::atomic<uint64_t>& topic_count, uint64_t topics_max);
+  TopicTable(const TopicTable&) = delete;
+  TopicTable& operator=(const TopicTable&) = delete;
+
+  // The sequence number of the next message of `topic` (1 for the first), or 0 when the topic
+  // is new and the broker already holds topics_max topics (too_many_topics).
+  [[nodiscard]] uint64_t next_seq(std::string_view topic);
+
+  // Topics this table owns.
+  [[nodiscard]] size_t size() const { return next_.size(); }
+
+ private:
+  struct Hash {
+    using is_transparent = void;
+    size_t operator()(std::string_view key) const { return std::hash<std::string_view>{}(key); }
+  };
+
+  std::atomic<uint64_t>& topic_count_;
+  const uint64_t topics_max_;
+  std::unordered_map<std::string, uint64_t, Hash, std::equal_to<>> next_;
+};
+
+}  // namespace herald::broker::core

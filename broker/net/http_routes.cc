@@ -1,0 +1,169 @@
+// Routing of requests: WebSocket upgrades ("/" pub/sub with herald.v1, "/echo") and the plain
+// HTTP endpoints on the same port (PROTOCOL.md section 7): /healthz, /metrics, /publish.
+// Answers through the Session; never touches a socket.
+#include <simdjson.h>
+
+#include <cctype>
+#include <string>
+#include <string_view>
+
+#include "broker/net/worker.h"
+#include "protocol/pubsub/topic.h"
+#include "protocol/websocket/handshake.h"
+
+namespace herald::broker::net {
+
+namespace ws = protocol::websocket;
+namespace pubsub = protocol::pubsub;
+
+namespace {
+
+constexpr std::string_view kSubprotocol = "herald.v1";
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// RFC 3986 percent-decoding. '+' stays '+': it is a topic character, not a space here.
+bool percent_decode(std::string_view in, std::string& out) {
+  out.clear();
+  for (size_t i = 0; i < in.size(); ++i) {
+    if (in[i] != '%') {
+      out += in[i];
+      continue;
+    }
+    if (i + 2 >= in.size()) return false;
+    int high = hex_value(in[i + 1]);
+    int low = hex_value(in[i + 2]);
+    if (high < 0 || low < 0) return false;
+    out += static_cast<char>(high * 16 + low);
+    i += 2;
+  }
+  return true;
+}
+
+// The first `topic=` parameter of the query, decoded. False when absent or undecodable.
+bool query_topic(std::string_view query, std::string& topic) {
+  while (!query.empty()) {
+    size_t amp = query.find('&');
+    std::string_view pair = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+    if (pair.starts_with("topic=")) return percent_decode(pair.substr(6), topic);
+  }
+  return false;
+}
+
+// "application/json", with any parameters (charset) and in any case.
+bool is_json_media_type(std::string_view content_type) {
+  std::string_view type = content_type.substr(0, content_type.find(';'));
+  while (!type.empty() && (type.back() == ' ' || type.back() == '\t')) type.remove_suffix(1);
+  constexpr std::string_view kJson = "application/json";
+  if (type.size() != kJson.size()) return false;
+  for (size_t i = 0; i < type.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(type[i])) != kJson[i]) return false;
+  }
+  return true;
+}
+
+// One JSON value, fully validated (the DOM parser reads every byte; on-demand would not).
+bool is_one_json_value(const std::string& body) {
+  simdjson::dom::parser parser;
+  simdjson::dom::element element;
+  return parser.parse(body.data(), body.size()).get(element) == simdjson::SUCCESS;
+}
+
+}  // namespace
+
+void Worker::on_request(Connection& connection, bool upgrade) {
+  if (upgrade) {
+    on_upgrade(connection);
+  } else {
+    on_http_request(connection);
+  }
+}
+
+void Worker::on_upgrade(Connection& connection) {
+  ws::Session& session = connection.session_;
+  std::string_view path = session.request().path();
+  if (config_.echo && path == "/echo") {
+    connection.route_ = Connection::Route::kEcho;
+    session.accept();
+  } else if (path == "/") {
+    // PROTOCOL.md section 1: herald.v1 when offered, served anyway when nothing is offered
+    // (generic tools), refused when only other subprotocols are.
+    bool offered_any = !session.request().header("sec-websocket-protocol").empty();
+    if (session.subprotocol() == kSubprotocol || !offered_any) {
+      connection.route_ = Connection::Route::kPubSub;
+      session.accept();
+    } else {
+      session.reject(400, "herald.v1 subprotocol required");
+    }
+  } else {
+    session.reject(404, "not found");
+  }
+}
+
+void Worker::on_http_request(Connection& connection) {
+  ws::Session& session = connection.session_;
+  std::string_view path = session.request().path();
+  std::string_view method = session.request().method;
+  if (path == "/healthz") {
+    if (method != "GET") return session.respond(405, "text/plain", "method not allowed\n");
+    session.respond(200, "text/plain", "ok\n");
+  } else if (path == "/metrics") {
+    if (method != "GET") return session.respond(405, "text/plain", "method not allowed\n");
+    session.respond(200, "text/plain; version=0.0.4; charset=utf-8", hub_.render_metrics());
+  } else if (path == "/publish") {
+    if (method != "POST") return session.respond(405, "text/plain", "method not allowed\n");
+    on_http_publish(connection);
+  } else {
+    session.respond(404, "text/plain", "not found\n");
+  }
+}
+
+void Worker::on_http_publish(Connection& connection) {
+  ws::Session& session = connection.session_;
+  const ws::HttpRequest& request = session.request();
+  std::string topic;
+  if (!query_topic(request.query(), topic)) {
+    return session.respond(400, "text/plain", "missing topic: POST /publish?topic=T\n");
+  }
+  if (pubsub::TopicError error = pubsub::check_topic(topic); error != pubsub::TopicError::kNone) {
+    std::string body = "bad topic: " + std::string(pubsub::topic_error_text(error)) + "\n";
+    return session.respond(400, "text/plain", body);
+  }
+  bool json = is_json_media_type(request.header("content-type"));
+  if (json && !is_one_json_value(request.body)) {
+    return session.respond(400, "text/plain", "invalid JSON: the body must be one JSON value\n");
+  }
+  core::PublishRequest::Fields fields;
+  fields.topic = topic;
+  fields.payload = {reinterpret_cast<const uint8_t*>(request.body.data()), request.body.size()};
+  fields.binary = !json;
+  fields.origin = core::PublishRequest::Origin::kHttp;
+  fields.reply = core::ReplyAddress{index_, key_of(connection)};
+  core::PublishRequest::Status status = core::PublishRequest::Status::kPending;
+  uint64_t seq = 0;
+  if (route_publish(fields, status, seq)) {
+    respond_publish(connection, topic, status, seq);
+  } else {
+    // The owner answers through a channel; the Session waits in kDeciding until then.
+    connection.route_ = Connection::Route::kHttpPublish;
+  }
+}
+
+void Worker::respond_publish(Connection& connection, std::string_view topic,
+                             core::PublishRequest::Status status, uint64_t seq) {
+  ws::Session& session = connection.session_;
+  if (status == core::PublishRequest::Status::kTooManyTopics) {
+    return session.respond(503, "text/plain", "too many topics\n");
+  }
+  std::string body = "{\"topic\":\"";
+  body.append(topic).append("\",\"seq\":").append(std::to_string(seq)).append("}\n");
+  session.respond(200, "application/json", body);
+}
+
+}  // namespace herald::broker::net

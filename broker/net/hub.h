@@ -1,0 +1,76 @@
+// What the workers share: one SPSC channel per ordered pair of workers, each worker's ring
+// descriptor and eventfd (for wakeups), its counters (for /metrics) and the broker-wide topic
+// count. Owns the channels and frees whatever is still in them at the end; it issues no I/O.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "broker/core/spsc_queue.h"
+#include "broker/net/counters.h"
+
+namespace herald::broker::net {
+
+// One item on a channel. The receiver takes over what `pointer` owns.
+struct ChannelItem {
+  enum class Kind : uint8_t {
+    kFrame,    // a SharedBuffer* holding one reference: an encoded message to deliver
+    kPublish,  // a core::PublishRequest* for the topic's owner to sequence
+    kAnswer,   // the same request coming back, sequenced (or refused)
+  };
+  Kind kind;
+  void* pointer;
+};
+
+using Channel = core::SpscQueue<ChannelItem>;
+
+// Constructed before the workers and destroyed after every worker thread has ended.
+class Hub {
+ public:
+  Hub(uint32_t worker_count, uint64_t topics_max);
+  ~Hub();
+  Hub(const Hub&) = delete;
+  Hub& operator=(const Hub&) = delete;
+
+  [[nodiscard]] uint32_t worker_count() const { return worker_count_; }
+  // Pushed only by worker `from`, popped only by worker `to` (from != to).
+  [[nodiscard]] Channel& channel(uint32_t from, uint32_t to);
+
+  // Worker `index` registers these from its constructor (counters) and its setup() (fds).
+  // Other workers read them only once every worker's setup is done (the server's latch).
+  void attach_counters(uint32_t index, const WorkerCounters* counters);
+  void attach_fds(uint32_t index, int ring_fd, int wake_fd);
+  [[nodiscard]] int ring_fd(uint32_t index) const { return peers_[index].ring_fd; }
+  [[nodiscard]] int wake_fd(uint32_t index) const { return peers_[index].wake_fd; }
+
+  // Any thread: whether worker `index` holds any subscription (its subscriptions gauge).
+  [[nodiscard]] bool has_subscriptions(uint32_t index) const;
+
+  // The shared count behind --max-topics (TopicTable).
+  [[nodiscard]] std::atomic<uint64_t>& topic_count() { return topic_count_; }
+  [[nodiscard]] uint64_t topics_max() const { return topics_max_; }
+
+  // Any thread: the /metrics body, summed over the attached workers.
+  [[nodiscard]] std::string render_metrics() const;
+
+  // Frees what an item owns (at shutdown, for items nobody will receive).
+  static void discard(const ChannelItem& item);
+
+ private:
+  struct Peer {
+    const WorkerCounters* counters = nullptr;
+    int ring_fd = -1;
+    int wake_fd = -1;
+  };
+
+  const uint32_t worker_count_;
+  const uint64_t topics_max_;
+  std::vector<std::unique_ptr<Channel>> channels_;  // [from * count + to], null on the diagonal
+  std::vector<Peer> peers_;
+  std::atomic<uint64_t> topic_count_{0};
+};
+
+}  // namespace herald::broker::net

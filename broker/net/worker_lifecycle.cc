@@ -1,0 +1,156 @@
+// The worker's own operations: multishot accept, the once-a-second sweep (handshake, idle,
+// close timeouts), the stop eventfd and the graceful shutdown. Connection I/O is in worker.cc.
+#include <cerrno>
+
+#include "broker/net/worker.h"
+#include "broker/net/worker_ops.h"
+#include "protocol/websocket/handshake.h"
+
+namespace herald::broker::net {
+
+namespace ws = protocol::websocket;
+using worker_detail::encode;
+
+namespace {
+
+constexpr uint64_t kShrinkAfterMs = 1000;
+
+}  // namespace
+
+void Worker::submit_accept() {
+  assert(!accept_armed_ && listener_.is_open());
+  ring_.prep_accept_multishot_direct(listener_.fd(), encode(OpKind::kAccept, 0, 0));
+  accept_armed_ = true;
+}
+
+void Worker::on_accept_complete(const io::Completion& completion) {
+  if (!completion.more()) accept_armed_ = false;
+  if (completion.res >= 0) {
+    open_connection(static_cast<uint32_t>(completion.res));
+  } else if (completion.res == -ENFILE) {
+    // The table is full even with the 503 headroom: wait for a slot instead of spinning.
+    accept_blocked_ = !accept_armed_;
+  } else if (completion.res != -ECANCELED) {
+    ++counters_.io_errors;
+    accept_retry_ = !accept_armed_;
+  }
+  if (accept_armed_) return;
+  if (stopping_) {
+    listener_.close();
+  } else if (completion.res >= 0) {
+    submit_accept();  // the kernel ended the multishot on its own (e.g. CQ pressure)
+  }
+}
+
+void Worker::submit_timer() { ring_.prep_timeout(&tick_, encode(OpKind::kTimer, 0, 0)); }
+
+void Worker::on_timer_complete() {
+  if (accept_retry_ && !accept_armed_ && !stopping_) {
+    accept_retry_ = false;
+    submit_accept();
+  }
+  bool cut_all = stopping_ && !timed_out_ && now_ms_ >= stop_deadline_ms_;
+  if (cut_all) timed_out_ = true;
+  // Closing never frees synchronously (release waits for completions), so this walk is safe.
+  for (Connection* connection : connections_) {
+    if (connection == nullptr) continue;
+    if (cut_all) {
+      close_connection(*connection);
+    } else {
+      sweep(*connection);
+    }
+  }
+  submit_timer();
+}
+
+void Worker::sweep(Connection& connection) {
+  uint64_t since = now_ms_ - connection.phase_since_ms_;
+  if (connection.phase_ == Connection::Phase::kClosing) return;
+  if (connection.phase_ != Connection::Phase::kActive) {
+    // Flushing to, or lingering for, a peer that does not read or does not hang up.
+    if (since >= config_.close_timeout_ms) {
+      ++counters_.close_timeouts;
+      close_connection(connection);
+    }
+    return;
+  }
+  switch (connection.session_.state()) {
+    case ws::Session::State::kHandshake:
+    case ws::Session::State::kDeciding:
+      // Slowloris: a handshake that dribbles in forever.
+      if (since >= config_.handshake_timeout_ms) {
+        ++counters_.handshake_timeouts;
+        close_connection(connection);
+      }
+      return;
+    case ws::Session::State::kClosing:
+      if (since >= config_.close_timeout_ms) {
+        ++counters_.close_timeouts;
+        close_connection(connection);
+      }
+      return;
+    case ws::Session::State::kClosed:
+      return;
+    case ws::Session::State::kOpen:
+      break;
+  }
+  uint64_t silent_ms = now_ms_ - connection.last_receive_ms_;
+  if (silent_ms >= kShrinkAfterMs && !connection.shrunk_) {
+    connection.session_.shrink();
+    connection.shrunk_ = true;
+  }
+  if (connection.ping_sent_) {
+    if (since >= config_.idle_timeout_ms) {  // `since` counts from the ping
+      ++counters_.idle_timeouts;
+      connection.close_session(ws::CloseCode::kGoingAway, context_, now_ms_);
+      schedule_flush(connection);
+    }
+  } else if (silent_ms >= config_.idle_timeout_ms) {
+    connection.ping(context_);
+    connection.ping_sent_ = true;
+    connection.phase_since_ms_ = now_ms_;
+    schedule_flush(connection);
+  }
+}
+
+void Worker::submit_wake_read() {
+  ring_.prep_read(wake_fd_, &wake_value_, sizeof(wake_value_), encode(OpKind::kWake, 0, 0));
+}
+
+void Worker::on_wake_complete() {
+  // The eventfd carries request_stop() and, where MSG_RING failed, peers' channel wakeups
+  // (channels are drained every tick, so the wakeup itself is all that matters).
+  if (stop_requested_.load(std::memory_order_acquire)) begin_stop();
+  // While stopping, the 100 ms tick drains the channels: no read is left pending at exit.
+  if (!stopping_) submit_wake_read();
+}
+
+void Worker::begin_stop() {
+  if (stopping_) return;
+  stopping_ = true;
+  stop_deadline_ms_ = now_ms_ + config_.shutdown_timeout_ms;
+  // The sweep now also enforces the shutdown deadline: tick finer than once a second so the
+  // deadline holds to 100 ms. The running timer picks the new period up when it re-arms.
+  tick_ = io::Timespec{0, 100'000'000};
+  if (accept_armed_) {
+    ring_.prep_cancel(encode(OpKind::kAccept, 0, 0), encode(OpKind::kAcceptCancel, 0, 0));
+  } else {
+    listener_.close();
+  }
+  for (Connection* connection : connections_) {
+    if (connection == nullptr || connection->phase_ != Connection::Phase::kActive) continue;
+    switch (connection->session_.state()) {
+      case ws::Session::State::kOpen:
+        connection->close_session(ws::CloseCode::kGoingAway, context_, now_ms_);
+        schedule_flush(*connection);
+        break;
+      case ws::Session::State::kClosing:
+        break;
+      default:
+        close_connection(*connection);
+        break;
+    }
+  }
+}
+
+}  // namespace herald::broker::net

@@ -1,0 +1,48 @@
+// Private to the Worker's .cc files: the kinds of operations it issues and how their
+// user_data is packed (kind, generation, slot). Nothing outside broker/net/worker*.cc uses it.
+#pragma once
+
+#include <time.h>
+
+#include <cstdint>
+
+#include "broker/net/worker.h"
+
+namespace herald::broker::net {
+
+enum class Worker::OpKind : uint8_t {
+  // Worker operations (generation is 0; slot is 0 or a peer index).
+  kAccept = 1,
+  kAcceptCancel,
+  kTimer,
+  kWake,
+  kChannel,        // a peer's MSG_RING: its channel to us has items
+  kMsgRingFailed,  // our MSG_RING to peer `slot` failed (only failures complete here)
+  kRetry,          // a full channel: retry the overflow soon
+  // Connection operations.
+  kRecv,
+  kSend,
+  kCancel,  // pausing a receive, or everything on the file before close_direct
+  kShutdown,
+  kClose,
+};
+
+namespace worker_detail {
+
+inline constexpr uint32_t kGenerationMask = (uint32_t{1} << 24) - 1;
+
+// A template so that it needs no access to the private Worker::OpKind: its callers name it.
+template <typename Kind>
+uint64_t encode(Kind kind, uint32_t generation, uint32_t slot) {
+  return (uint64_t{static_cast<uint8_t>(kind)} << 56) |
+         (uint64_t{generation & kGenerationMask} << 32) | slot;
+}
+
+inline uint64_t monotonic_ns() {
+  timespec now{};
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  return static_cast<uint64_t>(now.tv_sec) * 1000000000 + static_cast<uint64_t>(now.tv_nsec);
+}
+
+}  // namespace worker_detail
+}  // namespace herald::broker::net

@@ -1,0 +1,286 @@
+// The pub/sub side of a worker: commands from its connections (PROTOCOL.md section 3), the
+// sequencing of the topics it owns, and the fan-out of one shared frame to its local
+// subscribers with the slow-consumer policies (section 6). No I/O is issued here.
+#include <algorithm>
+#include <cassert>
+#include <memory>
+
+#include "broker/core/slow_consumer.h"
+#include "broker/net/worker.h"
+#include "protocol/pubsub/encode.h"
+#include "protocol/pubsub/topic.h"
+
+namespace herald::broker::net {
+
+namespace ws = protocol::websocket;
+namespace pubsub = protocol::pubsub;
+
+namespace {
+
+constexpr uint8_t kBadCommandsMax = 16;  // PROTOCOL.md section 4
+// Set in a SubscriberId when its filter is an exact topic: the exact subscription's policy
+// wins over pattern ones. Connection keys use 56 bits at most (24-bit generation, slot).
+constexpr uint64_t kExactBit = uint64_t{1} << 63;
+
+std::span<const uint8_t> as_bytes(std::string_view text) {
+  return {reinterpret_cast<const uint8_t*>(text.data()), text.size()};
+}
+
+}  // namespace
+
+// Commands.
+
+void Worker::on_command(Connection& connection, std::span<const uint8_t> payload, bool binary) {
+  pubsub::ParseResult result = binary ? parser_.parse_binary(payload) : parser_.parse_text(payload);
+  if (!result.ok) {
+    command_failed(connection, result.error_id, result.error, result.error_text);
+    return;
+  }
+  switch (result.command.op) {
+    case pubsub::Op::kSubscribe:
+      subscribe(connection, result.command);
+      return;
+    case pubsub::Op::kUnsubscribe:
+      unsubscribe(connection, result.command);
+      return;
+    case pubsub::Op::kPublish:
+      publish(connection, result.command);
+      return;
+  }
+}
+
+void Worker::subscribe(Connection& connection, const pubsub::Command& command) {
+  std::vector<std::string>& filters = connection.subscriptions_;
+  auto it = std::find(filters.begin(), filters.end(), command.topic);
+  bool is_new = it == filters.end();
+  if (is_new && filters.size() >= config_.max_subscriptions) {
+    command_failed(connection, command.id, pubsub::ErrorCode::kTooManySubscriptions,
+                   "the connection is at its subscription limit");
+    return;
+  }
+  pubsub::Policy policy =
+      command.policy == pubsub::Policy::kDefault ? config_.slow_consumer_policy : command.policy;
+  // Subscribing again replaces the policy (the Router keeps one entry per filter).
+  router_.subscribe(command.topic, subscriber_id(connection, command.topic), policy);
+  if (is_new) filters.emplace_back(command.topic);
+  counters_.subscriptions.set(router_.subscription_count());
+  connection.bad_commands_ = 0;
+  if (!command.id.empty()) send_text(connection, pubsub::encode_ack(command.id, false, 0));
+}
+
+void Worker::unsubscribe(Connection& connection, const pubsub::Command& command) {
+  std::vector<std::string>& filters = connection.subscriptions_;
+  auto it = std::find(filters.begin(), filters.end(), command.topic);
+  if (it == filters.end()) {
+    command_failed(connection, command.id, pubsub::ErrorCode::kNotSubscribed,
+                   "not subscribed to this topic");
+    return;
+  }
+  [[maybe_unused]] bool removed =
+      router_.unsubscribe(command.topic, subscriber_id(connection, command.topic));
+  assert(removed);
+  *it = std::move(filters.back());
+  filters.pop_back();
+  counters_.subscriptions.set(router_.subscription_count());
+  connection.bad_commands_ = 0;
+  if (!command.id.empty()) send_text(connection, pubsub::encode_ack(command.id, false, 0));
+}
+
+void Worker::publish(Connection& connection, const pubsub::Command& command) {
+  connection.bad_commands_ = 0;
+  core::PublishRequest::Fields fields;
+  fields.topic = command.topic;
+  fields.id = command.id;
+  fields.payload = as_bytes(command.data);
+  fields.binary = command.binary;
+  fields.echo = command.echo;
+  fields.reply = core::ReplyAddress{index_, key_of(connection)};
+  core::PublishRequest::Status status = core::PublishRequest::Status::kPending;
+  uint64_t seq = 0;
+  if (!route_publish(fields, status, seq)) return;  // the owner answers later
+  if (status == core::PublishRequest::Status::kTooManyTopics) {
+    command_failed(connection, command.id, pubsub::ErrorCode::kTooManyTopics,
+                   "the broker is at its topic limit");
+  } else if (!command.id.empty()) {
+    send_text(connection, pubsub::encode_ack(command.id, true, seq));
+  }
+}
+
+void Worker::command_failed(Connection& connection, std::string_view id, pubsub::ErrorCode code,
+                            std::string_view text) {
+  ++counters_.command_errors;
+  send_text(connection, pubsub::encode_error(id, code, text));
+  // The topic limit is the broker's state, not the client's mistake.
+  if (code == pubsub::ErrorCode::kTooManyTopics) return;
+  if (++connection.bad_commands_ >= kBadCommandsMax && connection.session_.can_send()) {
+    connection.close_session(ws::CloseCode::kPolicyViolation, context_, now_ms_,
+                             "too many bad commands");
+    schedule_flush(connection);
+  }
+}
+
+void Worker::send_text(Connection& connection, std::string_view payload) {
+  connection.send_text(payload, context_);
+  schedule_flush(connection);
+}
+
+void Worker::drop_subscriptions(Connection& connection) {
+  if (connection.subscriptions_.empty()) return;
+  for (const std::string& filter : connection.subscriptions_) {
+    router_.unsubscribe(filter, subscriber_id(connection, filter));
+  }
+  std::vector<std::string>().swap(connection.subscriptions_);
+  counters_.subscriptions.set(router_.subscription_count());
+}
+
+uint64_t Worker::subscriber_id(const Connection& connection, std::string_view filter) {
+  return key_of(connection) | (pubsub::is_pattern(filter) ? 0 : kExactBit);
+}
+
+// Sequencing.
+
+bool Worker::route_publish(const core::PublishRequest::Fields& fields,
+                           core::PublishRequest::Status& status, uint64_t& seq) {
+  uint32_t owner = core::owner_of(fields.topic, hub_.worker_count());
+  if (owner != index_) {
+    push_item(owner,
+              ChannelItem{ChannelItem::Kind::kPublish, core::PublishRequest::create(fields)});
+    return false;
+  }
+  seq = sequence(fields);
+  status = seq == 0 ? core::PublishRequest::Status::kTooManyTopics
+                    : core::PublishRequest::Status::kSequenced;
+  return true;
+}
+
+uint64_t Worker::sequence(const core::PublishRequest::Fields& fields) {
+  uint64_t seq = topics_.next_seq(fields.topic);
+  if (seq == 0) return 0;
+  ++counters_.messages_published;
+  // Encoded once; every subscriber on every worker gets a reference to these bytes.
+  size_t bytes =
+      pubsub::message_frame_bytes(fields.topic, seq, fields.payload.size(), fields.binary);
+  SharedRef frame = SharedRef::allocate(bytes, core::frame_origin_bytes(fields.topic));
+  [[maybe_unused]] size_t written = pubsub::encode_message_frame(
+      frame.mutable_bytes().data(), fields.topic, seq, fields.payload, fields.binary);
+  assert(written == bytes);
+  core::frame_origin_write(frame.mutable_meta(),
+                           core::FrameOrigin{fields.reply, fields.echo, fields.topic});
+  for (uint32_t peer = 0; peer < hub_.worker_count(); ++peer) {
+    if (peer == index_ || !hub_.has_subscriptions(peer)) continue;
+    SharedRef reference = frame;
+    push_item(peer, ChannelItem{ChannelItem::Kind::kFrame, reference.detach()});
+  }
+  deliver(frame);
+  return seq;
+}
+
+// Fan-out.
+
+void Worker::deliver(const SharedRef& frame) {
+  if (router_.empty()) return;
+  core::FrameOrigin origin = core::frame_origin_read(frame.meta());
+  matches_.clear();
+  router_.match(origin.topic, matches_);
+  if (matches_.empty()) return;
+  if (++delivery_stamp_ == 0) {  // wrapped: no connection may keep a stamp that could match
+    for (Connection* connection : connections_) {
+      if (connection != nullptr) connection->delivery_stamp_ = 0;
+    }
+    delivery_stamp_ = 1;
+  }
+  // One target per connection (PROTOCOL.md section 2); the policy of its exact subscription,
+  // else of its earliest pattern (section 6). The Router lists exact subscriptions first.
+  targets_.clear();
+  for (const core::Subscription* subscription : matches_) {
+    bool exact = (subscription->subscriber & kExactBit) != 0;
+    Connection* connection = find(subscription->subscriber & ~kExactBit);
+    assert(connection != nullptr && "a released connection keeps no subscription");
+    if (connection->delivery_stamp_ != delivery_stamp_) {
+      connection->delivery_stamp_ = delivery_stamp_;
+      connection->delivery_index_ = static_cast<uint32_t>(targets_.size());
+      targets_.push_back(Target{connection, subscription->policy, exact, subscription->order});
+      continue;
+    }
+    Target& target = targets_[connection->delivery_index_];
+    if (!target.exact && (exact || subscription->order < target.order)) {
+      target = Target{connection, subscription->policy, exact, subscription->order};
+    }
+  }
+  bool skip_publisher = !origin.echo && origin.publisher.worker == index_;
+  for (const Target& target : targets_) {
+    if (skip_publisher && key_of(*target.connection) == origin.publisher.connection) continue;
+    deliver_to(*target.connection, frame, origin.topic, target.policy);
+  }
+}
+
+void Worker::deliver_to(Connection& connection, const SharedRef& frame, std::string_view topic,
+                        pubsub::Policy policy) {
+  if (connection.phase_ != Connection::Phase::kActive || !connection.session_.can_send()) return;
+  size_t bytes = frame.bytes().size();
+  switch (core::decide(connection.queue_.bytes(), bytes, config_.max_queued_bytes, policy)) {
+    case core::SlowDecision::kEnqueue:
+      break;
+    case core::SlowDecision::kDisconnect:
+      disconnect_slow(connection);
+      return;
+    case core::SlowDecision::kConflate:
+      if (!conflate(connection, frame, topic)) drop_for_gap(connection, topic);
+      return;
+    case core::SlowDecision::kDrop:
+      drop_for_gap(connection, topic);
+      return;
+  }
+  SlowConsumerState* slow = connection.slow_.get();
+  if (slow != nullptr && !slow->gaps.empty()) {
+    if (uint64_t missed = slow->gaps.take(topic); missed > 0) {
+      connection.send_text(pubsub::encode_gap(topic, missed), context_);
+    }
+  }
+  SendNode* node = connection.enqueue(frame, context_);
+  ++counters_.messages_delivered;
+  if (policy == pubsub::Policy::kConflate) {
+    if (slow == nullptr) {
+      connection.slow_ = std::make_unique<SlowConsumerState>();
+      slow = connection.slow_.get();
+    }
+    uint64_t first_free = connection.queue_.front_serial() + nodes_in_send(connection);
+    slow->conflate.record(topic, node, node->serial, first_free);
+  }
+  schedule_flush(connection);
+}
+
+bool Worker::conflate(Connection& connection, const SharedRef& frame, std::string_view topic) {
+  if (connection.slow_ == nullptr) return false;
+  uint64_t first_free = connection.queue_.front_serial() + nodes_in_send(connection);
+  void* node = connection.slow_->conflate.find(topic, first_free);
+  if (node == nullptr) return false;
+  // Not yet handed to a send: the newest value replaces the waiting one (seq jumps).
+  connection.queue_.replace(static_cast<SendNode*>(node), frame);
+  counters_.count_slow(core::SlowConsumerAction::kConflate);
+  return true;
+}
+
+void Worker::drop_for_gap(Connection& connection, std::string_view topic) {
+  counters_.count_slow(core::SlowConsumerAction::kDrop);
+  if (connection.slow_ == nullptr) connection.slow_ = std::make_unique<SlowConsumerState>();
+  // A full gap table could no longer tell the client what it missed: stop serving it.
+  if (!connection.slow_->gaps.add_missed(topic)) disconnect_slow(connection);
+}
+
+void Worker::disconnect_slow(Connection& connection) {
+  counters_.count_slow(core::SlowConsumerAction::kDisconnect);
+  // The backlog goes, except what a send in flight points at (or a frame half sent, whose
+  // rest must precede the Close).
+  connection.queue_.truncate(nodes_in_send(connection), nodes_);
+  connection.slow_.reset();
+  connection.close_session(ws::CloseCode::kPolicyViolation, context_, now_ms_, "slow consumer");
+  schedule_flush(connection);
+}
+
+size_t Worker::nodes_in_send(const Connection& connection) {
+  if (connection.send_op_ != nullptr) return connection.send_op_->message.msg_iovlen;
+  return connection.queue_.front_partly_sent() ? 1 : 0;
+}
+
+}  // namespace herald::broker::net

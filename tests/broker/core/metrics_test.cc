@@ -1,0 +1,76 @@
+// Prometheus text rendering: HELP and TYPE before each family, sums over workers, labels,
+// busy seconds per worker; and Counter's single-writer arithmetic.
+#include "broker/core/metrics.h"
+
+#include <gtest/gtest.h>
+
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace herald::broker::core {
+namespace {
+
+TEST(MetricsTest, CounterAddsAndSets) {
+  Counter counter;
+  ++counter;
+  counter += 41;
+  EXPECT_EQ(counter.load(), 42u);
+  counter.set(7);
+  EXPECT_EQ(counter.load(), 7u);
+}
+
+TEST(MetricsTest, RendersSumsLabelsAndBusySeconds) {
+  std::vector<WorkerMetrics> workers(2);
+  workers[0].connections = 3;
+  workers[1].connections = 4;
+  workers[0].messages_delivered = 10;
+  workers[1].messages_delivered = 5;
+  workers[1].slow_consumer[static_cast<size_t>(SlowConsumerAction::kConflate)] = 2;
+  workers[0].protocol_errors[1] = 6;  // 1007
+  workers[1].busy_ns = 1'500'000'000;
+  std::string text = render_metrics(workers, 9);
+  for (const char* line : {
+           "herald_connections 7\n",
+           "herald_topics 9\n",
+           "herald_messages_delivered_total 15\n",
+           "herald_slow_consumer_total{policy=\"conflate\"} 2\n",
+           "herald_slow_consumer_total{policy=\"drop\"} 0\n",
+           "herald_protocol_errors_total{code=\"1007\"} 6\n",
+           "herald_worker_busy_seconds_total{worker=\"0\"} 0.000000000\n",
+           "herald_worker_busy_seconds_total{worker=\"1\"} 1.500000000\n",
+       }) {
+    EXPECT_NE(text.find(line), std::string::npos) << line;
+  }
+}
+
+TEST(MetricsTest, EveryFamilyHasHelpAndTypeBeforeItsSamples) {
+  std::vector<WorkerMetrics> workers(1);
+  std::istringstream lines(render_metrics(workers, 0));
+  std::string line;
+  std::string help_for;
+  std::string type_for;
+  int families = 0;
+  while (std::getline(lines, line)) {
+    ASSERT_FALSE(line.empty());
+    if (line.rfind("# HELP ", 0) == 0) {
+      help_for = line.substr(7, line.find(' ', 7) - 7);
+      continue;
+    }
+    if (line.rfind("# TYPE ", 0) == 0) {
+      type_for = line.substr(7, line.find(' ', 7) - 7);
+      EXPECT_EQ(type_for, help_for);
+      std::string type = line.substr(line.rfind(' ') + 1);
+      EXPECT_TRUE(type == "counter" || type == "gauge") << line;
+      EXPECT_EQ(type == "counter", type_for.ends_with("_total")) << line;
+      ++families;
+      continue;
+    }
+    std::string name = line.substr(0, line.find_first_of("{ "));
+    EXPECT_EQ(name, type_for) << line;
+  }
+  EXPECT_EQ(families, 12);
+}
+
+}  // namespace
+}  // namespace herald::broker::core

@@ -1,0 +1,52 @@
+// TopicTable and owner_of: per-topic sequences from 1, the shared topic limit across tables,
+// and a stable, in-range owner.
+#include "broker/core/topic_table.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <string>
+#include <vector>
+
+namespace herald::broker::core {
+namespace {
+
+TEST(TopicTableTest, SequencesStartAtOneAndAreIndependent) {
+  std::atomic<uint64_t> count{0};
+  TopicTable table(count, 100);
+  EXPECT_EQ(table.next_seq("a.b"), 1u);
+  EXPECT_EQ(table.next_seq("a.b"), 2u);
+  EXPECT_EQ(table.next_seq("a.c"), 1u);
+  EXPECT_EQ(table.next_seq("a.b"), 3u);
+  EXPECT_EQ(table.size(), 2u);
+  EXPECT_EQ(count.load(), 2u);
+}
+
+TEST(TopicTableTest, TheLimitIsSharedAndOldTopicsStillWork) {
+  std::atomic<uint64_t> count{0};
+  TopicTable first(count, 2);
+  TopicTable second(count, 2);
+  EXPECT_EQ(first.next_seq("x"), 1u);
+  EXPECT_EQ(second.next_seq("y"), 1u);
+  EXPECT_EQ(first.next_seq("z"), 0u);  // too_many_topics
+  EXPECT_EQ(second.next_seq("z"), 0u);
+  EXPECT_EQ(count.load(), 2u);  // a refused topic gives its claim back
+  EXPECT_EQ(first.next_seq("x"), 2u);
+  EXPECT_EQ(second.next_seq("y"), 2u);
+}
+
+TEST(TopicTableTest, OwnerIsStableAndInRange) {
+  std::vector<int> per_worker(4);
+  for (int i = 0; i < 1000; ++i) {
+    std::string topic = "t." + std::to_string(i);
+    uint32_t owner = owner_of(topic, 4);
+    ASSERT_LT(owner, 4u);
+    EXPECT_EQ(owner_of(topic, 4), owner);
+    ++per_worker[owner];
+  }
+  for (int share : per_worker) EXPECT_GT(share, 150);  // roughly even, none starved
+  EXPECT_EQ(owner_of("anything", 1), 0u);
+}
+
+}  // namespace
+}  // namespace herald::broker::core

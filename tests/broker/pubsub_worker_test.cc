@@ -1,0 +1,320 @@
+// Two Workers sharing one Hub, each on its own loopback port, so a test decides which worker
+// a client lands on: commands, cross-worker sequencing and acks, HTTP publish, routes, the
+// bad-command limit and the drop and disconnect policies at a tiny queue bound.
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <thread>
+#include <utility>
+
+#include "broker/core/topic_table.h"
+#include "broker/net/hub.h"
+#include "broker/net/worker.h"
+#include "protocol/websocket/frame.h"
+#include "protocol/websocket/handshake.h"
+
+namespace herald::broker::net {
+namespace {
+
+namespace ws = protocol::websocket;
+
+struct Frame {
+  int opcode = -1;  // -1: the connection ended
+  std::string payload;
+};
+
+class PubSubWorkerTest : public ::testing::Test {
+ protected:
+  static constexpr uint32_t kWorkers = 2;
+
+  void start() {
+    session_config.message_bytes_max = config.max_message_bytes;
+    session_config.http_body_bytes_max = config.max_message_bytes;
+    session_config.subprotocols = {"herald.v1"};
+    hub = std::make_unique<Hub>(kWorkers, config.max_topics);
+    for (uint32_t i = 0; i < kWorkers; ++i) {
+      std::string error;
+      Listener listener = Listener::open("127.0.0.1", 0, error);
+      ASSERT_TRUE(listener.is_open()) << error;
+      workers[i] = std::make_unique<Worker>(config, session_config, std::move(listener),
+                                            WorkerLimits{64, 32}, open_connections, *hub, i);
+    }
+    // Every worker's setup must finish before any worker runs (the server's latch).
+    for (uint32_t i = 0; i < kWorkers; ++i) {
+      threads[i] = std::thread([&, i] {
+        if (!workers[i]->setup().empty()) failed = true;
+        ++ready;
+        while (ready < kWorkers) std::this_thread::yield();
+        if (!failed) workers[i]->run();
+      });
+    }
+    while (ready < kWorkers) std::this_thread::yield();
+    ASSERT_FALSE(failed) << "io_uring unavailable here";
+  }
+  void TearDown() override {
+    for (uint32_t i = 0; i < kWorkers; ++i) {
+      if (threads[i].joinable()) workers[i]->request_stop();
+    }
+    for (auto& thread : threads) {
+      if (thread.joinable()) thread.join();
+    }
+  }
+
+  int connect_to(uint32_t worker) const {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    timeval timeout{5, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(workers[worker]->port());
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    EXPECT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)), 0);
+    return fd;
+  }
+  static void write_all(int fd, const std::string& bytes) {
+    ASSERT_EQ(write(fd, bytes.data(), bytes.size()), static_cast<ssize_t>(bytes.size()));
+  }
+  static std::string read_exactly(int fd, size_t bytes) {
+    std::string in(bytes, '\0');
+    size_t done = 0;
+    while (done < bytes) {
+      ssize_t n = read(fd, in.data() + done, bytes - done);
+      if (n <= 0) break;
+      done += static_cast<size_t>(n);
+    }
+    in.resize(done);
+    return in;
+  }
+  static std::string read_all(int fd) {
+    std::string in;
+    char buffer[4096];
+    for (ssize_t n = 0; (n = read(fd, buffer, sizeof(buffer))) > 0;) in.append(buffer, n);
+    return in;
+  }
+  static std::string read_head(int fd) {
+    std::string in;
+    char byte = 0;
+    while (in.find("\r\n\r\n") == std::string::npos && read(fd, &byte, 1) == 1) in += byte;
+    return in;
+  }
+  static Frame read_frame(int fd) {
+    std::string head = read_exactly(fd, 2);
+    if (head.size() < 2) return {};
+    uint64_t length = static_cast<uint8_t>(head[1]) & 0x7f;
+    size_t extra = length == 126 ? 2 : length == 127 ? 8 : 0;
+    if (extra > 0) {
+      std::string bytes = read_exactly(fd, extra);
+      length = 0;
+      for (char c : bytes) length = (length << 8) | static_cast<uint8_t>(c);
+    }
+    return Frame{static_cast<uint8_t>(head[0]) & 0x0f, read_exactly(fd, length)};
+  }
+  static std::string masked(ws::Opcode opcode, std::string payload) {
+    uint8_t header[ws::kClientFrameHeaderBytesMax];
+    const uint8_t key[4] = {9, 8, 7, 6};
+    uint32_t key_word = 0;
+    std::memcpy(&key_word, key, 4);
+    size_t header_bytes = ws::write_masked_frame_header(header, opcode, payload.size(), key_word);
+    for (size_t i = 0; i < payload.size(); ++i)
+      payload[i] = static_cast<char>(payload[i] ^ key[i % 4]);
+    return std::string(reinterpret_cast<char*>(header), header_bytes) + payload;
+  }
+  int open_session(uint32_t worker, std::string_view protocols = "herald.v1") const {
+    int fd = connect_to(worker);
+    write_all(fd,
+              ws::build_upgrade_request("localhost", "/", ws::make_sec_websocket_key(), protocols));
+    std::string head = read_head(fd);
+    EXPECT_EQ(head.rfind("HTTP/1.1 101", 0), 0u) << head;
+    return fd;
+  }
+  static void command(int fd, const std::string& json) {
+    write_all(fd, masked(ws::Opcode::kText, json));
+  }
+  static std::string text(int fd) {
+    Frame frame = read_frame(fd);
+    EXPECT_EQ(frame.opcode, 1);
+    return frame.payload;
+  }
+  // A topic that worker `owner` sequences.
+  static std::string topic_owned_by(uint32_t owner) {
+    for (int i = 0;; ++i) {
+      std::string topic = "t." + std::to_string(i);
+      if (core::owner_of(topic, kWorkers) == owner) return topic;
+    }
+  }
+
+  ServerConfig config;
+  ws::SessionConfig session_config;
+  std::atomic<uint64_t> open_connections{0};
+  std::unique_ptr<Hub> hub;
+  std::unique_ptr<Worker> workers[kWorkers];
+  std::thread threads[kWorkers];
+  std::atomic<uint32_t> ready{0};  // members: the threads read them after start() returns
+  std::atomic<bool> failed{false};
+};
+
+TEST_F(PubSubWorkerTest, OneSequenceAcrossWorkers) {
+  start();
+  std::string topic = topic_owned_by(0);
+  int subscriber = open_session(1);  // matches on worker 1; topic owned by worker 0
+  command(subscriber, R"({"op":"sub","topic":"t.*","id":"s"})");
+  EXPECT_EQ(text(subscriber), R"({"type":"ack","id":"s"})");
+  int local = open_session(0);
+  int remote = open_session(1);
+  for (int i = 0; i < 3; ++i) {
+    command(local, R"({"op":"pub","topic":")" + topic + R"(","data":"L","id":1})");
+    command(remote, R"({"op":"pub","topic":")" + topic + R"(","data":"R","id":2})");
+  }
+  std::string expect_prefix = R"({"type":"msg","topic":")" + topic + R"(","seq":)";
+  for (int seq = 1; seq <= 6; ++seq) {
+    std::string message = text(subscriber);
+    EXPECT_EQ(message.rfind(expect_prefix + std::to_string(seq) + ",", 0), 0u) << message;
+  }
+  for (int fd : {local, remote}) {
+    for (int i = 0; i < 3; ++i) EXPECT_NE(text(fd).find(R"("type":"ack")"), std::string::npos);
+  }
+  EXPECT_EQ(workers[0]->counters().messages_published.load(), 6u);
+  for (int fd : {subscriber, local, remote}) close(fd);
+}
+
+TEST_F(PubSubWorkerTest, EchoFalseAndOverlapDeliverOnce) {
+  start();
+  std::string topic = topic_owned_by(1);
+  int fd = open_session(0);
+  command(fd, R"({"op":"sub","topic":")" + topic + R"("})");
+  command(fd, R"({"op":"sub","topic":"t.>"})");
+  command(fd, R"({"op":"pub","topic":")" + topic + R"(","data":1,"echo":false,"id":"a"})");
+  command(fd, R"({"op":"pub","topic":")" + topic + R"(","data":2,"id":"b"})");
+  EXPECT_EQ(text(fd), R"({"type":"ack","id":"a","seq":1})");
+  EXPECT_EQ(text(fd), R"({"type":"msg","topic":")" + topic + R"(","seq":2,"data":2})");
+  EXPECT_EQ(text(fd), R"({"type":"ack","id":"b","seq":2})");
+  command(fd, R"({"op":"unsub","topic":"nope","id":3})");
+  EXPECT_NE(text(fd).find("not_subscribed"), std::string::npos);
+  close(fd);
+}
+
+TEST_F(PubSubWorkerTest, HttpRoutesAndPublish) {
+  start();
+  std::string topic = topic_owned_by(0);
+  int subscriber = open_session(0);
+  command(subscriber, R"({"op":"sub","topic":")" + topic + R"(","id":0})");
+  text(subscriber);
+  int http = connect_to(1);  // forwarded to the owner, answered when sequenced
+  write_all(http, "POST /publish?topic=" + topic +
+                      " HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                      "Content-Length: 7\r\n\r\n{\"a\":1}");
+  std::string response = read_all(http);
+  EXPECT_EQ(response.rfind("HTTP/1.1 200", 0), 0u) << response;
+  EXPECT_NE(response.find(R"({"topic":")" + topic + R"(","seq":1})"), std::string::npos);
+  close(http);
+  EXPECT_EQ(text(subscriber),
+            R"({"type":"msg","topic":")" + topic + R"(","seq":1,"data":{"a":1}})");
+  struct Case {
+    std::string request;
+    std::string status;
+  };
+  for (const Case& c : {
+           Case{"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n", "200"},
+           Case{"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n", "200"},
+           Case{"POST /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n", "405"},
+           Case{"GET /publish?topic=a HTTP/1.1\r\nHost: x\r\n\r\n", "405"},
+           Case{"POST /publish HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n", "400"},
+           Case{"POST /publish?topic=a.* HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n", "400"},
+           Case{"POST /publish?topic=a HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                "Content-Length: 2\r\n\r\n{]",
+                "400"},
+           Case{"GET /nope HTTP/1.1\r\nHost: x\r\n\r\n", "404"},
+       }) {
+    int fd = connect_to(1);
+    write_all(fd, c.request);
+    std::string answer = read_all(fd);
+    EXPECT_EQ(answer.rfind("HTTP/1.1 " + c.status, 0), 0u) << c.request << "\n" << answer;
+    if (c.request.starts_with("GET /metrics")) {
+      EXPECT_NE(answer.find("herald_messages_published_total 1\n"), std::string::npos);
+      EXPECT_NE(answer.find("herald_subscriptions 1\n"), std::string::npos);
+    }
+    close(fd);
+  }
+  close(subscriber);
+}
+
+TEST_F(PubSubWorkerTest, SubprotocolRulesOnTheRootPath) {
+  start();
+  close(open_session(0, ""));  // nothing offered: served
+  int fd = connect_to(0);
+  write_all(fd, ws::build_upgrade_request("localhost", "/", ws::make_sec_websocket_key(), "chat"));
+  std::string answer = read_all(fd);
+  EXPECT_EQ(answer.rfind("HTTP/1.1 400", 0), 0u) << answer;
+  EXPECT_NE(answer.find("herald.v1 subprotocol required"), std::string::npos);
+  close(fd);
+}
+
+TEST_F(PubSubWorkerTest, SixteenBadCommandsClose1008) {
+  start();
+  int fd = open_session(0);
+  for (int i = 0; i < 15; ++i) command(fd, "nope");
+  command(fd, R"({"op":"sub","topic":"ok"})");  // a good command resets the streak
+  for (int i = 0; i < 16; ++i) command(fd, "nope");
+  for (int i = 0; i < 31; ++i) EXPECT_NE(text(fd).find("bad_json"), std::string::npos) << i;
+  Frame close_frame = read_frame(fd);
+  EXPECT_EQ(close_frame.opcode, 8);
+  EXPECT_EQ(close_frame.payload, std::string("\x03\xf0too many bad commands"));
+  close(fd);
+}
+
+TEST_F(PubSubWorkerTest, SubscriptionLimit) {
+  config.max_subscriptions = 1;
+  start();
+  int fd = open_session(0);
+  command(fd, R"({"op":"sub","topic":"a","id":1})");
+  command(fd, R"({"op":"sub","topic":"a","id":2,"policy":"drop"})");  // replaces, not a new one
+  command(fd, R"({"op":"sub","topic":"b","id":3})");
+  EXPECT_EQ(text(fd), R"({"type":"ack","id":1})");
+  EXPECT_EQ(text(fd), R"({"type":"ack","id":2})");
+  EXPECT_NE(text(fd).find(R"("id":3,"code":"too_many_subscriptions")"), std::string::npos);
+  close(fd);
+}
+
+TEST_F(PubSubWorkerTest, DropPolicySendsAGapBeforeTheNextMessage) {
+  config.max_queued_bytes = 1024;  // a 2000-byte message can never fit: dropped at once
+  start();
+  int fd = open_session(0);
+  command(fd, R"({"op":"sub","topic":"d.x","policy":"drop","id":1})");
+  EXPECT_EQ(text(fd), R"({"type":"ack","id":1})");
+  int publisher = open_session(1);
+  std::string big(2000, 'x');
+  command(publisher, R"({"op":"pub","topic":"d.x","data":")" + big + R"("})");
+  command(publisher, R"({"op":"pub","topic":"d.x","data":")" + big + R"("})");
+  command(publisher, R"({"op":"pub","topic":"d.x","data":3})");
+  EXPECT_EQ(text(fd), R"({"type":"gap","topic":"d.x","missed":2})");
+  EXPECT_EQ(text(fd), R"({"type":"msg","topic":"d.x","seq":3,"data":3})");
+  close(publisher);
+  close(fd);
+}
+
+TEST_F(PubSubWorkerTest, DisconnectPolicyCloses1008) {
+  config.max_queued_bytes = 1024;
+  config.slow_consumer_policy = protocol::pubsub::Policy::kDisconnect;  // the server default
+  start();
+  int fd = open_session(1);
+  command(fd, R"({"op":"sub","topic":"d.>","id":1})");
+  EXPECT_EQ(text(fd), R"({"type":"ack","id":1})");
+  int publisher = open_session(0);
+  command(publisher, R"({"op":"pub","topic":"d.y","data":")" + std::string(2000, 'x') + R"("})");
+  Frame close_frame = read_frame(fd);
+  EXPECT_EQ(close_frame.opcode, 8);
+  EXPECT_EQ(close_frame.payload, std::string("\x03\xf0slow consumer"));
+  close(publisher);
+  close(fd);
+}
+
+}  // namespace
+}  // namespace herald::broker::net
