@@ -245,10 +245,13 @@ void ClientLoop::on_event(BenchConnection& connection, uint32_t events) {
 void ClientLoop::on_connected(BenchConnection& connection) {
   connection.state = BenchConnection::State::kHandshake;
   const std::string key = ws::make_sec_websocket_key();
-  const std::string request = ws::build_upgrade_request(config_.host_header, config_.path, key);
+  const std::string request =
+      ws::build_upgrade_request(config_.host_header, config_.path, key, config_.subprotocols);
   connection.response = std::make_unique<ws::ResponseParser>(key);
-  connection.output_capacity =
-      std::max(config_.output_bytes, request.size()) + kControlReserveBytes;
+  const size_t output_bytes = connection.index == 0
+                                  ? std::max(config_.output_bytes, config_.output_bytes_first)
+                                  : config_.output_bytes;
+  connection.output_capacity = std::max(output_bytes, request.size()) + kControlReserveBytes;
   connection.output.reset(new uint8_t[connection.output_capacity]);
   std::memcpy(connection.output.get(), request.data(), request.size());
   connection.output_begin = 0;
@@ -281,6 +284,7 @@ void ClientLoop::on_readable(BenchConnection& connection, uint32_t events) {
   while (connection.fd >= 0) {
     const ssize_t got = ::recv(connection.fd, read_buffer_.get(), kReadBufferBytes, 0);
     if (got > 0) {
+      handler_.on_read();
       consume(connection, {read_buffer_.get(), static_cast<size_t>(got)});
       // Edge-triggered: a short read drained the socket, and data arriving later is a new
       // edge, which saves the recv() that would return EAGAIN. But a FIN that was already

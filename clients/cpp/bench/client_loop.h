@@ -29,6 +29,7 @@ struct LoopConfig {
   sockaddr_in server{};
   std::string host_header;  // "host:port", for the Host header
   std::string path;
+  std::string subprotocols;  // offered in Sec-WebSocket-Protocol; empty: none
   // Each connection i binds to sources[(source_offset + i) % size] before connect(), so that
   // the 4-tuples of many connections spread over several loopback addresses. Empty: no bind.
   std::vector<in_addr> sources;
@@ -38,6 +39,9 @@ struct LoopConfig {
   uint32_t handshakes_in_flight = 1000;  // dialing connections not yet open, at most
   int64_t handshake_timeout_ns = 5'000'000'000;
   size_t output_bytes = 0;  // per-connection send buffer for the scenario
+  // Connection 0's send buffer when larger than output_bytes: a publisher among many
+  // subscribers needs a deep buffer that the subscribers do not.
+  size_t output_bytes_first = 0;
   uint64_t message_bytes_max = 1 << 20;
 };
 
@@ -98,6 +102,9 @@ class ConnectionHandler {
  public:
   virtual ~ConnectionHandler() = default;
   virtual void on_open(BenchConnection& /*connection*/) {}
+  // Bytes were just read from an open connection; its messages follow. Lets a scenario read
+  // the clock once per read rather than once per message.
+  virtual void on_read() {}
   // A complete data message; `payload` is valid only during the call.
   virtual void on_message(BenchConnection& connection, protocol::websocket::Opcode opcode,
                           std::span<const uint8_t> payload) = 0;
@@ -122,6 +129,10 @@ class ClientLoop {
   // Runs the loop until `deadline_ns`, until `done()` returns true, or until the watched fd
   // becomes readable.
   void run(int64_t deadline_ns, const std::function<bool()>& done);
+
+  // Waits once for events (at most until `deadline_ns`, rounded up to a millisecond) and
+  // handles them; for scenarios that drive their own loop between waits.
+  void poll(int64_t deadline_ns) { poll_once(deadline_ns); }
 
   // Sends Close 1000 on every open connection, paced by connect_rate, and waits for the server's
   // Close and TCP close (RFC 6455 §7.1.1: the server closes TCP first). At `deadline_ns` the rest

@@ -15,8 +15,9 @@ namespace herald::bench {
 
 namespace {
 
-using Member = std::variant<std::string Options::*, uint16_t Options::*, uint32_t Options::*,
-                            uint64_t Options::*, double Options::*, pid_t Options::*>;
+using Member =
+    std::variant<std::string Options::*, uint16_t Options::*, uint32_t Options::*,
+                 uint64_t Options::*, double Options::*, pid_t Options::*, bool Options::*>;
 
 struct Flag {
   std::string_view name;
@@ -30,21 +31,39 @@ struct Flag {
 const std::array kFlags = {
     Flag{"host", &Options::host, 0, 0, "all", "broker address (IPv4 or a name)"},
     Flag{"port", &Options::port, 1, 65535, "all", "broker port"},
-    Flag{"path", &Options::path, 0, 0, "all", "WebSocket path of the echo route"},
-    Flag{"connections", &Options::connections, 1, 200000, "all", "connections to open"},
+    Flag{"path", &Options::path, 0, 0, "all",
+         "WebSocket path (default: /echo for echo and idle, / for fanout, topics and conns)"},
+    Flag{"connections", &Options::connections, 1, 200000, "echo, idle, conns",
+         "connections to open"},
     Flag{"pipeline", &Options::pipeline, 1, 4096, "echo", "messages in flight per connection"},
-    Flag{"payload-bytes", &Options::payload_bytes, 16, 16 << 20, "echo",
+    Flag{"payload-bytes", &Options::payload_bytes, 16, 16 << 20, "echo, fanout, topics",
          "binary payload size (>= 16: send time and sequence number)"},
-    Flag{"warmup-s", &Options::warmup_s, 0, 60, "echo", "traffic before measuring"},
-    Flag{"duration-s", &Options::duration_s, 0.1, 600, "echo", "measured time"},
-    Flag{"messages", &Options::messages, 0, 1e15, "echo",
+    Flag{"warmup-s", &Options::warmup_s, 0, 60, "echo, fanout, topics", "traffic before measuring"},
+    Flag{"duration-s", &Options::duration_s, 0.1, 600, "echo, fanout, topics", "measured time"},
+    Flag{"messages", &Options::messages, 0, 1e15, "echo, fanout, topics",
          "stop sending after this many messages (0: time only); with --warmup-s 0 to measure them"},
-    Flag{"hold-s", &Options::hold_s, 0, 3600, "idle", "how long to hold all connections open"},
-    Flag{"settle-s", &Options::settle_s, 0, 60, "idle",
+    Flag{"subscribers", &Options::subscribers, 1, 18000, "fanout",
+         "subscriber connections on the topic (one process: at most 18,000)"},
+    Flag{"topic", &Options::topic, 0, 0, "fanout, conns",
+         "the topic (conns: only with --shared-topic)"},
+    Flag{"topics", &Options::topics, 1, 18000, "topics", "topics, one subscriber connection each"},
+    Flag{"rate", &Options::rate, 0, 1e8, "fanout, topics",
+         "publishes per second (0: as fast as the slowest subscriber keeps up, see "
+         "--publish-window)"},
+    Flag{"publish-window", &Options::publish_window, 1, 1 << 20, "fanout, topics",
+         "with --rate 0: messages of its topic a subscriber may lag behind the publisher"},
+    Flag{"policy", &Options::policy, 0, 0, "fanout, topics, conns",
+         "slow-consumer policy of the subscriptions: disconnect, drop or conflate (default: "
+         "the broker's)"},
+    Flag{"shared-topic", &Options::shared_topic, 0, 1, "conns",
+         "every connection subscribes to --topic instead of its own bench.c.<i>"},
+    Flag{"hold-s", &Options::hold_s, 0, 3600, "idle, conns",
+         "how long to hold all connections open"},
+    Flag{"settle-s", &Options::settle_s, 0, 60, "idle, conns",
          "idle time after the last open before the broker's RSS is read (within hold-s)"},
     Flag{"source-addresses", &Options::source_addresses, 0, 254, "all",
          "bind to 127.0.0.1..N round-robin (0: 1 per 10,000 connections; loopback only)"},
-    Flag{"processes", &Options::processes, 0, 64, "idle",
+    Flag{"processes", &Options::processes, 0, 64, "idle, conns",
          "client processes (0: 1 per 19,000 connections; each needs one fd per connection)"},
     Flag{"connect-rate", &Options::connect_rate, 1, 1e6, "all", "new connections per second"},
     Flag{"handshakes-in-flight", &Options::handshakes_in_flight, 1, 100000, "all",
@@ -86,6 +105,10 @@ bool assign(const Flag& flag, std::string_view text, Options& options, std::stri
         if constexpr (std::is_same_v<Value, std::string>) {
           value = std::string(text);
           return !text.empty() || (error = "empty value", false);
+        } else if constexpr (std::is_same_v<Value, bool>) {
+          value = text == "1" || text == "true";
+          return value || text == "0" || text == "false" ||
+                 (error = "not 0, 1, true or false: " + std::string(text), false);
         } else {
           double number = 0;
           const auto [end, status] =
@@ -137,6 +160,11 @@ ParseOutcome parse_options(int argc, char** argv, Options& options, std::string&
       error = "unknown flag --" + std::string(argument);
       return ParseOutcome::kError;
     }
+    // A switch needs no value: "--shared-topic" alone means true.
+    if (!has_value && std::holds_alternative<bool Options::*>(flag->member)) {
+      has_value = true;
+      value = "1";
+    }
     if (!has_value) {
       if (i + 1 >= argc) {
         error = "--" + std::string(argument) + " needs a value";
@@ -171,7 +199,10 @@ std::string usage() {
   for (const Flag& flag : kFlags) {
     const std::string fallback = default_text(flag.member);
     text += "  --" + std::string(flag.name) + " [" + std::string(flag.used_by) + "]";
-    if (fallback != "0" || flag.min <= 0) text += " (" + fallback + ")";
+    const bool is_switch = std::holds_alternative<bool Options::*>(flag.member);
+    if (!fallback.empty() && !is_switch && (fallback != "0" || flag.min <= 0)) {
+      text += " (" + fallback + ")";
+    }
     text += "\n      " + std::string(flag.help) + "\n";
   }
   text += "  --help\n      this text\n";

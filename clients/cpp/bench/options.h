@@ -13,7 +13,7 @@ struct Options {
   std::string scenario;
   std::string host = "127.0.0.1";
   uint16_t port = 8080;
-  std::string path = "/echo";
+  std::string path;  // empty: the scenario's own (Scenario::default_path)
   uint32_t connections = 100;
   // echo
   uint32_t pipeline = 16;
@@ -26,6 +26,14 @@ struct Options {
   double settle_s = 2.0;
   uint32_t source_addresses = 0;  // 0: one per 20,000 connections
   uint32_t processes = 0;         // 0: one per 19,000 connections
+  // pub/sub: fanout, topics, conns
+  uint32_t subscribers = 1000;
+  std::string topic = "bench.fanout";
+  uint32_t topics = 1000;
+  double rate = 0;  // publishes per second; 0: as fast as the subscribers keep up
+  uint32_t publish_window = 64;
+  std::string policy;  // empty: the broker's default
+  bool shared_topic = false;
   // dialing
   uint32_t connect_rate = 20000;
   uint32_t handshakes_in_flight = 1000;

@@ -1,0 +1,108 @@
+// The conns scenario: many idle connections, each holding a subscription (its own topic, or
+// one shared topic), to measure what a subscribed connection costs the broker. The process
+// pool (process_pool.cc) dials and holds them; this handler subscribes each on open.
+#include <cstring>
+#include <memory>
+#include <string>
+
+#include "clients/cpp/bench/process_pool.h"
+#include "clients/cpp/bench/scenario.h"
+#include "protocol/pubsub/client_codec.h"
+#include "protocol/pubsub/command.h"
+
+namespace herald::bench {
+
+namespace {
+
+namespace ws = protocol::websocket;
+namespace pubsub = protocol::pubsub;
+
+class SubscribedHandler final : public PoolHandler {
+ public:
+  SubscribedHandler(const Options& options, uint32_t first_index, pubsub::Policy policy)
+      : options_(options), first_index_(first_index), policy_(policy) {}
+
+  void attach(ClientLoop& loop) override { loop_ = &loop; }
+
+  void on_open(BenchConnection& connection) override {
+    ++opened_;
+    const std::string topic = options_.shared_topic
+                                  ? options_.topic
+                                  : "bench.c." + std::to_string(first_index_ + connection.index);
+    const std::string command =
+        pubsub::encode_subscribe(topic, std::to_string(connection.index), policy_);
+    const std::span<uint8_t> payload =
+        loop_->begin_frame(connection, ws::Opcode::kText, command.size());
+    if (payload.empty()) return;  // cannot happen: the buffer holds the request, and more
+    std::memcpy(payload.data(), command.data(), command.size());
+    loop_->end_frame();
+  }
+
+  void on_message(BenchConnection& /*connection*/, ws::Opcode opcode,
+                  std::span<const uint8_t> payload) override {
+    pubsub::ServerMessage message;
+    if (opcode == ws::Opcode::kText && parser_.parse_text(payload, message)) {
+      if (message.kind == pubsub::ServerMessage::Kind::kAck) {
+        ++subscribed_;
+        return;
+      }
+      if (message.kind == pubsub::ServerMessage::Kind::kError) {
+        ++subscribe_errors_;
+        return;
+      }
+    }
+    ++messages_received_;  // nothing is published: anything else is unexpected
+  }
+
+  void on_lost(BenchConnection& /*connection*/) override { ++lost_; }
+
+  [[nodiscard]] bool ready() const override {
+    return subscribed_ + subscribe_errors_ + lost_ >= opened_;
+  }
+
+  void fill(ChildReport& report) const override {
+    report.messages_received = messages_received_;
+    report.subscribed = subscribed_;
+    report.subscribe_errors = subscribe_errors_;
+  }
+
+ private:
+  const Options& options_;
+  uint32_t first_index_;
+  pubsub::Policy policy_;
+  ClientLoop* loop_ = nullptr;
+  pubsub::ServerMessageParser parser_;
+  uint64_t opened_ = 0;
+  uint64_t subscribed_ = 0;
+  uint64_t subscribe_errors_ = 0;
+  uint64_t lost_ = 0;
+  uint64_t messages_received_ = 0;
+};
+
+std::unique_ptr<PoolHandler> make_subscribed_handler(const Options& options, uint32_t first_index) {
+  pubsub::Policy policy = pubsub::Policy::kDefault;
+  (void)pubsub::parse_policy(options.policy, policy);  // checked by run_conns
+  return std::make_unique<SubscribedHandler>(options, first_index, policy);
+}
+
+void write_conns_params(const Options& options, JsonWriter& out) {
+  out.field("shared_topic", options.shared_topic);
+  if (options.shared_topic) out.field("topic", options.topic);
+  out.field("policy", options.policy.empty() ? "default" : options.policy);
+}
+
+}  // namespace
+
+int run_conns(const Options& options, JsonWriter& out) {
+  pubsub::Policy policy = pubsub::Policy::kDefault;
+  if (!options.policy.empty() && !pubsub::parse_policy(options.policy, policy)) {
+    out.begin_object("results");
+    out.field("error", "unknown --policy " + options.policy);
+    return 1;
+  }
+  const PoolScenario scenario{"conns", "herald.v1", true, &make_subscribed_handler,
+                              &write_conns_params};
+  return run_pool_scenario(options, scenario, out);
+}
+
+}  // namespace herald::bench

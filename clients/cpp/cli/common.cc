@@ -1,0 +1,97 @@
+// Connecting, failure reports and the output line format shared by herald-cli's subcommands.
+#include <chrono>
+#include <iostream>
+
+#include "clients/cpp/cli/commands.h"
+
+namespace herald::cli {
+
+namespace {
+
+constexpr char kBase64Alphabet[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+}  // namespace
+
+bool connect_client(const CliOptions& options, client::PubSubClient& client) {
+  const client::PubSubError error = client.connect(options.host, options.port, options.path,
+                                                   std::chrono::milliseconds(options.timeout_ms));
+  if (error == client::PubSubError::kNone) return true;
+  std::cerr << "herald-cli: cannot connect to ws://" << options.host << ":" << options.port
+            << options.path << ": ";
+  if (error == client::PubSubError::kTransport || error == client::PubSubError::kTimeout) {
+    std::cerr << client::error_name(client.transport_error());
+    if (client.connection().http_status() != 0) {
+      std::cerr << " (HTTP " << client.connection().http_status() << ")";
+    }
+    std::cerr << "\n";
+  } else {
+    std::cerr << "the server did not confirm subprotocol " << client::kSubprotocol << "\n";
+  }
+  return false;
+}
+
+int report_failure(std::string_view what, client::PubSubError error,
+                   const client::PubSubClient& client) {
+  std::cerr << "herald-cli: " << what << ": ";
+  switch (error) {
+    case client::PubSubError::kRejected:
+      std::cerr << client.server_error_code() << ": " << client.server_error_text();
+      break;
+    case client::PubSubError::kClosed:
+      std::cerr << "the server closed the connection (code "
+                << static_cast<int>(client.close_code()) << ")";
+      break;
+    case client::PubSubError::kTransport:
+      std::cerr << "connection error: " << client::error_name(client.transport_error());
+      break;
+    default:
+      std::cerr << client::pubsub_error_name(error);
+      break;
+  }
+  std::cerr << "\n";
+  return kExitFailed;
+}
+
+std::string format_line(const protocol::pubsub::ServerMessage& message) {
+  using Kind = protocol::pubsub::ServerMessage::Kind;
+  // Appends rather than operator+, which g++ 12 flags with a false -Wrestrict.
+  std::string line(message.topic);
+  if (message.kind == Kind::kGap) {
+    line.append(" gap ").append(std::to_string(message.missed));
+    return line;
+  }
+  line.append(" ").append(std::to_string(message.seq)).append(" ");
+  if (message.binary) {
+    const auto* bytes = reinterpret_cast<const uint8_t*>(message.data.data());
+    line.append("base64:").append(base64({bytes, message.data.size()}));
+    return line;
+  }
+  // Raw JSON may hold line breaks only as whitespace between tokens (RFC 8259 §2 and §7:
+  // strings escape them), so spaces keep the value and the one-line format.
+  for (const char c : message.data) line += (c == '\n' || c == '\r') ? ' ' : c;
+  return line;
+}
+
+std::string base64(std::span<const uint8_t> bytes) {
+  std::string out;
+  out.reserve((bytes.size() + 2) / 3 * 4);
+  size_t i = 0;
+  for (; i + 3 <= bytes.size(); i += 3) {
+    const uint32_t group =
+        (uint32_t{bytes[i]} << 16) | (uint32_t{bytes[i + 1]} << 8) | bytes[i + 2];
+    for (int shift = 18; shift >= 0; shift -= 6) out += kBase64Alphabet[(group >> shift) & 63];
+  }
+  const size_t rest = bytes.size() - i;
+  if (rest > 0) {
+    uint32_t group = uint32_t{bytes[i]} << 16;
+    if (rest == 2) group |= uint32_t{bytes[i + 1]} << 8;
+    out += kBase64Alphabet[(group >> 18) & 63];
+    out += kBase64Alphabet[(group >> 12) & 63];
+    out += rest == 2 ? kBase64Alphabet[(group >> 6) & 63] : '=';
+    out += '=';
+  }
+  return out;
+}
+
+}  // namespace herald::cli
