@@ -668,3 +668,539 @@ class Bystander:
             pass
         finally:
             self.loop.close()
+
+
+# ---------------------------------------------------------------------------------------------
+# The pub/sub protocol (protocol/PROTOCOL.md): command and frame encoders, a strict reader of
+# server frames that keeps the raw bytes of every field, and a raw-socket pub/sub client.
+
+SUBPROTOCOL = "herald.v1"
+KIND_PUBLISH, KIND_MESSAGE = 0x01, 0x02
+FLAG_ID, FLAG_NO_ECHO = 0x01, 0x02
+ANY_ID = object()  # expect_error(): the id is not constrained
+
+# Section 4: servers emit exactly this field order.
+SERVER_FIELDS = {
+    "msg": (("type", "topic", "seq", "data"),),
+    "ack": (("type", "id"), ("type", "id", "seq")),
+    "error": (("type", "code", "text"), ("type", "id", "code", "text")),
+    "gap": (("type", "topic", "missed"),),
+}
+
+_JSON_WS = " \t\r\n"
+_JSON_SCALAR = None  # compiled on first use
+
+
+def _skip_ws(text, i):
+    while i < len(text) and text[i] in _JSON_WS:
+        i += 1
+    return i
+
+
+def _scan_value(text, i):
+    """End index of the JSON value starting at text[i] (no leading whitespace)."""
+    global _JSON_SCALAR
+    if i >= len(text):
+        raise ValueError("value expected at end of text")
+    c = text[i]
+    if c == '"':
+        i += 1
+        while i < len(text):
+            if text[i] == "\\":
+                i += 2
+            elif text[i] == '"':
+                return i + 1
+            else:
+                i += 1
+        raise ValueError("unterminated string")
+    if c in "{[":
+        close = "}" if c == "{" else "]"
+        i = _skip_ws(text, i + 1)
+        if i < len(text) and text[i] == close:
+            return i + 1
+        while True:
+            if c == "{":
+                i = _skip_ws(text, _scan_value(text, i))
+                if i >= len(text) or text[i] != ":":
+                    raise ValueError("':' expected at %d" % i)
+                i = _skip_ws(text, i + 1)
+            i = _skip_ws(text, _scan_value(text, i))
+            if i < len(text) and text[i] == ",":
+                i = _skip_ws(text, i + 1)
+            elif i < len(text) and text[i] == close:
+                return i + 1
+            else:
+                raise ValueError("',' or %r expected at %d" % (close, i))
+    if _JSON_SCALAR is None:
+        import re
+        _JSON_SCALAR = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?"
+                                  r"|true|false|null")
+    m = _JSON_SCALAR.match(text, i)
+    if not m:
+        raise ValueError("bad JSON value at %d: %r" % (i, text[i:i + 20]))
+    return m.end()
+
+
+def json_object_spans(text):
+    """The top-level fields of one JSON object as an ordered list of (name, raw value text):
+    the raw text is exactly the value's characters, without surrounding whitespace. Raises
+    ValueError unless `text` is exactly one valid JSON object (with unique field names)."""
+    import json
+    json.loads(text)  # validity (escapes, numbers) by an independent parser
+    i = _skip_ws(text, 0)
+    if i >= len(text) or text[i] != "{":
+        raise ValueError("not a JSON object")
+    fields = []
+    i = _skip_ws(text, i + 1)
+    if i < len(text) and text[i] == "}":
+        i += 1
+    else:
+        while True:
+            end = _scan_value(text, i)
+            if text[i] != '"':
+                raise ValueError("field name expected at %d" % i)
+            name = json.loads(text[i:end])
+            i = _skip_ws(text, end)
+            if i >= len(text) or text[i] != ":":
+                raise ValueError("':' expected at %d" % i)
+            i = _skip_ws(text, i + 1)
+            end = _scan_value(text, i)
+            fields.append((name, text[i:end]))
+            i = _skip_ws(text, end)
+            if i < len(text) and text[i] == ",":
+                i = _skip_ws(text, i + 1)
+            elif i < len(text) and text[i] == "}":
+                i += 1
+                break
+            else:
+                raise ValueError("',' or '}' expected at %d" % i)
+    if _skip_ws(text, i) != len(text):
+        raise ValueError("bytes after the object")
+    names = [name for name, _ in fields]
+    if len(set(names)) != len(names):
+        raise ValueError("duplicate field names %r" % names)
+    return fields
+
+
+class Event:
+    """One server frame of the pub/sub protocol. `raw` maps field names to raw JSON text;
+    for binary messages `data` is the payload bytes and `binary` is True."""
+
+    def __init__(self, type_, raw=None, topic=None, seq=None, data=None, binary=False,
+                 frame=b""):
+        self.type, self.raw = type_, raw or {}
+        self.topic, self.seq, self.data, self.binary, self.frame = (topic, seq, data, binary,
+                                                                    frame)
+
+    @property
+    def id(self):
+        """The raw JSON of the id, or None when absent."""
+        return self.raw.get("id")
+
+    @property
+    def code(self):
+        import json
+        return json.loads(self.raw["code"]) if "code" in self.raw else None
+
+    @property
+    def missed(self):
+        return int(self.raw["missed"]) if "missed" in self.raw else None
+
+    def __repr__(self):
+        if self.binary:
+            return "Event(binary msg %s seq=%s %d bytes)" % (self.topic, self.seq,
+                                                             len(self.data))
+        text = self.frame.decode("utf-8", "replace")
+        return "Event(%s)" % (text if len(text) <= 200 else text[:200] + "...")
+
+
+def parse_binary_message(payload):
+    """Section 5 server message: (topic, seq, payload). Raises ValueError on a bad layout."""
+    if len(payload) < 2 or payload[0] != KIND_MESSAGE:
+        raise ValueError("not a binary message frame: %r" % payload[:20])
+    n = payload[1]
+    if n < 1 or len(payload) < 2 + n + 8:
+        raise ValueError("truncated binary message: %r" % payload[:40])
+    topic = payload[2:2 + n].decode("ascii")
+    seq = struct.unpack("!Q", payload[2 + n:10 + n])[0]
+    return topic, seq, payload[10 + n:]
+
+
+def decode_server_frame(opcode, payload):
+    """A strict reading of one server data message (sections 4 and 5) into an Event.
+    Raises AssertionError on anything the specification does not allow."""
+    import json
+    if opcode == OP_BINARY:
+        try:
+            topic, seq, data = parse_binary_message(payload)
+        except (ValueError, UnicodeDecodeError) as e:
+            raise AssertionError("bad binary frame from the server: %s" % e) from None
+        return Event("msg", topic=topic, seq=seq, data=data, binary=True, frame=payload)
+    if opcode != OP_TEXT:
+        raise AssertionError("unexpected opcode %#x" % opcode)
+    text = payload.decode("utf-8")
+    try:
+        fields = json_object_spans(text)
+    except ValueError as e:
+        raise AssertionError("server frame is not one JSON object (%s): %r" % (e, text[:200]))
+    raw = dict(fields)
+    names = tuple(name for name, _ in fields)
+    type_ = json.loads(raw["type"]) if "type" in raw else None
+    if type_ not in SERVER_FIELDS or names not in SERVER_FIELDS[type_]:
+        raise AssertionError("server frame with unexpected fields or order %r: %r"
+                             % (names, text[:200]))
+    event = Event(type_, raw=raw, frame=payload)
+    for name in ("seq", "missed"):
+        if name in raw and not raw[name].isdigit():
+            raise AssertionError("%s is not a non-negative integer: %r" % (name, text[:200]))
+    if "topic" in raw:
+        event.topic = json.loads(raw["topic"])
+    if "seq" in raw:
+        event.seq = int(raw["seq"])
+    if type_ == "msg":
+        event.data = raw["data"].encode("utf-8")
+    if type_ == "error" and not isinstance(json.loads(raw["text"]), str):
+        raise AssertionError("error text is not a string: %r" % text[:200])
+    return event
+
+
+def encode_publish_binary(topic, payload=b"", id=None, echo=True, flags=None):
+    """A section 5 client publish frame payload. `flags` overrides the computed flags byte
+    (the id is still appended when `id` is given)."""
+    if isinstance(topic, str):
+        topic = topic.encode("ascii")
+    if flags is None:
+        flags = (FLAG_ID if id is not None else 0) | (0 if echo else FLAG_NO_ECHO)
+    head = bytes((KIND_PUBLISH, flags, len(topic))) + topic
+    if id is not None:
+        head += struct.pack("!I", id)
+    return head + payload
+
+
+def unique_topic(prefix="t"):
+    """A topic no earlier test used (brokers are shared by a test class)."""
+    return "%s.u%d" % (prefix, random.randrange(1 << 40))
+
+
+class PubSubClient(RawClient):
+    """A raw-socket pub/sub client on path "/" with subprotocol herald.v1. Every read is
+    bounded; every answer is checked strictly (field order, exact id bytes). `rcvbuf` sets
+    SO_RCVBUF before connecting (a small window makes a stalled reader stall quickly)."""
+
+    def __init__(self, port, host="127.0.0.1", timeout=IO_TIMEOUT_S, rcvbuf=None):
+        if rcvbuf is None:
+            super().__init__(port, host, timeout)
+            return
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+        self.sock.settimeout(timeout)
+        self.sock.connect((host, port))
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.timeout = timeout
+        self.buf = bytearray()
+        self.send_failed = False
+        self.eof = False
+
+    @property
+    def local_port(self):
+        return self.sock.getsockname()[1]
+
+    def open(self, protocols=SUBPROTOCOL):
+        response = self.handshake("/", protocols=protocols)
+        return response
+
+    def command(self, text):
+        """Sends one text frame (a str or bytes, sent as is)."""
+        return self.send_text(text)
+
+    def next_event(self, timeout=None):
+        return decode_server_frame(*self.read_message(timeout))
+
+    def expect_ack(self, testcase, id_raw, seq=False, timeout=None):
+        """Requires the next frame to be an ack carrying `id_raw` byte for byte; with
+        seq=True it must carry a seq, which is returned."""
+        event = self.next_event(timeout)
+        testcase.assertEqual(event.type, "ack", "expected an ack for id %s: %r"
+                             % (id_raw, event))
+        testcase.assertEqual(event.id, id_raw, "ack id, byte for byte")
+        if seq:
+            testcase.assertIsNotNone(event.seq, "a publish ack carries a seq: %r" % event)
+        else:
+            testcase.assertIsNone(event.seq, "a non-publish ack has no seq: %r" % event)
+        return event.seq
+
+    def expect_error(self, testcase, code, id_raw=None, timeout=None, what=""):
+        """Requires an error with `code` (or one of a set of codes) carrying exactly
+        `id_raw` (None: no id; ANY_ID: the test does not constrain it)."""
+        event = self.next_event(timeout)
+        testcase.assertEqual(event.type, "error", "expected error %s %s: %r"
+                             % (code, what, event))
+        codes = code if isinstance(code, (set, frozenset, tuple)) else {code}
+        testcase.assertIn(event.code, codes, "error code %s: %r" % (what, event))
+        if id_raw is not ANY_ID:
+            testcase.assertEqual(event.id, id_raw, "error id, byte for byte %s" % what)
+        return event
+
+    def sub(self, testcase, topic, policy=None, id_raw='"s"'):
+        import json
+        text = '{"op":"sub","topic":%s' % json.dumps(topic)
+        if policy is not None:
+            text += ',"policy":"%s"' % policy
+        self.command(text + ',"id":%s}' % id_raw)
+        self.expect_ack(testcase, id_raw)
+
+    def unsub(self, testcase, topic, id_raw='"u"'):
+        import json
+        self.command('{"op":"unsub","topic":%s,"id":%s}' % (json.dumps(topic), id_raw))
+        self.expect_ack(testcase, id_raw)
+
+    def pub(self, topic, data_raw, id_raw=None, echo=None):
+        """Sends a JSON publish; `data_raw` is the raw JSON text of data."""
+        import json
+        text = '{"op":"pub","topic":%s,"data":%s' % (json.dumps(topic), data_raw)
+        if echo is not None:
+            text += ',"echo":%s' % ("true" if echo else "false")
+        if id_raw is not None:
+            text += ',"id":%s' % id_raw
+        return self.command(text + "}")
+
+    def pub_acked(self, testcase, topic, data_raw, id_raw="1", echo=None):
+        """Publishes and returns the acked seq. With echo and a subscription to the topic,
+        the message itself may arrive before the ack: it is returned too."""
+        self.pub(topic, data_raw, id_raw, echo)
+        before = []
+        for _ in range(8):
+            event = self.next_event()
+            if event.type != "msg":
+                break
+            before.append(event)
+        testcase.assertEqual(event.type, "ack", "expected an ack: %r" % event)
+        testcase.assertEqual(event.id, id_raw)
+        testcase.assertIsNotNone(event.seq)
+        return event.seq, before
+
+
+class PubSubTestCase(BrokerTestCase):
+    """A broker serving the pub/sub protocol (no --echo), one per class."""
+
+    FLAGS = ()
+
+    def client(self, protocols=SUBPROTOCOL, **kw):
+        client = PubSubClient(self.port, **kw)
+        self.addCleanup(client.close)
+        client.open(protocols)
+        return client
+
+
+def ps_connect(port, **kw):
+    """python-websockets to the pub/sub endpoint, offering herald.v1."""
+    kw.setdefault("subprotocols", [SUBPROTOCOL])
+    return ws_connect(port, "/", **kw)
+
+
+def http_request(port, method, target, body=b"", headers=(), timeout=IO_TIMEOUT_S):
+    """One HTTP/1.1 request with Connection: close on a fresh connection; returns the
+    HttpResponse (a body without Content-Length is read until the broker closes). The broker
+    must close TCP after the response (RFC 9112 §9.6); the client never closes first."""
+    lines = ["%s %s HTTP/1.1" % (method, target), "Host: 127.0.0.1", "Connection: close"]
+    names = {name.lower() for name, _ in headers}
+    lines += ["%s: %s" % (name, value) for name, value in headers]
+    if body or method in ("POST", "PUT"):
+        if "content-length" not in names:
+            lines.append("Content-Length: %d" % len(body))
+    request = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
+    client = RawClient(port, timeout=timeout)
+    try:
+        client.send(request)
+        response = client.read_http_response(timeout)
+        if "chunked" in (response.header("transfer-encoding") or "").lower():
+            raise AssertionError("chunked response not expected: %r" % response)
+        closed, rest = client.wait_tcp_closed(timeout)
+        if not closed:
+            raise AssertionError("TCP kept open after the response to Connection: close")
+        if "content-length" not in response.headers:
+            response.body = rest
+        elif rest:
+            raise AssertionError("bytes after the response: %r" % rest[:80])
+        return response
+    finally:
+        client.close()
+
+
+def is_sanitized(path=None):
+    """True when the broker binary carries AddressSanitizer (its allocator keeps freed
+    memory in quarantine, so RSS bounds do not apply)."""
+    with open(path or HERALD, "rb") as f:
+        return b"__asan_init" in f.read()
+
+
+# ---------------------------------------------------------------------------------------------
+# Kernel view of a loopback TCP connection (/proc/net/tcp), to see a stalled connection's
+# state and the bytes the kernel holds for it without reading from it.
+
+TCP_STATES = {1: "ESTABLISHED", 2: "SYN_SENT", 3: "SYN_RECV", 4: "FIN_WAIT1", 5: "FIN_WAIT2",
+              6: "TIME_WAIT", 7: "CLOSE", 8: "CLOSE_WAIT", 9: "LAST_ACK", 10: "LISTEN",
+              11: "CLOSING"}
+
+
+def tcp_socket_info(local_port, remote_port):
+    """(state name, tx_queue, rx_queue) of the 127.0.0.1 socket local_port -> remote_port,
+    or None when the kernel no longer has it."""
+    with open("/proc/net/tcp") as f:
+        next(f)
+        for line in f:
+            fields = line.split()
+            local, remote = fields[1].split(":"), fields[2].split(":")
+            if int(local[1], 16) == local_port and int(remote[1], 16) == remote_port:
+                tx, rx = (int(x, 16) for x in fields[4].split(":"))
+                return TCP_STATES.get(int(fields[3], 16), fields[3]), tx, rx
+    return None
+
+
+def process_rss_kib(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise AssertionError("no VmRSS for pid %d" % pid)
+
+
+# ---------------------------------------------------------------------------------------------
+# Prometheus text format 0.0.4, parsed strictly.
+
+_METRIC_TYPES = {"counter", "gauge", "histogram", "summary", "untyped"}
+
+
+def _parse_labels(text, line):
+    """`text` is what lies between { and }; returns a dict (escapes \\ \" \n decoded)."""
+    import re
+    labels = {}
+    i = 0
+    name_re = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
+    while i < len(text):
+        m = name_re.match(text, i)
+        if not m or text[m.end():m.end() + 2] != '="':
+            raise AssertionError("bad label in %r" % line)
+        name = m.group(0)
+        i = m.end() + 2
+        value = []
+        while True:
+            if i >= len(text):
+                raise AssertionError("unterminated label value in %r" % line)
+            c = text[i]
+            if c == "\\":
+                esc = text[i + 1:i + 2]
+                if esc not in ("\\", '"', "n"):
+                    raise AssertionError("bad escape in label value: %r" % line)
+                value.append("\n" if esc == "n" else esc)
+                i += 2
+            elif c == '"':
+                i += 1
+                break
+            else:
+                value.append(c)
+                i += 1
+        if name in labels:
+            raise AssertionError("duplicate label %s in %r" % (name, line))
+        labels[name] = "".join(value)
+        if i < len(text):
+            if text[i] != ",":
+                raise AssertionError("',' expected between labels in %r" % line)
+            i += 1
+    return labels
+
+
+def _family_of(sample_name, families):
+    if sample_name in families:
+        return sample_name
+    for suffix in ("_bucket", "_sum", "_count"):
+        base = sample_name[:-len(suffix)]
+        if sample_name.endswith(suffix) and families.get(base, {}).get("type") in (
+                "histogram", "summary"):
+            return base
+    return None
+
+
+def parse_prometheus(text):
+    """Families {name: {"type", "help", "samples": [(name, labels, value)]}}. Fails on any
+    line outside the format, a sample before or without its family's TYPE, a family split
+    in two groups, duplicate TYPE/HELP lines or duplicate samples."""
+    import math
+    import re
+    name_re = r"[a-zA-Z_:][a-zA-Z0-9_:]*"
+    sample_re = re.compile(r"^(%s)(?:\{(.*)\})?[ \t]+(\S+)(?:[ \t]+(-?[0-9]+))?$" % name_re)
+    families, seen_samples = {}, set()
+    current, closed = None, set()
+    if text and not text.endswith("\n"):
+        raise AssertionError("exposition does not end with a newline")
+    for line in text.split("\n")[:-1] if text else []:
+        if line.startswith("#"):
+            parts = line.split(None, 3)
+            if len(parts) >= 3 and parts[1] in ("HELP", "TYPE"):
+                name = parts[2]
+                if not re.fullmatch(name_re, name):
+                    raise AssertionError("bad metric name in %r" % line)
+                family = families.setdefault(name, {"type": None, "help": None,
+                                                    "samples": []})
+                if name in closed or (current not in (None, name) and family["samples"]):
+                    raise AssertionError("family %s split: %r" % (name, line))
+                if current != name and current is not None:
+                    closed.add(current)
+                current = name
+                key = parts[1].lower()
+                if family[key] is not None:
+                    raise AssertionError("second %s line for %s" % (parts[1], name))
+                if parts[1] == "TYPE":
+                    if family["samples"]:
+                        raise AssertionError("TYPE after samples of %s" % name)
+                    if len(parts) != 4 or parts[3] not in _METRIC_TYPES:
+                        raise AssertionError("bad TYPE line %r" % line)
+                family[key] = parts[3] if len(parts) == 4 else ""
+            continue  # other comments are allowed
+        if not line.strip():
+            continue
+        m = sample_re.match(line)
+        if not m:
+            raise AssertionError("not a sample line: %r" % line)
+        name, labels_text, value_text = m.group(1), m.group(2), m.group(3)
+        family_name = _family_of(name, families)
+        if family_name is None or families[family_name]["type"] is None:
+            raise AssertionError("sample %s without a TYPE line before it" % name)
+        if family_name != current:
+            raise AssertionError("sample %s outside its family's group" % name)
+        labels = _parse_labels(labels_text, line) if labels_text else {}
+        if value_text in ("NaN", "+Inf", "-Inf", "Inf"):
+            value = float(value_text.replace("Inf", "inf").replace("NaN", "nan"))
+        else:
+            try:
+                value = float(value_text)
+            except ValueError:
+                raise AssertionError("bad sample value in %r" % line) from None
+            if math.isnan(value) or math.isinf(value):
+                raise AssertionError("bad sample value spelling in %r" % line)
+        key = (name, tuple(sorted(labels.items())))
+        if key in seen_samples:
+            raise AssertionError("duplicate sample %r" % line)
+        seen_samples.add(key)
+        families[family_name]["samples"].append((name, labels, value))
+    return families
+
+
+def scrape(port, timeout=IO_TIMEOUT_S):
+    """GET /metrics, checked (200, text/plain; version=0.0.4) and parsed strictly."""
+    response = http_request(port, "GET", "/metrics", timeout=timeout)
+    if response.status != 200:
+        raise AssertionError("GET /metrics: %r" % response)
+    content_type = (response.header("content-type") or "").replace(" ", "").lower()
+    if not content_type.startswith("text/plain") or "version=0.0.4" not in content_type:
+        raise AssertionError("GET /metrics content type %r" % content_type)
+    return parse_prometheus(response.body.decode("utf-8"))
+
+
+def sample(families, name, **labels):
+    """The value of the one sample `name` with exactly `labels`; fails when absent."""
+    for family in families.values():
+        for sample_name, sample_labels, value in family["samples"]:
+            if sample_name == name and sample_labels == labels:
+                return value
+    raise AssertionError("no sample %s%r" % (name, labels))
