@@ -20,11 +20,13 @@
 #include "broker/net/worker.h"
 #include "protocol/websocket/frame.h"
 #include "protocol/websocket/handshake.h"
+#include "tests/broker/raw_socket.h"
 
 namespace herald::broker::net {
 namespace {
 
 namespace ws = protocol::websocket;
+using namespace raw_socket;  // NOLINT(google-build-using-namespace): test helpers
 
 struct Frame {
   int opcode = -1;  // -1: the connection ended
@@ -79,32 +81,6 @@ class PubSubWorkerTest : public ::testing::Test {
     EXPECT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)), 0);
     return fd;
   }
-  static void write_all(int fd, const std::string& bytes) {
-    ASSERT_EQ(write(fd, bytes.data(), bytes.size()), static_cast<ssize_t>(bytes.size()));
-  }
-  static std::string read_exactly(int fd, size_t bytes) {
-    std::string in(bytes, '\0');
-    size_t done = 0;
-    while (done < bytes) {
-      ssize_t n = read(fd, in.data() + done, bytes - done);
-      if (n <= 0) break;
-      done += static_cast<size_t>(n);
-    }
-    in.resize(done);
-    return in;
-  }
-  static std::string read_all(int fd) {
-    std::string in;
-    char buffer[4096];
-    for (ssize_t n = 0; (n = read(fd, buffer, sizeof(buffer))) > 0;) in.append(buffer, n);
-    return in;
-  }
-  static std::string read_head(int fd) {
-    std::string in;
-    char byte = 0;
-    while (in.find("\r\n\r\n") == std::string::npos && read(fd, &byte, 1) == 1) in += byte;
-    return in;
-  }
   static Frame read_frame(int fd) {
     std::string head = read_exactly(fd, 2);
     if (head.size() < 2) return {};
@@ -117,26 +93,16 @@ class PubSubWorkerTest : public ::testing::Test {
     }
     return Frame{static_cast<uint8_t>(head[0]) & 0x0f, read_exactly(fd, length)};
   }
-  static std::string masked(ws::Opcode opcode, std::string payload) {
-    uint8_t header[ws::kClientFrameHeaderBytesMax];
-    const uint8_t key[4] = {9, 8, 7, 6};
-    uint32_t key_word = 0;
-    std::memcpy(&key_word, key, 4);
-    size_t header_bytes = ws::write_masked_frame_header(header, opcode, payload.size(), key_word);
-    for (size_t i = 0; i < payload.size(); ++i)
-      payload[i] = static_cast<char>(payload[i] ^ key[i % 4]);
-    return std::string(reinterpret_cast<char*>(header), header_bytes) + payload;
-  }
   int open_session(uint32_t worker, std::string_view protocols = "herald.v1") const {
     int fd = connect_to(worker);
     write_all(fd,
               ws::build_upgrade_request("localhost", "/", ws::make_sec_websocket_key(), protocols));
-    std::string head = read_head(fd);
+    std::string head = read_until(fd, "\r\n\r\n");
     EXPECT_EQ(head.rfind("HTTP/1.1 101", 0), 0u) << head;
     return fd;
   }
   static void command(int fd, const std::string& json) {
-    write_all(fd, masked(ws::Opcode::kText, json));
+    write_all(fd, masked_frame(ws::Opcode::kText, json));
   }
   static std::string text(int fd) {
     Frame frame = read_frame(fd);

@@ -16,11 +16,13 @@
 
 #include "protocol/websocket/frame.h"
 #include "protocol/websocket/handshake.h"
+#include "tests/broker/raw_socket.h"
 
 namespace herald::broker::net {
 namespace {
 
 namespace ws = protocol::websocket;
+using namespace raw_socket;  // NOLINT(google-build-using-namespace): test helpers
 
 class WorkerTest : public ::testing::Test {
  protected:
@@ -61,37 +63,6 @@ class WorkerTest : public ::testing::Test {
     return fd;
   }
 
-  // Reads until `terminator` or EOF; returns what arrived.
-  static std::string read_until(int fd, const std::string& terminator) {
-    std::string in;
-    char byte = 0;
-    while (in.find(terminator) == std::string::npos && read(fd, &byte, 1) == 1) in += byte;
-    return in;
-  }
-  static std::string read_exactly(int fd, size_t bytes) {
-    std::string in(bytes, '\0');
-    size_t done = 0;
-    while (done < bytes) {
-      ssize_t n = read(fd, in.data() + done, bytes - done);
-      if (n <= 0) break;
-      done += static_cast<size_t>(n);
-    }
-    in.resize(done);
-    return in;
-  }
-  static void write_all(int fd, const std::string& bytes) {
-    ASSERT_EQ(write(fd, bytes.data(), bytes.size()), static_cast<ssize_t>(bytes.size()));
-  }
-  static std::string masked_frame(ws::Opcode opcode, std::string payload) {
-    uint8_t header[ws::kClientFrameHeaderBytesMax];
-    const uint8_t key[4] = {1, 2, 3, 4};
-    uint32_t key_word = 0;
-    std::memcpy(&key_word, key, 4);
-    size_t header_bytes = ws::write_masked_frame_header(header, opcode, payload.size(), key_word);
-    for (size_t i = 0; i < payload.size(); ++i)
-      payload[i] = static_cast<char>(payload[i] ^ key[i % 4]);
-    return std::string(reinterpret_cast<char*>(header), header_bytes) + payload;
-  }
   int upgrade(const std::string& path) const {
     int fd = connect_client();
     write_all(fd, ws::build_upgrade_request("localhost", path, ws::make_sec_websocket_key()));
