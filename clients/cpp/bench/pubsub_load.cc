@@ -30,8 +30,7 @@ namespace pubsub = protocol::pubsub;
 constexpr size_t kTimestampOffset = 0;
 constexpr size_t kCounterOffset = 8;
 constexpr size_t kPatternOffset = 16;
-// Binary frame headers (PROTOCOL.md section 5): kind, flags, topic length / kind, length.
-constexpr size_t kPublishHeaderBytes = 3;
+// The binary message header (PROTOCOL.md section 5): kind, topic length, then the seq.
 constexpr size_t kMessageHeaderBytes = 2;
 constexpr size_t kSeqBytes = 8;
 // The publisher's send buffer: deep enough for a window of messages between two flushes.
