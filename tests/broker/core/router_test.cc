@@ -14,25 +14,14 @@
 #include <vector>
 
 #include "protocol/pubsub/topic.h"
+#include "tests/test_seed.h"
 
 namespace herald::broker::core {
 namespace {
 
 using protocol::pubsub::Policy;
 
-// HERALD_TEST_SEED replays a failure; otherwise each run draws a fresh seed and prints it.
-uint64_t test_seed() {
-  static const uint64_t seed = [] {
-    const char* forced = std::getenv("HERALD_TEST_SEED");
-    const uint64_t value = forced != nullptr
-                               ? std::strtoull(forced, nullptr, 10)
-                               : (uint64_t{std::random_device{}()} << 32) | std::random_device{}();
-    std::printf("router_test seed %llu (set HERALD_TEST_SEED to replay)\n",
-                static_cast<unsigned long long>(value));
-    return value;
-  }();
-  return seed;
-}
+using test_support::test_seed;
 
 // The subscribers matching `topic`, sorted, one entry per matching filter.
 std::vector<SubscriberId> subscribers_of(const Router& router, std::string_view topic) {

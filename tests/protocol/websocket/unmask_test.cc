@@ -14,6 +14,8 @@
 #include <string>
 #include <vector>
 
+#include "tests/test_seed.h"
+
 namespace herald::protocol::websocket {
 namespace {
 
@@ -37,19 +39,7 @@ std::vector<uint8_t> model_unmask(std::vector<uint8_t> bytes, const WireKey& wir
   return bytes;
 }
 
-// HERALD_TEST_SEED replays a failure; otherwise each run draws a fresh seed and prints it.
-uint64_t test_seed() {
-  static const uint64_t seed = [] {
-    const char* forced = std::getenv("HERALD_TEST_SEED");
-    const uint64_t value = forced != nullptr
-                               ? std::strtoull(forced, nullptr, 10)
-                               : (uint64_t{std::random_device{}()} << 32) | std::random_device{}();
-    std::printf("unmask_test seed %llu (set HERALD_TEST_SEED to replay)\n",
-                static_cast<unsigned long long>(value));
-    return value;
-  }();
-  return seed;
-}
+using test_support::test_seed;
 
 std::vector<uint8_t> random_bytes(std::mt19937_64& rng, size_t size) {
   std::vector<uint8_t> bytes(size);
