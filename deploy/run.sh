@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# The first of the README's two commands: install what is missing, build a Release herald,
-# and run it with its embedded defaults (ws://0.0.0.0:8080). Extra arguments go to herald.
+# The first of the README's two commands: install what is missing, build a Release herald
+# (and herald-cli beside it), then run herald with its embedded defaults (ws://0.0.0.0:8080).
+# Extra arguments go to herald.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 deploy/install-deps.sh
 cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build build/release --target herald
+cmake --build build/release --target herald herald-cli
 exec build/release/broker/herald "$@"
