@@ -240,7 +240,8 @@ Error Connection::send_close(ws::CloseCode code, std::string_view reason) {
     payload[0] = static_cast<uint8_t>(value >> 8);
     payload[1] = static_cast<uint8_t>(value & 0xFF);
     size = 2 + std::min(reason.size(), ws::kControlPayloadBytesMax - 2);
-    std::memcpy(payload + 2, reason.data(), size - 2);
+    // An empty reason may have a null data(), which memcpy must not see even for 0 bytes.
+    if (size > 2) std::memcpy(payload + 2, reason.data(), size - 2);
   }
   const Error error = send_frame(ws::Opcode::kClose, {payload, size});
   close_sent_ = true;
