@@ -43,26 +43,25 @@ uint64_t GapTable::take(std::string_view topic) {
   return missed;
 }
 
-void ConflateIndex::record(std::string_view topic, void* node, uint64_t serial,
-                           uint64_t first_free) {
+void ConflateIndex::record(std::string_view topic, uint64_t serial, uint64_t first_free) {
   auto it = entries_.find(topic);
   if (it != entries_.end()) {
-    it->second = Entry{node, serial};
+    it->second = serial;
     return;
   }
   if (entries_.size() >= kTopicsMax) {
     for (auto stale = entries_.begin(); stale != entries_.end();) {
-      stale = stale->second.serial < first_free ? entries_.erase(stale) : std::next(stale);
+      stale = stale->second < first_free ? entries_.erase(stale) : std::next(stale);
     }
     if (entries_.size() >= kTopicsMax) return;
   }
-  entries_.emplace(std::string(topic), Entry{node, serial});
+  entries_.emplace(std::string(topic), serial);
 }
 
-void* ConflateIndex::find(std::string_view topic, uint64_t first_free) const {
+uint64_t ConflateIndex::find(std::string_view topic, uint64_t first_free) const {
   auto it = entries_.find(topic);
-  if (it == entries_.end() || it->second.serial < first_free) return nullptr;
-  return it->second.node;
+  if (it == entries_.end() || it->second < first_free) return kNone;
+  return it->second;
 }
 
 }  // namespace herald::broker::core

@@ -48,27 +48,24 @@ class GapTable {
   std::unordered_map<std::string, uint64_t, TopicHash, std::equal_to<>> missed_;
 };
 
-// The newest queued frame per topic of one connection, for `conflate`. Entries carry the
-// queue's serial number of their node: a node with a serial below the caller's `first_free`
-// (the first one neither sent nor handed to a send in flight) is gone or busy, so an entry
-// is trusted only at or above it. Thread: the connection's worker.
+// The newest queued frame per topic of one connection, for `conflate`, by its serial number in
+// the send queue: an entry below the caller's `first_free` (the first one neither sent nor
+// handed to a send in flight) is gone or busy, so it is trusted only at or above it.
+// Thread: the connection's worker.
 class ConflateIndex {
  public:
   static constexpr size_t kTopicsMax = 1024;
+  static constexpr uint64_t kNone = UINT64_MAX;
 
-  // Remembers that `node` (serial `serial`) holds the newest frame of `topic`. When full,
-  // entries below `first_free` are pruned first; if none are, nothing is recorded.
-  void record(std::string_view topic, void* node, uint64_t serial, uint64_t first_free);
-  // The node holding a replaceable frame of `topic`, or nullptr.
-  [[nodiscard]] void* find(std::string_view topic, uint64_t first_free) const;
+  // Remembers that queue entry `serial` holds the newest frame of `topic`. When full, entries
+  // below `first_free` are pruned first; if none are, nothing is recorded.
+  void record(std::string_view topic, uint64_t serial, uint64_t first_free);
+  // The serial of a replaceable frame of `topic`, or kNone.
+  [[nodiscard]] uint64_t find(std::string_view topic, uint64_t first_free) const;
   [[nodiscard]] size_t size() const { return entries_.size(); }
 
  private:
-  struct Entry {
-    void* node;
-    uint64_t serial;
-  };
-  std::unordered_map<std::string, Entry, TopicHash, std::equal_to<>> entries_;
+  std::unordered_map<std::string, uint64_t, TopicHash, std::equal_to<>> entries_;
 };
 
 }  // namespace herald::broker::core

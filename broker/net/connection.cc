@@ -32,7 +32,7 @@ void Connection::receive(std::span<uint8_t> bytes, ConnectionContext& context) {
     ws::Session::Event event = session_.next_event();
     switch (event.kind) {
       case ws::Session::Event::Kind::kNeedMore:
-        take_session_output(context);
+        take_session_output();
         return;
       case ws::Session::Event::Kind::kUpgradeRequest:
         on_request(true, context);
@@ -64,14 +64,14 @@ void Connection::receive(std::span<uint8_t> bytes, ConnectionContext& context) {
 void Connection::on_request(bool upgrade, ConnectionContext& context) {
   context.handler.on_request(*this, upgrade);
   // The 101 (or the answer) must precede any frame queued after it.
-  take_session_output(context);
+  take_session_output();
 }
 
 void Connection::echo(ws::Opcode opcode, std::span<const uint8_t> payload,
                       ConnectionContext& context) {
   if (!session_.can_send()) return;
   // Pongs queued by the Session go out before this frame, in the order they were caused.
-  take_session_output(context);
+  take_session_output();
   uint8_t header[ws::kServerFrameHeaderBytesMax];
   size_t header_bytes = ws::write_frame_header(header, opcode, payload.size());
   // Header and payload in one buffer: one iovec, and the same frame could go to many queues.
@@ -79,43 +79,42 @@ void Connection::echo(ws::Opcode opcode, std::span<const uint8_t> payload,
   std::span<uint8_t> out = frame.mutable_bytes();
   std::memcpy(out.data(), header, header_bytes);
   if (!payload.empty()) std::memcpy(out.data() + header_bytes, payload.data(), payload.size());
-  queue_.push(std::move(frame), context.nodes);
+  queue_.push(std::move(frame));
   ++context.counters.messages_out;
 }
 
-void Connection::take_session_output(ConnectionContext& context) {
-  if (session_.has_output()) queue_.push(session_.take_output(), context.nodes);
+void Connection::take_session_output() {
+  if (session_.has_output()) queue_.push_copy(session_.take_output());
 }
 
-void Connection::close_session(ws::CloseCode code, ConnectionContext& context, uint64_t now_ms,
-                               std::string_view reason) {
+void Connection::close_session(ws::CloseCode code, uint64_t now_ms, std::string_view reason) {
   session_.close(code, reason);
-  take_session_output(context);
+  take_session_output();
   phase_since_ms_ = now_ms;
 }
 
-void Connection::ping(ConnectionContext& context) {
+void Connection::ping() {
   if (!session_.can_send()) return;
   session_.send_ping({});
-  take_session_output(context);
+  take_session_output();
 }
 
-void Connection::refuse(std::string response, ConnectionContext& context) {
+void Connection::refuse(std::string_view response) {
   refused_ = true;
-  queue_.push(std::move(response), context.nodes);
+  queue_.push_copy(response);
 }
 
-SendNode* Connection::enqueue(SharedRef frame, ConnectionContext& context) {
+uint64_t Connection::enqueue(SharedRef frame, ConnectionContext& context) {
   assert(session_.can_send());
-  take_session_output(context);
+  take_session_output();
   ++context.counters.messages_out;
-  return queue_.push(std::move(frame), context.nodes);
+  return queue_.push(std::move(frame));
 }
 
-void Connection::send_text(std::string_view payload, ConnectionContext& context) {
+void Connection::send_text(std::string_view payload) {
   if (!session_.can_send()) return;
   session_.send_text({reinterpret_cast<const uint8_t*>(payload.data()), payload.size()});
-  take_session_output(context);
+  take_session_output();
 }
 
 }  // namespace herald::broker::net

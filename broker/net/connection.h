@@ -38,7 +38,6 @@ class ConnectionHandler {
 // What a connection may use while handling bytes; owned by its worker.
 struct ConnectionContext {
   const ServerConfig& config;
-  SendNodePool& nodes;
   WorkerCounters& counters;
   ConnectionHandler& handler;
 };
@@ -79,16 +78,17 @@ class Connection {
 
   // Starts the close handshake with `code` (shutdown, idle timeout, 1008). In the handshake
   // it just ends the Session (state kClosed, nothing to send).
-  void close_session(protocol::websocket::CloseCode code, ConnectionContext& context,
-                     uint64_t now_ms, std::string_view reason = {});
+  void close_session(protocol::websocket::CloseCode code, uint64_t now_ms,
+                     std::string_view reason = {});
   // Sends an empty ping (idle check).
-  void ping(ConnectionContext& context);
+  void ping();
   // Queues a complete response and nothing else will be read (503 at the connection limit).
-  void refuse(std::string response, ConnectionContext& context);
-  // Queues a shared frame (the broadcast path): one reference, no copy. Returns its node.
-  SendNode* enqueue(SharedRef frame, ConnectionContext& context);
+  void refuse(std::string_view response);
+  // Queues a shared frame (the broadcast path): one reference, no copy. Returns its serial
+  // in the send queue.
+  uint64_t enqueue(SharedRef frame, ConnectionContext& context);
   // Queues a text frame (ack, error, gap) after any output the Session holds.
-  void send_text(std::string_view payload, ConnectionContext& context);
+  void send_text(std::string_view payload);
 
   [[nodiscard]] protocol::websocket::Session& session() { return session_; }
   [[nodiscard]] SendQueue& queue() { return queue_; }
@@ -99,7 +99,7 @@ class Connection {
   [[nodiscard]] Route route() const { return route_; }
 
  private:
-  void take_session_output(ConnectionContext& context);
+  void take_session_output();
   void on_request(bool upgrade, ConnectionContext& context);
   void echo(protocol::websocket::Opcode opcode, std::span<const uint8_t> payload,
             ConnectionContext& context);

@@ -1,86 +1,95 @@
-// SendQueue: linked nodes from a pool, gathered into iovecs and consumed after each send.
+// SendQueue: a growable ring of 16-byte entries, gathered into iovecs and consumed after
+// each send.
 #include "broker/net/send_queue.h"
 
 #include <cassert>
+#include <cstdlib>
+#include <cstring>
+#include <limits>
+#include <new>
 #include <utility>
 
 namespace herald::broker::net {
+namespace {
 
-std::span<const uint8_t> SendNode::bytes() const {
-  if (shared) return shared.bytes();
-  return {reinterpret_cast<const uint8_t*>(owned.data()), owned.size()};
+// A connection that went quiet keeps a ring this small for its next burst; a larger one
+// (a deep backlog once) is given back as soon as it drains.
+constexpr uint32_t kCapacityKept = 16;
+constexpr uint32_t kCapacityFirst = 8;
+
+// Gives up one reference the queue held.
+void release(SharedBuffer* buffer) { SharedRef released = SharedRef::adopt(buffer); }
+
+}  // namespace
+
+SendQueue::~SendQueue() {
+  clear();
+  std::free(ring_);
 }
 
-SendQueue::~SendQueue() { assert(empty() && bytes_ == 0); }
-
-SendNode* SendQueue::push(SharedRef frame, SendNodePool& pool) {
+uint64_t SendQueue::push(SharedRef frame) {
   size_t size = frame.bytes().size();
-  if (size == 0) return nullptr;
-  SendNode* node = pool.acquire();
-  node->shared = std::move(frame);
-  append(node, size);
-  return node;
+  if (size == 0) return kNone;
+  return append(std::move(frame), size);
 }
 
-SendNode* SendQueue::push(std::string bytes, SendNodePool& pool) {
-  size_t size = bytes.size();
-  if (size == 0) return nullptr;
-  SendNode* node = pool.acquire();
-  node->owned = std::move(bytes);
-  append(node, size);
-  return node;
+uint64_t SendQueue::push_copy(std::string_view bytes) {
+  if (bytes.empty()) return kNone;
+  SharedRef copy = SharedRef::allocate(bytes.size());
+  std::memcpy(copy.mutable_bytes().data(), bytes.data(), bytes.size());
+  return append(std::move(copy), bytes.size());
 }
 
-void SendQueue::replace(SendNode* node, SharedRef frame) {
-  assert(node->shared && node->offset == 0 && node->serial >= front_serial());
-  bytes_ -= node->shared.bytes().size();
-  bytes_ += frame.bytes().size();
-  node->shared = std::move(frame);
+uint64_t SendQueue::append(SharedRef frame, size_t size) {
+  // A frame is at most --max-message-bytes plus its header; the entry keeps 32 bits of it.
+  assert(size <= std::numeric_limits<uint32_t>::max());
+  if (count_ == capacity_) grow();
+  ring_[(head_ + count_) & (capacity_ - 1)] = Entry{frame.detach(), 0, static_cast<uint32_t>(size)};
+  ++count_;
+  bytes_ += size;
+  return front_serial_ + count_ - 1;
 }
 
-void SendQueue::truncate(size_t keep_nodes, SendNodePool& pool) {
-  SendNode* last_kept = nullptr;
-  SendNode* node = head_;
-  size_t kept_bytes = 0;
-  for (size_t i = 0; i < keep_nodes && node != nullptr; ++i) {
-    kept_bytes += node->bytes().size() - node->offset;
-    last_kept = node;
-    node = node->next;
-  }
-  while (node != nullptr) {
-    SendNode* done = node;
-    node = node->next;
-    recycle(done, pool);
-  }
-  if (last_kept == nullptr) {
-    head_ = nullptr;
-  } else {
-    last_kept->next = nullptr;
-  }
-  tail_ = last_kept;
-  bytes_ = kept_bytes;
+void SendQueue::grow() {
+  uint32_t capacity = capacity_ == 0 ? kCapacityFirst : capacity_ * 2;
+  auto* ring = static_cast<Entry*>(std::malloc(capacity * sizeof(Entry)));
+  if (ring == nullptr) throw std::bad_alloc();
+  for (uint32_t i = 0; i < count_; ++i) ring[i] = at(i);
+  std::free(ring_);
+  ring_ = ring;
+  capacity_ = capacity;
+  head_ = 0;
 }
 
-void SendQueue::append(SendNode* node, size_t bytes) {
-  node->serial = pushed_++;
-  if (tail_ == nullptr) {
-    head_ = node;
-  } else {
-    tail_->next = node;
+void SendQueue::replace(uint64_t serial, SharedRef frame) {
+  assert(serial >= front_serial_ && serial - front_serial_ < count_);
+  Entry& entry = at(serial - front_serial_);
+  assert(entry.offset == 0);
+  size_t size = frame.bytes().size();
+  assert(size > 0 && size <= std::numeric_limits<uint32_t>::max());
+  bytes_ = bytes_ - entry.size + size;
+  release(entry.buffer);
+  entry = Entry{frame.detach(), 0, static_cast<uint32_t>(size)};
+}
+
+void SendQueue::truncate(size_t keep) {
+  while (count_ > keep) {
+    Entry& entry = at(count_ - 1);
+    bytes_ -= entry.size - entry.offset;
+    release(entry.buffer);
+    --count_;
   }
-  tail_ = node;
-  bytes_ += bytes;
 }
 
 size_t SendQueue::gather(SendOp& op) const {
-  size_t count = 0;
+  size_t count = count_ < SendOp::kIovecsMax ? count_ : SendOp::kIovecsMax;
   size_t total = 0;
-  for (const SendNode* node = head_; node != nullptr && count < SendOp::kIovecsMax;
-       node = node->next) {
-    std::span<const uint8_t> bytes = node->bytes().subspan(node->offset);
+  for (size_t i = 0; i < count; ++i) {
+    const Entry& entry = at(i);
     // iovec wants a non-const pointer; sendmsg only reads through it.
-    op.iovecs[count++] = iovec{const_cast<uint8_t*>(bytes.data()), bytes.size()};
-    total += bytes.size();
+    op.iovecs[i] =
+        iovec{const_cast<uint8_t*>(entry.buffer->data()) + entry.offset, entry.size - entry.offset};
+    total += entry.size - entry.offset;
   }
   op.message = msghdr{};
   op.message.msg_iov = op.iovecs;
@@ -89,46 +98,41 @@ size_t SendQueue::gather(SendOp& op) const {
   return total;
 }
 
-void SendQueue::consume(size_t bytes, SendNodePool& pool) {
+void SendQueue::consume(size_t bytes) {
   assert(bytes <= bytes_);
   bytes_ -= bytes;
   while (bytes > 0) {
-    assert(head_ != nullptr);
-    size_t left = head_->bytes().size() - head_->offset;
+    assert(count_ > 0);
+    Entry& entry = at(0);
+    size_t left = entry.size - entry.offset;
     if (bytes < left) {
-      head_->offset += bytes;
+      entry.offset += static_cast<uint32_t>(bytes);
       return;
     }
     bytes -= left;
-    SendNode* done = head_;
-    head_ = done->next;
-    if (head_ == nullptr) tail_ = nullptr;
-    recycle(done, pool);
+    release(entry.buffer);
+    head_ = (head_ + 1) & (capacity_ - 1);
+    --count_;
+    ++front_serial_;
   }
+  if (count_ == 0 && capacity_ > kCapacityKept) shrink();
 }
 
-void SendQueue::clear(SendNodePool& pool) {
-  while (head_ != nullptr) {
-    SendNode* done = head_;
-    head_ = done->next;
-    recycle(done, pool);
+void SendQueue::clear() {
+  while (count_ > 0) {
+    release(at(0).buffer);
+    head_ = (head_ + 1) & (capacity_ - 1);
+    --count_;
+    ++front_serial_;
   }
-  tail_ = nullptr;
   bytes_ = 0;
 }
 
-void SendQueue::recycle(SendNode* node, SendNodePool& pool) {
-  node->next = nullptr;
-  node->shared = SharedRef();
-  // A pooled node keeps no large heap block: Session output is usually small, and a kept
-  // 16 MiB string would defeat the point of the pool.
-  if (node->owned.capacity() > 4096) {
-    std::string().swap(node->owned);
-  } else {
-    node->owned.clear();
-  }
-  node->offset = 0;
-  pool.release(node);
+void SendQueue::shrink() {
+  if (count_ > 0) return;
+  std::free(std::exchange(ring_, nullptr));
+  capacity_ = 0;
+  head_ = 0;
 }
 
 }  // namespace herald::broker::net

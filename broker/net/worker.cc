@@ -26,9 +26,6 @@ using worker_detail::kGenerationMask;
 using worker_detail::monotonic_ns;
 
 constexpr size_t kCompletionBatch = 256;
-// Fan-out keeps up to a window of frames queued on every subscriber: 1,000 subscribers times
-// 64 frames must not cycle through malloc. A node is under 100 bytes, so this pins < 7 MiB.
-constexpr size_t kSendNodesRetained = 65536;
 constexpr size_t kSendOpsRetained = 1024;
 
 std::string errno_text(int error) { return std::strerror(error); }
@@ -45,9 +42,8 @@ Worker::Worker(const ServerConfig& config, const ws::SessionConfig& session_conf
       open_connections_(open_connections),
       hub_(hub),
       index_(index),
-      nodes_(kSendNodesRetained),
       send_ops_(kSendOpsRetained),
-      context_{config_, nodes_, counters_, *this},
+      context_{config_, counters_, *this},
       topics_(hub.topic_count(), hub.topics_max()),
       outboxes_(hub.worker_count()) {
   assert(index < hub.worker_count());
@@ -267,8 +263,7 @@ void Worker::open_connection(uint32_t file_slot) {
   }
   if (over_limit) {
     ++counters_.connections_refused;
-    connection->refuse(ws::build_http_response(503, "text/plain", "connection limit reached\n"),
-                       context_);
+    connection->refuse(ws::build_http_response(503, "text/plain", "connection limit reached\n"));
     begin_flushing(*connection);
   } else {
     ++open_count_;
@@ -390,7 +385,7 @@ void Worker::on_send_complete(Connection& connection, const io::Completion& comp
     return;
   }
   // A short send leaves the rest queued for the next tick.
-  connection.queue_.consume(static_cast<size_t>(completion.res), nodes_);
+  connection.queue_.consume(static_cast<size_t>(completion.res));
   counters_.bytes_out += static_cast<uint64_t>(completion.res);
   if (connection.phase_ == Connection::Phase::kClosing) return;
   if (connection.recv_paused_ && connection.queue_.bytes() <= config_.send_queue_bytes_low) {
@@ -465,7 +460,7 @@ void Worker::close_file(Connection& connection) {
 
 void Worker::release_if_done(Connection& connection) {
   if (connection.phase_ != Connection::Phase::kClosing || connection.ops_in_flight_ > 0) return;
-  connection.queue_.clear(nodes_);
+  connection.queue_.clear();
   drop_subscriptions(connection);
   if (!connection.refused_) {
     --open_count_;

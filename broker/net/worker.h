@@ -150,7 +150,7 @@ class Worker final : private ConnectionHandler {
   [[nodiscard]] bool conflate(Connection& connection, const SharedRef& frame,
                               std::string_view topic);
   void disconnect_slow(Connection& connection);
-  [[nodiscard]] static size_t nodes_in_send(const Connection& connection);
+  [[nodiscard]] static size_t entries_in_send(const Connection& connection);
 
   // Channels to other workers (worker_channels.cc).
   void push_item(uint32_t to, ChannelItem item);
@@ -189,7 +189,6 @@ class Worker final : private ConnectionHandler {
   std::vector<uint64_t> flush_list_;
   std::vector<uint64_t> rearm_list_;
 
-  SendNodePool nodes_;
   SendOpPool send_ops_;
   WorkerCounters counters_;
   ConnectionContext context_;

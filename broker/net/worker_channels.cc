@@ -96,7 +96,7 @@ void Worker::on_publish_answer(core::PublishRequest* request) {
           connection->session_.state() == protocol::websocket::Session::State::kDeciding) {
         connection->route_ = Connection::Route::kNone;
         respond_publish(*connection, request->topic(), request->status, request->seq);
-        connection->take_session_output(context_);
+        connection->take_session_output();
         begin_flushing(*connection);  // the answer ends the HTTP exchange
       }
     } else if (request->status == core::PublishRequest::Status::kTooManyTopics) {

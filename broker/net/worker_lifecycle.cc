@@ -97,16 +97,17 @@ void Worker::sweep(Connection& connection) {
   uint64_t silent_ms = now_ms_ - connection.last_receive_ms_;
   if (silent_ms >= kShrinkAfterMs && !connection.shrunk_) {
     connection.session_.shrink();
+    connection.queue_.shrink();
     connection.shrunk_ = true;
   }
   if (connection.ping_sent_) {
     if (since >= config_.idle_timeout_ms) {  // `since` counts from the ping
       ++counters_.idle_timeouts;
-      connection.close_session(ws::CloseCode::kGoingAway, context_, now_ms_);
+      connection.close_session(ws::CloseCode::kGoingAway, now_ms_);
       schedule_flush(connection);
     }
   } else if (silent_ms >= config_.idle_timeout_ms) {
-    connection.ping(context_);
+    connection.ping();
     connection.ping_sent_ = true;
     connection.phase_since_ms_ = now_ms_;
     schedule_flush(connection);
@@ -141,7 +142,7 @@ void Worker::begin_stop() {
     if (connection == nullptr || connection->phase_ != Connection::Phase::kActive) continue;
     switch (connection->session_.state()) {
       case ws::Session::State::kOpen:
-        connection->close_session(ws::CloseCode::kGoingAway, context_, now_ms_);
+        connection->close_session(ws::CloseCode::kGoingAway, now_ms_);
         schedule_flush(*connection);
         break;
       case ws::Session::State::kClosing:

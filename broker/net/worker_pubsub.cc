@@ -113,14 +113,13 @@ void Worker::command_failed(Connection& connection, std::string_view id, pubsub:
   // The topic limit is the broker's state, not the client's mistake.
   if (code == pubsub::ErrorCode::kTooManyTopics) return;
   if (++connection.bad_commands_ >= kBadCommandsMax && connection.session_.can_send()) {
-    connection.close_session(ws::CloseCode::kPolicyViolation, context_, now_ms_,
-                             "too many bad commands");
+    connection.close_session(ws::CloseCode::kPolicyViolation, now_ms_, "too many bad commands");
     schedule_flush(connection);
   }
 }
 
 void Worker::send_text(Connection& connection, std::string_view payload) {
-  connection.send_text(payload, context_);
+  connection.send_text(payload);
   schedule_flush(connection);
 }
 
@@ -234,29 +233,29 @@ void Worker::deliver_to(Connection& connection, const SharedRef& frame, std::str
   SlowConsumerState* slow = connection.slow_.get();
   if (slow != nullptr && !slow->gaps.empty()) {
     if (uint64_t missed = slow->gaps.take(topic); missed > 0) {
-      connection.send_text(pubsub::encode_gap(topic, missed), context_);
+      connection.send_text(pubsub::encode_gap(topic, missed));
     }
   }
-  SendNode* node = connection.enqueue(frame, context_);
+  uint64_t serial = connection.enqueue(frame, context_);
   ++counters_.messages_delivered;
   if (policy == pubsub::Policy::kConflate) {
     if (slow == nullptr) {
       connection.slow_ = std::make_unique<SlowConsumerState>();
       slow = connection.slow_.get();
     }
-    uint64_t first_free = connection.queue_.front_serial() + nodes_in_send(connection);
-    slow->conflate.record(topic, node, node->serial, first_free);
+    uint64_t first_free = connection.queue_.front_serial() + entries_in_send(connection);
+    slow->conflate.record(topic, serial, first_free);
   }
   schedule_flush(connection);
 }
 
 bool Worker::conflate(Connection& connection, const SharedRef& frame, std::string_view topic) {
   if (connection.slow_ == nullptr) return false;
-  uint64_t first_free = connection.queue_.front_serial() + nodes_in_send(connection);
-  void* node = connection.slow_->conflate.find(topic, first_free);
-  if (node == nullptr) return false;
+  uint64_t first_free = connection.queue_.front_serial() + entries_in_send(connection);
+  uint64_t serial = connection.slow_->conflate.find(topic, first_free);
+  if (serial == core::ConflateIndex::kNone) return false;
   // Not yet handed to a send: the newest value replaces the waiting one (seq jumps).
-  connection.queue_.replace(static_cast<SendNode*>(node), frame);
+  connection.queue_.replace(serial, frame);
   counters_.count_slow(core::SlowConsumerAction::kConflate);
   return true;
 }
@@ -272,13 +271,13 @@ void Worker::disconnect_slow(Connection& connection) {
   counters_.count_slow(core::SlowConsumerAction::kDisconnect);
   // The backlog goes, except what a send in flight points at (or a frame half sent, whose
   // rest must precede the Close).
-  connection.queue_.truncate(nodes_in_send(connection), nodes_);
+  connection.queue_.truncate(entries_in_send(connection));
   connection.slow_.reset();
-  connection.close_session(ws::CloseCode::kPolicyViolation, context_, now_ms_, "slow consumer");
+  connection.close_session(ws::CloseCode::kPolicyViolation, now_ms_, "slow consumer");
   schedule_flush(connection);
 }
 
-size_t Worker::nodes_in_send(const Connection& connection) {
+size_t Worker::entries_in_send(const Connection& connection) {
   if (connection.send_op_ != nullptr) return connection.send_op_->message.msg_iovlen;
   return connection.queue_.front_partly_sent() ? 1 : 0;
 }

@@ -45,28 +45,25 @@ TEST(SlowConsumerTest, GapTableIsBounded) {
   EXPECT_EQ(gaps.size(), GapTable::kTopicsMax);
 }
 
-TEST(SlowConsumerTest, ConflateIndexTrustsOnlyFreeNodes) {
+TEST(SlowConsumerTest, ConflateIndexTrustsOnlyFreeEntries) {
   ConflateIndex index;
-  int node_a = 0;
-  int node_b = 0;
-  index.record("a", &node_a, 5, 0);
-  EXPECT_EQ(index.find("a", 5), &node_a);
-  EXPECT_EQ(index.find("a", 6), nullptr);  // sent, or handed to a send in flight
-  EXPECT_EQ(index.find("b", 0), nullptr);
-  index.record("a", &node_b, 9, 6);  // the newest frame of the topic
-  EXPECT_EQ(index.find("a", 6), &node_b);
+  index.record("a", 5, 0);
+  EXPECT_EQ(index.find("a", 5), 5u);
+  EXPECT_EQ(index.find("a", 6), ConflateIndex::kNone);  // sent, or handed to a send in flight
+  EXPECT_EQ(index.find("b", 0), ConflateIndex::kNone);
+  index.record("a", 9, 6);  // the newest frame of the topic
+  EXPECT_EQ(index.find("a", 6), 9u);
 }
 
 TEST(SlowConsumerTest, ConflateIndexPrunesStaleEntriesWhenFull) {
   ConflateIndex index;
-  int node = 0;
   for (size_t i = 0; i < ConflateIndex::kTopicsMax; ++i) {
-    index.record("t." + std::to_string(i), &node, i, 0);
+    index.record("t." + std::to_string(i), i, 0);
   }
-  index.record("late", &node, 5000, 0);  // full, nothing stale: not recorded
-  EXPECT_EQ(index.find("late", 0), nullptr);
-  index.record("late", &node, 5000, 10);  // entries 0..9 are stale now and make room
-  EXPECT_EQ(index.find("late", 10), &node);
+  index.record("late", 5000, 0);  // full, nothing stale: not recorded
+  EXPECT_EQ(index.find("late", 0), ConflateIndex::kNone);
+  index.record("late", 5000, 10);  // entries 0..9 are stale now and make room
+  EXPECT_EQ(index.find("late", 10), 5000u);
   EXPECT_LE(index.size(), ConflateIndex::kTopicsMax);
 }
 
