@@ -97,6 +97,13 @@ void Ring::prep_sendmsg(uint32_t file_slot, const msghdr* message, uint64_t user
   io_uring_sqe_set_data64(sqe, user_data);
 }
 
+void Ring::prep_send(uint32_t file_slot, const void* bytes, size_t size, uint64_t user_data) {
+  io_uring_sqe* sqe = next_sqe(&state_->ring);
+  io_uring_prep_send(sqe, static_cast<int>(file_slot), bytes, size, MSG_NOSIGNAL);
+  sqe->flags |= IOSQE_FIXED_FILE;
+  io_uring_sqe_set_data64(sqe, user_data);
+}
+
 void Ring::prep_shutdown_write(uint32_t file_slot, uint64_t user_data) {
   io_uring_sqe* sqe = next_sqe(&state_->ring);
   io_uring_prep_shutdown(sqe, static_cast<int>(file_slot), SHUT_WR);

@@ -61,6 +61,9 @@ class Ring {
   void prep_recv_multishot(uint32_t file_slot, uint16_t buffer_group, uint64_t user_data);
   // `message` and what it points to must stay valid until the completion.
   void prep_sendmsg(uint32_t file_slot, const msghdr* message, uint64_t user_data);
+  // One buffer: no msghdr or iovec for the kernel to copy in. `bytes` must stay valid until
+  // the completion.
+  void prep_send(uint32_t file_slot, const void* bytes, size_t size, uint64_t user_data);
   void prep_shutdown_write(uint32_t file_slot, uint64_t user_data);
   // Cancels the operation tagged `target` (a hash lookup in the kernel). SQEs without
   // IOSQE_ASYNC are issued in order, so a cancel queued before prep_close_direct still finds

@@ -368,7 +368,13 @@ void Worker::submit_send(Connection& connection) {
   SendOp* op = send_ops_.acquire();
   [[maybe_unused]] size_t bytes = connection.queue_.gather(*op);
   assert(bytes > 0);
-  ring_.prep_sendmsg(connection.file_slot_, &op->message, tag(OpKind::kSend, connection));
+  // A lone frame (the common case at low rates) skips sendmsg's msghdr and iovec copies.
+  if (op->message.msg_iovlen == 1) {
+    ring_.prep_send(connection.file_slot_, op->iovecs[0].iov_base, op->iovecs[0].iov_len,
+                    tag(OpKind::kSend, connection));
+  } else {
+    ring_.prep_sendmsg(connection.file_slot_, &op->message, tag(OpKind::kSend, connection));
+  }
   connection.send_op_ = op;
   ++connection.ops_in_flight_;
 }
