@@ -96,4 +96,8 @@ class Log {
 // A random, nonzero epoch (from the OS's random source).
 [[nodiscard]] uint64_t new_epoch();
 
+// The oldest publish time an age bound of `age_ms_max` keeps at `now_ms`, saturating instead
+// of overflowing for absurd bounds or clocks.
+[[nodiscard]] int64_t oldest_kept_ms(int64_t now_ms, uint64_t age_ms_max);
+
 }  // namespace herald::storage

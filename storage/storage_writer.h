@@ -147,6 +147,14 @@ class StorageWriter {
   [[nodiscard]] uint64_t messages_written() const {
     return messages_.load(std::memory_order_relaxed);
   }
+  // Appends dropped because their seq was not above the topic's last (a broker bug); their
+  // tickets settle as done.
+  [[nodiscard]] uint64_t rejected_appends() const {
+    return rejected_.load(std::memory_order_relaxed);
+  }
+  [[nodiscard]] uint64_t retention_failures() const {
+    return retention_failures_.load(std::memory_order_relaxed);
+  }
 
  private:
   friend class StorageProducer;
@@ -154,7 +162,14 @@ class StorageWriter {
 
   void run();
   void wake_worker();
+  bool pending();
   bool do_round();  // one batch and the reads before it; false when there was nothing to do
+  void write_appends();
+  Status append_to(Log& log, std::span<const AppendEntry> entries, bool sync);
+  ReadResult serve(ReadRequest& request);
+  void enforce_retention(int64_t now_ms);
+  const HistoryRule* rule_of(std::string_view topic);
+  Log* log_for(const HistoryRule* rule);
 
   StorageConfig config_;
   std::unique_ptr<Log> memory_;
@@ -171,6 +186,8 @@ class StorageWriter {
   Status failure_;
   std::atomic<uint64_t> batches_{0};
   std::atomic<uint64_t> messages_{0};
+  std::atomic<uint64_t> rejected_{0};
+  std::atomic<uint64_t> retention_failures_{0};
 
   struct Batch;  // the worker's reusable buffers (storage_writer.cc)
   std::unique_ptr<Batch> batch_;
