@@ -35,9 +35,16 @@ struct Key {
 }  // namespace
 
 struct RocksDbLog::Impl {
+  // What the oldest retained message looks like, so that an idle topic inside its bounds
+  // costs retention no read at all. Learned by one seek; forgotten when first_seq changes.
+  struct Oldest {
+    int64_t time_ms = 0;
+    uint64_t bytes_before = 0;  // the topic's payload bytes before it
+  };
   struct Topic {
     format::TopicRecord record;
     std::optional<Retention> retention;  // asked once, when first needed
+    std::optional<Oldest> oldest;
   };
   struct Hash {
     using is_transparent = void;
@@ -143,7 +150,7 @@ Status RocksDbLog::Impl::load_topics() {
         format::decode_topic_value(std::string_view(it->value().data(), it->value().size()));
     if (!record) return Status::corruption("bad topic record for '" + name + "'");
     next_topic_id = std::max(next_topic_id, record->topic_id + 1);
-    topics.emplace(std::move(name), Topic{*record, std::nullopt});
+    topics.emplace(std::move(name), Topic{*record, std::nullopt, std::nullopt});
   }
   if (!it->status().ok()) return convert(it->status(), "reading topic records");
 
@@ -202,6 +209,7 @@ Status RocksDbLog::append(std::span<const AppendEntry> entries, bool sync) {
   if (!status.is_ok()) return status;
   for (const auto& [name, record] : impl.pending) {
     auto [it, inserted] = impl.topics.try_emplace(std::string(name));
+    if (it->second.record.first_seq != record.first_seq) it->second.oldest.reset();
     it->second.record = record;
   }
   return status;
@@ -320,13 +328,24 @@ Result<uint64_t> RocksDbLog::Impl::retention_cut(const std::string& name, Topic&
   if (bounds.count_max && record.last_seq >= bounds.count_max) {
     cut = std::max(cut, record.last_seq - bounds.count_max + 1);
   }
-  if (bounds.age_ms_max) {
-    int64_t oldest = oldest_kept_ms(now_ms, bounds.age_ms_max);
-    auto kept = first_kept(record, [&](const Found& m) { return m.header.time_ms >= oldest; });
+  if ((bounds.age_ms_max || bounds.bytes_max) && !topic.oldest) {
+    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions()));
+    std::optional<Found> first;
+    if (Status status = first_at_or_after(*it, record, record.first_seq, first); !status.is_ok()) {
+      return {std::move(status), 0};
+    }
+    if (!first) return {Status::corruption("no message at first_seq of '" + name + "'"), 0};
+    topic.oldest =
+        Oldest{first->header.time_ms, first->header.bytes_through - first->payload_bytes};
+  }
+  int64_t oldest_kept = oldest_kept_ms(now_ms, bounds.age_ms_max);
+  if (bounds.age_ms_max && topic.oldest->time_ms < oldest_kept) {
+    auto kept = first_kept(record, [&](const Found& m) { return m.header.time_ms >= oldest_kept; });
     if (!kept.status.is_ok()) return kept;
     cut = std::max(cut, kept.value);
   }
-  if (bounds.bytes_max) {
+  if (bounds.bytes_max &&
+      record.bytes_through_last - topic.oldest->bytes_before > bounds.bytes_max) {
     // Bytes kept from m on: everything through the last minus everything before m.
     auto kept = first_kept(record, [&](const Found& m) {
       uint64_t before = m.header.bytes_through - m.payload_bytes;
@@ -371,7 +390,10 @@ Status RocksDbLog::enforce_retention(int64_t now_ms) {
   if (updates.empty()) return Status::ok();
   Status status = convert(impl.db->Write(rocksdb::WriteOptions(), &impl.batch), "retention");
   if (!status.is_ok()) return status;
-  for (auto [topic, new_first] : updates) topic->record.first_seq = new_first;
+  for (auto [topic, new_first] : updates) {
+    topic->record.first_seq = new_first;
+    topic->oldest.reset();
+  }
   return status;
 }
 

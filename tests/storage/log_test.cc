@@ -291,6 +291,21 @@ TYPED_TEST(LogTest, ReopenKeepsSequencesAndEpochs) {
   }
 }
 
+TYPED_TEST(LogTest, RetentionAfterReopenByAgeAndBytes) {
+  if constexpr (!TypeParam::kPersistent) {
+    GTEST_SKIP() << "a memory log starts empty in each process";
+  } else {
+    this->retention_["age"] = Retention{0, 100, 0};
+    this->retention_["bytes"] = Retention{0, 0, 10};
+    this->append_range("age", 1, 50);  // times 10..500
+    this->append_range("bytes", 1, 9);
+    this->reopen();
+    ASSERT_TRUE(this->log_->enforce_retention(400).is_ok());
+    EXPECT_EQ(this->seqs("age"), this->range(30, 50));
+    EXPECT_EQ(this->seqs("bytes"), this->range(5, 9));
+  }
+}
+
 TYPED_TEST(LogTest, FreshHistoryGetsANewEpoch) {
   this->append_range("t", 1, 1);
   uint64_t first = this->state("t").epoch;
