@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Keeps the dependency arrows pointing one way (STYLE.md): liburing only under broker/io,
-# RocksDB only in storage/, and protocol/ and clients/ free of the broker.
+# RocksDB only in storage/rocksdb_log.cc, and protocol/ and clients/ free of the broker.
 set -u
 cd "$(dirname "$0")/.."
 failures=0
