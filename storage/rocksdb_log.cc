@@ -5,6 +5,7 @@
 #include "storage/rocksdb_log.h"
 
 #include <rocksdb/db.h>
+#include <rocksdb/slice_transform.h>
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
 
@@ -30,6 +31,20 @@ struct Key {
   Key(uint64_t topic_id, uint64_t seq) { format::message_key(topic_id, seq, bytes); }
   [[nodiscard]] rocksdb::Slice slice() const { return {bytes, format::kMessageKeyBytes}; }
   char bytes[format::kMessageKeyBytes];
+};
+
+// The memtable insert hint's prefix: the topic id of a full message key. RocksDB 7.8 keeps one
+// hint per prefix for the point and the range-deletion memtables alike, so a range deletion
+// whose begin key had the same prefix would hand a point insert a node of the other list
+// (an assertion in RocksDB, corruption without it). Range deletions therefore begin at the
+// bare 8-byte topic id, which is outside this transform's domain.
+class TopicHint final : public rocksdb::SliceTransform {
+ public:
+  const char* Name() const override { return "herald.TopicHint"; }
+  rocksdb::Slice Transform(const rocksdb::Slice& key) const override { return {key.data(), 8}; }
+  bool InDomain(const rocksdb::Slice& key) const override {
+    return key.size() == format::kMessageKeyBytes;
+  }
 };
 
 }  // namespace
@@ -114,6 +129,10 @@ Result<std::unique_ptr<RocksDbLog>> RocksDbLog::open(const RocksDbOptions& optio
   rocksdb::ColumnFamilyOptions message_options;
   message_options.write_buffer_size = options.write_buffer_bytes;
   message_options.max_write_buffer_number = 3;
+  // A group commit interleaves many topics, each a run of rising keys. Without a hint every
+  // insert searches the skiplist from the top (measured 3-4x slower with 64 topics); with the
+  // topic id as the hint prefix, each insert starts where that topic's last one ended.
+  message_options.memtable_insert_with_hint_prefix_extractor = std::make_shared<TopicHint>();
   message_options.compression = rocksdb::kLZ4Compression;
   message_options.bottommost_compression = rocksdb::kZSTD;
   rocksdb::BlockBasedTableOptions table;
@@ -379,8 +398,10 @@ Status RocksDbLog::enforce_retention(int64_t now_ms) {
       }
       if (found) new_first = found->seq;
     }
-    impl.batch.DeleteRange(impl.messages,
-                           Key(topic.record.topic_id, topic.record.first_seq).slice(),
+    // From the bare topic id (see TopicHint): nothing of the topic sorts before it.
+    char begin[8];
+    format::put_u64(begin, topic.record.topic_id);
+    impl.batch.DeleteRange(impl.messages, rocksdb::Slice(begin, sizeof begin),
                            Key(topic.record.topic_id, cut.value).slice());
     format::TopicRecord record = topic.record;
     record.first_seq = new_first;
