@@ -5,6 +5,9 @@
 #include <algorithm>
 
 namespace herald::storage {
+namespace {
+constexpr uint64_t kReadReserveMax = 4096;
+}  // namespace
 
 MemoryLog::MemoryLog(RetentionFor retention_for) : retention_for_(std::move(retention_for)) {}
 
@@ -81,6 +84,8 @@ Result<std::vector<StoredMessage>> MemoryLog::read(std::string_view topic, uint6
   const auto& messages = found->messages;
   auto it = std::lower_bound(messages.begin(), messages.end(), from_seq,
                              [](const StoredMessage& m, uint64_t seq) { return m.seq < seq; });
+  // A page is usually full: one allocation for its vector instead of a doubling series.
+  result.value.reserve(std::min<uint64_t>(limits.count_max, kReadReserveMax));
   uint64_t bytes = 0;
   for (; it != messages.end() && result.value.size() < limits.count_max; ++it) {
     bytes += it->payload.size();

@@ -18,6 +18,7 @@ namespace herald::storage {
 namespace {
 
 constexpr const char* kTopicsFamily = "topics";
+constexpr uint64_t kReadReserveMax = 4096;
 
 Status convert(const rocksdb::Status& status, std::string_view what) {
   if (status.ok()) return Status::ok();
@@ -253,6 +254,8 @@ Result<std::vector<StoredMessage>> RocksDbLog::read(std::string_view topic, uint
   rocksdb::ReadOptions read_options;
   read_options.iterate_upper_bound = &upper_slice;
   std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(read_options));
+  // A page is usually full: one allocation for its vector instead of a doubling series.
+  result.value.reserve(std::min<uint64_t>(limits.count_max, kReadReserveMax));
   uint64_t bytes = 0;
   for (it->Seek(Key(record.topic_id, std::max(from_seq, record.first_seq)).slice());
        it->Valid() && result.value.size() < limits.count_max; it->Next()) {
