@@ -19,7 +19,8 @@ MemoryLog::Topic* MemoryLog::find(std::string_view topic) {
 Status MemoryLog::append(std::span<const AppendEntry> entries, bool /*sync*/) {
   // Validate first, so that a bad entry appends nothing (the interface's all-or-nothing).
   // Entries of one topic must rise within the call as well as above what is stored.
-  std::unordered_map<std::string_view, uint64_t> last_in_call;
+  std::unordered_map<std::string_view, uint64_t>& last_in_call = last_in_call_;
+  last_in_call.clear();
   for (const AppendEntry& entry : entries) {
     auto [it, inserted] = last_in_call.try_emplace(entry.topic, 0);
     if (inserted) {

@@ -41,6 +41,7 @@ class MemoryLog final : public Log {
   RetentionFor retention_for_;
   uint64_t next_topic_id_ = 1;
   std::unordered_map<std::string, Topic, Hash, std::equal_to<>> topics_;
+  std::unordered_map<std::string_view, uint64_t> last_in_call_;  // append()'s, kept for reuse
 };
 
 }  // namespace herald::storage

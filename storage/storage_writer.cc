@@ -155,7 +155,9 @@ bool StorageWriter::pending() {
 void StorageWriter::run() {
   for (;;) {
     int64_t now = config_.clock_ms();
-    if (now - last_retention_ms_ >= static_cast<int64_t>(config_.retention_interval_ms)) {
+    // A clock stepped backwards also triggers a run, rather than none until it catches up.
+    if (now < last_retention_ms_ ||
+        now - last_retention_ms_ >= static_cast<int64_t>(config_.retention_interval_ms)) {
       last_retention_ms_ = now;
       enforce_retention(now);
     }
