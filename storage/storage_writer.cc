@@ -132,16 +132,14 @@ Status StorageWriter::failure() const {
   return failure_;
 }
 
-// Producer side of the sleep handshake: the push (a release store) is ordered before reading
-// sleeping_ by the fence, and the worker fences between setting sleeping_ and looking at the
-// queues, so one of the two always sees the other: no wake-up is lost.
+// Producer side of the sleep handshake. Both sides flip sleeping_ with a read-modify-write:
+// RMWs on one atomic are totally ordered and each reads the one before, so either the worker's
+// exchange(true) reads our false (it synchronizes with us and then sees our push in pending()),
+// or ours reads its true and we wake it. No wake-up is lost, and no fence is needed (which
+// ThreadSanitizer could not check).
 void StorageWriter::wake_worker() {
-  std::atomic_thread_fence(std::memory_order_seq_cst);
-  if (!sleeping_.load(std::memory_order_relaxed)) return;
-  {
-    std::lock_guard lock(sleep_mutex_);
-    sleeping_.store(false, std::memory_order_relaxed);
-  }
+  if (!sleeping_.exchange(false, std::memory_order_acq_rel)) return;
+  { std::lock_guard lock(sleep_mutex_); }  // the worker is in wait() or will see false first
   sleep_cv_.notify_one();
 }
 
@@ -167,8 +165,7 @@ void StorageWriter::run() {
       }
       return;
     }
-    sleeping_.store(true, std::memory_order_relaxed);
-    std::atomic_thread_fence(std::memory_order_seq_cst);
+    sleeping_.exchange(true, std::memory_order_acq_rel);
     if (pending()) {
       sleeping_.store(false, std::memory_order_relaxed);
       continue;
