@@ -126,7 +126,9 @@ Result<std::unique_ptr<RocksDbLog>> RocksDbLog::open(const RocksDbOptions& optio
   db_options.max_total_wal_size = 4 * options.write_buffer_bytes;
 
   // Messages: written once in key order per topic, read in long forward scans. Large
-  // memtables make group commits cheap; LZ4 keeps the scan fast, ZSTD shrinks the old data.
+  // memtables make group commits cheap. LZ4 at every level, the bottom included: with ZSTD
+  // there a replay of compacted 64 B messages measured 1.5M instead of 1.9M msgs per CPU
+  // second, and replay speed is the target; the disk pays a little for it.
   rocksdb::ColumnFamilyOptions message_options;
   message_options.write_buffer_size = options.write_buffer_bytes;
   message_options.max_write_buffer_number = 3;
@@ -135,7 +137,7 @@ Result<std::unique_ptr<RocksDbLog>> RocksDbLog::open(const RocksDbOptions& optio
   // topic id as the hint prefix, each insert starts where that topic's last one ended.
   message_options.memtable_insert_with_hint_prefix_extractor = std::make_shared<TopicHint>();
   message_options.compression = rocksdb::kLZ4Compression;
-  message_options.bottommost_compression = rocksdb::kZSTD;
+  message_options.bottommost_compression = rocksdb::kLZ4Compression;
   rocksdb::BlockBasedTableOptions table;
   table.block_cache = rocksdb::NewLRUCache(options.block_cache_bytes);
   table.block_size = 16 << 10;
