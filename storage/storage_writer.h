@@ -79,8 +79,9 @@ class StorageProducer {
   // Queues one read; false (request untouched) when read_queue_capacity reads are already
   // waiting to be answered or taken.
   [[nodiscard]] bool try_read(ReadRequest&& request);
-  // Wakes the worker for everything queued since the last submit. Never blocks on storage:
-  // at most a futex wake when the worker sleeps. Call once per I/O loop tick.
+  // Wakes the worker for everything queued since the last submit. Never waits on storage:
+  // one atomic exchange, plus (only when the worker sleeps) an uncontended mutex touch and a
+  // condition-variable notify. Call once per I/O loop tick.
   void submit();
 
   // Every ticket <= done_upto() is settled: durable in its topic's mode (async: in the WAL;
