@@ -39,7 +39,7 @@ constexpr Flag kFlags[] = {
     {"max-queued-bytes", Flag::Kind::kNumber, 1024, uint64_t{1} << 32,
      "bytes queued per connection before the slow-consumer policy applies"},
     {"slow-consumer-policy", Flag::Kind::kText, 0, 0,
-     "disconnect, drop or conflate: for subscriptions that name none"},
+     "disconnect, drop, conflate or catchup: for subscriptions that name none"},
     {"max-subscriptions", Flag::Kind::kNumber, 1, 10000000, "subscriptions per connection"},
     {"max-topics", Flag::Kind::kNumber, 1, uint64_t{1} << 40,
      "distinct topics across the broker (too_many_topics above)"},
@@ -87,7 +87,7 @@ std::string store_text(std::string_view name, std::string_view value, ServerConf
     if (!protocol::pubsub::parse_policy(value, policy) ||
         policy == protocol::pubsub::Policy::kDefault) {
       return "--slow-consumer-policy: '" + std::string(value) +
-             "' is not disconnect, drop or conflate";
+             "' is not disconnect, drop, conflate or catchup";
     }
     c.slow_consumer_policy = policy;
     return "";

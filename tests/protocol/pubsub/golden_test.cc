@@ -134,6 +134,9 @@ std::string encode_server_message(const ServerMessage& message) {
       return {};
     case ServerMessage::Kind::kGap:
       return encode_gap(message.topic, message.missed);
+    case ServerMessage::Kind::kRecovery:
+      return encode_recovery({message.topic, message.epoch, message.first, message.from,
+                              message.next, message.complete});
   }
   return {};
 }
