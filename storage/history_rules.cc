@@ -1,0 +1,170 @@
+// Parsing of `--history` rules and first-match lookup. Pure: no I/O, no allocation beyond the
+// rule being built.
+#include "storage/history_rules.h"
+
+#include <array>
+#include <charconv>
+
+#include "protocol/pubsub/topic.h"
+
+namespace herald::storage {
+namespace {
+
+namespace pubsub = herald::protocol::pubsub;
+
+struct Unit {
+  std::string_view name;
+  uint64_t factor;
+};
+
+constexpr std::array<Unit, 5> kAgeUnits = {
+    {{"ms", 1}, {"s", 1000}, {"m", 60'000}, {"h", 3'600'000}, {"d", 86'400'000}}};
+constexpr std::array<Unit, 6> kByteUnits = {{{"", 1},
+                                             {"B", 1},
+                                             {"KiB", uint64_t{1} << 10},
+                                             {"MiB", uint64_t{1} << 20},
+                                             {"GiB", uint64_t{1} << 30},
+                                             {"TiB", uint64_t{1} << 40}}};
+
+// A positive decimal integer followed by one of `units` (an empty unit name allows none).
+// Overflow of the product is an error rather than a silently smaller bound.
+template <size_t N>
+bool parse_quantity(std::string_view text, const std::array<Unit, N>& units, uint64_t& out) {
+  uint64_t number = 0;
+  const char* end = text.data() + text.size();
+  auto [next, ec] = std::from_chars(text.data(), end, number);
+  if (ec != std::errc() || next == text.data() || number == 0) return false;
+  std::string_view unit(next, static_cast<size_t>(end - next));
+  for (const Unit& candidate : units) {
+    if (candidate.name != unit) continue;
+    if (number > UINT64_MAX / candidate.factor) return false;
+    out = number * candidate.factor;
+    return true;
+  }
+  return false;
+}
+
+bool parse_count(std::string_view text, uint64_t& out) {
+  constexpr std::array<Unit, 1> kNoUnit = {{{"", 1}}};
+  return parse_quantity(text, kNoUnit, out);
+}
+
+std::string quoted(std::string_view text) {
+  std::string out = "'";
+  out.append(text);
+  out += '\'';
+  return out;
+}
+
+// Applies one `key=value` option to `rule`; returns an error line or "".
+std::string apply_option(std::string_view option, HistoryRule& rule) {
+  size_t equals = option.find('=');
+  if (equals == std::string_view::npos) return "option " + quoted(option) + " is not key=value";
+  std::string_view key = option.substr(0, equals);
+  std::string_view value = option.substr(equals + 1);
+  bool good = false;
+  if (key == "count") {
+    good = parse_count(value, rule.retention.count_max);
+  } else if (key == "age") {
+    good = parse_quantity(value, kAgeUnits, rule.retention.age_ms_max);
+  } else if (key == "bytes") {
+    good = parse_quantity(value, kByteUnits, rule.retention.bytes_max);
+  } else if (key == "durability") {
+    if (rule.backend != Backend::kRocksDb) return "durability applies to rocksdb rules only";
+    good = value == "async" || value == "sync";
+    rule.durability = value == "sync" ? Durability::kSync : Durability::kAsync;
+  } else {
+    return "unknown option " + quoted(key) + " (count, age, bytes, durability)";
+  }
+  if (!good) return "bad value " + quoted(value) + " for " + std::string(key);
+  return "";
+}
+
+}  // namespace
+
+std::optional<HistoryRule> parse_history_rule(std::string_view text, std::string& error) {
+  // The pattern may not contain '=' (not in the topic alphabet), so the first '=' splits.
+  size_t equals = text.find('=');
+  if (equals == std::string_view::npos) {
+    error = "expected PATTERN=BACKEND[,KEY=VALUE]...";
+    return std::nullopt;
+  }
+  HistoryRule rule;
+  std::string_view pattern = text.substr(0, equals);
+  if (pubsub::TopicError topic_error = pubsub::check_filter(pattern);
+      topic_error != pubsub::TopicError::kNone) {
+    error = "bad pattern " + quoted(pattern) + ": " +
+            std::string(pubsub::topic_error_text(topic_error));
+    return std::nullopt;
+  }
+  rule.pattern = pattern;
+  std::string_view rest = text.substr(equals + 1);
+  size_t comma = rest.find(',');
+  std::string_view backend = rest.substr(0, comma);
+  if (backend == "none") {
+    rule.backend = Backend::kNone;
+  } else if (backend == "memory") {
+    rule.backend = Backend::kMemory;
+  } else if (backend == "rocksdb") {
+    rule.backend = Backend::kRocksDb;
+  } else {
+    error = "unknown backend " + quoted(backend) + " (memory, rocksdb, none)";
+    return std::nullopt;
+  }
+  while (comma != std::string_view::npos) {
+    rest = rest.substr(comma + 1);
+    comma = rest.find(',');
+    error = apply_option(rest.substr(0, comma), rule);
+    if (!error.empty()) return std::nullopt;
+  }
+  const Retention& bounds = rule.retention;
+  if (rule.backend == Backend::kNone &&
+      (bounds.count_max || bounds.age_ms_max || bounds.bytes_max)) {
+    error = "a none rule takes no options";
+    return std::nullopt;
+  }
+  if (rule.backend == Backend::kMemory && bounds.count_max == 0 && bounds.bytes_max == 0) {
+    error = "a memory rule needs count= or bytes= (memory must stay bounded)";
+    return std::nullopt;
+  }
+  if (rule.backend == Backend::kRocksDb && bounds.count_max == 0 && bounds.age_ms_max == 0 &&
+      bounds.bytes_max == 0) {
+    error = "a rocksdb rule needs count=, age= or bytes=";
+    return std::nullopt;
+  }
+  return rule;
+}
+
+std::optional<HistoryRules> HistoryRules::parse(const std::vector<std::string>& flags,
+                                                std::string& error) {
+  std::vector<HistoryRule> rules;
+  rules.reserve(flags.size());
+  for (const std::string& flag : flags) {
+    std::string reason;
+    std::optional<HistoryRule> rule = parse_history_rule(flag, reason);
+    if (!rule) {
+      error = "--history " + quoted(flag) + ": " + reason;
+      return std::nullopt;
+    }
+    rules.push_back(std::move(*rule));
+  }
+  return HistoryRules(std::move(rules));
+}
+
+const HistoryRule* HistoryRules::match(std::string_view topic) const {
+  for (const HistoryRule& rule : rules_) {
+    if (pubsub::filter_matches(rule.pattern, topic)) {
+      return rule.backend == Backend::kNone ? nullptr : &rule;
+    }
+  }
+  return nullptr;
+}
+
+bool HistoryRules::uses(Backend backend) const {
+  for (const HistoryRule& rule : rules_) {
+    if (rule.backend == backend) return true;
+  }
+  return false;
+}
+
+}  // namespace herald::storage
