@@ -110,6 +110,7 @@ void Worker::run() {
     now_ms_ = start_ns / 1000000;
     process_completions();
     drain_channels();
+    storage_tick();
     run_deferred();
     flush_outboxes();
     flush_sends();

@@ -503,6 +503,8 @@ std::string_view error_code_name(ErrorCode code) {
       return "too_many_subscriptions";
     case ErrorCode::kTooManyTopics:
       return "too_many_topics";
+    case ErrorCode::kStorageFailed:
+      return "storage_failed";
   }
   return "bad_request";
 }

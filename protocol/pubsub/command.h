@@ -45,6 +45,7 @@ enum class ErrorCode : uint8_t {
   kNotSubscribed,
   kTooManySubscriptions,
   kTooManyTopics,
+  kStorageFailed,
 };
 
 // "bad_json", "bad_request", ... as on the wire.
