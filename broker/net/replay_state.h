@@ -31,6 +31,7 @@ struct ReplayState {
   uint64_t dropped_upto = 0;   // live frames up to this sequence were let go: read them back
   // Live frames that arrived since the subscription was registered, in sequence order.
   std::deque<SharedRef> held;
+  size_t held_bytes = 0;
 };
 
 // One connection's subscriptions in replay, by exact topic.

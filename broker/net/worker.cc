@@ -67,6 +67,8 @@ Worker::~Worker() {
   for (Outbox& outbox : outboxes_) {
     for (const ChannelItem& item : outbox.overflow) Hub::discard(item);
   }
+  // Publishes whose history write was never settled: nobody is left to answer.
+  for (const PendingAck& ack : acks_waiting_) core::PublishRequest::destroy(ack.request);
   if (wake_fd_ >= 0) close(wake_fd_);
 }
 

@@ -31,8 +31,9 @@ namespace {
 
 constexpr uint64_t kPageCount = 1024;               // messages per history read
 constexpr uint64_t kPageBytes = uint64_t{1} << 20;  // payload bytes per history read
-constexpr size_t kHeldFramesMax = 8192;             // live frames held per replaying topic
-constexpr char kNoEpoch[] = "0000000000000000";     // a topic whose history has not started
+// Live frames held per replaying topic; their bytes are bounded by --max-queued-bytes too.
+constexpr size_t kHeldFramesMax = 8192;
+constexpr char kNoEpoch[] = "0000000000000000";  // a topic whose history has not started
 
 int64_t wall_clock_ms() {
   timespec now{};
@@ -167,7 +168,9 @@ void Worker::request_read(Connection& connection, const std::string& topic, Repl
   request.start = start;
   request.value = value;
   request.limits.count_max = kPageCount;
-  request.limits.bytes_max = kPageBytes;
+  // A page at most half the connection's bound: replayed frames bypass the policy, so this is
+  // what keeps a replaying connection's queue within one and a half bounds.
+  request.limits.bytes_max = std::min<uint64_t>(kPageBytes, config_.max_queued_bytes / 2);
   request.token = ++read_tokens_;
   state.token = request.token;
   reads_in_flight_[request.token] = ReadTarget{key_of(connection), topic};
@@ -247,6 +250,7 @@ void Worker::continue_replay(Connection& connection, const std::string& topic, R
   // longer has, it cannot give.
   if (log_done) state.next_read = std::max(state.next_read, log_last + 1);
   while (!state.held.empty() && frame_seq(state.held.front()) < state.next_read) {
+    state.held_bytes -= state.held.front().bytes().size();
     state.held.pop_front();
   }
   // Live frames let go on overflow are in the log: they must have been read back.
@@ -273,9 +277,18 @@ void Worker::finish_replay(Connection& connection, const std::string& topic) {
   const pubsub::Policy policy = it->second.policy;
   const std::string name = it->first;
   connection.replays_->erase(it);
+  // No table at all once nothing replays: deliveries test only the pointer.
+  if (connection.replays_->empty()) connection.replays_.reset();
   // From here on the subscription is live: held frames go through its policy like any other.
+  // If that policy starts a catch-up on one of them, the rest belong to the new catch-up.
   for (const SharedRef& frame : held) {
-    if (frame_seq(frame) >= next) deliver_to(connection, frame, name, policy);
+    if (frame_seq(frame) < next) continue;
+    if (connection.replays_ != nullptr && connection.replays_->contains(name)) {
+      [[maybe_unused]] bool held_again = hold_if_replaying(connection, frame, name);
+      assert(held_again);
+      continue;
+    }
+    deliver_to(connection, frame, name, policy);
   }
 }
 
@@ -283,6 +296,7 @@ void Worker::end_replay(Connection& connection, std::string_view topic) {
   if (connection.replays_ == nullptr) return;
   auto it = connection.replays_->find(std::string(topic));
   if (it != connection.replays_->end()) connection.replays_->erase(it);
+  if (connection.replays_->empty()) connection.replays_.reset();
 }
 
 void Worker::enqueue_replayed(Connection& connection, std::string_view topic,
@@ -306,12 +320,16 @@ bool Worker::hold_if_replaying(Connection& connection, const SharedRef& frame,
   auto it = connection.replays_->find(std::string(topic));
   if (it == connection.replays_->end()) return false;
   ReplayState& state = it->second;
-  if (state.held.size() >= kHeldFramesMax) {
+  const size_t bytes = frame.bytes().size();
+  if (state.held.size() >= kHeldFramesMax || state.held_bytes + bytes > config_.max_queued_bytes) {
     // Let them go: they are in the log, and the replay reads on until it has passed them.
-    state.dropped_upto = frame_seq(state.held.back());
+    state.dropped_upto = frame_seq(frame);
     state.held.clear();
+    state.held_bytes = 0;
+    return true;
   }
   state.held.push_back(frame);
+  state.held_bytes += bytes;
   return true;
 }
 

@@ -58,6 +58,12 @@ void Worker::subscribe(Connection& connection, const pubsub::Command& command) {
                    "the connection is at its subscription limit");
     return;
   }
+  if (command.replay != pubsub::Replay::kNone && pubsub::is_pattern(command.topic)) {
+    // Section 9's per-topic replay of patterns is not built yet: refuse rather than ignore.
+    command_failed(connection, command.id, pubsub::ErrorCode::kBadRequest,
+                   "replay options on a pattern are not supported by this broker yet");
+    return;
+  }
   pubsub::Policy policy =
       command.policy == pubsub::Policy::kDefault ? config_.slow_consumer_policy : command.policy;
   // Subscribing again replaces the policy (the Router keeps one entry per filter).
