@@ -5,6 +5,7 @@
 #include "storage/rocksdb_log.h"
 
 #include <rocksdb/db.h>
+#include <rocksdb/slice_transform.h>
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
 
@@ -32,12 +33,33 @@ struct Key {
   char bytes[format::kMessageKeyBytes];
 };
 
+// The memtable insert hint's prefix: the topic id of a full message key. RocksDB 7.8 keeps one
+// hint per prefix for the point and the range-deletion memtables alike, so a range deletion
+// whose begin key had the same prefix would hand a point insert a node of the other list
+// (an assertion in RocksDB, corruption without it). Range deletions therefore begin at the
+// bare 8-byte topic id, which is outside this transform's domain.
+class TopicHint final : public rocksdb::SliceTransform {
+ public:
+  const char* Name() const override { return "herald.TopicHint"; }
+  rocksdb::Slice Transform(const rocksdb::Slice& key) const override { return {key.data(), 8}; }
+  bool InDomain(const rocksdb::Slice& key) const override {
+    return key.size() == format::kMessageKeyBytes;
+  }
+};
+
 }  // namespace
 
 struct RocksDbLog::Impl {
+  // What the oldest retained message looks like, so that an idle topic inside its bounds
+  // costs retention no read at all. Learned by one seek; forgotten when first_seq changes.
+  struct Oldest {
+    int64_t time_ms = 0;
+    uint64_t bytes_before = 0;  // the topic's payload bytes before it
+  };
   struct Topic {
     format::TopicRecord record;
     std::optional<Retention> retention;  // asked once, when first needed
+    std::optional<Oldest> oldest;
   };
   struct Hash {
     using is_transparent = void;
@@ -107,6 +129,10 @@ Result<std::unique_ptr<RocksDbLog>> RocksDbLog::open(const RocksDbOptions& optio
   rocksdb::ColumnFamilyOptions message_options;
   message_options.write_buffer_size = options.write_buffer_bytes;
   message_options.max_write_buffer_number = 3;
+  // A group commit interleaves many topics, each a run of rising keys. Without a hint every
+  // insert searches the skiplist from the top (measured 3-4x slower with 64 topics); with the
+  // topic id as the hint prefix, each insert starts where that topic's last one ended.
+  message_options.memtable_insert_with_hint_prefix_extractor = std::make_shared<TopicHint>();
   message_options.compression = rocksdb::kLZ4Compression;
   message_options.bottommost_compression = rocksdb::kZSTD;
   rocksdb::BlockBasedTableOptions table;
@@ -143,7 +169,7 @@ Status RocksDbLog::Impl::load_topics() {
         format::decode_topic_value(std::string_view(it->value().data(), it->value().size()));
     if (!record) return Status::corruption("bad topic record for '" + name + "'");
     next_topic_id = std::max(next_topic_id, record->topic_id + 1);
-    topics.emplace(std::move(name), Topic{*record, std::nullopt});
+    topics.emplace(std::move(name), Topic{*record, std::nullopt, std::nullopt});
   }
   if (!it->status().ok()) return convert(it->status(), "reading topic records");
 
@@ -202,6 +228,7 @@ Status RocksDbLog::append(std::span<const AppendEntry> entries, bool sync) {
   if (!status.is_ok()) return status;
   for (const auto& [name, record] : impl.pending) {
     auto [it, inserted] = impl.topics.try_emplace(std::string(name));
+    if (it->second.record.first_seq != record.first_seq) it->second.oldest.reset();
     it->second.record = record;
   }
   return status;
@@ -320,13 +347,24 @@ Result<uint64_t> RocksDbLog::Impl::retention_cut(const std::string& name, Topic&
   if (bounds.count_max && record.last_seq >= bounds.count_max) {
     cut = std::max(cut, record.last_seq - bounds.count_max + 1);
   }
-  if (bounds.age_ms_max) {
-    int64_t oldest = oldest_kept_ms(now_ms, bounds.age_ms_max);
-    auto kept = first_kept(record, [&](const Found& m) { return m.header.time_ms >= oldest; });
+  if ((bounds.age_ms_max || bounds.bytes_max) && !topic.oldest) {
+    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions()));
+    std::optional<Found> first;
+    if (Status status = first_at_or_after(*it, record, record.first_seq, first); !status.is_ok()) {
+      return {std::move(status), 0};
+    }
+    if (!first) return {Status::corruption("no message at first_seq of '" + name + "'"), 0};
+    topic.oldest =
+        Oldest{first->header.time_ms, first->header.bytes_through - first->payload_bytes};
+  }
+  int64_t oldest_kept = oldest_kept_ms(now_ms, bounds.age_ms_max);
+  if (bounds.age_ms_max && topic.oldest->time_ms < oldest_kept) {
+    auto kept = first_kept(record, [&](const Found& m) { return m.header.time_ms >= oldest_kept; });
     if (!kept.status.is_ok()) return kept;
     cut = std::max(cut, kept.value);
   }
-  if (bounds.bytes_max) {
+  if (bounds.bytes_max &&
+      record.bytes_through_last - topic.oldest->bytes_before > bounds.bytes_max) {
     // Bytes kept from m on: everything through the last minus everything before m.
     auto kept = first_kept(record, [&](const Found& m) {
       uint64_t before = m.header.bytes_through - m.payload_bytes;
@@ -360,8 +398,10 @@ Status RocksDbLog::enforce_retention(int64_t now_ms) {
       }
       if (found) new_first = found->seq;
     }
-    impl.batch.DeleteRange(impl.messages,
-                           Key(topic.record.topic_id, topic.record.first_seq).slice(),
+    // From the bare topic id (see TopicHint): nothing of the topic sorts before it.
+    char begin[8];
+    format::put_u64(begin, topic.record.topic_id);
+    impl.batch.DeleteRange(impl.messages, rocksdb::Slice(begin, sizeof begin),
                            Key(topic.record.topic_id, cut.value).slice());
     format::TopicRecord record = topic.record;
     record.first_seq = new_first;
@@ -371,7 +411,10 @@ Status RocksDbLog::enforce_retention(int64_t now_ms) {
   if (updates.empty()) return Status::ok();
   Status status = convert(impl.db->Write(rocksdb::WriteOptions(), &impl.batch), "retention");
   if (!status.is_ok()) return status;
-  for (auto [topic, new_first] : updates) topic->record.first_seq = new_first;
+  for (auto [topic, new_first] : updates) {
+    topic->record.first_seq = new_first;
+    topic->oldest.reset();
+  }
   return status;
 }
 
