@@ -140,6 +140,7 @@ class Connection {
   std::vector<std::string> subscriptions_;   // filters, as subscribed
   std::unique_ptr<SlowConsumerState> slow_;  // null until a policy first acts
   std::unique_ptr<ReplayTable> replays_;     // null until a subscribe on a topic with history
+  std::unique_ptr<PatternHistory> pattern_history_;  // null until a pattern meets history
 };
 
 }  // namespace herald::broker::net

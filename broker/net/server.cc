@@ -149,15 +149,16 @@ std::unique_ptr<storage::StorageWriter> open_storage(const ServerConfig& config,
 }
 
 // Gives each worker its producer, and the owners of recovered topics their last sequence.
-std::string attach_storage(storage::StorageWriter& writer,
+std::string attach_storage(storage::StorageWriter& writer, core::HistoryTopics& topics,
                            const std::vector<std::unique_ptr<Worker>>& workers) {
   auto count = static_cast<uint32_t>(workers.size());
   for (uint32_t i = 0; i < count; ++i) {
     Worker* worker = workers[i].get();
     writer.producer(i).set_wake([worker] { worker->wake(); });
-    worker->attach_storage(writer.producer(i), writer.rules());
+    worker->attach_storage(writer.producer(i), writer.rules(), topics);
   }
   for (const storage::TopicState& topic : writer.recovered_topics()) {
+    topics.add(topic.topic);
     if (!workers[core::owner_of(topic.topic, count)]->continue_topic(topic.topic, topic.last_seq)) {
       return "the history logs hold more topics than --max-topics allows";
     }
@@ -198,6 +199,7 @@ int run_server(const ServerConfig& config) {
   // Declared before the threads: it outlives every worker and frees what they left in it.
   Hub hub(plan.workers, config.max_topics);
   std::unique_ptr<storage::StorageWriter> history = open_storage(config, plan.workers, error);
+  core::HistoryTopics history_topics;  // outlives the workers, which list topics in it
   if (!error.empty()) {
     print_line(error);
     return 1;
@@ -208,7 +210,8 @@ int run_server(const ServerConfig& config) {
         config, session_config, std::move(listeners[i]), plan.limits, open_connections, hub, i));
   }
   if (history != nullptr) {
-    if (std::string failure = attach_storage(*history, threads.workers); !failure.empty()) {
+    if (std::string failure = attach_storage(*history, history_topics, threads.workers);
+        !failure.empty()) {
       print_line(failure);
       return 1;
     }

@@ -15,6 +15,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "broker/core/history_topics.h"
 #include "broker/core/publication.h"
 #include "broker/core/router.h"
 #include "broker/core/topic_table.h"
@@ -60,7 +61,8 @@ class Worker final : private ConnectionHandler {
 
   // History (worker_history.cc). Before the threads start, on the constructing thread: the
   // storage producer this worker uses and the rules it serves (both outlive the worker).
-  void attach_storage(storage::StorageProducer& producer, const storage::HistoryRules& rules);
+  void attach_storage(storage::StorageProducer& producer, const storage::HistoryRules& rules,
+                      core::HistoryTopics& topics);
   // Before the threads start: continue `topic` after `last_seq` (this worker owns it).
   bool continue_topic(std::string_view topic, uint64_t last_seq);
   // Any thread: wakes the loop (the storage writer calls it when acks or reads are ready).
@@ -182,6 +184,21 @@ class Worker final : private ConnectionHandler {
   // recovery, the replayed messages and the ack follow when the read is answered.
   void start_replay(Connection& connection, const protocol::pubsub::Command& command,
                     protocol::pubsub::Policy policy);
+  // The replay of one topic for an exact or a pattern subscription (`filter`, `group`).
+  void begin_replay(Connection& connection, const std::string& topic,
+                    protocol::pubsub::Replay start, uint64_t value, std::string_view epoch,
+                    std::string_view ack_id, protocol::pubsub::Policy policy,
+                    std::string_view filter, uint64_t group);
+  // Whether `topic` keeps history (cached per worker); `owner`: list it in HistoryTopics.
+  [[nodiscard]] bool has_history(std::string_view topic, bool owner);
+  // worker_history_patterns.cc: a pattern subscribe replays every matching topic; a topic
+  // first met later is introduced with a recovery (false when it needs none).
+  void start_pattern_replay(Connection& connection, const protocol::pubsub::Command& command,
+                            protocol::pubsub::Policy policy);
+  [[nodiscard]] bool introduce_topic(Connection& connection, const SharedRef& frame,
+                                     std::string_view topic, protocol::pubsub::Policy policy);
+  void group_recovered(Connection& connection, uint64_t group, bool complete);
+  void end_pattern_replays(Connection& connection, std::string_view filter);
   void request_read(Connection& connection, const std::string& topic, ReplayState& state,
                     storage::ReadRequest::Start start, uint64_t value);
   void on_read_result(storage::ReadResult& result);
@@ -261,6 +278,14 @@ class Worker final : private ConnectionHandler {
   // History: null without --history rules.
   storage::StorageProducer* storage_ = nullptr;
   const storage::HistoryRules* history_rules_ = nullptr;
+  core::HistoryTopics* history_topics_ = nullptr;
+  struct HistoryCacheEntry {
+    bool kept;    // a rule gives the topic history
+    bool listed;  // this worker (its owner) put it in history_topics_
+  };
+  TopicMap<HistoryCacheEntry> history_cache_;
+  std::vector<std::string> pattern_topics_;  // reused by every pattern subscribe
+  uint64_t group_ids_ = 0;
   std::deque<PendingAck> acks_waiting_;                       // in ticket order
   std::deque<storage::ReadRequest> reads_waiting_;            // the read queue was full
   std::unordered_map<uint64_t, ReadTarget> reads_in_flight_;  // by token

@@ -53,10 +53,11 @@ uint64_t frame_seq(const SharedRef& frame) { return core::frame_origin_read(fram
 
 }  // namespace
 
-void Worker::attach_storage(storage::StorageProducer& producer,
-                            const storage::HistoryRules& rules) {
+void Worker::attach_storage(storage::StorageProducer& producer, const storage::HistoryRules& rules,
+                            core::HistoryTopics& topics) {
   storage_ = &producer;
   history_rules_ = &rules;
+  history_topics_ = &topics;
 }
 
 bool Worker::continue_topic(std::string_view topic, uint64_t last_seq) {
@@ -72,7 +73,7 @@ void Worker::wake() {
 // Appends and acks.
 
 uint64_t Worker::append_history(const core::PublishRequest::Fields& fields, uint64_t seq) {
-  if (history_rules_->match(fields.topic) == nullptr) return 0;
+  if (!has_history(fields.topic, true)) return 0;
   storage::AppendRequest request;
   request.topic = std::string(fields.topic);
   request.seq = seq;
@@ -128,28 +129,38 @@ void Worker::storage_tick() {
 
 void Worker::start_replay(Connection& connection, const pubsub::Command& command,
                           pubsub::Policy policy) {
-  if (connection.replays_ == nullptr) connection.replays_ = std::make_unique<ReplayTable>();
-  std::string topic(command.topic);
-  ReplayState& state = (*connection.replays_)[topic];
-  state = ReplayState{};
-  state.start = command.replay;
-  state.value = command.replay_value;
-  state.epoch_wanted = std::string(command.epoch);
-  state.ack_id = std::string(command.id);
-  state.policy = policy;
-  // Pairs with the fence in append_history(): the registration above is visible to every
-  // owner before this read is queued.
+  // Pairs with the fence in append_history(): the registration in the Router is visible to
+  // every owner before the read is queued.
   std::atomic_thread_fence(std::memory_order_seq_cst);
-  switch (command.replay) {
+  begin_replay(connection, std::string(command.topic), command.replay, command.replay_value,
+               command.epoch, command.id, policy, {}, 0);
+}
+
+void Worker::begin_replay(Connection& connection, const std::string& topic, pubsub::Replay start,
+                          uint64_t value, std::string_view epoch, std::string_view ack_id,
+                          pubsub::Policy policy, std::string_view filter, uint64_t group) {
+  if (connection.replays_ == nullptr) connection.replays_ = std::make_unique<ReplayTable>();
+  ReplayState& state = (*connection.replays_)[topic];
+  // A replay this one replaces will never send its recovery: its group must not wait for it.
+  if (state.group != 0 && !state.recovery_sent) group_recovered(connection, state.group, true);
+  state = ReplayState{};
+  state.start = start;
+  state.value = value;
+  state.epoch_wanted = std::string(epoch);
+  state.ack_id = std::string(ack_id);
+  state.policy = policy;
+  state.filter = std::string(filter);
+  state.group = group;
+  switch (start) {
     case pubsub::Replay::kFrom:
       request_read(connection, topic, state, ReadRequest::Start::kSeq,
-                   std::max<uint64_t>(command.replay_value, 1));
+                   std::max<uint64_t>(value, 1));
       return;
     case pubsub::Replay::kLast:
-      request_read(connection, topic, state, ReadRequest::Start::kLast, command.replay_value);
+      request_read(connection, topic, state, ReadRequest::Start::kLast, value);
       return;
     case pubsub::Replay::kSince:
-      request_read(connection, topic, state, ReadRequest::Start::kTime, command.replay_value);
+      request_read(connection, topic, state, ReadRequest::Start::kTime, value);
       return;
     case pubsub::Replay::kSnapshot:
       request_read(connection, topic, state, ReadRequest::Start::kLast, 1);
@@ -195,6 +206,9 @@ void Worker::on_read_result(storage::ReadResult& result) {
   if (!result.status.is_ok()) {
     // The log cannot be read: say so, and let the subscription go live as it is.
     std::string id = state.ack_id;
+    if (state.group != 0 && !state.recovery_sent) {
+      group_recovered(*connection, state.group, false);
+    }
     finish_replay(*connection, where.topic);
     command_failed(*connection, id, pubsub::ErrorCode::kStorageFailed, "history read failed");
     return;
@@ -230,10 +244,12 @@ void Worker::send_recovery(Connection& connection, const std::string& topic, Rep
   const std::string epoch = epoch_text(log.epoch);
   send_text(connection,
             pubsub::encode_recovery({topic, epoch, log.first_seq, from, next, state.complete}));
-  if (!state.ack_id.empty()) {
+  state.recovery_sent = true;
+  if (state.group != 0) {
+    group_recovered(connection, state.group, state.complete);
+  } else if (!state.ack_id.empty()) {
     send_text(connection, pubsub::encode_subscribe_ack(state.ack_id, state.complete));
   }
-  state.recovery_sent = true;
   state.next_read = from;
 }
 
@@ -294,8 +310,13 @@ void Worker::finish_replay(Connection& connection, const std::string& topic) {
 
 void Worker::end_replay(Connection& connection, std::string_view topic) {
   if (connection.replays_ == nullptr) return;
-  auto it = connection.replays_->find(std::string(topic));
-  if (it != connection.replays_->end()) connection.replays_->erase(it);
+  auto it = connection.replays_->find(topic);
+  if (it != connection.replays_->end()) {
+    if (it->second.group != 0 && !it->second.recovery_sent) {
+      group_recovered(connection, it->second.group, true);
+    }
+    connection.replays_->erase(it);
+  }
   if (connection.replays_->empty()) connection.replays_.reset();
 }
 
@@ -317,7 +338,7 @@ void Worker::enqueue_replayed(Connection& connection, std::string_view topic,
 
 bool Worker::hold_if_replaying(Connection& connection, const SharedRef& frame,
                                std::string_view topic) {
-  auto it = connection.replays_->find(std::string(topic));
+  auto it = connection.replays_->find(topic);
   if (it == connection.replays_->end()) return false;
   ReplayState& state = it->second;
   const size_t bytes = frame.bytes().size();
@@ -334,7 +355,7 @@ bool Worker::hold_if_replaying(Connection& connection, const SharedRef& frame,
 }
 
 bool Worker::start_catchup(Connection& connection, const SharedRef& frame, std::string_view topic) {
-  if (storage_ == nullptr || history_rules_->match(topic) == nullptr) return false;
+  if (storage_ == nullptr || !has_history(topic, false)) return false;
   if (connection.replays_ == nullptr) connection.replays_ = std::make_unique<ReplayTable>();
   std::string name(topic);
   ReplayState& state = (*connection.replays_)[name];

@@ -58,12 +58,6 @@ void Worker::subscribe(Connection& connection, const pubsub::Command& command) {
                    "the connection is at its subscription limit");
     return;
   }
-  if (command.replay != pubsub::Replay::kNone && pubsub::is_pattern(command.topic)) {
-    // Section 9's per-topic replay of patterns is not built yet: refuse rather than ignore.
-    command_failed(connection, command.id, pubsub::ErrorCode::kBadRequest,
-                   "replay options on a pattern are not supported by this broker yet");
-    return;
-  }
   pubsub::Policy policy =
       command.policy == pubsub::Policy::kDefault ? config_.slow_consumer_policy : command.policy;
   // Subscribing again replaces the policy (the Router keeps one entry per filter).
@@ -71,8 +65,12 @@ void Worker::subscribe(Connection& connection, const pubsub::Command& command) {
   if (is_new) filters.emplace_back(command.topic);
   counters_.subscriptions.set(router_.subscription_count());
   connection.bad_commands_ = 0;
-  if (storage_ != nullptr && !pubsub::is_pattern(command.topic) &&
-      history_rules_->match(command.topic) != nullptr) {
+  if (storage_ != nullptr && pubsub::is_pattern(command.topic)) {
+    end_pattern_replays(connection, command.topic);
+    start_pattern_replay(connection, command, policy);  // the ack follows the recoveries
+    return;
+  }
+  if (storage_ != nullptr && has_history(command.topic, false)) {
     start_replay(connection, command, policy);  // the ack follows the recovery
     return;
   }
@@ -91,7 +89,11 @@ void Worker::unsubscribe(Connection& connection, const pubsub::Command& command)
   [[maybe_unused]] bool removed =
       router_.unsubscribe(command.topic, subscriber_id(connection, command.topic));
   assert(removed);
-  end_replay(connection, command.topic);
+  if (pubsub::is_pattern(command.topic)) {
+    end_pattern_replays(connection, command.topic);
+  } else {
+    end_replay(connection, command.topic);
+  }
   *it = std::move(filters.back());
   filters.pop_back();
   counters_.subscriptions.set(router_.subscription_count());
@@ -146,6 +148,7 @@ void Worker::drop_subscriptions(Connection& connection) {
   }
   std::vector<std::string>().swap(connection.subscriptions_);
   connection.replays_.reset();
+  connection.pattern_history_.reset();
   counters_.subscriptions.set(router_.subscription_count());
 }
 
@@ -242,6 +245,10 @@ void Worker::deliver(const SharedRef& frame) {
     if (skip_publisher && key_of(*target.connection) == origin.publisher.connection) continue;
     if (target.connection->replays_ != nullptr &&
         hold_if_replaying(*target.connection, frame, origin.topic)) {
+      continue;
+    }
+    if (!target.exact && target.connection->pattern_history_ != nullptr &&
+        introduce_topic(*target.connection, frame, origin.topic, target.policy)) {
       continue;
     }
     deliver_to(*target.connection, frame, origin.topic, target.policy);

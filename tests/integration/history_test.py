@@ -236,7 +236,18 @@ class SeamTest(HistoryCase):
             time.sleep(0.05)
             client = self.client(broker)
             start = 1 + random.randrange(1, 2000) * k
-            recovery = self.subscribe(client, topic, ',"from":%d' % start)
+            if k == 3:  # a pattern, with the topic's position in its `from` object
+                client.command('{"op":"sub","topic":"s.*","from":{"%s":%d},"id":"p"}'
+                               % (topic, start))
+                # Before the topic's first message reached the broker, the ack comes first
+                # (no topic matched yet) and the recovery introduces the topic later.
+                first, second = client.next_event(), client.next_event()
+                if first.type == "ack":
+                    first, second = second, first
+                recovery = recovery_of(self, first, topic)
+                self.assertEqual(second.type, "ack")
+            else:
+                recovery = self.subscribe(client, topic, ',"from":%d' % start)
             subscribers.append((client, recovery))
         publisher.join(WAIT_S * 3)
         self.assertFalse(failures, failures)
@@ -272,6 +283,71 @@ class SnapshotTest(HistoryCase):
         # A topic with history but no message yet.
         empty = self.subscribe(self.client(broker), "p.NONE", ',"snapshot":true')
         self.assertEqual((empty["first"], empty["from"], empty["next"]), (0, 1, 1))
+        broker.stop()
+
+
+class PatternTest(HistoryCase):
+    def collect(self, client, recoveries, messages):
+        """Reads until `recoveries` recovery messages, the ack and `messages` messages came;
+        returns ({topic: recovery}, {topic: [seq...]}, complete from the ack). The ack must
+        follow every recovery."""
+        found, seqs, complete = {}, {}, None
+        deadline = time.monotonic() + WAIT_S
+        while (len(found) < recoveries or complete is None
+               or sum(map(len, seqs.values())) < messages) and time.monotonic() < deadline:
+            event = client.next_event(timeout=WAIT_S)
+            if event.type == "recovery":
+                self.assertIsNone(complete, "a recovery after the ack")
+                self.assertNotIn(event.topic, found)
+                found[event.topic] = recovery_of(self, event, event.topic)
+            elif event.type == "ack":
+                self.assertEqual(len(found), recoveries, "the ack before every recovery")
+                complete = event.raw["complete"] == "true"
+            else:
+                self.assertEqual(event.type, "msg", repr(event))
+                self.assertIn(event.topic, found, "a message before its topic's recovery")
+                seqs.setdefault(event.topic, []).append(event.seq)
+        self.assertEqual(sum(map(len, seqs.values())), messages)
+        return found, seqs, complete
+
+    def test_each_topic_from_its_own_position_snapshot_and_new_topics(self):
+        broker = self.start("--workers", "2", "--history", "p.>=memory,count=100")
+        publisher = self.client(broker)
+        self.publish_acked(publisher, "p.a", 3)
+        self.publish_acked(publisher, "p.b", 2)
+        self.publish_acked(publisher, "q.a", 2)  # no history: never replayed
+        sub = self.client(broker)
+        sub.command('{"op":"sub","topic":"p.*","from":{"p.a":2},"id":"s"}')
+        found, seqs, complete = self.collect(sub, 2, 2)
+        self.assertTrue(complete)
+        self.assertEqual((found["p.a"]["from"], found["p.a"]["next"]), (2, 4))
+        self.assertEqual((found["p.b"]["from"], found["p.b"]["next"]), (3, 3))
+        self.assertEqual(seqs, {"p.a": [2, 3]})
+        # Live from each topic's next, and a topic first published now is introduced.
+        self.publish_acked(publisher, "p.a", 1, 3)
+        self.assertEqual((sub.next_event().topic, ), ("p.a", ))
+        self.publish_acked(publisher, "p.c", 1)
+        recovery = recovery_of(self, sub.next_event(), "p.c")
+        self.assertEqual((recovery["first"], recovery["from"]), (1, 1))
+        event = sub.next_event()
+        self.assertEqual((event.type, event.topic, event.seq), ("msg", "p.c", 1))
+
+        snap = self.client(broker)
+        snap.command('{"op":"sub","topic":"p.>","snapshot":true,"id":7}')
+        found, seqs, complete = self.collect(snap, 3, 3)
+        self.assertTrue(complete)
+        self.assertEqual(seqs, {"p.a": [4], "p.b": [2], "p.c": [1]})
+
+        # A position older than what is kept makes the ack incomplete.
+        for i in range(120):
+            publisher.pub("p.b", str(i))
+        self.publish_acked(publisher, "p.b", 1, 500)
+        old = self.client(broker)
+        old.command('{"op":"sub","topic":"p.*","from":{"p.b":1},"id":"o"}')
+        found, seqs, complete = self.collect(old, 3, 100)
+        self.assertFalse(complete)
+        self.assertFalse(found["p.b"]["complete"])
+        self.assertEqual(seqs["p.b"], list(range(24, 124)))
         broker.stop()
 
 
