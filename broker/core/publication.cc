@@ -11,6 +11,7 @@ namespace {
 
 struct OriginHeader {
   uint64_t connection;
+  uint64_t seq;
   uint32_t worker;
   uint8_t echo;
   uint8_t topic_bytes;
@@ -59,7 +60,7 @@ size_t frame_origin_bytes(std::string_view topic) {
 
 void frame_origin_write(std::span<uint8_t> out, const FrameOrigin& origin) {
   assert(out.size() >= frame_origin_bytes(origin.topic) && origin.topic.size() <= 255);
-  OriginHeader header{origin.publisher.connection, origin.publisher.worker,
+  OriginHeader header{origin.publisher.connection, origin.seq, origin.publisher.worker,
                       static_cast<uint8_t>(origin.echo ? 1 : 0),
                       static_cast<uint8_t>(origin.topic.size())};
   std::memcpy(out.data(), &header, sizeof(header));
@@ -73,6 +74,7 @@ FrameOrigin frame_origin_read(std::span<const uint8_t> bytes) {
   assert(bytes.size() >= sizeof(header) + header.topic_bytes);
   FrameOrigin origin;
   origin.publisher = ReplyAddress{header.worker, header.connection};
+  origin.seq = header.seq;
   origin.echo = header.echo != 0;
   origin.topic = {reinterpret_cast<const char*>(bytes.data()) + sizeof(header), header.topic_bytes};
   return origin;

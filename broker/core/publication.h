@@ -22,7 +22,8 @@ struct ReplyAddress {
 class PublishRequest {
  public:
   enum class Origin : uint8_t { kWebSocket, kHttp };
-  enum class Status : uint8_t { kPending, kSequenced, kTooManyTopics };
+  // kStorageFailed: sequenced and delivered live, but its history write failed (no ack).
+  enum class Status : uint8_t { kPending, kSequenced, kTooManyTopics, kStorageFailed };
 
   struct Fields {
     std::string_view topic;  // passes check_topic
@@ -68,6 +69,7 @@ class PublishRequest {
 // Stored beside each encoded frame so a receiving worker can route it without parsing it.
 struct FrameOrigin {
   ReplyAddress publisher;
+  uint64_t seq = 0;  // the message's sequence in its topic
   bool echo = true;
   std::string_view topic;
 };

@@ -17,6 +17,7 @@ SlowDecision decide(size_t queued_bytes, size_t frame_bytes, size_t queued_bytes
       return SlowDecision::kDisconnect;
     case Policy::kConflate:
       return SlowDecision::kConflate;
+    case Policy::kCatchup:  // the worker turns this into a catch-up where the topic has history
     case Policy::kDrop:
     case Policy::kDefault:
       break;

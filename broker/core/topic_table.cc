@@ -1,6 +1,8 @@
 // TopicTable: a hash map from topic to the last sequence given, with the shared topic limit.
 #include "broker/core/topic_table.h"
 
+#include <algorithm>
+
 namespace herald::broker::core {
 
 uint32_t owner_of(std::string_view topic, uint32_t worker_count) {
@@ -27,6 +29,20 @@ uint64_t TopicTable::next_seq(std::string_view topic) {
   }
   next_.emplace(std::string(topic), 1);
   return 1;
+}
+
+bool TopicTable::continue_after(std::string_view topic, uint64_t last_seq) {
+  auto it = next_.find(topic);
+  if (it != next_.end()) {
+    it->second = std::max(it->second, last_seq);
+    return true;
+  }
+  if (topic_count_.fetch_add(1, std::memory_order_relaxed) >= topics_max_) {
+    topic_count_.fetch_sub(1, std::memory_order_relaxed);
+    return false;
+  }
+  next_.emplace(std::string(topic), last_seq);
+  return true;
 }
 
 }  // namespace herald::broker::core

@@ -28,6 +28,10 @@ class TopicTable {
   // is new and the broker already holds topics_max topics (too_many_topics).
   [[nodiscard]] uint64_t next_seq(std::string_view topic);
 
+  // Continues `topic` after `last_seq` (from its history log at start-up), so no sequence
+  // number is reused after a restart. Counts against topics_max; false when over it.
+  bool continue_after(std::string_view topic, uint64_t last_seq);
+
   // Topics this table owns.
   [[nodiscard]] size_t size() const { return next_.size(); }
 

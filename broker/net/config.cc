@@ -7,6 +7,8 @@
 #include <limits>
 #include <string_view>
 
+#include "storage/history_rules.h"
+
 namespace herald::broker::net {
 
 namespace {
@@ -39,10 +41,14 @@ constexpr Flag kFlags[] = {
     {"max-queued-bytes", Flag::Kind::kNumber, 1024, uint64_t{1} << 32,
      "bytes queued per connection before the slow-consumer policy applies"},
     {"slow-consumer-policy", Flag::Kind::kText, 0, 0,
-     "disconnect, drop or conflate: for subscriptions that name none"},
+     "disconnect, drop, conflate or catchup: for subscriptions that name none"},
     {"max-subscriptions", Flag::Kind::kNumber, 1, 10000000, "subscriptions per connection"},
     {"max-topics", Flag::Kind::kNumber, 1, uint64_t{1} << 40,
      "distinct topics across the broker (too_many_topics above)"},
+    {"data-dir", Flag::Kind::kText, 0, 0, "directory of the on-disk history logs"},
+    {"history", Flag::Kind::kText, 0, 0,
+     "PATTERN=BACKEND[,count=N][,age=T][,bytes=B][,durability=async|sync], repeatable: topics "
+     "that keep history (first match wins)"},
     {"help", Flag::Kind::kSwitch, 0, 0, "print this help"},
 };
 
@@ -63,6 +69,8 @@ std::string default_of(std::string_view name, const ServerConfig& c) {
   }
   if (name == "max-subscriptions") return std::to_string(c.max_subscriptions);
   if (name == "max-topics") return std::to_string(c.max_topics);
+  if (name == "data-dir") return c.data_dir;
+  if (name == "history") return "none";
   return "";
 }
 
@@ -80,14 +88,25 @@ void store(std::string_view name, uint64_t value, ServerConfig& c) {
   if (name == "max-topics") c.max_topics = value;
 }
 
-// Text flags: --host and --slow-consumer-policy. Returns an error message or "".
+// Text flags: --host, --slow-consumer-policy, --data-dir, --history. Returns an error message
+// or "".
 std::string store_text(std::string_view name, std::string_view value, ServerConfig& c) {
+  if (name == "data-dir") {
+    c.data_dir = std::string(value);
+    return "";
+  }
+  if (name == "history") {
+    std::string error;
+    if (!storage::parse_history_rule(value, error)) return "--history: " + error;
+    c.history.emplace_back(value);
+    return "";
+  }
   if (name == "slow-consumer-policy") {
     protocol::pubsub::Policy policy = protocol::pubsub::Policy::kDefault;
     if (!protocol::pubsub::parse_policy(value, policy) ||
         policy == protocol::pubsub::Policy::kDefault) {
       return "--slow-consumer-policy: '" + std::string(value) +
-             "' is not disconnect, drop or conflate";
+             "' is not disconnect, drop, conflate or catchup";
     }
     c.slow_consumer_policy = policy;
     return "";
@@ -170,7 +189,9 @@ std::string usage_text() {
   for (const Flag& flag : kFlags) {
     std::string left = "  --" + std::string(flag.name);
     if (flag.kind == Flag::Kind::kNumber) left += " N";
-    if (flag.kind == Flag::Kind::kText) left += flag.name == "host" ? " ADDR" : " NAME";
+    if (flag.kind == Flag::Kind::kText) {
+      left += flag.name == "host" ? " ADDR" : flag.name == "history" ? " RULE" : " NAME";
+    }
     left.resize(std::max<size_t>(left.size() + 1, 31), ' ');
     text += left + std::string(flag.help);
     std::string def = default_of(flag.name, defaults);

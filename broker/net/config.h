@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "protocol/pubsub/command.h"
 
@@ -29,6 +30,10 @@ struct ServerConfig {
   protocol::pubsub::Policy slow_consumer_policy = protocol::pubsub::Policy::kDrop;
   uint64_t max_subscriptions = 1000;  // per connection
   uint64_t max_topics = 1000000;      // distinct topics across the broker
+  // History (PROTOCOL.md section 9): where durable logs live, and one rule per --history flag
+  // (storage/history_rules.h syntax, checked at parse time), first match wins.
+  std::string data_dir = "./data";
+  std::vector<std::string> history;
 
   // Internal limits, fixed at start-up.
   uint32_t recv_buffer_count = 512;         // per worker; a power of two

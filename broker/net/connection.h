@@ -14,6 +14,7 @@
 #include "broker/core/slow_consumer.h"
 #include "broker/net/config.h"
 #include "broker/net/counters.h"
+#include "broker/net/replay_state.h"
 #include "broker/net/send_queue.h"
 #include "protocol/websocket/session.h"
 
@@ -138,6 +139,8 @@ class Connection {
   SendQueue queue_;
   std::vector<std::string> subscriptions_;   // filters, as subscribed
   std::unique_ptr<SlowConsumerState> slow_;  // null until a policy first acts
+  std::unique_ptr<ReplayTable> replays_;     // null until a subscribe on a topic with history
+  std::unique_ptr<PatternHistory> pattern_history_;  // null until a pattern meets history
 };
 
 }  // namespace herald::broker::net

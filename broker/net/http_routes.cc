@@ -161,6 +161,9 @@ void Worker::respond_publish(Connection& connection, std::string_view topic,
   if (status == core::PublishRequest::Status::kTooManyTopics) {
     return session.respond(503, "text/plain", "too many topics\n");
   }
+  if (status == core::PublishRequest::Status::kStorageFailed) {
+    return session.respond(503, "text/plain", "history write failed\n");
+  }
   std::string body = "{\"topic\":\"";
   body.append(topic).append("\",\"seq\":").append(std::to_string(seq)).append("}\n");
   session.respond(200, "application/json", body);

@@ -20,6 +20,7 @@
 #include "broker/io/ring.h"
 #include "broker/net/hub.h"
 #include "broker/net/worker.h"
+#include "storage/storage_writer.h"
 
 namespace herald::broker::net {
 
@@ -128,6 +129,43 @@ std::string start_workers(Threads& threads) {
   return "";
 }
 
+// The storage writer when --history rules exist (else null, and no data directory is made).
+std::unique_ptr<storage::StorageWriter> open_storage(const ServerConfig& config, uint32_t workers,
+                                                     std::string& error) {
+  if (config.history.empty()) return nullptr;
+  storage::StorageConfig storage_config;
+  storage_config.data_dir = config.data_dir;
+  auto rules = storage::HistoryRules::parse(config.history, error);
+  if (!rules) return nullptr;
+  storage_config.rules = std::move(*rules);
+  storage_config.producer_count = workers;
+  auto opened = storage::StorageWriter::open(std::move(storage_config));
+  if (!opened.status.is_ok()) {
+    error = "cannot open the history logs in " + config.data_dir + ": " + opened.status.message() +
+            " (check --data-dir and its permissions)";
+    return nullptr;
+  }
+  return std::move(opened.value);
+}
+
+// Gives each worker its producer, and the owners of recovered topics their last sequence.
+std::string attach_storage(storage::StorageWriter& writer, core::HistoryTopics& topics,
+                           const std::vector<std::unique_ptr<Worker>>& workers) {
+  auto count = static_cast<uint32_t>(workers.size());
+  for (uint32_t i = 0; i < count; ++i) {
+    Worker* worker = workers[i].get();
+    writer.producer(i).set_wake([worker] { worker->wake(); });
+    worker->attach_storage(writer.producer(i), writer.rules(), topics);
+  }
+  for (const storage::TopicState& topic : writer.recovered_topics()) {
+    topics.add(topic.topic);
+    if (!workers[core::owner_of(topic.topic, count)]->continue_topic(topic.topic, topic.last_seq)) {
+      return "the history logs hold more topics than --max-topics allows";
+    }
+  }
+  return "";
+}
+
 }  // namespace
 
 int run_server(const ServerConfig& config) {
@@ -160,13 +198,28 @@ int run_server(const ServerConfig& config) {
   std::atomic<uint64_t> open_connections{0};
   // Declared before the threads: it outlives every worker and frees what they left in it.
   Hub hub(plan.workers, config.max_topics);
+  std::unique_ptr<storage::StorageWriter> history = open_storage(config, plan.workers, error);
+  core::HistoryTopics history_topics;  // outlives the workers, which list topics in it
+  if (!error.empty()) {
+    print_line(error);
+    return 1;
+  }
   Threads threads;
   for (uint32_t i = 0; i < plan.workers; ++i) {
     threads.workers.push_back(std::make_unique<Worker>(
         config, session_config, std::move(listeners[i]), plan.limits, open_connections, hub, i));
   }
+  if (history != nullptr) {
+    if (std::string failure = attach_storage(*history, history_topics, threads.workers);
+        !failure.empty()) {
+      print_line(failure);
+      return 1;
+    }
+    history->start();
+  }
   if (std::string failure = start_workers(threads); !failure.empty()) {
     threads.stop_and_join();
+    if (history != nullptr) history->stop();
     print_line(failure);
     return 1;
   }
@@ -191,6 +244,8 @@ int run_server(const ServerConfig& config) {
   int signal = 0;
   sigwait(&signals, &signal);
   threads.stop_and_join();
+  // Writes what the workers queued; it calls into them (wake), so it stops before they go.
+  if (history != nullptr) history->stop();
   return 0;
 }
 

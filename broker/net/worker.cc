@@ -63,6 +63,8 @@ Worker::~Worker() {
   for (Outbox& outbox : outboxes_) {
     for (const ChannelItem& item : outbox.overflow) Hub::discard(item);
   }
+  // Publishes whose history write was never settled: nobody is left to answer.
+  for (const PendingAck& ack : acks_waiting_) core::PublishRequest::destroy(ack.request);
   if (wake_fd_ >= 0) close(wake_fd_);
 }
 
@@ -106,6 +108,7 @@ void Worker::run() {
     now_ms_ = start_ns / 1000000;
     process_completions();
     drain_channels();
+    storage_tick();
     run_deferred();
     flush_outboxes();
     flush_sends();

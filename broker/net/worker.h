@@ -12,8 +12,10 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
+#include "broker/core/history_topics.h"
 #include "broker/core/publication.h"
 #include "broker/core/router.h"
 #include "broker/core/topic_table.h"
@@ -26,6 +28,7 @@
 #include "broker/net/listener.h"
 #include "broker/net/send_queue.h"
 #include "protocol/pubsub/command.h"
+#include "storage/storage_writer.h"
 
 namespace herald::broker::net {
 
@@ -55,6 +58,15 @@ class Worker final : private ConnectionHandler {
   void run();
   // Any thread, any time after construction: starts the graceful shutdown.
   void request_stop();
+
+  // History (worker_history.cc). Before the threads start, on the constructing thread: the
+  // storage producer this worker uses and the rules it serves (both outlive the worker).
+  void attach_storage(storage::StorageProducer& producer, const storage::HistoryRules& rules,
+                      core::HistoryTopics& topics);
+  // Before the threads start: continue `topic` after `last_seq` (this worker owns it).
+  bool continue_topic(std::string_view topic, uint64_t last_seq);
+  // Any thread: wakes the loop (the storage writer calls it when acks or reads are ready).
+  void wake();
 
   [[nodiscard]] uint16_t port() const { return listener_.port(); }
   // Any thread (single-writer cells).
@@ -142,7 +154,8 @@ class Worker final : private ConnectionHandler {
                                    core::PublishRequest::Status& status, uint64_t& seq);
   // The owner's part: the next seq, one encoded frame, one reference to every worker with
   // subscriptions (this one directly). Returns the seq, or 0 at the topic limit.
-  [[nodiscard]] uint64_t sequence(const core::PublishRequest::Fields& fields);
+  // `ticket` is the history append's (0 without history): the ack must wait for it.
+  [[nodiscard]] uint64_t sequence(const core::PublishRequest::Fields& fields, uint64_t& ticket);
   void deliver(const SharedRef& frame);
   void deliver_to(Connection& connection, const SharedRef& frame, std::string_view topic,
                   protocol::pubsub::Policy policy);
@@ -151,6 +164,60 @@ class Worker final : private ConnectionHandler {
                               std::string_view topic);
   void disconnect_slow(Connection& connection);
   [[nodiscard]] static size_t entries_in_send(const Connection& connection);
+
+  // History, durable acks and replay (worker_history.cc).
+  struct PendingAck {
+    uint64_t ticket;  // the append's; the ack goes out once the storage settles it
+    core::PublishRequest* request;
+  };
+  struct ReadTarget {
+    uint64_t connection;
+    std::string topic;
+  };
+  // Queues the append of a message of a topic with history before it is broadcast (the
+  // replay seam relies on that order). Returns its ticket, 0 when the topic keeps no history.
+  [[nodiscard]] uint64_t append_history(const core::PublishRequest::Fields& fields, uint64_t seq);
+  void answer_publish(core::PublishRequest* request);
+  void storage_tick();
+  void settle_acks();
+  // Subscribe on a topic with history: registers the replay and sends the first read. The
+  // recovery, the replayed messages and the ack follow when the read is answered.
+  void start_replay(Connection& connection, const protocol::pubsub::Command& command,
+                    protocol::pubsub::Policy policy);
+  // The replay of one topic for an exact or a pattern subscription (`filter`, `group`).
+  void begin_replay(Connection& connection, const std::string& topic,
+                    protocol::pubsub::Replay start, uint64_t value, std::string_view epoch,
+                    std::string_view ack_id, protocol::pubsub::Policy policy,
+                    std::string_view filter, uint64_t group);
+  // Whether `topic` keeps history (cached per worker); `owner`: list it in HistoryTopics.
+  [[nodiscard]] bool has_history(std::string_view topic, bool owner);
+  // worker_history_patterns.cc: a pattern subscribe replays every matching topic; a topic
+  // first met later is introduced with a recovery (false when it needs none).
+  void start_pattern_replay(Connection& connection, const protocol::pubsub::Command& command,
+                            protocol::pubsub::Policy policy);
+  [[nodiscard]] bool introduce_topic(Connection& connection, const SharedRef& frame,
+                                     std::string_view topic, protocol::pubsub::Policy policy);
+  void group_recovered(Connection& connection, uint64_t group, bool complete);
+  void end_pattern_replays(Connection& connection, std::string_view filter);
+  void request_read(Connection& connection, const std::string& topic, ReplayState& state,
+                    storage::ReadRequest::Start start, uint64_t value);
+  void on_read_result(storage::ReadResult& result);
+  void send_recovery(Connection& connection, const std::string& topic, ReplayState& state,
+                     const storage::ReadResult& result);
+  void continue_replay(Connection& connection, const std::string& topic, ReplayState& state,
+                       const storage::ReadResult& result);
+  void finish_replay(Connection& connection, const std::string& topic);
+  void enqueue_replayed(Connection& connection, std::string_view topic,
+                        const storage::StoredMessage& message);
+  // Holds a live frame for a subscription still replaying; false when there is none.
+  [[nodiscard]] bool hold_if_replaying(Connection& connection, const SharedRef& frame,
+                                       std::string_view topic);
+  // The catchup policy (PROTOCOL.md section 6): instead of dropping `frame`, feed the topic
+  // from the log from this frame on. False when the topic keeps no history.
+  [[nodiscard]] bool start_catchup(Connection& connection, const SharedRef& frame,
+                                   std::string_view topic);
+  void end_replay(Connection& connection, std::string_view topic);
+  void resume_draining_replays();
 
   // Channels to other workers (worker_channels.cc).
   void push_item(uint32_t to, ChannelItem item);
@@ -206,6 +273,24 @@ class Worker final : private ConnectionHandler {
   bool overflow_pending_ = false;  // an outbox still holds items
   bool retry_armed_ = false;
   bool msg_ring_failed_ = false;  // wake peers through their eventfd instead
+
+  // History: null without --history rules.
+  storage::StorageProducer* storage_ = nullptr;
+  const storage::HistoryRules* history_rules_ = nullptr;
+  core::HistoryTopics* history_topics_ = nullptr;
+  struct HistoryCacheEntry {
+    bool kept;    // a rule gives the topic history
+    bool listed;  // this worker (its owner) put it in history_topics_
+  };
+  TopicMap<HistoryCacheEntry> history_cache_;
+  std::vector<std::string> pattern_topics_;  // reused by every pattern subscribe
+  uint64_t group_ids_ = 0;
+  std::deque<PendingAck> acks_waiting_;                       // in ticket order
+  std::deque<storage::ReadRequest> reads_waiting_;            // the read queue was full
+  std::unordered_map<uint64_t, ReadTarget> reads_in_flight_;  // by token
+  std::vector<ReadTarget> replays_draining_;  // replays waiting for their send queue to drain
+  uint64_t read_tokens_ = 0;
+  storage::ReadResult read_result_;  // reused by every taken read
 
   bool accept_armed_ = false;
   bool accept_retry_ = false;    // an accept error: re-arm on the next timer tick

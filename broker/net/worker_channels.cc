@@ -76,11 +76,16 @@ void Worker::on_publish_request(core::PublishRequest* request) {
   fields.echo = request->echo();
   fields.origin = request->origin();
   fields.reply = request->reply();
-  request->seq = sequence(fields);
+  uint64_t ticket = 0;
+  request->seq = sequence(fields, ticket);
   request->status = request->seq == 0 ? core::PublishRequest::Status::kTooManyTopics
                                       : core::PublishRequest::Status::kSequenced;
   if (!request->wants_answer()) {
     core::PublishRequest::destroy(request);
+    return;
+  }
+  if (ticket != 0) {  // answered once durable (worker_history.cc)
+    acks_waiting_.push_back(PendingAck{ticket, request});
     return;
   }
   // The answer follows this message's frame on the same channel, so the publisher's worker
@@ -102,6 +107,9 @@ void Worker::on_publish_answer(core::PublishRequest* request) {
     } else if (request->status == core::PublishRequest::Status::kTooManyTopics) {
       command_failed(*connection, request->id(), pubsub::ErrorCode::kTooManyTopics,
                      "the broker is at its topic limit");
+    } else if (request->status == core::PublishRequest::Status::kStorageFailed) {
+      command_failed(*connection, request->id(), pubsub::ErrorCode::kStorageFailed,
+                     "the message was delivered but its history write failed");
     } else if (!request->id().empty()) {
       send_text(*connection, pubsub::encode_ack(request->id(), true, request->seq));
     }

@@ -65,6 +65,16 @@ void Worker::subscribe(Connection& connection, const pubsub::Command& command) {
   if (is_new) filters.emplace_back(command.topic);
   counters_.subscriptions.set(router_.subscription_count());
   connection.bad_commands_ = 0;
+  if (storage_ != nullptr && pubsub::is_pattern(command.topic)) {
+    end_pattern_replays(connection, command.topic);
+    start_pattern_replay(connection, command, policy);  // the ack follows the recoveries
+    return;
+  }
+  if (storage_ != nullptr && has_history(command.topic, false)) {
+    start_replay(connection, command, policy);  // the ack follows the recovery
+    return;
+  }
+  end_replay(connection, command.topic);  // a subscription's options were replaced
   if (!command.id.empty()) send_text(connection, pubsub::encode_ack(command.id, false, 0));
 }
 
@@ -79,6 +89,11 @@ void Worker::unsubscribe(Connection& connection, const pubsub::Command& command)
   [[maybe_unused]] bool removed =
       router_.unsubscribe(command.topic, subscriber_id(connection, command.topic));
   assert(removed);
+  if (pubsub::is_pattern(command.topic)) {
+    end_pattern_replays(connection, command.topic);
+  } else {
+    end_replay(connection, command.topic);
+  }
   *it = std::move(filters.back());
   filters.pop_back();
   counters_.subscriptions.set(router_.subscription_count());
@@ -110,8 +125,10 @@ void Worker::command_failed(Connection& connection, std::string_view id, pubsub:
                             std::string_view text) {
   ++counters_.command_errors;
   send_text(connection, pubsub::encode_error(id, code, text));
-  // The topic limit is the broker's state, not the client's mistake.
-  if (code == pubsub::ErrorCode::kTooManyTopics) return;
+  // The topic limit and the disk are the broker's state, not the client's mistake.
+  if (code == pubsub::ErrorCode::kTooManyTopics || code == pubsub::ErrorCode::kStorageFailed) {
+    return;
+  }
   if (++connection.bad_commands_ >= kBadCommandsMax && connection.session_.can_send()) {
     connection.close_session(ws::CloseCode::kPolicyViolation, now_ms_, "too many bad commands");
     schedule_flush(connection);
@@ -129,6 +146,8 @@ void Worker::drop_subscriptions(Connection& connection) {
     router_.unsubscribe(filter, subscriber_id(connection, filter));
   }
   std::vector<std::string>().swap(connection.subscriptions_);
+  connection.replays_.reset();
+  connection.pattern_history_.reset();
   counters_.subscriptions.set(router_.subscription_count());
 }
 
@@ -146,16 +165,30 @@ bool Worker::route_publish(const core::PublishRequest::Fields& fields,
               ChannelItem{ChannelItem::Kind::kPublish, core::PublishRequest::create(fields)});
     return false;
   }
-  seq = sequence(fields);
+  uint64_t ticket = 0;
+  seq = sequence(fields, ticket);
   status = seq == 0 ? core::PublishRequest::Status::kTooManyTopics
                     : core::PublishRequest::Status::kSequenced;
+  bool wants_answer = fields.origin == core::PublishRequest::Origin::kHttp || !fields.id.empty();
+  if (ticket != 0 && wants_answer) {
+    // Acknowledged only once durable in the topic's mode (PROTOCOL.md section 9).
+    core::PublishRequest* request = core::PublishRequest::create(fields);
+    request->seq = seq;
+    request->status = status;
+    acks_waiting_.push_back(PendingAck{ticket, request});
+    return false;
+  }
   return true;
 }
 
-uint64_t Worker::sequence(const core::PublishRequest::Fields& fields) {
+uint64_t Worker::sequence(const core::PublishRequest::Fields& fields, uint64_t& ticket) {
+  ticket = 0;
   uint64_t seq = topics_.next_seq(fields.topic);
   if (seq == 0) return 0;
   ++counters_.messages_published;
+  // Before any worker can see the frame: a replay's read then covers whatever live frames
+  // its subscription missed (worker_history.cc).
+  if (storage_ != nullptr) ticket = append_history(fields, seq);
   // Encoded once; every subscriber on every worker gets a reference to these bytes.
   size_t bytes =
       pubsub::message_frame_bytes(fields.topic, seq, fields.payload.size(), fields.binary);
@@ -164,7 +197,7 @@ uint64_t Worker::sequence(const core::PublishRequest::Fields& fields) {
       frame.mutable_bytes().data(), fields.topic, seq, fields.payload, fields.binary);
   assert(written == bytes);
   core::frame_origin_write(frame.mutable_meta(),
-                           core::FrameOrigin{fields.reply, fields.echo, fields.topic});
+                           core::FrameOrigin{fields.reply, seq, fields.echo, fields.topic});
   for (uint32_t peer = 0; peer < hub_.worker_count(); ++peer) {
     if (peer == index_ || !hub_.has_subscriptions(peer)) continue;
     SharedRef reference = frame;
@@ -209,6 +242,14 @@ void Worker::deliver(const SharedRef& frame) {
   bool skip_publisher = !origin.echo && origin.publisher.worker == index_;
   for (const Target& target : targets_) {
     if (skip_publisher && key_of(*target.connection) == origin.publisher.connection) continue;
+    if (target.connection->replays_ != nullptr &&
+        hold_if_replaying(*target.connection, frame, origin.topic)) {
+      continue;
+    }
+    if (!target.exact && target.connection->pattern_history_ != nullptr &&
+        introduce_topic(*target.connection, frame, origin.topic, target.policy)) {
+      continue;
+    }
     deliver_to(*target.connection, frame, origin.topic, target.policy);
   }
 }
@@ -227,6 +268,7 @@ void Worker::deliver_to(Connection& connection, const SharedRef& frame, std::str
       if (!conflate(connection, frame, topic)) drop_for_gap(connection, topic);
       return;
     case core::SlowDecision::kDrop:
+      if (policy == pubsub::Policy::kCatchup && start_catchup(connection, frame, topic)) return;
       drop_for_gap(connection, topic);
       return;
   }

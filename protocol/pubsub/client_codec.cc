@@ -44,6 +44,16 @@ struct Fields {
   bool has_code = false;
   bool has_text = false;
   bool has_missed = false;
+  std::string_view epoch;
+  uint64_t first = 0;
+  uint64_t from = 0;
+  uint64_t next = 0;
+  bool complete = false;
+  bool has_epoch = false;
+  bool has_first = false;
+  bool has_from = false;
+  bool has_next = false;
+  bool has_complete = false;
 };
 
 bool read_string(ondemand::value value, std::string_view& out, bool& present) {
@@ -55,6 +65,11 @@ bool read_string(ondemand::value value, std::string_view& out, bool& present) {
 bool read_uint(ondemand::value value, uint64_t& out, bool& present) {
   present = true;
   return parse_decimal(trim_json_whitespace(value.raw_json_token()), out);
+}
+
+bool read_bool(ondemand::value value, bool& out, bool& present) {
+  present = true;
+  return !value.get_bool().get(out);
 }
 
 bool read_id(ondemand::value value, std::string_view& out) {
@@ -74,6 +89,11 @@ bool read_field(std::string_view key, ondemand::value value, Fields& fields) {
   if (key == "seq") return read_uint(value, fields.seq, fields.has_seq);
   if (key == "missed") return read_uint(value, fields.missed, fields.has_missed);
   if (key == "id") return read_id(value, fields.id);
+  if (key == "epoch") return read_string(value, fields.epoch, fields.has_epoch);
+  if (key == "first") return read_uint(value, fields.first, fields.has_first);
+  if (key == "from") return read_uint(value, fields.from, fields.has_from);
+  if (key == "next") return read_uint(value, fields.next, fields.has_next);
+  if (key == "complete") return read_bool(value, fields.complete, fields.has_complete);
   if (key == "data") {
     fields.has_data = true;
     return read_raw_json_value(value, fields.data);
@@ -97,6 +117,23 @@ bool to_message(const Fields& fields, ServerMessage& out) {
     out.id = fields.id;
     out.seq = fields.seq;
     out.has_seq = fields.has_seq;
+    out.complete = fields.complete;
+    out.has_complete = fields.has_complete;
+    return true;
+  }
+  if (fields.type == "recovery") {
+    if (!fields.has_topic || !fields.has_epoch || !fields.has_first || !fields.has_from ||
+        !fields.has_next || !fields.has_complete) {
+      return false;
+    }
+    out.kind = ServerMessage::Kind::kRecovery;
+    out.topic = fields.topic;
+    out.epoch = fields.epoch;
+    out.first = fields.first;
+    out.from = fields.from;
+    out.next = fields.next;
+    out.complete = fields.complete;
+    out.has_complete = true;
     return true;
   }
   if (fields.type == "error") {

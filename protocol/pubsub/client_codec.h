@@ -29,7 +29,7 @@ namespace herald::protocol::pubsub {
                                                          bool echo = true);
 
 struct ServerMessage {
-  enum class Kind : uint8_t { kMessage, kAck, kError, kGap };
+  enum class Kind : uint8_t { kMessage, kAck, kError, kGap, kRecovery };
   Kind kind = Kind::kMessage;
   std::string_view topic;  // kMessage, kGap
   uint64_t seq = 0;        // kMessage; kAck when has_seq
@@ -40,6 +40,13 @@ struct ServerMessage {
   std::string_view code;  // kError: e.g. "bad_topic"
   std::string_view text;  // kError
   uint64_t missed = 0;    // kGap
+  // kRecovery (PROTOCOL.md section 9); `complete` also on a subscribe's kAck (has_complete).
+  std::string_view epoch;
+  uint64_t first = 0;
+  uint64_t from = 0;
+  uint64_t next = 0;
+  bool complete = false;
+  bool has_complete = false;
 };
 
 // Parses what the server sends. Views point into the parser's copy (text) or the frame

@@ -8,6 +8,7 @@
 #include <array>
 #include <cstring>
 #include <utility>
+#include <vector>
 
 #include "protocol/pubsub/json_text.h"
 #include "protocol/pubsub/topic.h"
@@ -32,20 +33,28 @@ bool is_id_number(std::string_view token) {
   return parse_decimal(token, value) && value < kIdNumberLimit;
 }
 
-enum Field : uint8_t { kOp, kTopic, kId, kPolicy, kEcho, kData, kFieldCount };
+enum Field : uint8_t {
+  kOp,
+  kTopic,
+  kId,
+  kPolicy,
+  kEcho,
+  kData,
+  kFrom,
+  kLast,
+  kSince,
+  kEpoch,
+  kSnapshot,
+  kFieldCount
+};
 
-// The field a key names; kFieldCount for any other key, with `reserved` set for the names
-// that later versions keep for themselves.
-Field field_of(std::string_view key, bool& reserved) {
-  static constexpr std::array<std::string_view, kFieldCount> kNames = {"op",     "topic", "id",
-                                                                       "policy", "echo",  "data"};
-  static constexpr std::array<std::string_view, 5> kReserved = {"from", "last", "since", "epoch",
-                                                                "snapshot"};
-  reserved = false;
+// The field a key names; kFieldCount for any other key.
+Field field_of(std::string_view key) {
+  static constexpr std::array<std::string_view, kFieldCount> kNames = {
+      "op", "topic", "id", "policy", "echo", "data", "from", "last", "since", "epoch", "snapshot"};
   for (size_t i = 0; i < kNames.size(); ++i) {
     if (key == kNames[i]) return static_cast<Field>(i);
   }
-  for (const std::string_view name : kReserved) reserved = reserved || key == name;
   return kFieldCount;
 }
 
@@ -58,6 +67,17 @@ struct Fields {
   std::string_view data;
   Policy policy = Policy::kDefault;
   bool echo = true;
+  // Replay options (section 9). `from` and `epoch` are either scalars or, for a pattern,
+  // objects whose entries land in the parser's reusable tables.
+  bool from_object = false;
+  bool epoch_object = false;
+  uint64_t from = 0;
+  uint64_t last = 0;
+  uint64_t since = 0;
+  bool snapshot = false;
+  std::string_view epoch;
+  std::vector<TopicPosition>* positions = nullptr;
+  std::vector<TopicPosition>* epochs = nullptr;
   // The first request-level problem met; reported only when the JSON as a whole is valid.
   Status status = Status::kOk;
   std::string_view text;
@@ -75,6 +95,9 @@ struct CommandParser::State {
   std::string padded;  // the frame, then SIMDJSON_PADDING bytes that simdjson may read
   ondemand::parser parser;
   std::array<char, kDecimalBytesMax> binary_id{};  // a binary publish's id, in decimal
+  // A pattern's `from` and `epoch` objects; capacity reserved once, so parsing never grows them.
+  std::vector<TopicPosition> positions;
+  std::vector<TopicPosition> epochs;
 };
 
 namespace {
@@ -129,11 +152,106 @@ Status read_id(ondemand::value value, Fields& fields) {
   return validate_value(value);
 }
 
+// A JSON integer below 2^53, as sequences, counts and times are on the wire.
+Status read_count(ondemand::value value, uint64_t& out, std::string_view what, Fields& fields) {
+  ondemand::json_type type;
+  if (value.type().get(type)) return Status::kBadJson;
+  if (type != ondemand::json_type::number) {
+    fields.fail(what);
+    return validate_value(value);
+  }
+  const std::string_view token = trim_json_whitespace(value.raw_json_token());
+  if (!is_json_number(token)) return Status::kBadJson;
+  if (!parse_decimal(token, out) || out >= kIdNumberLimit) fields.fail(what);
+  return Status::kOk;
+}
+
+bool is_epoch(std::string_view text) {
+  if (text.size() != kEpochChars) return false;
+  for (const char c : text) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  }
+  return true;
+}
+
+Status read_epoch(ondemand::value value, std::string_view& out, Fields& fields) {
+  constexpr std::string_view kWhy = "epoch must be 16 lowercase hex digits";
+  const Status status = read_string(value, out, kWhy, fields);
+  if (status == Status::kOk && !is_epoch(out)) fields.fail(kWhy);
+  return status;
+}
+
+// A pattern's `from` (topic -> sequence) or `epoch` (topic -> epoch) object, into `table`.
+// Every value is read even after a request-level problem, so bad JSON is still reported.
+Status read_topic_object(ondemand::value value, bool epochs, Fields& fields) {
+  std::vector<TopicPosition>& table = epochs ? *fields.epochs : *fields.positions;
+  ondemand::object object;
+  if (value.get_object().get(object)) return Status::kBadJson;
+  for (auto entry_result : object) {
+    ondemand::field entry;
+    std::string_view topic;
+    if (std::move(entry_result).get(entry) || entry.unescaped_key().get(topic)) {
+      return Status::kBadJson;
+    }
+    TopicPosition position;
+    position.topic = topic;
+    const Status status = epochs ? read_epoch(entry.value(), position.epoch, fields)
+                                 : read_count(entry.value(), position.seq,
+                                              "from must map topics to integers", fields);
+    if (status != Status::kOk) return status;
+    if (fields.status != Status::kOk) continue;
+    if (check_topic(topic) != TopicError::kNone) {
+      fields.fail(epochs ? "epoch names an invalid topic" : "from names an invalid topic");
+    } else if (table.size() == kReplayTopicsMax) {
+      fields.fail("more than 256 topics in from or epoch");
+    } else {
+      for (const TopicPosition& seen : table) {
+        if (seen.topic == topic) fields.fail("a topic named twice in from or epoch");
+      }
+      table.push_back(position);
+    }
+  }
+  return Status::kOk;
+}
+
+// from, last, since, epoch, snapshot: the replay options of a subscribe (section 9).
+Status read_replay_field(Field field, ondemand::value value, Fields& fields) {
+  ondemand::json_type type;
+  if (value.type().get(type)) return Status::kBadJson;
+  const bool object = type == ondemand::json_type::object;
+  switch (field) {
+    case kFrom:
+      fields.from_object = object;
+      if (object) return read_topic_object(value, false, fields);
+      return read_count(value, fields.from, "from must be an integer or an object", fields);
+    case kEpoch:
+      fields.epoch_object = object;
+      if (object) return read_topic_object(value, true, fields);
+      return read_epoch(value, fields.epoch, fields);
+    case kLast:
+      return read_count(value, fields.last, "last must be an integer from 0 to 2^53-1", fields);
+    case kSince:
+      return read_count(value, fields.since, "since must be Unix milliseconds", fields);
+    case kSnapshot: {
+      if (type != ondemand::json_type::boolean) {
+        fields.fail("snapshot must be true or false");
+        return validate_value(value);
+      }
+      const std::string_view token = trim_json_whitespace(value.raw_json_token());
+      if (token != "true" && token != "false") return Status::kBadJson;
+      fields.snapshot = token == "true";
+      return Status::kOk;
+    }
+    default:
+      break;
+  }
+  return Status::kBadJson;
+}
+
 Status read_field(std::string_view key, ondemand::value value, Fields& fields) {
-  bool reserved = false;
-  const Field field = field_of(key, reserved);
+  const Field field = field_of(key);
   if (field == kFieldCount) {
-    fields.fail(reserved ? "not supported in herald.v1" : "unknown field");
+    fields.fail("unknown field");
     return validate_value(value);
   }
   if (fields.seen & (1u << field)) {
@@ -152,7 +270,7 @@ Status read_field(std::string_view key, ondemand::value value, Fields& fields) {
       std::string_view name;
       const Status status = read_string(value, name, "policy must be a string", fields);
       if (status == Status::kOk && !parse_policy(name, fields.policy)) {
-        fields.fail("policy must be disconnect, drop or conflate");
+        fields.fail("policy must be disconnect, drop, conflate or catchup");
       }
       return status;
     }
@@ -170,10 +288,63 @@ Status read_field(std::string_view key, ondemand::value value, Fields& fields) {
     }
     case kData:
       return read_raw_json_value(value, fields.data) ? Status::kOk : Status::kBadJson;
+    case kFrom:
+    case kLast:
+    case kSince:
+    case kEpoch:
+    case kSnapshot:
+      return read_replay_field(field, value, fields);
     case kFieldCount:
       break;
   }
   return Status::kBadJson;
+}
+
+// The replay options' own rules (section 9); returns the problem, or empty when they hold.
+std::string_view check_replay(const Fields& fields, bool pattern, Command& command) {
+  const auto has = [&](Field field) { return (fields.seen & (1u << field)) != 0; };
+  const int starts = int{has(kFrom)} + int{has(kLast)} + int{has(kSince)} + int{fields.snapshot};
+  if (starts > 1) return "at most one of from, last, since and snapshot";
+  if (has(kEpoch) && !has(kFrom)) return "epoch is only allowed with from";
+  if (has(kFrom)) {
+    if (fields.from_object != pattern) {
+      return pattern ? "from for a pattern is an object of topics" : "from for a topic is a number";
+    }
+    if (has(kEpoch) && fields.epoch_object != pattern) {
+      return pattern ? "epoch for a pattern is an object of topics"
+                     : "epoch for a topic is a string";
+    }
+    command.replay = Replay::kFrom;
+    command.replay_value = fields.from;
+    command.epoch = fields.epoch;
+  } else if (has(kLast)) {
+    command.replay = Replay::kLast;
+    command.replay_value = fields.last;
+  } else if (has(kSince)) {
+    command.replay = Replay::kSince;
+    command.replay_value = fields.since;
+  } else if (fields.snapshot) {
+    command.replay = Replay::kSnapshot;
+  }
+  if (!pattern || command.replay != Replay::kFrom) return {};
+  for (const TopicPosition& position : *fields.positions) {
+    if (!filter_matches(command.topic, position.topic)) {
+      return "from names a topic the pattern does not match";
+    }
+  }
+  // Each epoch joins the position of its topic; an epoch for a topic not in from is a mistake.
+  for (const TopicPosition& epoch : *fields.epochs) {
+    bool found = false;
+    for (TopicPosition& position : *fields.positions) {
+      if (position.topic == epoch.topic) {
+        position.epoch = epoch.epoch;
+        found = true;
+      }
+    }
+    if (!found) return "epoch names a topic not in from";
+  }
+  command.positions = *fields.positions;
+  return {};
 }
 
 // Turns what the pass found into a command, or the error to answer.
@@ -204,6 +375,11 @@ ParseResult finish(const Fields& fields) {
   if (has(kData) && !publish) {
     return failure(ErrorCode::kBadRequest, "data is only allowed in pub", fields.id);
   }
+  constexpr unsigned kReplayFields =
+      (1u << kFrom) | (1u << kLast) | (1u << kSince) | (1u << kEpoch) | (1u << kSnapshot);
+  if ((fields.seen & kReplayFields) != 0 && command.op != Op::kSubscribe) {
+    return failure(ErrorCode::kBadRequest, "replay options are only allowed in sub", fields.id);
+  }
   if (!has(kTopic)) return failure(ErrorCode::kBadRequest, "missing topic", fields.id);
   if (publish && !has(kData)) return failure(ErrorCode::kBadRequest, "missing data", fields.id);
   const TopicError topic_error = publish ? check_topic(fields.topic) : check_filter(fields.topic);
@@ -215,13 +391,20 @@ ParseResult finish(const Fields& fields) {
   command.data = fields.data;
   command.echo = fields.echo;
   command.policy = fields.policy;
+  if (command.op == Op::kSubscribe) {
+    const std::string_view problem = check_replay(fields, is_pattern(command.topic), command);
+    if (!problem.empty()) return failure(ErrorCode::kBadRequest, problem, fields.id);
+  }
   result.ok = true;
   return result;
 }
 
 }  // namespace
 
-CommandParser::CommandParser() : state_(std::make_unique<State>()) {}
+CommandParser::CommandParser() : state_(std::make_unique<State>()) {
+  state_->positions.reserve(kReplayTopicsMax);
+  state_->epochs.reserve(kReplayTopicsMax);
+}
 CommandParser::~CommandParser() = default;
 
 ParseResult CommandParser::parse_text(std::span<const uint8_t> frame) {
@@ -239,6 +422,10 @@ ParseResult CommandParser::parse_text(std::span<const uint8_t> frame) {
     return failure(ErrorCode::kBadJson, "not a JSON object");
   }
   Fields fields;
+  state.positions.clear();
+  state.epochs.clear();
+  fields.positions = &state.positions;
+  fields.epochs = &state.epochs;
   for (auto field_result : object) {
     ondemand::field field;
     std::string_view key;
@@ -316,6 +503,8 @@ std::string_view error_code_name(ErrorCode code) {
       return "too_many_subscriptions";
     case ErrorCode::kTooManyTopics:
       return "too_many_topics";
+    case ErrorCode::kStorageFailed:
+      return "storage_failed";
   }
   return "bad_request";
 }
@@ -330,12 +519,15 @@ std::string_view policy_name(Policy policy) {
       return "drop";
     case Policy::kConflate:
       return "conflate";
+    case Policy::kCatchup:
+      return "catchup";
   }
   return "default";
 }
 
 bool parse_policy(std::string_view name, Policy& out) {
-  for (const Policy policy : {Policy::kDisconnect, Policy::kDrop, Policy::kConflate}) {
+  for (const Policy policy :
+       {Policy::kDisconnect, Policy::kDrop, Policy::kConflate, Policy::kCatchup}) {
     if (name == policy_name(policy)) {
       out = policy;
       return true;

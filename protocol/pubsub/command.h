@@ -20,7 +20,22 @@ inline constexpr uint8_t kBinaryFlagNoEcho = 0x02;
 
 enum class Op : uint8_t { kSubscribe, kUnsubscribe, kPublish };
 
-enum class Policy : uint8_t { kDefault, kDisconnect, kDrop, kConflate };
+enum class Policy : uint8_t { kDefault, kDisconnect, kDrop, kConflate, kCatchup };
+
+// Where a subscribe starts reading a topic's history (PROTOCOL.md section 9).
+enum class Replay : uint8_t { kNone, kFrom, kLast, kSince, kSnapshot };
+
+// The most topics a pattern's `from` object may name.
+inline constexpr size_t kReplayTopicsMax = 256;
+// An epoch on the wire: 16 lowercase hex digits.
+inline constexpr size_t kEpochChars = 16;
+
+// One entry of a pattern's `from` object, with its `epoch` entry when given (else empty).
+struct TopicPosition {
+  std::string_view topic;
+  uint64_t seq = 0;
+  std::string_view epoch;
+};
 
 enum class ErrorCode : uint8_t {
   kBadJson,
@@ -30,11 +45,12 @@ enum class ErrorCode : uint8_t {
   kNotSubscribed,
   kTooManySubscriptions,
   kTooManyTopics,
+  kStorageFailed,
 };
 
 // "bad_json", "bad_request", ... as on the wire.
 [[nodiscard]] std::string_view error_code_name(ErrorCode code);
-// "disconnect", "drop", "conflate"; "default" for kDefault.
+// "disconnect", "drop", "conflate", "catchup"; "default" for kDefault.
 [[nodiscard]] std::string_view policy_name(Policy policy);
 // Parses a policy name; false when unknown.
 [[nodiscard]] bool parse_policy(std::string_view name, Policy& out);
@@ -49,6 +65,12 @@ struct Command {
   bool binary = false;  // the publish came in a binary frame
   bool echo = true;     // deliver to the publishing connection too
   Policy policy = Policy::kDefault;
+  // Subscribe only. kFrom on a topic: `replay_value` is N and `epoch` the client's epoch (or
+  // empty); kFrom on a pattern: `positions` (replay_value unused); kLast: K; kSince: Unix ms.
+  Replay replay = Replay::kNone;
+  uint64_t replay_value = 0;
+  std::string_view epoch;
+  std::span<const TopicPosition> positions;
 };
 
 struct ParseResult {

@@ -120,4 +120,33 @@ std::string encode_gap(std::string_view topic, uint64_t missed) {
   return out;
 }
 
+std::string encode_recovery(const Recovery& recovery) {
+  char digits[kDecimalBytesMax];
+  const auto number = [&](std::string& out, uint64_t value) {
+    out.append(digits, write_decimal(digits, value));
+  };
+  std::string out = R"({"type":"recovery","topic":)";
+  append_json_string(out, recovery.topic);
+  out += R"(,"epoch":)";
+  append_json_string(out, recovery.epoch);
+  out += R"(,"first":)";
+  number(out, recovery.first);
+  out += R"(,"from":)";
+  number(out, recovery.from);
+  out += R"(,"next":)";
+  number(out, recovery.next);
+  out += recovery.complete ? R"(,"complete":true})" : R"(,"complete":false})";
+  return out;
+}
+
+std::string encode_subscribe_ack(std::string_view id, bool complete) {
+  std::string out = R"({"type":"ack")";
+  if (!id.empty()) {
+    out += R"(,"id":)";
+    out += id;
+  }
+  out += complete ? R"(,"complete":true})" : R"(,"complete":false})";
+  return out;
+}
+
 }  // namespace herald::protocol::pubsub

@@ -34,4 +34,17 @@ size_t encode_message_frame(uint8_t* out, std::string_view topic, uint64_t seq,
 [[nodiscard]] std::string encode_error(std::string_view id, ErrorCode code, std::string_view text);
 [[nodiscard]] std::string encode_gap(std::string_view topic, uint64_t missed);
 
+// What a `recovery` message tells about one topic's replay (PROTOCOL.md section 9).
+struct Recovery {
+  std::string_view topic;  // passes check_topic
+  std::string_view epoch;  // 16 lowercase hex digits
+  uint64_t first = 0;      // first retained sequence, 0 when none
+  uint64_t from = 0;       // first replayed sequence
+  uint64_t next = 0;       // sequence of the first live message after the replay
+  bool complete = true;
+};
+[[nodiscard]] std::string encode_recovery(const Recovery& recovery);
+// The ack of a subscribe with history: {"type":"ack","id":...,"complete":...}.
+[[nodiscard]] std::string encode_subscribe_ack(std::string_view id, bool complete);
+
 }  // namespace herald::protocol::pubsub

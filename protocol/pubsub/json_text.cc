@@ -163,7 +163,9 @@ bool read_raw_json_value(ondemand::value value, std::string_view& raw) {
   // A container ends where the iterator stopped after its closing bracket: inside the
   // enclosing container that is the next ',' or closing bracket, never the end of input.
   const char* end = nullptr;
-  if (value.current_location().get(end)) return false;
+  // On some malformed input (an unclosed container followed by garbage) simdjson reports a
+  // location before the value's own start: that is bad JSON, never a negative length.
+  if (value.current_location().get(end) || end < token.data()) return false;
   raw =
       trim_json_whitespace(std::string_view(token.data(), static_cast<size_t>(end - token.data())));
   return true;

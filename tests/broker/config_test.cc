@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
 #include <vector>
 
 namespace herald::broker::net {
@@ -41,6 +42,26 @@ TEST(ConfigTest, PubSubFlags) {
             protocol::pubsub::Policy::kDisconnect);
   EXPECT_EQ(parse({"--slow-consumer-policy", "drop"}).config.slow_consumer_policy,
             protocol::pubsub::Policy::kDrop);
+}
+
+TEST(ConfigTest, HistoryFlags) {
+  FlagsResult result = parse({});
+  EXPECT_EQ(result.config.data_dir, "./data");
+  EXPECT_TRUE(result.config.history.empty());
+  result = parse({"--data-dir", "/var/lib/herald", "--history", "prices.>=rocksdb,count=10",
+                  "--history=tmp.>=none", "--slow-consumer-policy", "catchup"});
+  ASSERT_EQ(result.status, FlagsResult::Status::kRun) << result.error;
+  EXPECT_EQ(result.config.data_dir, "/var/lib/herald");
+  EXPECT_EQ(result.config.history,
+            (std::vector<std::string>{"prices.>=rocksdb,count=10", "tmp.>=none"}));
+  EXPECT_EQ(result.config.slow_consumer_policy, protocol::pubsub::Policy::kCatchup);
+  // A bad rule is refused at parse time, with the flag named.
+  result = parse({"--history", "prices.>=floppy"});
+  ASSERT_EQ(result.status, FlagsResult::Status::kError);
+  EXPECT_EQ(result.error.rfind("--history: ", 0), 0u) << result.error;
+  EXPECT_EQ(parse({"--history", "game.>=memory"}).status, FlagsResult::Status::kError)
+      << "a memory rule must be bounded";
+  EXPECT_EQ(parse({"--data-dir", ""}).status, FlagsResult::Status::kError);
 }
 
 TEST(ConfigTest, EveryFlag) {

@@ -92,6 +92,16 @@ void check_command(const ParseResult& result, std::span<const uint8_t> frame, bo
     check(command.data.empty() && command.echo);
   }
   if (command.op != Op::kSubscribe) check(command.policy == Policy::kDefault);
+  if (command.op != Op::kSubscribe) check(command.replay == Replay::kNone);
+  // Section 9: a pattern's positions name distinct topics it matches, within the bound.
+  check(command.positions.size() <= kReplayTopicsMax);
+  check(command.positions.empty() ||
+        (command.replay == Replay::kFrom && is_pattern(command.topic)));
+  check(command.epoch.empty() || command.epoch.size() == kEpochChars);
+  for (const TopicPosition& position : command.positions) {
+    check(filter_matches(command.topic, position.topic));
+    check(position.epoch.empty() || position.epoch.size() == kEpochChars);
+  }
   const std::string_view input(reinterpret_cast<const char*>(frame.data()), frame.size());
   if (binary) {
     // Topic and payload are views into the frame; the payload runs to its end.

@@ -682,7 +682,8 @@ ANY_ID = object()  # expect_error(): the id is not constrained
 # Section 4: servers emit exactly this field order.
 SERVER_FIELDS = {
     "msg": (("type", "topic", "seq", "data"),),
-    "ack": (("type", "id"), ("type", "id", "seq")),
+    "ack": (("type", "id"), ("type", "id", "seq"), ("type", "id", "complete")),
+    "recovery": (("type", "topic", "epoch", "first", "from", "next", "complete"),),
     "error": (("type", "code", "text"), ("type", "id", "code", "text")),
     "gap": (("type", "topic", "missed"),),
 }

@@ -482,9 +482,15 @@ BAD_REQUEST = [
     ("policy is not an unsub field", '{"op":"unsub","topic":"a","policy":"drop","id":"r1"}'),
     ("policy is not a pub field", '{"op":"pub","topic":"a","data":1,"policy":"drop",'
                                   '"id":"r1"}'),
-] + [("reserved field " + f, '{"op":"sub","topic":"a","%s":1,"id":"r1"}' % f)
-     for f in ("from", "last", "since", "epoch", "snapshot")] + [
-    ("reserved field on pub", '{"op":"pub","topic":"a","data":1,"last":1,"id":"r1"}')]
+    # Replay options (section 9): their shapes and combinations.
+    ("from on a pattern is an object", '{"op":"sub","topic":"a.*","from":1,"id":"r1"}'),
+    ("from on a topic is a number", '{"op":"sub","topic":"a","from":{"a":1},"id":"r1"}'),
+    ("from negative", '{"op":"sub","topic":"a","from":-1,"id":"r1"}'),
+    ("epoch without from", '{"op":"sub","topic":"a","epoch":"0123456789abcdef","id":"r1"}'),
+    ("epoch not hex", '{"op":"sub","topic":"a","from":1,"epoch":"xyz","id":"r1"}'),
+    ("two positions", '{"op":"sub","topic":"a","last":1,"since":1,"id":"r1"}'),
+    ("snapshot not a boolean", '{"op":"sub","topic":"a","snapshot":1,"id":"r1"}'),
+    ("replay option on pub", '{"op":"pub","topic":"a","data":1,"last":1,"id":"r1"}')]
 
 BAD_IDS = ['"%s"' % ("x" * 65), "-1", "9007199254740992", "1.5", "true", "null", "[1]",
            '{"a":1}']

@@ -224,6 +224,8 @@ void PubSubLoad::on_text(std::span<const uint8_t> payload) {
   } else if (message.kind == Kind::kGap) {
     ++counters_.gaps;
     counters_.gap_missed += message.missed;
+  } else if (message.kind == Kind::kRecovery) {
+    // A topic with history (PROTOCOL.md section 9) opens with its epoch and position.
   } else {
     ++counters_.unexpected;
   }

@@ -49,8 +49,10 @@ TEST(PublicationTest, FrameOriginRoundTrips) {
   size_t bytes = frame_origin_bytes(topic);
   EXPECT_EQ(bytes % 8, 0u);
   std::vector<uint8_t> buffer(bytes);
-  frame_origin_write(buffer, FrameOrigin{ReplyAddress{7, 99}, false, topic});
+  frame_origin_write(buffer,
+                     FrameOrigin{ReplyAddress{7, 99}, (uint64_t{1} << 53) + 3, false, topic});
   FrameOrigin origin = frame_origin_read(buffer);
+  EXPECT_EQ(origin.seq, (uint64_t{1} << 53) + 3);
   EXPECT_EQ(origin.publisher.worker, 7u);
   EXPECT_EQ(origin.publisher.connection, 99u);
   EXPECT_FALSE(origin.echo);

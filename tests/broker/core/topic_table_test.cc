@@ -35,6 +35,21 @@ TEST(TopicTableTest, TheLimitIsSharedAndOldTopicsStillWork) {
   EXPECT_EQ(second.next_seq("y"), 2u);
 }
 
+TEST(TopicTableTest, ContinuesAfterTheLogsLastSequence) {
+  std::atomic<uint64_t> count{0};
+  TopicTable table(count, 2);
+  EXPECT_TRUE(table.continue_after("h.a", 41));
+  EXPECT_EQ(table.next_seq("h.a"), 42u);
+  // Never backwards: a lower last sequence leaves the table where it is.
+  EXPECT_TRUE(table.continue_after("h.a", 10));
+  EXPECT_EQ(table.next_seq("h.a"), 43u);
+  EXPECT_TRUE(table.continue_after("h.b", 0));
+  EXPECT_EQ(table.next_seq("h.b"), 1u);
+  // Recovered topics count against the limit.
+  EXPECT_FALSE(table.continue_after("h.c", 5));
+  EXPECT_EQ(count.load(), 2u);
+}
+
 TEST(TopicTableTest, OwnerIsStableAndInRange) {
   std::vector<int> per_worker(4);
   for (int i = 0; i < 1000; ++i) {

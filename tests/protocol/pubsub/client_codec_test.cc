@@ -116,6 +116,26 @@ TEST_F(ServerMessageParserTest, ParsesGaps) {
   EXPECT_EQ(message_.missed, 12u);
 }
 
+TEST_F(ServerMessageParserTest, ParsesRecoveriesAndCompleteAcks) {
+  ASSERT_TRUE(parse(R"({"type":"recovery","topic":"T","epoch":"9f2c4e1a0b3d5c7e","first":5,)"
+                    R"("from":121,"next":130,"complete":false})"));
+  EXPECT_EQ(message_.kind, ServerMessage::Kind::kRecovery);
+  EXPECT_EQ(message_.topic, "T");
+  EXPECT_EQ(message_.epoch, "9f2c4e1a0b3d5c7e");
+  EXPECT_EQ(message_.first, 5u);
+  EXPECT_EQ(message_.from, 121u);
+  EXPECT_EQ(message_.next, 130u);
+  EXPECT_FALSE(message_.complete);
+  EXPECT_FALSE(parse(R"({"type":"recovery","topic":"T","epoch":"e","first":5,"from":1})"));
+  ASSERT_TRUE(parse(R"({"type":"ack","id":"s1","complete":true})"));
+  EXPECT_EQ(message_.kind, ServerMessage::Kind::kAck);
+  EXPECT_TRUE(message_.has_complete);
+  EXPECT_TRUE(message_.complete);
+  ASSERT_TRUE(parse(R"({"type":"ack","id":"s1"})"));
+  EXPECT_FALSE(message_.has_complete);
+  EXPECT_FALSE(parse(R"({"type":"ack","id":"s1","complete":1})"));
+}
+
 TEST_F(ServerMessageParserTest, IgnoresUnknownFields) {
   ASSERT_TRUE(parse(R"({"type":"ack","id":1,"later":{"x":[1,2]}})"));
   EXPECT_EQ(message_.id, "1");

@@ -125,7 +125,7 @@ std::string encode_server_message(const ServerMessage& message) {
     case ServerMessage::Kind::kAck:
       return encode_ack(message.id, message.has_seq, message.seq);
     case ServerMessage::Kind::kError:
-      for (int code = 0; code <= static_cast<int>(ErrorCode::kTooManyTopics); ++code) {
+      for (int code = 0; code <= static_cast<int>(ErrorCode::kStorageFailed); ++code) {
         if (error_code_name(static_cast<ErrorCode>(code)) == message.code) {
           return encode_error(message.id, static_cast<ErrorCode>(code), message.text);
         }
@@ -134,6 +134,9 @@ std::string encode_server_message(const ServerMessage& message) {
       return {};
     case ServerMessage::Kind::kGap:
       return encode_gap(message.topic, message.missed);
+    case ServerMessage::Kind::kRecovery:
+      return encode_recovery({message.topic, message.epoch, message.first, message.from,
+                              message.next, message.complete});
   }
   return {};
 }

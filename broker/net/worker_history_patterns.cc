@@ -1,0 +1,108 @@
+// Pattern subscriptions on topics with history (PROTOCOL.md section 9): each matching topic
+// replays from its own position, the ack waits for every topic's recovery, and a topic first
+// seen after the subscribe is introduced by a recovery before its first message. Built on
+// the per-topic replay of worker_history.cc.
+#include <atomic>
+#include <memory>
+
+#include "broker/net/worker.h"
+#include "protocol/pubsub/encode.h"
+
+namespace herald::broker::net {
+
+namespace pubsub = protocol::pubsub;
+
+bool Worker::has_history(std::string_view topic, bool owner) {
+  auto it = history_cache_.find(topic);
+  if (it == history_cache_.end()) {
+    const bool kept = history_rules_->match(topic) != nullptr;
+    it = history_cache_.emplace(std::string(topic), HistoryCacheEntry{kept, false}).first;
+  }
+  // The owner lists the topic before its first append and broadcast, so a pattern subscribe
+  // either finds it or receives that first message live (and introduces it then).
+  if (owner && it->second.kept && !it->second.listed) {
+    history_topics_->add(topic);
+    it->second.listed = true;
+  }
+  return it->second.kept;
+}
+
+void Worker::start_pattern_replay(Connection& connection, const pubsub::Command& command,
+                                  pubsub::Policy policy) {
+  // Pairs with the fence in append_history(), as for an exact topic.
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  pattern_topics_.clear();
+  history_topics_->matching(command.topic, pattern_topics_);
+  if (connection.pattern_history_ == nullptr) {
+    connection.pattern_history_ = std::make_unique<PatternHistory>();
+  }
+  PatternHistory& patterns = *connection.pattern_history_;
+  uint64_t group = 0;
+  if (!command.id.empty()) {
+    if (pattern_topics_.empty()) {
+      send_text(connection, pubsub::encode_subscribe_ack(command.id, true));
+    } else {
+      group = ++group_ids_;
+      patterns.groups[group] =
+          PatternHistory::Group{std::string(command.id), pattern_topics_.size(), true};
+    }
+  }
+  for (const std::string& topic : pattern_topics_) {
+    patterns.introduced.insert(topic);
+    pubsub::Replay start = command.replay;
+    uint64_t value = command.replay_value;
+    std::string_view epoch;
+    if (start == pubsub::Replay::kFrom) {
+      // Topics the `from` object does not name are not replayed: they learn where live starts.
+      start = pubsub::Replay::kNone;
+      for (const pubsub::TopicPosition& position : command.positions) {
+        if (position.topic != topic) continue;
+        start = pubsub::Replay::kFrom;
+        value = position.seq;
+        epoch = position.epoch;
+      }
+    }
+    begin_replay(connection, topic, start, value, epoch, {}, policy, command.topic, group);
+  }
+}
+
+bool Worker::introduce_topic(Connection& connection, const SharedRef& frame, std::string_view topic,
+                             pubsub::Policy policy) {
+  PatternHistory& patterns = *connection.pattern_history_;
+  if (patterns.introduced.contains(topic) || !has_history(topic, false)) return false;
+  patterns.introduced.emplace(topic);
+  // A replay from this very message: the read returns the topic's epoch and state, and the
+  // frame is held until the recovery has gone out.
+  const uint64_t seq = core::frame_origin_read(frame.meta()).seq;
+  begin_replay(connection, std::string(topic), pubsub::Replay::kFrom, seq, {}, {}, policy, {}, 0);
+  [[maybe_unused]] bool held = hold_if_replaying(connection, frame, topic);
+  return true;
+}
+
+void Worker::group_recovered(Connection& connection, uint64_t group, bool complete) {
+  if (connection.pattern_history_ == nullptr) return;
+  auto& groups = connection.pattern_history_->groups;
+  auto it = groups.find(group);
+  if (it == groups.end()) return;
+  it->second.complete = it->second.complete && complete;
+  if (--it->second.remaining > 0) return;
+  send_text(connection, pubsub::encode_subscribe_ack(it->second.ack_id, it->second.complete));
+  groups.erase(it);
+}
+
+void Worker::end_pattern_replays(Connection& connection, std::string_view filter) {
+  if (connection.replays_ == nullptr) return;
+  for (auto it = connection.replays_->begin(); it != connection.replays_->end();) {
+    if (it->second.filter == filter) {
+      if (it->second.group != 0 && !it->second.recovery_sent) {
+        group_recovered(connection, it->second.group, true);
+      }
+      it = connection.replays_->erase(it);
+    } else {
+      ++it;
+    }
+  }
+  if (connection.replays_->empty()) connection.replays_.reset();
+}
+
+}  // namespace herald::broker::net
