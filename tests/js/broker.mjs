@@ -109,7 +109,10 @@ export class Broker {
     this.process = null;
     if (child.exitCode !== null) throw new Error(`herald had exited (${child.exitCode}):\n${this.output}`);
     child.kill('SIGTERM');
-    const result = await Promise.race([child.exited, sleep(kStopTimeoutMs).then(() => null)]);
+    let timer;
+    const timeout = new Promise((resolve) => (timer = setTimeout(() => resolve(null), kStopTimeoutMs)));
+    const result = await Promise.race([child.exited, timeout]);
+    clearTimeout(timer);
     if (result === null) {
       child.kill('SIGKILL');
       throw new Error(`herald did not exit within ${kStopTimeoutMs} ms of SIGTERM`);
