@@ -63,6 +63,31 @@ describe('against one broker', () => {
     assert.deepEqual(seen.other, []);
   });
 
+  test('two handlers on one pattern share its wire subscription until the last goes', async () => {
+    const client = await open();
+    const probe = await open();
+    const first = [];
+    const second = [];
+    const a = client.subscribe('twice.t', (m) => first.push(m.data));
+    const b = client.subscribe('twice.t', (m) => second.push(m.data));
+    await Promise.all([a.ready, b.ready]);
+    await probe.publish('twice.t', 1);
+    await waitFor(() => second.length === 1, 'the first message');
+    await a.unsubscribe();
+    await probe.publish('twice.t', 2);
+    await waitFor(() => second.length === 2, 'the second message, still subscribed');
+    await b.unsubscribe();
+    // A wider pattern now takes the topic: its handler gets 3, the removed ones get nothing
+    // (both would be called for the same frame, so nothing can arrive later).
+    const wide = [];
+    await client.subscribe('twice.*', (m) => wide.push(m.data)).ready;
+    await probe.publish('twice.t', 3);
+    await waitFor(() => wide.length === 1, 'the message after unsubscribing');
+    assert.deepEqual(wide, [3]);
+    assert.deepEqual(first, [1]);
+    assert.deepEqual(second, [1, 2]);
+  });
+
   test('binary payloads: ArrayBuffer, typed arrays and views, empty', async () => {
     const client = await open();
     const got = [];

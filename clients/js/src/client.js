@@ -109,8 +109,9 @@ export class HeraldClient extends Emitter {
     const subscription = new Subscription(route, handler, (r, s) => this.#removeSubscription(r, s));
     route.subscriptions.add(subscription);
     if (resend || !route.synced) {
+      // Settled by the ack of the subscribe in flight, or of the one sent here.
       route.waiting.push(subscription);
-      if (this.#state === 'open') this.#sendSubscribe(route);
+      if (resend && this.#state === 'open') this.#sendSubscribe(route);
     } else {
       subscription.settle.resolve({ complete: true });
     }
