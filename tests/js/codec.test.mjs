@@ -79,6 +79,12 @@ test('server messages decode as the golden vectors say', () => {
   }
 });
 
+test('text decoding refuses types inherited from Object.prototype', () => {
+  for (const type of ['constructor', 'toString', '__proto__', 'hasOwnProperty']) {
+    assert.equal(codec.decodeText(JSON.stringify({ type })), null, type);
+  }
+});
+
 test('binary decoding refuses every truncation of a valid frame', () => {
   const frame = fromHex('0203612e62000000000000002a00ff');
   for (let length = 0; length < 13; ++length) {
@@ -142,4 +148,32 @@ test('backoff has full jitter under an exponential ceiling and a cap', () => {
   assert.equal(backoffDelay(10, 100, 1000, () => 0.999999), 999);
   assert.equal(backoffDelay(1000, 100, 1000, () => 0.5), 500);
   assert.equal(backoffDelay(5, 100, 1000, () => 0), 0);
+});
+
+test('decoders never throw on mutated frames (seeded, 20,000 cases)', () => {
+  const seed = Number(process.env.HERALD_TEST_SEED ?? 20261121);
+  let state = seed >>> 0;
+  const random = (n) => {
+    // xorshift32: a fixed, printed seed makes any failure reproducible.
+    state ^= state << 13;
+    state ^= state >>> 17;
+    state ^= state << 5;
+    return (state >>> 0) % n;
+  };
+  const seeds = vectors.filter((v) => v.direction === 'server_to_client');
+  const encoder = new TextEncoder();
+  for (let i = 0; i < 20_000; ++i) {
+    const v = seeds[random(seeds.length)];
+    const bytes = v.frame === 'binary' ? fromHex(v.payload_hex) : encoder.encode(v.payload_text);
+    const mutated = Uint8Array.from(bytes);
+    for (let k = random(4) + 1; k > 0 && mutated.length > 0; --k) mutated[random(mutated.length)] = random(256);
+    const cut = mutated.subarray(0, random(mutated.length + 1));
+    let message;
+    try {
+      message = v.frame === 'binary' ? codec.decodeBinary(cut) : codec.decodeText(new TextDecoder().decode(cut));
+    } catch (error) {
+      assert.fail(`seed ${seed}, case ${i}: ${error}`);
+    }
+    if (message !== null) assert.ok(['msg', 'ack', 'error', 'gap', 'recovery'].includes(message.type));
+  }
 });

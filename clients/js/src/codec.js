@@ -93,8 +93,9 @@ export function decodeText(text) {
     return null;
   }
   if (message === null || typeof message !== 'object' || Array.isArray(message)) return null;
+  // Own keys only: a type such as "constructor" must not find Object.prototype's.
+  if (typeof message.type !== 'string' || !Object.hasOwn(kShapes, message.type)) return null;
   const shape = kShapes[message.type];
-  if (!shape) return null;
   for (const [name, check] of Object.entries(shape)) {
     if (!check(message[name])) return null;
   }
