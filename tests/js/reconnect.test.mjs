@@ -104,8 +104,10 @@ describe('close codes', () => {
       const events = [];
       client.on('close', (c) => events.push(c.code));
       client.on('reconnecting', () => events.push('reconnecting'));
+      const unanswered = client.subscribe('a.b', () => {});
       await client.connect();
       await waitFor(() => client.state === 'closed', 'state closed');
+      await assert.rejects(unanswered.ready, { code: 'closed' });
       assert.deepEqual(events, [code]);
       assert.deepEqual(urls, ['/?token=fixed']);
       server.close();

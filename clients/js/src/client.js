@@ -242,6 +242,11 @@ export class HeraldClient extends Emitter {
 
   #finish(error) {
     for (const entry of this.#offline.splice(0)) entry.reject(error);
+    // Subscriptions stay registered (a later connect() resubscribes them), but no ack is
+    // coming for the ones still waiting.
+    for (const route of this.#routes.values()) {
+      for (const subscription of route.waiting.splice(0)) subscription.settle.reject(error);
+    }
     for (const waiter of this.#connectWaiters.splice(0)) waiter.reject(error);
     this.#setState('closed');
   }

@@ -54,7 +54,10 @@ export interface Message {
 export interface Subscription {
   readonly pattern: string;
   readonly active: boolean;
-  /** Resolves on the server's ack (`complete`: every replay was whole); rejects with its error. */
+  /**
+   * Resolves on the server's ack (`complete`: every replay was whole); rejects with its error,
+   * or when the client closes for good before the ack.
+   */
   readonly ready: Promise<{ complete: boolean }>;
   unsubscribe(): Promise<void>;
 }
