@@ -33,29 +33,38 @@ describe('history on disk', { skip }, () => {
     rmSync(dataDir, { recursive: true, force: true });
   });
 
-  test('across a broker restart mid-stream: every message once, in order, no gap', async () => {
-    const subscriber = new HeraldClient(broker.url, { WebSocket, ...kBackoff });
-    const publisher = new HeraldClient(broker.url, { WebSocket, ...kBackoff });
-    await subscriber.connect();
-    await publisher.connect();
-    const { received, gaps, subscription } = recorder(subscriber, 'rec.>');
-    assert.deepEqual(await subscription.ready, { complete: true });
-    const topics = ['rec.a', 'rec.b', 'rec.c'];
-    let restarted = false;
-    const acked = await publishStream(publisher, topics, 600, async (n) => {
-      if (n === 200) {
-        await broker.restart();
-        restarted = true;
+  // Subscribed by one pattern, or by each topic exactly: both must resume.
+  for (const exact of [false, true]) {
+    test(`across a broker restart mid-stream, ${exact ? 'exact topics' : 'a pattern'}: every message once, in order, no gap`, async () => {
+      const subscriber = new HeraldClient(broker.url, { WebSocket, ...kBackoff });
+      const publisher = new HeraldClient(broker.url, { WebSocket, ...kBackoff });
+      await subscriber.connect();
+      await publisher.connect();
+      const prefix = exact ? 'rec.exact' : 'rec.pattern';
+      const topics = ['a', 'b', 'c'].map((t) => `${prefix}.${t}`);
+      const received = [];
+      const gaps = [];
+      subscriber.on('gap', (g) => gaps.push(g));
+      const patterns = exact ? topics : [`${prefix}.*`];
+      for (const pattern of patterns) {
+        assert.deepEqual(await subscriber.subscribe(pattern, (m) => received.push(m)).ready, { complete: true });
       }
+      let restarted = false;
+      const acked = await publishStream(publisher, topics, 600, async (n) => {
+        if (n === 200) {
+          await broker.restart();
+          restarted = true;
+        }
+      });
+      assert.ok(restarted);
+      const total = [...acked.values()].reduce((sum, m) => sum + Math.max(0, ...m.keys()), 0);
+      await waitFor(() => received.length >= total, `${total} messages`, 15_000);
+      assertExactlyOnce(received, acked);
+      assert.deepEqual(gaps, []);
+      subscriber.close();
+      publisher.close();
     });
-    assert.ok(restarted);
-    const total = [...acked.values()].reduce((sum, m) => sum + Math.max(0, ...m.keys()), 0);
-    await waitFor(() => received.length >= total, `${total} messages`, 15_000);
-    assertExactlyOnce(received, acked);
-    assert.deepEqual(gaps, []);
-    subscriber.close();
-    publisher.close();
-  });
+  }
 
   test('a subscriber offline for a while resumes from its position', async () => {
     const subscriber = new HeraldClient(broker.url, { WebSocket, ...kBackoff });

@@ -5,7 +5,7 @@
 import { matches } from './topic.js';
 
 export class Positions {
-  // topic -> { seq, epoch (null for a topic without history), generation }
+  // topic -> { seq, epoch (null for a topic without history), provisional, generation }
   #topics = new Map();
 
   /**
@@ -15,7 +15,7 @@ export class Positions {
   onMessage(topic, seq, generation) {
     const position = this.#topics.get(topic);
     if (position === undefined) {
-      this.#topics.set(topic, { seq, epoch: null, generation });
+      this.#topics.set(topic, { seq, epoch: null, provisional: false, generation });
       return { deliver: true, gap: null };
     }
     let gap = null;
@@ -47,13 +47,17 @@ export class Positions {
   /** A `recovery` message (section 9); returns the gap to report, or null. */
   onRecovery(recovery, generation) {
     const { topic, epoch, from } = recovery;
+    // A topic whose history holds nothing yet (first 0, next 1) may only get its epoch with
+    // its first message (the broker then reports 0000000000000000): such an epoch is not
+    // trusted, neither to detect a reset nor to resume with.
+    const provisional = recovery.first === 0 && recovery.next === 1;
     const position = this.#topics.get(topic);
     if (position === undefined) {
-      this.#topics.set(topic, { seq: from - 1, epoch, generation });
+      this.#topics.set(topic, { seq: from - 1, epoch, provisional, generation });
       return recovery.complete ? null : { topic, from: null, to: from - 1, missed: null, reason: 'history' };
     }
     let gap = null;
-    if (position.epoch !== null && position.epoch !== epoch) {
+    if (position.epoch !== null && position.epoch !== epoch && !position.provisional) {
       // A new epoch: the history was reset and numbering restarted; our position means nothing.
       gap = { topic, from: position.seq + 1, to: null, missed: null, reason: 'epoch' };
       position.seq = from - 1;
@@ -62,6 +66,7 @@ export class Positions {
       position.seq = from - 1;
     }
     position.epoch = epoch;
+    position.provisional = provisional;
     position.generation = generation;
     return gap;
   }
@@ -74,7 +79,9 @@ export class Positions {
     if (!isPattern) {
       const position = this.#topics.get(pattern);
       if (position === undefined || position.epoch === null) return null;
-      return { from: position.seq + 1, epoch: position.epoch };
+      return position.provisional
+        ? { from: position.seq + 1 }
+        : { from: position.seq + 1, epoch: position.epoch };
     }
     const from = {};
     const epoch = {};
@@ -82,10 +89,11 @@ export class Positions {
     for (const [topic, position] of this.#topics) {
       if (position.epoch === null || !matches(pattern, topic)) continue;
       from[topic] = position.seq + 1;
-      epoch[topic] = position.epoch;
+      if (!position.provisional) epoch[topic] = position.epoch;
       any = true;
     }
-    return any ? { from, epoch } : null;
+    if (!any) return null;
+    return Object.keys(epoch).length > 0 ? { from, epoch } : { from };
   }
 
   /** Topics with history that `pattern` matches (used when a resume is refused). */
