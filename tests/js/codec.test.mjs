@@ -142,6 +142,21 @@ test('positions drop repeats, report gaps and give resume points', () => {
   assert.equal(p.get('h.a'), undefined);
 });
 
+test('an epoch seen while the history was empty is provisional', () => {
+  const p = new Positions();
+  const empty = { topic: 'e.t', epoch: '0000000000000000', first: 0, from: 1, next: 1, complete: true };
+  assert.equal(p.onRecovery(empty, 1), null);
+  for (const seq of [1, 2, 3]) assert.equal(p.onMessage('e.t', seq, 1).deliver, true);
+  // Resumed without the epoch, which the topic only got with its first message.
+  assert.deepEqual(p.resumeFor('e.t', false), { from: 4 });
+  assert.deepEqual(p.resumeFor('e.*', true), { from: { 'e.t': 4 } });
+  const real = { ...empty, epoch: '70a10ee001adfc15', first: 1, from: 4, next: 9 };
+  assert.equal(p.onRecovery(real, 2), null);
+  assert.equal(p.onMessage('e.t', 3, 2).deliver, false);
+  assert.equal(p.onMessage('e.t', 4, 2).deliver, true);
+  assert.deepEqual(p.resumeFor('e.t', false), { from: 5, epoch: '70a10ee001adfc15' });
+});
+
 test('backoff has full jitter under an exponential ceiling and a cap', () => {
   assert.equal(backoffDelay(1, 100, 1000, () => 0.999999), 99);
   assert.equal(backoffDelay(3, 100, 1000, () => 0.999999), 399);
