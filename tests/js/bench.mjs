@@ -10,7 +10,9 @@ import WebSocket from 'ws';
 import { HeraldClient } from '../../clients/js/src/index.js';
 import { Broker, waitFor } from './broker.mjs';
 
-const args = process.argv.slice(2).filter((a, i, all) => a !== '--herald' && all[i - 1] !== '--herald');
+const args = process.argv
+  .slice(2)
+  .filter((a, i, all) => a !== '--herald' && all[i - 1] !== '--herald');
 const [count = 50_000, window = 1000, runs = 5] = args.map(Number);
 
 async function run(broker, topic, payload) {
@@ -48,9 +50,12 @@ try {
   };
   for (const [name, payload] of Object.entries(cases)) {
     const rates = [];
-    for (let r = 0; r < runs; ++r) rates.push(await run(broker, `bench.${r}.${name.length}`, payload));
-    console.log(`${name}: median ${Math.round(median(rates))} msg/s over ${runs} runs ` +
-      `(${rates.map((x) => Math.round(x)).join(', ')}); ${count} messages, window ${window}`);
+    for (let r = 0; r < runs; ++r)
+      rates.push(await run(broker, `bench.${r}.${name.length}`, payload));
+    console.log(
+      `${name}: median ${Math.round(median(rates))} msg/s over ${runs} runs ` +
+        `(${rates.map((x) => Math.round(x)).join(', ')}); ${count} messages, window ${window}`,
+    );
   }
 } finally {
   await broker.stop().finally(() => broker.kill());

@@ -86,12 +86,22 @@ export class Broker {
   }
 
   async #launch() {
-    const args = ['--host', '127.0.0.1', '--port', String(this.port), '--workers', '2', ...this.flags];
+    const args = [
+      '--host',
+      '127.0.0.1',
+      '--port',
+      String(this.port),
+      '--workers',
+      '2',
+      ...this.flags,
+    ];
     const child = spawn(heraldPath(), args, { stdio: ['ignore', 'pipe', 'pipe'] });
     this.process = child;
     child.stdout.on('data', (chunk) => (this.output += chunk));
     child.stderr.on('data', (chunk) => (this.output += chunk));
-    child.exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+    child.exited = new Promise((resolve) =>
+      child.once('exit', (code, signal) => resolve({ code, signal })),
+    );
     const deadline = Date.now() + kStartTimeoutMs;
     while (Date.now() < deadline) {
       if (child.exitCode !== null || child.signalCode !== null) return false;
@@ -107,17 +117,21 @@ export class Broker {
     const child = this.process;
     if (child === null) return;
     this.process = null;
-    if (child.exitCode !== null) throw new Error(`herald had exited (${child.exitCode}):\n${this.output}`);
+    if (child.exitCode !== null)
+      throw new Error(`herald had exited (${child.exitCode}):\n${this.output}`);
     child.kill('SIGTERM');
     let timer;
-    const timeout = new Promise((resolve) => (timer = setTimeout(() => resolve(null), kStopTimeoutMs)));
+    const timeout = new Promise(
+      (resolve) => (timer = setTimeout(() => resolve(null), kStopTimeoutMs)),
+    );
     const result = await Promise.race([child.exited, timeout]);
     clearTimeout(timer);
     if (result === null) {
       child.kill('SIGKILL');
       throw new Error(`herald did not exit within ${kStopTimeoutMs} ms of SIGTERM`);
     }
-    if (result.code !== 0) throw new Error(`herald exited ${result.code ?? result.signal}:\n${this.output}`);
+    if (result.code !== 0)
+      throw new Error(`herald exited ${result.code ?? result.signal}:\n${this.output}`);
   }
 
   /** Cleanup after a failure: kills herald if it still runs. */
@@ -136,7 +150,8 @@ export class Broker {
 export async function waitFor(predicate, what, timeoutMs = 5000) {
   const deadline = Date.now() + timeoutMs;
   while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await sleep(5);
   }
 }

@@ -15,7 +15,8 @@ export const kChromium = process.env.CHROMIUM_BIN ?? '/usr/bin/chromium';
 
 /** Starts Chromium with its own empty profile and the static server; returns the handles. */
 export async function startBrowser() {
-  if (!existsSync(kChromium)) throw new Error(`no Chromium at ${kChromium}: apt-get install chromium`);
+  if (!existsSync(kChromium))
+    throw new Error(`no Chromium at ${kChromium}: apt-get install chromium`);
   const profile = mkdtempSync(path.join(os.tmpdir(), 'herald-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: kChromium,

@@ -65,7 +65,12 @@ describe('in Chromium', () => {
     const toBob = await bob.evaluate(() => window.received);
 
     assert.deepEqual(toAlice, [
-      { topic: 'chat.to-alice.text', seq: 1, binary: false, data: { from: 'bob', text: 'hello, alice ✓' } },
+      {
+        topic: 'chat.to-alice.text',
+        seq: 1,
+        binary: false,
+        data: { from: 'bob', text: 'hello, alice ✓' },
+      },
       { topic: 'chat.to-alice.bytes', seq: 1, binary: true, data: [...Array(256).keys()] },
       { topic: 'chat.to-alice.bytes', seq: 2, binary: true, data: [250, 251, 252, 253, 254, 255] },
       { topic: 'chat.to-alice.text', seq: 2, binary: false, data: 'second' },
@@ -89,13 +94,18 @@ describe('in Chromium', () => {
       await page.waitForFunction(() => document.getElementById('state').textContent === 'open');
       // Every symbol published again since the page subscribed, so every card has a price.
       await page.waitForFunction(
-        (count) => window.ticker.cards.size === count && Number(document.getElementById('updates').textContent) > 3 * count,
+        (count) =>
+          window.ticker.cards.size === count &&
+          Number(document.getElementById('updates').textContent) > 3 * count,
         kSymbols.length,
         { timeout: 20_000 },
       );
       const prices = await page.$$eval('.quote .price', (nodes) => nodes.map((n) => n.textContent));
       assert.equal(prices.length, kSymbols.length);
-      assert.ok(prices.every((p) => /^\d+\.\d\d$/.test(p)), prices.join(' '));
+      assert.ok(
+        prices.every((p) => /^\d+\.\d\d$/.test(p)),
+        prices.join(' '),
+      );
       const file = process.env.HERALD_SCREENSHOT ?? path.join(os.tmpdir(), 'herald-ticker.png');
       await page.screenshot({ path: file });
       assert.ok(statSync(file).size > 10_000, `screenshot ${file}`);

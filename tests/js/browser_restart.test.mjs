@@ -42,11 +42,17 @@ describe('a page across a broker restart', { skip }, () => {
       await client.connect();
       // Exact topics here; recovery.test.mjs covers a pattern as well.
       for (const topic of ['live.x', 'live.y']) {
-        await client.subscribe(topic, (m) => window.received.push({ topic: m.topic, seq: m.seq, data: m.data })).ready;
+        await client.subscribe(topic, (m) =>
+          window.received.push({ topic: m.topic, seq: m.seq, data: m.data }),
+        ).ready;
       }
     }, broker.url);
 
-    const publisher = new HeraldClient(broker.url, { WebSocket, backoffBaseMs: 20, backoffCapMs: 300 });
+    const publisher = new HeraldClient(broker.url, {
+      WebSocket,
+      backoffBaseMs: 20,
+      backoffCapMs: 300,
+    });
     await publisher.connect();
     const acked = await publishStream(publisher, ['live.x', 'live.y'], 400, async (n) => {
       if (n === 150) await broker.restart();
@@ -54,7 +60,11 @@ describe('a page across a broker restart', { skip }, () => {
     publisher.close();
     const total = [...acked.values()].reduce((sum, m) => sum + Math.max(0, ...m.keys()), 0);
     await page.waitForFunction((n) => window.received.length >= n, total, { timeout: 20_000 });
-    const { received, gaps, states } = await page.evaluate(() => ({ received: window.received, gaps: window.gaps, states: window.states }));
+    const { received, gaps, states } = await page.evaluate(() => ({
+      received: window.received,
+      gaps: window.gaps,
+      states: window.states,
+    }));
     assertExactlyOnce(received, acked);
     assert.deepEqual(gaps, []);
     assert.ok(states.includes('reconnecting'), `the page never lost its connection: ${states}`);

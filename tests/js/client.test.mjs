@@ -37,8 +37,14 @@ describe('against one broker', () => {
     for (const value of values) seqs.push(await client.publish('json.t', value));
     assert.deepEqual(seqs, [1, 2, 3, 4, 5, 6]);
     await waitFor(() => got.length === values.length, 'all JSON messages');
-    assert.deepEqual(got.map((m) => m.data), values);
-    assert.deepEqual(got.map((m) => m.seq), seqs);
+    assert.deepEqual(
+      got.map((m) => m.data),
+      values,
+    );
+    assert.deepEqual(
+      got.map((m) => m.seq),
+      seqs,
+    );
     assert.ok(got.every((m) => m.topic === 'json.t' && m.binary === false));
   });
 
@@ -124,9 +130,18 @@ describe('against one broker', () => {
       Array.from({ length: 300 }, (_, i) => publisher.publish('order.t', { i }, { echo: false })),
     );
     await waitFor(() => got.length === 300, '300 messages');
-    assert.deepEqual(acks, Array.from({ length: 300 }, (_, i) => i + 1));
-    assert.deepEqual(got.map((m) => m.data.i), [...Array(300).keys()]);
-    assert.deepEqual(got.map((m) => m.seq), acks);
+    assert.deepEqual(
+      acks,
+      Array.from({ length: 300 }, (_, i) => i + 1),
+    );
+    assert.deepEqual(
+      got.map((m) => m.data.i),
+      [...Array(300).keys()],
+    );
+    assert.deepEqual(
+      got.map((m) => m.seq),
+      acks,
+    );
     assert.deepEqual(own, []);
   });
 
@@ -135,18 +150,25 @@ describe('against one broker', () => {
     await assert.rejects(client.publish('a.*', 1), { code: 'bad_topic' });
     await assert.rejects(client.publish('a..b', 1), { code: 'bad_topic' });
     assert.throws(() => client.subscribe('a.>.b', () => {}), { code: 'bad_topic' });
-    assert.throws(() => client.subscribe('a', () => {}, { policy: 'fast' }), { code: 'bad_request' });
-    assert.throws(() => client.subscribe('a', () => {}, { last: 1, snapshot: true }), { code: 'bad_request' });
+    assert.throws(() => client.subscribe('a', () => {}, { policy: 'fast' }), {
+      code: 'bad_request',
+    });
+    assert.throws(() => client.subscribe('a', () => {}, { last: 1, snapshot: true }), {
+      code: 'bad_request',
+    });
     await assert.rejects(client.publish('a', undefined), { code: 'bad_request' });
     assert.equal(client.state, 'open');
   });
 
-  test('replay options reach the server, which refuses them on a topic without history', async () => {
+  test('replay options reach the server, which refuses them without history', async () => {
     // A broker without history support (no --history flag) refuses the field itself.
     const expected = heraldHasFlag('--history') ? 'no_history' : 'bad_request';
     const client = await open();
     const subscription = client.subscribe('plain.t', () => {}, { last: 5 });
-    await assert.rejects(subscription.ready, (e) => e instanceof HeraldError && e.code === expected);
+    await assert.rejects(
+      subscription.ready,
+      (e) => e instanceof HeraldError && e.code === expected,
+    );
     assert.equal(subscription.active, false);
   });
 });
@@ -161,7 +183,10 @@ describe('server errors', () => {
     const errors = [];
     client.on('error', (e) => errors.push(e.code));
     assert.equal(await client.publish('only.one', 1), 1);
-    await assert.rejects(client.publish('another', 1), (e) => e instanceof HeraldError && e.code === 'too_many_topics');
+    await assert.rejects(
+      client.publish('another', 1),
+      (e) => e instanceof HeraldError && e.code === 'too_many_topics',
+    );
     await client.subscribe('s.a', () => {}).ready;
     const second = client.subscribe('s.b', () => {});
     await assert.rejects(second.ready, { code: 'too_many_subscriptions' });

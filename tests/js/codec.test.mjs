@@ -9,7 +9,8 @@ import { codec, isValidPattern, isValidTopic, matches } from '../../clients/js/s
 import { backoffDelay } from '../../clients/js/src/backoff.js';
 import { Positions } from '../../clients/js/src/positions.js';
 
-const golden = (name) => JSON.parse(readFileSync(new URL(`../golden/${name}`, import.meta.url), 'utf8'));
+const golden = (name) =>
+  JSON.parse(readFileSync(new URL(`../golden/${name}`, import.meta.url), 'utf8'));
 const vectors = [...golden('pubsub_v1.json'), ...golden('pubsub_v1_history_auth.json')];
 const fromHex = (hex) => Uint8Array.from(hex.match(/../g) ?? [], (byte) => parseInt(byte, 16));
 const toHex = (bytes) => Buffer.from(bytes).toString('hex');
@@ -51,7 +52,8 @@ test('topic rules agree with the golden bad_topic cases', () => {
       continue;
     }
     if (typeof command?.topic !== 'string') continue;
-    const valid = command.op === 'pub' ? isValidTopic(command.topic) : isValidPattern(command.topic);
+    const valid =
+      command.op === 'pub' ? isValidTopic(command.topic) : isValidPattern(command.topic);
     assert.equal(valid, v.expect.error !== 'bad_topic', v.name);
     ++checked;
   }
@@ -62,7 +64,10 @@ test('server messages decode as the golden vectors say', () => {
   const cases = vectors.filter((v) => v.direction === 'server_to_client');
   assert.ok(cases.length >= 20, `only ${cases.length} server messages`);
   for (const v of cases) {
-    const message = v.frame === 'binary' ? codec.decodeBinary(fromHex(v.payload_hex)) : codec.decodeText(v.payload_text);
+    const message =
+      v.frame === 'binary'
+        ? codec.decodeBinary(fromHex(v.payload_hex))
+        : codec.decodeText(v.payload_text);
     if (v.expect.invalid) {
       assert.equal(message, null, v.name);
       continue;
@@ -70,7 +75,18 @@ test('server messages decode as the golden vectors say', () => {
     assert.ok(message, v.name);
     const e = v.expect;
     assert.equal(message.type, e.type, v.name);
-    for (const name of ['topic', 'seq', 'code', 'text', 'missed', 'epoch', 'first', 'from', 'next', 'complete']) {
+    for (const name of [
+      'topic',
+      'seq',
+      'code',
+      'text',
+      'missed',
+      'epoch',
+      'first',
+      'from',
+      'next',
+      'complete',
+    ]) {
       assert.deepEqual(message[name], e[name], `${v.name}: ${name}`);
     }
     if (e.id_json !== undefined) assert.deepEqual(message.id, JSON.parse(e.id_json), v.name);
@@ -133,7 +149,13 @@ test('positions drop repeats, report gaps and give resume points', () => {
   // Replayed after a reconnect: repeats are dropped even on a new connection.
   assert.equal(p.onMessage('h.a', 2, 2).deliver, false);
   const partial = { ...history, first: 10, from: 10, next: 12, complete: false };
-  assert.deepEqual(p.onRecovery(partial, 2), { topic: 'h.a', from: 3, to: 9, missed: 7, reason: 'history' });
+  assert.deepEqual(p.onRecovery(partial, 2), {
+    topic: 'h.a',
+    from: 3,
+    to: 9,
+    missed: 7,
+    reason: 'history',
+  });
   assert.equal(p.onMessage('h.a', 10, 2).gap, null);
   const reset = { ...history, epoch: 'e2', from: 1, next: 3 };
   assert.equal(p.onRecovery(reset, 3).reason, 'epoch');
@@ -144,7 +166,14 @@ test('positions drop repeats, report gaps and give resume points', () => {
 
 test('an epoch seen while the history was empty is provisional', () => {
   const p = new Positions();
-  const empty = { topic: 'e.t', epoch: '0000000000000000', first: 0, from: 1, next: 1, complete: true };
+  const empty = {
+    topic: 'e.t',
+    epoch: '0000000000000000',
+    first: 0,
+    from: 1,
+    next: 1,
+    complete: true,
+  };
   assert.equal(p.onRecovery(empty, 1), null);
   for (const seq of [1, 2, 3]) assert.equal(p.onMessage('e.t', seq, 1).deliver, true);
   // Resumed without the epoch, which the topic only got with its first message.
@@ -158,11 +187,26 @@ test('an epoch seen while the history was empty is provisional', () => {
 });
 
 test('backoff has full jitter under an exponential ceiling and a cap', () => {
-  assert.equal(backoffDelay(1, 100, 1000, () => 0.999999), 99);
-  assert.equal(backoffDelay(3, 100, 1000, () => 0.999999), 399);
-  assert.equal(backoffDelay(10, 100, 1000, () => 0.999999), 999);
-  assert.equal(backoffDelay(1000, 100, 1000, () => 0.5), 500);
-  assert.equal(backoffDelay(5, 100, 1000, () => 0), 0);
+  assert.equal(
+    backoffDelay(1, 100, 1000, () => 0.999999),
+    99,
+  );
+  assert.equal(
+    backoffDelay(3, 100, 1000, () => 0.999999),
+    399,
+  );
+  assert.equal(
+    backoffDelay(10, 100, 1000, () => 0.999999),
+    999,
+  );
+  assert.equal(
+    backoffDelay(1000, 100, 1000, () => 0.5),
+    500,
+  );
+  assert.equal(
+    backoffDelay(5, 100, 1000, () => 0),
+    0,
+  );
 });
 
 test('decoders never throw on mutated frames (seeded, 20,000 cases)', () => {
@@ -181,14 +225,19 @@ test('decoders never throw on mutated frames (seeded, 20,000 cases)', () => {
     const v = seeds[random(seeds.length)];
     const bytes = v.frame === 'binary' ? fromHex(v.payload_hex) : encoder.encode(v.payload_text);
     const mutated = Uint8Array.from(bytes);
-    for (let k = random(4) + 1; k > 0 && mutated.length > 0; --k) mutated[random(mutated.length)] = random(256);
+    for (let k = random(4) + 1; k > 0 && mutated.length > 0; --k)
+      mutated[random(mutated.length)] = random(256);
     const cut = mutated.subarray(0, random(mutated.length + 1));
     let message;
     try {
-      message = v.frame === 'binary' ? codec.decodeBinary(cut) : codec.decodeText(new TextDecoder().decode(cut));
+      message =
+        v.frame === 'binary'
+          ? codec.decodeBinary(cut)
+          : codec.decodeText(new TextDecoder().decode(cut));
     } catch (error) {
       assert.fail(`seed ${seed}, case ${i}: ${error}`);
     }
-    if (message !== null) assert.ok(['msg', 'ack', 'error', 'gap', 'recovery'].includes(message.type));
+    if (message !== null)
+      assert.ok(['msg', 'ack', 'error', 'gap', 'recovery'].includes(message.type));
   }
 });

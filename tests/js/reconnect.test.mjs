@@ -43,14 +43,20 @@ describe('a restarted broker', () => {
     await waitFor(() => got.a.length === 4 && got.b.length === 4, "the other client's message");
     other.close();
     client.close();
-    assert.deepEqual(attempts.slice(0, 2).map((r) => r.attempt), [1, 2]);
+    assert.deepEqual(
+      attempts.slice(0, 2).map((r) => r.attempt),
+      [1, 2],
+    );
     for (const { attempt, delay } of attempts) {
       assert.ok(delay >= 0 && delay <= Math.min(200, 20 * 2 ** (attempt - 1)), `delay ${delay}`);
     }
     assert.deepEqual(got.a, ['before1', 'before2', 'self', 'other']);
     assert.deepEqual(got.b, got.a);
     // Without history, a restarted broker numbers from 1 again: reported, not hidden.
-    assert.deepEqual(gaps.map((g) => [g.topic, g.reason]), [['re.a', 'reset']]);
+    assert.deepEqual(
+      gaps.map((g) => [g.topic, g.reason]),
+      [['re.a', 'reset']],
+    );
   });
 
   test('publishes made offline are queued, sent in order on reconnect and acked', async () => {
@@ -59,14 +65,20 @@ describe('a restarted broker', () => {
     await client.connect();
     await client.subscribe('q.t', (m) => got.push(m.data)).ready;
     await broker.stop();
-    await waitFor(() => client.state === 'reconnecting' || client.state === 'connecting', 'offline');
+    await waitFor(
+      () => client.state === 'reconnecting' || client.state === 'connecting',
+      'offline',
+    );
     const acks = Array.from({ length: 5 }, (_, i) => client.publish('q.t', { i }));
     // The queue is full: the sixth is refused at once rather than dropping an older one.
     await assert.rejects(client.publish('q.t', { i: 5 }), { code: 'queue_full' });
     await broker.start();
     assert.deepEqual(await Promise.all(acks), [1, 2, 3, 4, 5]);
     await waitFor(() => got.length === 5, 'the queued messages, echoed');
-    assert.deepEqual(got.map((d) => d.i), [0, 1, 2, 3, 4]);
+    assert.deepEqual(
+      got.map((d) => d.i),
+      [0, 1, 2, 3, 4],
+    );
     client.close();
   });
 
@@ -85,7 +97,11 @@ describe('a restarted broker', () => {
 
 // A WebSocket server that closes every connection with a scripted code, and records the URLs.
 async function scriptedServer(closeCodeFor) {
-  const server = new WebSocketServer({ host: '127.0.0.1', port: 0, handleProtocols: () => 'herald.v1' });
+  const server = new WebSocketServer({
+    host: '127.0.0.1',
+    port: 0,
+    handleProtocols: () => 'herald.v1',
+  });
   await new Promise((resolve) => server.once('listening', resolve));
   const urls = [];
   server.on('connection', (socket, request) => {
@@ -128,12 +144,21 @@ describe('close codes', () => {
     });
   }
 
-  test('4003 with a token function: reconnects once the token changes, not with the same one', async () => {
-    const { server, urls, url } = await scriptedServer((path) => (path.endsWith('=new') ? null : 4003));
+  test('4003, token function: reconnects with a new token, not with the same one', async () => {
+    const { server, urls, url } = await scriptedServer((path) =>
+      path.endsWith('=new') ? null : 4003,
+    );
     const tokens = ['old', 'new'];
-    const client = new HeraldClient(url, { WebSocket, ...kBackoff, token: async () => tokens.shift() ?? 'new' });
+    const client = new HeraldClient(url, {
+      WebSocket,
+      ...kBackoff,
+      token: async () => tokens.shift() ?? 'new',
+    });
     await client.connect();
-    await waitFor(() => urls.length === 2 && client.state === 'open', 'a connection with the new token');
+    await waitFor(
+      () => urls.length === 2 && client.state === 'open',
+      'a connection with the new token',
+    );
     assert.deepEqual(urls, ['/?token=old', '/?token=new']);
     client.close();
 

@@ -33,28 +33,37 @@ describe('history on disk', { skip }, () => {
     rmSync(dataDir, { recursive: true, force: true });
   });
 
-  // Subscribed by one pattern, or by each topic exactly: both must resume.
-  for (const exact of [false, true]) {
-    test(`across a broker restart mid-stream, ${exact ? 'exact topics' : 'a pattern'}: every message once, in order, no gap`, async () => {
+  // Subscribed by one pattern, or by each topic exactly: both must resume. The subscriber
+  // either reconnects by itself (racing the publisher's own reconnect), or stays offline
+  // from before the restart until 200 more messages were published, which then can only
+  // come from the history on disk.
+  const scenarios = [false, true].flatMap((exact) => [false, true].map((away) => [exact, away]));
+  for (const [exact, away] of scenarios) {
+    const how = `${exact ? 'exact topics' : 'a pattern'}${away ? ', subscriber away' : ''}`;
+    test(`a broker restart mid-stream, ${how}: every message once, in order, no gap`, async () => {
       const subscriber = new HeraldClient(broker.url, { WebSocket, ...kBackoff });
       const publisher = new HeraldClient(broker.url, { WebSocket, ...kBackoff });
       await subscriber.connect();
       await publisher.connect();
-      const prefix = exact ? 'rec.exact' : 'rec.pattern';
+      const prefix = `rec.${exact ? 'exact' : 'pattern'}${away ? '-away' : ''}`;
       const topics = ['a', 'b', 'c'].map((t) => `${prefix}.${t}`);
       const received = [];
       const gaps = [];
       subscriber.on('gap', (g) => gaps.push(g));
       const patterns = exact ? topics : [`${prefix}.*`];
       for (const pattern of patterns) {
-        assert.deepEqual(await subscriber.subscribe(pattern, (m) => received.push(m)).ready, { complete: true });
+        assert.deepEqual(await subscriber.subscribe(pattern, (m) => received.push(m)).ready, {
+          complete: true,
+        });
       }
       let restarted = false;
       const acked = await publishStream(publisher, topics, 600, async (n) => {
         if (n === 200) {
+          if (away) subscriber.close();
           await broker.restart();
           restarted = true;
         }
+        if (n === 400 && away) await subscriber.connect();
       });
       assert.ok(restarted);
       const total = [...acked.values()].reduce((sum, m) => sum + Math.max(0, ...m.keys()), 0);
@@ -79,8 +88,14 @@ describe('history on disk', { skip }, () => {
     for (let i = 1; i <= 20; ++i) await publisher.publish('rec.resume', { i });
     await subscriber.connect();
     await waitFor(() => received.length === 21, 'the messages published while offline');
-    assert.deepEqual(received.map((m) => m.seq), Array.from({ length: 21 }, (_, k) => first + k));
-    assert.deepEqual(received.map((m) => m.data.i), [...Array(21).keys()]);
+    assert.deepEqual(
+      received.map((m) => m.seq),
+      Array.from({ length: 21 }, (_, k) => first + k),
+    );
+    assert.deepEqual(
+      received.map((m) => m.data.i),
+      [...Array(21).keys()],
+    );
     assert.deepEqual(gaps, []);
     subscriber.close();
     publisher.close();
@@ -105,7 +120,10 @@ describe('history too short', { skip }, () => {
     for (let i = 4; i <= 20; ++i) await publisher.publish('cap.t', { i });
     await subscriber.connect();
     await waitFor(() => received.length === 8, 'the five retained messages');
-    assert.deepEqual(received.map((m) => m.seq), [1, 2, 3, 16, 17, 18, 19, 20]);
+    assert.deepEqual(
+      received.map((m) => m.seq),
+      [1, 2, 3, 16, 17, 18, 19, 20],
+    );
     assert.deepEqual(gaps, [{ topic: 'cap.t', from: 4, to: 15, missed: 12, reason: 'history' }]);
     subscriber.close();
     publisher.close();

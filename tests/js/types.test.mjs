@@ -14,7 +14,20 @@ test('index.d.ts type-checks the documented usage', () => {
   const usage = fileURLToPath(new URL('./types/usage.ts', import.meta.url));
   const result = spawnSync(
     process.execPath,
-    [tsc, '--noEmit', '--strict', '--target', 'es2022', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--lib', 'es2022,dom', usage],
+    [
+      tsc,
+      '--noEmit',
+      '--strict',
+      '--target',
+      'es2022',
+      '--module',
+      'nodenext',
+      '--moduleResolution',
+      'nodenext',
+      '--lib',
+      'es2022,dom',
+      usage,
+    ],
     { encoding: 'utf8', timeout: 60_000 },
   );
   assert.equal(result.status, 0, `${result.stdout}${result.stderr}`);

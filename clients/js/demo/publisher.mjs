@@ -3,17 +3,52 @@
 // it needs nothing but Node's fetch.
 
 export const kSymbols = [
-  'AAPL', 'MSFT', 'NVDA', 'AMZN', 'GOOGL', 'META', 'TSLA', 'AVGO', 'ORCL', 'ADBE',
-  'CRM', 'AMD', 'INTC', 'CSCO', 'QCOM', 'TXN', 'IBM', 'NFLX', 'PYPL', 'SHOP',
-  'UBER', 'ABNB', 'SNOW', 'PLTR', 'JPM', 'BAC', 'GS', 'V', 'MA', 'KO',
-  'PEP', 'MCD', 'NKE', 'DIS', 'WMT', 'XOM',
+  'AAPL',
+  'MSFT',
+  'NVDA',
+  'AMZN',
+  'GOOGL',
+  'META',
+  'TSLA',
+  'AVGO',
+  'ORCL',
+  'ADBE',
+  'CRM',
+  'AMD',
+  'INTC',
+  'CSCO',
+  'QCOM',
+  'TXN',
+  'IBM',
+  'NFLX',
+  'PYPL',
+  'SHOP',
+  'UBER',
+  'ABNB',
+  'SNOW',
+  'PLTR',
+  'JPM',
+  'BAC',
+  'GS',
+  'V',
+  'MA',
+  'KO',
+  'PEP',
+  'MCD',
+  'NKE',
+  'DIS',
+  'WMT',
+  'XOM',
 ];
 
 /**
  * Publishes `updatesPerTick` random price moves every `intervalMs` to the broker at `httpUrl`
  * (http://host:port). Every symbol is published once at start. Returns { stop() }.
  */
-export function startPublisher(httpUrl, { intervalMs = 100, updatesPerTick = 6, random = Math.random } = {}) {
+export function startPublisher(
+  httpUrl,
+  { intervalMs = 100, updatesPerTick = 6, random = Math.random } = {},
+) {
   const prices = new Map(kSymbols.map((s) => [s, { open: 20 + random() * 480 }]));
   for (const state of prices.values()) state.last = state.open;
   let stopped = false;
@@ -40,7 +75,10 @@ export function startPublisher(httpUrl, { intervalMs = 100, updatesPerTick = 6, 
 
   const tick = () => {
     if (stopped) return;
-    const batch = Array.from({ length: updatesPerTick }, () => kSymbols[Math.floor(random() * kSymbols.length)]);
+    const batch = Array.from(
+      { length: updatesPerTick },
+      () => kSymbols[Math.floor(random() * kSymbols.length)],
+    );
     // One batch at a time: a slow broker slows the feed rather than piling up requests.
     inFlight = Promise.all(batch.map(publish))
       .catch((error) => console.error(`ticker publisher: ${error.message}`))

@@ -26,7 +26,9 @@ const brokerHost = values.broker ?? `127.0.0.1:${values['broker-port']}`;
 
 let broker = null;
 if (values.herald) {
-  broker = spawn(values.herald, ['--host', '127.0.0.1', '--port', values['broker-port']], { stdio: 'inherit' });
+  broker = spawn(values.herald, ['--host', '127.0.0.1', '--port', values['broker-port']], {
+    stdio: 'inherit',
+  });
   broker.once('exit', (code) => {
     console.error(`herald exited (${code})`);
     process.exit(1);
@@ -34,7 +36,10 @@ if (values.herald) {
   await waitForBroker(`http://${brokerHost}/healthz`);
 }
 
-const { server, origin } = await startStaticServer({ '/': clientRoot }, Number(values['http-port']));
+const { server, origin } = await startStaticServer(
+  { '/': clientRoot },
+  Number(values['http-port']),
+);
 const publisher = startPublisher(`http://${brokerHost}`);
 publisher.ready.catch((error) => {
   console.error(`cannot publish to ${brokerHost}: ${error.message}`);

@@ -13,7 +13,8 @@ function cardFor(symbol) {
   if (card) return card;
   const element = document.createElement('div');
   element.className = 'quote';
-  element.innerHTML = '<div class="symbol"></div><div class="price"></div><div class="change"></div>';
+  element.innerHTML =
+    '<div class="symbol"></div><div class="price"></div><div class="change"></div>';
   element.querySelector('.symbol').textContent = symbol;
   // Cards stay in alphabetical order whatever order the first prices arrive in.
   const next = [...cards.keys()].sort().find((other) => other > symbol);

@@ -125,14 +125,16 @@ export class HeraldClient extends Emitter {
    * closed for good, it rejects at once ('queue_full', 'closed').
    */
   publish(topic, data, { echo = true } = {}) {
-    if (!isValidTopic(topic)) return Promise.reject(new HeraldError('bad_topic', `invalid topic ${topic}`));
+    if (!isValidTopic(topic))
+      return Promise.reject(new HeraldError('bad_topic', `invalid topic ${topic}`));
     const bytes = codec.bytesOf(data);
     let encode;
     if (bytes !== null) {
       encode = (id) => codec.encodeBinaryPublish(topic, bytes, id, echo);
     } else {
       const json = JSON.stringify(data);
-      if (json === undefined) return Promise.reject(new HeraldError('bad_request', 'data is not JSON'));
+      if (json === undefined)
+        return Promise.reject(new HeraldError('bad_request', 'data is not JSON'));
       encode = (id) => codec.encodePublish(topic, json, id, echo);
     }
     return new Promise((resolve, reject) => {
@@ -183,7 +185,11 @@ export class HeraldClient extends Emitter {
       this.#socket = new this.#WebSocket(url, 'herald.v1');
     } catch (error) {
       this.emit('error', error);
-      return this.#afterClose({ code: 1006, reason: String(error.message ?? error), wasClean: false });
+      return this.#afterClose({
+        code: 1006,
+        reason: String(error.message ?? error),
+        wasClean: false,
+      });
     }
     const socket = this.#socket;
     socket.binaryType = 'arraybuffer';
@@ -193,7 +199,8 @@ export class HeraldClient extends Emitter {
       this.#onOpen();
     };
     socket.onmessage = (event) => this.#onMessage(event.data);
-    socket.onerror = (event) => this.emit('error', event.error ?? new HeraldError('socket_error', event.message));
+    socket.onerror = (event) =>
+      this.emit('error', event.error ?? new HeraldError('socket_error', event.message));
     socket.onclose = (event) => {
       clearTimeout(timeout);
       if (this.#socket !== socket) return;
@@ -228,13 +235,19 @@ export class HeraldClient extends Emitter {
     const final = kFinalCloseCodes.has(close.code);
     if (kAuthCloseCodes.has(close.code)) this.#refusedToken = this.#lastToken;
     if (final && !(kAuthCloseCodes.has(close.code) && typeof this.#token === 'function')) {
-      return this.#finish(new HeraldError('closed', `closed by the server: ${close.code} ${close.reason}`));
+      return this.#finish(
+        new HeraldError('closed', `closed by the server: ${close.code} ${close.reason}`),
+      );
     }
     if (!this.#options.reconnect || this.#attempt >= this.#options.maxReconnectAttempts) {
       return this.#finish(new HeraldError('closed', `connection closed: ${close.code}`));
     }
     this.#attempt += 1;
-    const delay = backoffDelay(this.#attempt, this.#options.backoffBaseMs, this.#options.backoffCapMs);
+    const delay = backoffDelay(
+      this.#attempt,
+      this.#options.backoffBaseMs,
+      this.#options.backoffCapMs,
+    );
     this.#setState('reconnecting');
     this.emit('reconnecting', { attempt: this.#attempt, delay });
     this.#timer = setTimeout(() => this.#open(), delay);
@@ -273,7 +286,11 @@ export class HeraldClient extends Emitter {
       options = { ...options, ...this.#positions.resumeFor(route.pattern, route.isPattern) };
     }
     const id = this.#takeId();
-    this.#pending.set(id, { kind: 'sub', route, resumed: options.from !== undefined && route.synced });
+    this.#pending.set(id, {
+      kind: 'sub',
+      route,
+      resumed: options.from !== undefined && route.synced,
+    });
     this.#socket.send(codec.encodeSubscribe(route.pattern, id, options));
   }
 
@@ -319,12 +336,18 @@ export class HeraldClient extends Emitter {
   }
 
   #deliver(message, binary) {
-    const { deliver, gap } = this.#positions.onMessage(message.topic, message.seq, this.#generation);
+    const { deliver, gap } = this.#positions.onMessage(
+      message.topic,
+      message.seq,
+      this.#generation,
+    );
     if (gap !== null) this.emit('gap', gap);
     if (!deliver) return;
     const delivered = { topic: message.topic, seq: message.seq, data: message.data, binary };
     for (const route of this.#routes.values()) {
-      if (route.isPattern ? !matches(route.pattern, message.topic) : route.pattern !== message.topic) {
+      if (
+        route.isPattern ? !matches(route.pattern, message.topic) : route.pattern !== message.topic
+      ) {
         continue;
       }
       for (const subscription of route.subscriptions) subscription.handler(delivered);
@@ -352,7 +375,13 @@ export class HeraldClient extends Emitter {
     if (message.code === 'no_history' && request.resumed) {
       // The topics no longer keep history: subscribe live and report what may be lost.
       for (const [topic, position] of this.#positions.historyTopics(route.pattern)) {
-        this.emit('gap', { topic, from: position.seq + 1, to: null, missed: null, reason: 'history' });
+        this.emit('gap', {
+          topic,
+          from: position.seq + 1,
+          to: null,
+          missed: null,
+          reason: 'history',
+        });
       }
       if (this.#state === 'open') this.#sendSubscribe(route, { resume: false });
       return;

@@ -61,7 +61,8 @@ export function encodeBinaryPublish(topic, payload, id, echo = true) {
 export function bytesOf(value) {
   if (value instanceof Uint8Array) return value;
   if (value instanceof ArrayBuffer) return new Uint8Array(value);
-  if (ArrayBuffer.isView(value)) return new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
+  if (ArrayBuffer.isView(value))
+    return new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
   return null;
 }
 
@@ -76,7 +77,11 @@ const kShapes = {
   error: { code: isString },
   gap: { topic: isString, missed: isUint },
   recovery: {
-    topic: isString, epoch: isString, first: isUint, from: isUint, next: isUint,
+    topic: isString,
+    epoch: isString,
+    first: isUint,
+    from: isUint,
+    next: isUint,
     complete: (v) => typeof v === 'boolean',
   },
 };

@@ -119,7 +119,11 @@ export class HeraldClient {
   readonly state: ConnectionState;
   connect(): Promise<void>;
   close(code?: number, reason?: string): void;
-  subscribe(pattern: string, handler: (message: Message) => void, options?: SubscribeOptions): Subscription;
+  subscribe(
+    pattern: string,
+    handler: (message: Message) => void,
+    options?: SubscribeOptions,
+  ): Subscription;
   publish(
     topic: string,
     data: unknown | ArrayBuffer | ArrayBufferView,
@@ -139,10 +143,20 @@ export function matches(pattern: string, topic: string): boolean;
 export namespace codec {
   function encodeSubscribe(topic: string, id?: string | number, options?: SubscribeOptions): string;
   function encodeUnsubscribe(topic: string, id?: string | number): string;
-  function encodePublish(topic: string, dataJson: string, id?: string | number, echo?: boolean): string;
+  function encodePublish(
+    topic: string,
+    dataJson: string,
+    id?: string | number,
+    echo?: boolean,
+  ): string;
   function encodeAuth(token: string, id?: string | number): string;
-  function encodeBinaryPublish(topic: string, payload: Uint8Array, id?: number, echo?: boolean): Uint8Array;
+  function encodeBinaryPublish(
+    topic: string,
+    payload: Uint8Array,
+    id?: number,
+    echo?: boolean,
+  ): Uint8Array;
   function bytesOf(value: unknown): Uint8Array | null;
   function decodeText(text: string): ({ type: string } & Record<string, unknown>) | null;
-  function decodeBinary(buffer: ArrayBuffer | ArrayBufferView): Message & { type: 'msg' } | null;
+  function decodeBinary(buffer: ArrayBuffer | ArrayBufferView): (Message & { type: 'msg' }) | null;
 }

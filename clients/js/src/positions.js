@@ -54,7 +54,9 @@ export class Positions {
     const position = this.#topics.get(topic);
     if (position === undefined) {
       this.#topics.set(topic, { seq: from - 1, epoch, provisional, generation });
-      return recovery.complete ? null : { topic, from: null, to: from - 1, missed: null, reason: 'history' };
+      return recovery.complete
+        ? null
+        : { topic, from: null, to: from - 1, missed: null, reason: 'history' };
     }
     let gap = null;
     if (position.epoch !== null && position.epoch !== epoch && !position.provisional) {

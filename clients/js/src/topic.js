@@ -24,7 +24,8 @@ export function isValidPattern(pattern) {
   const tokens = tokensOf(pattern);
   if (tokens === null) return false;
   return tokens.every(
-    (token, i) => token === '*' || (token === '>' && i === tokens.length - 1) || kTokenByte.test(token),
+    (token, i) =>
+      token === '*' || (token === '>' && i === tokens.length - 1) || kTokenByte.test(token),
   );
 }
 
