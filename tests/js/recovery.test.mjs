@@ -16,6 +16,13 @@ import { assertExactlyOnce, publishStream } from './stream.mjs';
 const skip = requireFlag('--history', 'history and replay, PROTOCOL.md section 9');
 const kBackoff = { backoffBaseMs: 20, backoffCapMs: 300 };
 
+// A client closed when the test ends, passed or not, so none outlives its test.
+function client(t, broker) {
+  const c = new HeraldClient(broker.url, { WebSocket, ...kBackoff });
+  t.after(() => c.close());
+  return c;
+}
+
 function recorder(client, pattern) {
   const received = [];
   const gaps = [];
@@ -40,9 +47,9 @@ describe('history on disk', { skip }, () => {
   const scenarios = [false, true].flatMap((exact) => [false, true].map((away) => [exact, away]));
   for (const [exact, away] of scenarios) {
     const how = `${exact ? 'exact topics' : 'a pattern'}${away ? ', subscriber away' : ''}`;
-    test(`a broker restart mid-stream, ${how}: every message once, in order, no gap`, async () => {
-      const subscriber = new HeraldClient(broker.url, { WebSocket, ...kBackoff });
-      const publisher = new HeraldClient(broker.url, { WebSocket, ...kBackoff });
+    test(`a broker restart mid-stream, ${how}: every message once, in order, no gap`, async (t) => {
+      const subscriber = client(t, broker);
+      const publisher = client(t, broker);
       await subscriber.connect();
       await publisher.connect();
       const prefix = `rec.${exact ? 'exact' : 'pattern'}${away ? '-away' : ''}`;
@@ -75,9 +82,9 @@ describe('history on disk', { skip }, () => {
     });
   }
 
-  test('a subscriber offline for a while resumes from its position', async () => {
-    const subscriber = new HeraldClient(broker.url, { WebSocket, ...kBackoff });
-    const publisher = new HeraldClient(broker.url, { WebSocket, ...kBackoff });
+  test('a subscriber offline for a while resumes from its position', async (t) => {
+    const subscriber = client(t, broker);
+    const publisher = client(t, broker);
     await subscriber.connect();
     await publisher.connect();
     const { received, gaps, subscription } = recorder(subscriber, 'rec.resume');
@@ -107,9 +114,9 @@ describe('history too short', { skip }, () => {
   before(() => broker.start());
   after(() => broker.stop().finally(() => broker.kill()));
 
-  test('a resume older than the history is reported as a gap', async () => {
-    const subscriber = new HeraldClient(broker.url, { WebSocket, ...kBackoff });
-    const publisher = new HeraldClient(broker.url, { WebSocket, ...kBackoff });
+  test('a resume older than the history is reported as a gap', async (t) => {
+    const subscriber = client(t, broker);
+    const publisher = client(t, broker);
     await subscriber.connect();
     await publisher.connect();
     const { received, gaps, subscription } = recorder(subscriber, 'cap.t');
