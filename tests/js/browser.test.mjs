@@ -7,6 +7,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
+import WebSocket from 'ws';
+
+import { HeraldClient } from '../../clients/js/src/index.js';
 import { startPublisher, kSymbols } from '../../clients/js/demo/publisher.mjs';
 import { startBrowser } from './browser.mjs';
 import { Broker } from './broker.mjs';
@@ -83,6 +86,46 @@ describe('in Chromium', () => {
     assert.deepEqual([...alice.errors, ...bob.errors], []);
     await alice.close();
     await bob.close();
+  });
+
+  test('a page reconnects to a restarted broker and resubscribes', async () => {
+    const page = await browser.page();
+    await page.evaluate(async (url) => {
+      const client = new window.herald.HeraldClient(url, { backoffBaseMs: 20, backoffCapMs: 200 });
+      window.received = [];
+      window.states = [];
+      window.gaps = [];
+      client.on('state', ({ state }) => window.states.push(state));
+      client.on('gap', (g) => window.gaps.push(g.reason));
+      await client.connect();
+      await client.subscribe('restart.t', (m) => window.received.push(m.data)).ready;
+      await client.publish('restart.t', 'before');
+      window.client = client;
+    }, broker.url);
+    await page.waitForFunction(() => window.received.length === 1);
+    await broker.restart();
+    await page.waitForFunction(() => window.client.state === 'open' && window.states.length > 2);
+    // Its own message comes back only through the resubscription (one connection's commands
+    // are handled in order); then a message from Node must arrive as well.
+    await page.evaluate(() => window.client.publish('restart.t', 'self'));
+    await page.waitForFunction(() => window.received.length === 2);
+    const node = new HeraldClient(broker.url, { WebSocket, reconnect: false });
+    await node.connect();
+    await node.publish('restart.t', 'from node');
+    node.close();
+    await page.waitForFunction(() => window.received.length === 3);
+    const { received, states, gaps } = await page.evaluate(() => ({
+      received: window.received,
+      states: window.states,
+      gaps: window.gaps,
+    }));
+    assert.deepEqual(received, ['before', 'self', 'from node']);
+    assert.deepEqual(states.slice(0, 3), ['connecting', 'open', 'reconnecting']);
+    assert.equal(states.at(-1), 'open');
+    assert.deepEqual(gaps, ['reset']); // no history: the restarted broker numbers from 1 again
+    assert.deepEqual(page.errors, []);
+    await page.evaluate(() => window.client.close());
+    await page.close();
   });
 
   test('the ticker demo shows live prices for every symbol (screenshot saved)', async () => {
