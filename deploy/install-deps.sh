@@ -9,8 +9,9 @@ packages=(
   # libraries
   liburing-dev libssl-dev libsimdjson-dev librocksdb-dev zlib1g-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  # independent test clients
-  python3 python3-websockets
+  # independent test clients; chromium runs the JavaScript client's browser tests (Node 20+
+  # and npm are not Debian 12 packages: deploy/test.sh checks for them)
+  python3 python3-websockets chromium
 )
 
 missing=()

@@ -10,6 +10,15 @@ jobs=$(nproc)
 
 deploy/install-deps.sh
 
+# The JavaScript client's tests need Node 20+ and their npm packages (ws, playwright-core),
+# installed exactly as tests/js/package-lock.json pins them.
+node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+if [ "$node_major" -lt 20 ] || ! command -v npm >/dev/null; then
+  echo "test.sh: the JavaScript client tests need Node 20+ with npm (found: ${node_major})" >&2
+  exit 1
+fi
+npm ci --prefix tests/js --no-audit --no-fund --loglevel=error
+
 step() { printf '\n== %s\n' "$*"; }
 
 step "release build (warnings are errors)"

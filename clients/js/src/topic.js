@@ -1,0 +1,47 @@
+// Topic and pattern rules of PROTOCOL.md section 2, and the client-side wildcard match that
+// routes each delivered message to the handlers whose pattern it matches.
+
+const kTopicBytesMax = 255;
+const kTokensMax = 16;
+const kTokenByte = /^[A-Za-z0-9_\-:@~+=#]+$/;
+
+function tokensOf(value) {
+  if (typeof value !== 'string' || value.length === 0 || value.length > kTopicBytesMax) {
+    return null;
+  }
+  const tokens = value.split('.');
+  return tokens.length > kTokensMax ? null : tokens;
+}
+
+/** True when `topic` is a valid topic (no wildcards). */
+export function isValidTopic(topic) {
+  const tokens = tokensOf(topic);
+  return tokens !== null && tokens.every((token) => kTokenByte.test(token));
+}
+
+/** True when `pattern` is a valid topic or pattern (`*` tokens, `>` as the last token). */
+export function isValidPattern(pattern) {
+  const tokens = tokensOf(pattern);
+  if (tokens === null) return false;
+  return tokens.every(
+    (token, i) =>
+      token === '*' || (token === '>' && i === tokens.length - 1) || kTokenByte.test(token),
+  );
+}
+
+/** True when `pattern` contains a wildcard token. */
+export function isPattern(pattern) {
+  return pattern.split('.').some((token) => token === '*' || token === '>');
+}
+
+/** Whether `topic` matches `pattern`: `*` is one token, a final `>` one or more. */
+export function matches(pattern, topic) {
+  const want = pattern.split('.');
+  const have = topic.split('.');
+  for (let i = 0; i < want.length; ++i) {
+    if (want[i] === '>') return have.length > i;
+    if (i >= have.length) return false;
+    if (want[i] !== '*' && want[i] !== have[i]) return false;
+  }
+  return want.length === have.length;
+}

@@ -1,0 +1,51 @@
+// Test helper: headless Chromium from Debian's package, driven by playwright-core, with pages
+// served from an http://127.0.0.1 origin (Chromium blocks file: and about:blank from reaching
+// loopback, and the check stays on).
+
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+import { startStaticServer } from '../../clients/js/demo/static_server.mjs';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+export const kChromium = process.env.CHROMIUM_BIN ?? '/usr/bin/chromium';
+
+/** Starts Chromium with its own empty profile and the static server; returns the handles. */
+export async function startBrowser() {
+  if (!existsSync(kChromium))
+    throw new Error(`no Chromium at ${kChromium}: apt-get install chromium`);
+  const profile = mkdtempSync(path.join(os.tmpdir(), 'herald-chromium-'));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: kChromium,
+    headless: true,
+    args: ['--no-sandbox'],
+    timeout: 30_000,
+    viewport: { width: 1100, height: 640 },
+  });
+  context.setDefaultTimeout(10_000);
+  const { server, origin } = await startStaticServer({
+    '/': path.resolve(here, '../../clients/js'),
+    '/test/': path.resolve(here, 'pages'),
+  });
+  return {
+    context,
+    origin,
+    /** A new page with the client loaded as window.herald, its console errors collected. */
+    async page() {
+      const page = await context.newPage();
+      page.errors = [];
+      page.on('pageerror', (error) => page.errors.push(String(error)));
+      await page.goto(`${origin}/test/`);
+      await page.waitForFunction(() => document.title === 'ready');
+      return page;
+    },
+    async close() {
+      await context.close();
+      await new Promise((resolve) => server.close(resolve));
+      rmSync(profile, { recursive: true, force: true });
+    },
+  };
+}

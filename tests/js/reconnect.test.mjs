@@ -1,0 +1,173 @@
+// Reconnects: backoff to a restarted broker, resubscribing, the offline publish queue, and the
+// close-code policy (section 8), the last against a scripted WebSocket server from `ws`.
+
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import WebSocket, { WebSocketServer } from 'ws';
+
+import { HeraldClient } from '../../clients/js/src/index.js';
+import { Broker, waitFor } from './broker.mjs';
+
+const kBackoff = { backoffBaseMs: 20, backoffCapMs: 200 };
+
+describe('a restarted broker', () => {
+  const broker = new Broker();
+  before(() => broker.start());
+  after(() => broker.stop().finally(() => broker.kill()));
+
+  test('reconnects with capped backoff and resubscribes every subscription', async () => {
+    const client = new HeraldClient(broker.url, { WebSocket, ...kBackoff });
+    const attempts = [];
+    const gaps = [];
+    const got = { a: [], b: [] };
+    client.on('reconnecting', (r) => attempts.push(r));
+    client.on('gap', (g) => gaps.push(g));
+    await client.connect();
+    await client.subscribe('re.a', (m) => got.a.push(m.data)).ready;
+    await client.subscribe('re.*', (m) => got.b.push(m.data)).ready;
+    await client.publish('re.a', 'before1');
+    await client.publish('re.a', 'before2');
+    await waitFor(() => got.a.length === 2, 'messages before the restart');
+
+    await broker.stop();
+    await waitFor(() => attempts.length >= 2, 'two reconnect attempts while the broker is down');
+    await broker.start();
+    await waitFor(() => client.state === 'open', 'reconnected', 10_000);
+    // Its own publish comes back only once its resubscription is in place (one connection's
+    // commands are handled in order); then another client's publish must arrive as well.
+    await client.publish('re.a', 'self');
+    await waitFor(() => got.a.length === 3, 'its own message after the restart');
+    const other = new HeraldClient(broker.url, { WebSocket, reconnect: false });
+    await other.connect();
+    await other.publish('re.a', 'other');
+    await waitFor(() => got.a.length === 4 && got.b.length === 4, "the other client's message");
+    other.close();
+    client.close();
+    assert.deepEqual(
+      attempts.slice(0, 2).map((r) => r.attempt),
+      [1, 2],
+    );
+    for (const { attempt, delay } of attempts) {
+      assert.ok(delay >= 0 && delay <= Math.min(200, 20 * 2 ** (attempt - 1)), `delay ${delay}`);
+    }
+    assert.deepEqual(got.a, ['before1', 'before2', 'self', 'other']);
+    assert.deepEqual(got.b, got.a);
+    // Without history, a restarted broker numbers from 1 again: reported, not hidden.
+    assert.deepEqual(
+      gaps.map((g) => [g.topic, g.reason]),
+      [['re.a', 'reset']],
+    );
+  });
+
+  test('publishes made offline are queued, sent in order on reconnect and acked', async () => {
+    const client = new HeraldClient(broker.url, { WebSocket, ...kBackoff, maxOfflinePublishes: 5 });
+    const got = [];
+    await client.connect();
+    await client.subscribe('q.t', (m) => got.push(m.data)).ready;
+    await broker.stop();
+    await waitFor(
+      () => client.state === 'reconnecting' || client.state === 'connecting',
+      'offline',
+    );
+    const acks = Array.from({ length: 5 }, (_, i) => client.publish('q.t', { i }));
+    // The queue is full: the sixth is refused at once rather than dropping an older one.
+    await assert.rejects(client.publish('q.t', { i: 5 }), { code: 'queue_full' });
+    await broker.start();
+    assert.deepEqual(await Promise.all(acks), [1, 2, 3, 4, 5]);
+    await waitFor(() => got.length === 5, 'the queued messages, echoed');
+    assert.deepEqual(
+      got.map((d) => d.i),
+      [0, 1, 2, 3, 4],
+    );
+    client.close();
+  });
+
+  test('close() while offline rejects the queue and stops reconnecting', async () => {
+    const client = new HeraldClient(broker.url, { WebSocket, ...kBackoff });
+    await client.connect();
+    await broker.stop();
+    await waitFor(() => client.state !== 'open', 'offline');
+    const queued = client.publish('q.x', 1);
+    client.close();
+    await assert.rejects(queued, { code: 'closed' });
+    assert.equal(client.state, 'closed');
+    await broker.start();
+  });
+});
+
+// A WebSocket server that closes every connection with a scripted code, and records the URLs.
+async function scriptedServer(closeCodeFor) {
+  const server = new WebSocketServer({
+    host: '127.0.0.1',
+    port: 0,
+    handleProtocols: () => 'herald.v1',
+  });
+  await new Promise((resolve) => server.once('listening', resolve));
+  const urls = [];
+  server.on('connection', (socket, request) => {
+    urls.push(request.url);
+    const code = closeCodeFor(request.url, urls.length);
+    if (code !== null) socket.close(code, `scripted ${code}`);
+  });
+  return { server, urls, url: `ws://127.0.0.1:${server.address().port}/` };
+}
+
+describe('close codes', () => {
+  for (const code of [1002, 1007, 1008, 1009, 4001, 4003]) {
+    test(`${code}: no reconnect`, async () => {
+      const { server, urls, url } = await scriptedServer(() => code);
+      const client = new HeraldClient(url, { WebSocket, ...kBackoff, token: 'fixed' });
+      const events = [];
+      client.on('close', (c) => events.push(c.code));
+      client.on('reconnecting', () => events.push('reconnecting'));
+      const unanswered = client.subscribe('a.b', () => {});
+      await client.connect();
+      await waitFor(() => client.state === 'closed', 'state closed');
+      await assert.rejects(unanswered.ready, { code: 'closed' });
+      assert.deepEqual(events, [code]);
+      assert.deepEqual(urls, ['/?token=fixed']);
+      server.close();
+    });
+  }
+
+  for (const code of [1001, 1011]) {
+    test(`${code}: reconnects`, async () => {
+      const { server, urls, url } = await scriptedServer((_, count) => (count === 1 ? code : null));
+      const client = new HeraldClient(url, { WebSocket, ...kBackoff });
+      const closes = [];
+      client.on('close', (c) => closes.push(c));
+      await client.connect();
+      await waitFor(() => urls.length === 2 && client.state === 'open', 'the second connection');
+      assert.deepEqual(closes, [{ code, reason: `scripted ${code}`, wasClean: true }]);
+      client.close();
+      server.close();
+    });
+  }
+
+  test('4003, token function: reconnects with a new token, not with the same one', async () => {
+    const { server, urls, url } = await scriptedServer((path) =>
+      path.endsWith('=new') ? null : 4003,
+    );
+    const tokens = ['old', 'new'];
+    const client = new HeraldClient(url, {
+      WebSocket,
+      ...kBackoff,
+      token: async () => tokens.shift() ?? 'new',
+    });
+    await client.connect();
+    await waitFor(
+      () => urls.length === 2 && client.state === 'open',
+      'a connection with the new token',
+    );
+    assert.deepEqual(urls, ['/?token=old', '/?token=new']);
+    client.close();
+
+    const { server: stubborn, urls: tried, url: url2 } = await scriptedServer(() => 4001);
+    const same = new HeraldClient(url2, { WebSocket, ...kBackoff, token: () => 'same' });
+    await same.connect();
+    await waitFor(() => same.state === 'closed', 'state closed');
+    assert.deepEqual(tried, ['/?token=same']);
+    server.close();
+    stubborn.close();
+  });
+});
