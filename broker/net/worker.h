@@ -191,6 +191,8 @@ class Worker final : private ConnectionHandler {
                     std::string_view filter, uint64_t group);
   // Whether `topic` keeps history (cached per worker); `owner`: list it in HistoryTopics.
   [[nodiscard]] bool has_history(std::string_view topic, bool owner);
+  // False when a replay or snapshot option on `filter` could find no history (no_history).
+  [[nodiscard]] bool may_have_history(std::string_view filter);
   // worker_history_patterns.cc: a pattern subscribe replays every matching topic; a topic
   // first met later is introduced with a recovery (false when it needs none).
   void start_pattern_replay(Connection& connection, const protocol::pubsub::Command& command,

@@ -7,10 +7,17 @@
 
 #include "broker/net/worker.h"
 #include "protocol/pubsub/encode.h"
+#include "protocol/pubsub/topic.h"
 
 namespace herald::broker::net {
 
 namespace pubsub = protocol::pubsub;
+
+bool Worker::may_have_history(std::string_view filter) {
+  if (storage_ == nullptr) return false;
+  // A pattern may match topics of several rules, so only a server without rules refuses it.
+  return pubsub::is_pattern(filter) || has_history(filter, false);
+}
 
 bool Worker::has_history(std::string_view topic, bool owner) {
   auto it = history_cache_.find(topic);

@@ -58,6 +58,11 @@ void Worker::subscribe(Connection& connection, const pubsub::Command& command) {
                    "the connection is at its subscription limit");
     return;
   }
+  if (command.replay != pubsub::Replay::kNone && !may_have_history(command.topic)) {
+    command_failed(connection, command.id, pubsub::ErrorCode::kNoHistory,
+                   "no history is kept for this topic");
+    return;
+  }
   pubsub::Policy policy =
       command.policy == pubsub::Policy::kDefault ? config_.slow_consumer_policy : command.policy;
   // Subscribing again replaces the policy (the Router keeps one entry per filter).

@@ -290,6 +290,8 @@ std::string_view error_code_name(ErrorCode code) {
       return "too_many_topics";
     case ErrorCode::kStorageFailed:
       return "storage_failed";
+    case ErrorCode::kNoHistory:
+      return "no_history";
   }
   return "bad_request";
 }

@@ -46,6 +46,7 @@ enum class ErrorCode : uint8_t {
   kTooManySubscriptions,
   kTooManyTopics,
   kStorageFailed,
+  kNoHistory,
 };
 
 // "bad_json", "bad_request", ... as on the wire.

@@ -286,6 +286,32 @@ class SnapshotTest(HistoryCase):
         broker.stop()
 
 
+class NoHistoryTest(HistoryCase):
+    def test_replay_options_without_history_are_refused(self):
+        def expect_no_history(client, command):
+            client.command(command)
+            event = client.next_event()
+            self.assertEqual((event.type, event.id, event.code), ("error", '"n"', "no_history"),
+                             repr(event))
+
+        broker = self.start("--history", "kept.>=memory,count=10")
+        client = self.client(broker)
+        expect_no_history(client, '{"op":"sub","topic":"other.t","last":5,"id":"n"}')
+        expect_no_history(client, '{"op":"sub","topic":"other.t","snapshot":true,"id":"n"}')
+        # The refused subscribe did not subscribe: a publish there reaches nobody.
+        client.pub("other.t", "1", id_raw="1")
+        self.assertEqual(client.next_event().type, "ack")
+        self.subscribe(client, "kept.t", ',"last":5')  # a topic with a rule is served
+        broker.stop()
+        plain = Broker()  # no --history at all: every replay option is refused
+        self.addCleanup(plain.kill)
+        plain.start()
+        client = self.client(plain)
+        expect_no_history(client, '{"op":"sub","topic":"a.*","from":{"a.b":3},"id":"n"}')
+        expect_no_history(client, '{"op":"sub","topic":"a.b","from":3,"id":"n"}')
+        plain.stop()
+
+
 class PatternTest(HistoryCase):
     def collect(self, client, recoveries, messages):
         """Reads until `recoveries` recovery messages, the ack and `messages` messages came;
