@@ -29,6 +29,12 @@ struct ServerConfig {
   protocol::pubsub::Policy slow_consumer_policy = protocol::pubsub::Policy::kDrop;
   uint64_t max_subscriptions = 1000;  // per connection
   uint64_t max_topics = 1000000;      // distinct topics across the broker
+  // TLS (wss://): a second listener on tls_port, beside the plain one or (tls_only) instead.
+  bool tls = false;  // --tls-port was given
+  uint16_t tls_port = 8443;
+  bool tls_only = false;
+  std::string cert_path;  // PEM chain, leaf first; re-read on SIGHUP
+  std::string key_path;   // PEM private key
 
   // Internal limits, fixed at start-up.
   uint32_t recv_buffer_count = 512;         // per worker; a power of two
