@@ -11,6 +11,8 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   # independent test clients
   python3 python3-websockets
+  # the test CA and certificates for wss:// tests
+  openssl
 )
 
 missing=()

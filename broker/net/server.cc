@@ -185,7 +185,7 @@ int run_server(const ServerConfig& config) {
   } else {
     listeners.resize(plan.workers);  // closed: the workers accept on the TLS port only
   }
-  uint16_t port = listeners.front().port();
+  uint16_t port = config.tls_only ? tls_listeners.front().port() : listeners.front().port();
 
   // Signals go to sigwait in this thread only: block them before any worker exists.
   sigset_t signals;
