@@ -33,7 +33,7 @@ const std::array kFlags = {
     Flag{"port", &Options::port, 1, 65535, "all", "broker port"},
     Flag{"path", &Options::path, 0, 0, "all",
          "WebSocket path (default: /echo for echo and idle, / for fanout, topics and conns)"},
-    Flag{"connections", &Options::connections, 1, 200000, "echo, idle, conns",
+    Flag{"connections", &Options::connections, 1, 200000, "echo, idle, conns, handshakes",
          "connections to open"},
     Flag{"pipeline", &Options::pipeline, 1, 4096, "echo", "messages in flight per connection"},
     Flag{"payload-bytes", &Options::payload_bytes, 16, 16 << 20, "echo, fanout, topics",
