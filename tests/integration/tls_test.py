@@ -320,6 +320,40 @@ class TlsTest(unittest.TestCase):
 
         run(scenario(), timeout=120)
 
+    def run_bench(self, *args):
+        result = subprocess.run([harness.BENCH, *args, "--port", str(self.tls_port), "--tls",
+                                 "--ca", self.pki.path("ca.pem")],
+                                capture_output=True, text=True, timeout=120)
+        self.assertEqual(result.returncode, 0, result.stdout + result.stderr[-3000:])
+        return json.loads(result.stdout)["results"]
+
+    @unittest.skipUnless(harness.BENCH, "no --bench")
+    def test_bench_fanout_and_handshakes_over_tls(self):
+        fanout = self.run_bench("fanout", "--subscribers", "20", "--warmup-s", "0.2",
+                                "--duration-s", "0.5", "--server-name", "localhost")
+        self.assertGreater(fanout["deliveries"], 0)
+        for key in ("lost", "reordered", "corrupt", "gaps", "connect_failures"):
+            self.assertEqual(fanout[key], 0, key)
+        handshakes = self.run_bench("handshakes", "--connections", "50",
+                                    "--server-name", "127.0.0.1")
+        self.assertEqual(handshakes["connections_opened"], 50)
+        self.assertEqual(handshakes["close"]["clean"], 50)
+        # A client that verifies against the wrong name fails its handshakes and says so.
+        before = self.metric("herald_tls_handshake_failures_total")
+        result = subprocess.run([harness.BENCH, "handshakes", "--connections", "3", "--port",
+                                 str(self.tls_port), "--tls", "--ca", self.pki.path("ca.pem"),
+                                 "--server-name", "wrong.example"],
+                                capture_output=True, text=True, timeout=60)
+        self.assertEqual(result.returncode, 3, result.stdout + result.stderr)
+        detail = json.loads(result.stdout)["results"]["connect_failure_detail"]
+        self.assertEqual(detail.get("tls_failures"), 3, detail)
+        # The broker saw the three alerts too (bounded wait: they race the scrape).
+        for _ in range(100):
+            if self.metric("herald_tls_handshake_failures_total") >= before + 3:
+                break
+            time.sleep(0.05)
+        self.assertEqual(self.metric("herald_tls_handshake_failures_total"), before + 3)
+
     @unittest.skipUnless(os.environ.get("HERALD_NODE_MODULES"),
                          "HERALD_NODE_MODULES (a node_modules with ws) is not set")
     def test_node_ws_client(self):
