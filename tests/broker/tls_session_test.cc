@@ -17,61 +17,29 @@
 #include <vector>
 
 #include "broker/net/tls_context.h"
+#include "tests/broker/tls_test_certs.h"
 #include "tests/test_seed.h"
 
 namespace herald::broker::net {
 namespace {
 
-EVP_PKEY* new_key() { return EVP_EC_gen("P-256"); }
-
-// A self-signed certificate for localhost with `key`.
-X509* new_certificate(EVP_PKEY* key) {
-  X509* cert = X509_new();
-  X509_set_version(cert, 2);
-  ASN1_INTEGER_set(X509_get_serialNumber(cert), 1);
-  X509_gmtime_adj(X509_getm_notBefore(cert), -60);
-  X509_gmtime_adj(X509_getm_notAfter(cert), 3600);
-  X509_set_pubkey(cert, key);
-  X509_NAME* name = X509_get_subject_name(cert);
-  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
-                             reinterpret_cast<const unsigned char*>("localhost"), -1, -1, 0);
-  X509_set_issuer_name(cert, name);
-  X509_sign(cert, key, EVP_sha256());
-  return cert;
-}
-
-class TempDir {
- public:
-  TempDir() {
-    char pattern[] = "/tmp/herald_tls_test_XXXXXX";
-    path_ = mkdtemp(pattern);
-  }
-  ~TempDir() { std::system(("rm -rf '" + path_ + "'").c_str()); }
-  [[nodiscard]] std::string file(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
+using test_support::new_test_certificate;
+using test_support::new_test_key;
+using test_support::TempDir;
 
 void write_key(const std::string& path, EVP_PKEY* key) {
-  FILE* f = std::fopen(path.c_str(), "w");
-  ASSERT_NE(f, nullptr);
-  PEM_write_PrivateKey(f, key, nullptr, nullptr, 0, nullptr, nullptr);
-  std::fclose(f);
+  ASSERT_TRUE(test_support::write_pem_key(path, key)) << path;
 }
 
 void write_cert(const std::string& path, X509* cert) {
-  FILE* f = std::fopen(path.c_str(), "w");
-  ASSERT_NE(f, nullptr);
-  PEM_write_X509(f, cert);
-  std::fclose(f);
+  ASSERT_TRUE(test_support::write_pem_certificate(path, cert)) << path;
 }
 
 class TlsSessionTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    key_ = new_key();
-    cert_ = new_certificate(key_);
+    key_ = new_test_key();
+    cert_ = new_test_certificate(key_);
     write_key(dir_.file("key.pem"), key_);
     write_cert(dir_.file("cert.pem"), cert_);
     std::string error;
@@ -281,7 +249,7 @@ TEST_F(TlsSessionTest, LoadRefusesMissingAndMismatchedFiles) {
   EXPECT_FALSE(TlsContext::load(dir_.file("absent.pem"), dir_.file("key.pem"), error));
   EXPECT_NE(error.find("certificate"), std::string::npos) << error;
 
-  EVP_PKEY* other = new_key();
+  EVP_PKEY* other = new_test_key();
   write_key(dir_.file("other_key.pem"), other);
   EVP_PKEY_free(other);
   error.clear();
