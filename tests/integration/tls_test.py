@@ -354,6 +354,39 @@ class TlsTest(unittest.TestCase):
             time.sleep(0.05)
         self.assertEqual(self.metric("herald_tls_handshake_failures_total"), before + 3)
 
+    @unittest.skipUnless(harness.BENCH, "no --bench (herald-cli is found beside it)")
+    def test_cli_over_tls(self):
+        cli = os.path.join(os.path.dirname(harness.BENCH), "herald-cli")
+        topic = harness.unique_topic("clitls")
+        common = [cli, "--port", str(self.tls_port), "--ca", self.pki.path("ca.pem"),
+                  "--server-name", "localhost"]
+        subscriptions = sample(scrape(self.port), "herald_subscriptions")
+        sub = subprocess.Popen(common + ["sub", topic, "--count", "2"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.addCleanup(sub.kill)
+        # The subscription is acked before the first publish: wait for the broker to count it.
+        for _ in range(250):  # 5 s
+            if sample(scrape(self.port), "herald_subscriptions") >= subscriptions + 1:
+                break
+            time.sleep(0.02)
+        for n, data in enumerate(('{"a":1}', "[2]"), 1):
+            pub = subprocess.run(common + ["pub", topic, data], capture_output=True, timeout=20)
+            self.assertEqual((pub.returncode, pub.stdout), (0, b"%d\n" % n), pub.stderr)
+        out, err = sub.communicate(timeout=20)
+        self.assertEqual(sub.returncode, 0, err)
+        self.assertEqual(out.decode().splitlines(), ['%s 1 {"a":1}' % topic, "%s 2 [2]" % topic])
+        # Without the CA the certificate is refused, with the reason.
+        failures = self.metric("herald_tls_handshake_failures_total")
+        refused = subprocess.run([cli, "--port", str(self.tls_port), "--tls", "pub", topic, "1"],
+                                 capture_output=True, text=True, timeout=20)
+        self.assertEqual(refused.returncode, 1, refused.stderr)
+        self.assertIn("certificate verification failed", refused.stderr)
+        for _ in range(100):  # the broker counts the client's alert (bounded wait)
+            if self.metric("herald_tls_handshake_failures_total") >= failures + 1:
+                break
+            time.sleep(0.05)
+        self.assertEqual(self.metric("herald_tls_handshake_failures_total"), failures + 1)
+
     @unittest.skipUnless(os.environ.get("HERALD_NODE_MODULES"),
                          "HERALD_NODE_MODULES (a node_modules with ws) is not set")
     def test_node_ws_client(self):
