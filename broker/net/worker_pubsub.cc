@@ -218,7 +218,8 @@ void Worker::deliver_to(Connection& connection, const SharedRef& frame, std::str
                         pubsub::Policy policy) {
   if (connection.phase_ != Connection::Phase::kActive || !connection.session_.can_send()) return;
   size_t bytes = frame.bytes().size();
-  switch (core::decide(connection.queue_.bytes(), bytes, config_.max_queued_bytes, policy)) {
+  // With TLS, ciphertext made but not yet sent counts too (at most a 64 KiB batch).
+  switch (core::decide(connection.queued_bytes(), bytes, config_.max_queued_bytes, policy)) {
     case core::SlowDecision::kEnqueue:
       break;
     case core::SlowDecision::kDisconnect:

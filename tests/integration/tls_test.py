@@ -397,6 +397,91 @@ class TlsTest(unittest.TestCase):
         self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
 
 
+class TlsSlowConsumerTest(unittest.TestCase):
+    """A subscriber over TLS that stops reading: with the drop policy it loses messages (and
+    is told how many) while the broker's queue stays bounded; the encrypted stream stays
+    whole, so once it reads again every frame decrypts and follows the gap rules."""
+
+    BOUND = 65536  # --max-queued-bytes
+    PAD = "x" * 1000
+
+    @classmethod
+    def setUpClass(cls):
+        cls.pki = TestPki()
+        cls.addClassCleanup(cls.pki.cleanup)
+        cls.tls_port = free_port()
+        cls.broker = Broker("--workers", "1", "--tls-port", str(cls.tls_port),
+                            "--cert", cls.pki.path("cert.pem"), "--key", cls.pki.path("key.pem"),
+                            "--max-queued-bytes", str(cls.BOUND),
+                            "--slow-consumer-policy", "drop")
+        cls.addClassCleanup(cls.broker.kill)
+        cls.broker.start()
+        cls.addClassCleanup(cls.broker.stop)
+        cls.port = cls.broker.port
+
+    def tls_client(self, rcvbuf):
+        """harness.PubSubClient over an ssl socket with a small receive window."""
+        raw = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+        raw.settimeout(harness.IO_TIMEOUT_S)
+        raw.connect(("127.0.0.1", self.tls_port))
+        raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        client = harness.PubSubClient.__new__(harness.PubSubClient)
+        client.sock = self.pki.client_context().wrap_socket(raw, server_hostname="localhost")
+        client.timeout = harness.IO_TIMEOUT_S
+        client.buf = bytearray()
+        client.send_failed = False
+        client.eof = False
+        self.addCleanup(client.close)
+        client.open()
+        return client
+
+    def test_stalled_tls_reader_gets_gaps_then_everything_in_order(self):
+        topic = harness.unique_topic("tlsslow")
+        stalled = self.tls_client(rcvbuf=4096)
+        stalled.sub(self, topic)
+        pub = harness.PubSubClient(self.port)
+        self.addCleanup(pub.close)
+        pub.open()
+        sent = 0
+        # Publish until the broker has dropped for the stalled reader (bounded: 32 MiB).
+        for batch in range(320):
+            for _ in range(99):
+                pub.pub(topic, '{"n":%d,"pad":"%s"}' % (sent, self.PAD))
+                sent += 1
+            self.assertEqual(pub.pub_acked(self, topic, "0")[0], sent + 1)
+            sent += 1
+            if sample(scrape(self.port), "herald_slow_consumer_total", policy="drop") > 0:
+                break
+        else:
+            self.fail("the broker never dropped for a reader that stopped")
+        # Once more after the drops, so a gap notice must precede the next message.
+        for _ in range(3):
+            pub.pub(topic, "null")
+            sent += 1
+        pub.pub_acked(self, topic, "0")
+        sent += 1
+        events = []
+        for _ in range(100000):  # bounded: far more than could ever be queued
+            try:
+                opcode, payload = stalled.read_message(timeout=1.0)
+            except TimeoutError:
+                break
+            events.append(harness.decode_server_frame(opcode, payload))
+        last, gaps, expect_after_gap = 0, 0, None
+        for e in events:
+            if e.type == "gap":
+                self.assertEqual(e.topic, topic)
+                gaps += 1
+                expect_after_gap = last + e.missed + 1
+                continue
+            self.assertEqual(e.type, "msg", e)
+            self.assertEqual(e.seq, expect_after_gap or last + 1, "seq after %d" % last)
+            last, expect_after_gap = e.seq, None
+        self.assertGreaterEqual(gaps, 1, "at least one gap notice")
+        self.assertEqual(last, sent, "the last message arrives, every frame decrypted")
+
+
 class TlsOnlyTest(unittest.TestCase):
     """--tls-only: the TLS listener instead of the plain one."""
 
