@@ -88,7 +88,6 @@ class Connection {
   void finish_tls(ConnectionContext& context);
   // The TLS layer failed or the peer sent close_notify: nothing more will be read.
   [[nodiscard]] bool tls_ended() const { return tls_ && (tls_->failed() || tls_closed_); }
-  [[nodiscard]] const TlsSession* tls() const { return tls_.get(); }
 
   // Which route the handshake chose.
   enum class Route : uint8_t {
