@@ -280,7 +280,10 @@ void Worker::disconnect_slow(Connection& connection) {
 }
 
 size_t Worker::nodes_in_send(const Connection& connection) {
-  if (connection.send_op_ != nullptr) return connection.send_op_->message.msg_iovlen;
+  // A TLS send covers ciphertext, not queued nodes: only a half-encrypted front node counts.
+  if (connection.send_op_ != nullptr && !connection.tls_) {
+    return connection.send_op_->message.msg_iovlen;
+  }
   return connection.queue_.front_partly_sent() ? 1 : 0;
 }
 

@@ -221,38 +221,48 @@ class TlsSlowConsumerTest(unittest.TestCase):
         client.open()
         return client
 
-    def test_stalled_tls_reader_gets_gaps_then_everything_in_order(self):
+    def stall_and_pump(self, policy):
+        """A TLS reader subscribed with `policy` stops reading while a plain publisher sends
+        1 KB messages until the broker applies the policy (bounded: 32 MiB); then 4 more.
+        Returns (the stalled client, its topic, messages published)."""
         topic = harness.unique_topic("tlsslow")
         stalled = self.tls_client(rcvbuf=4096)
-        stalled.sub(self, topic)
+        stalled.sub(self, topic, policy=policy)
         pub = harness.PubSubClient(self.port)
         self.addCleanup(pub.close)
         pub.open()
+        before = sample(scrape(self.port), "herald_slow_consumer_total", policy=policy)
         sent = 0
-        # Publish until the broker has dropped for the stalled reader (bounded: 32 MiB).
-        for batch in range(320):
+        for _ in range(320):
             for _ in range(99):
                 pub.pub(topic, '{"n":%d,"pad":"%s"}' % (sent, self.PAD))
                 sent += 1
             self.assertEqual(pub.pub_acked(self, topic, "0")[0], sent + 1)
             sent += 1
-            if sample(scrape(self.port), "herald_slow_consumer_total", policy="drop") > 0:
+            if sample(scrape(self.port), "herald_slow_consumer_total", policy=policy) > before:
                 break
         else:
-            self.fail("the broker never dropped for a reader that stopped")
-        # Once more after the drops, so a gap notice must precede the next message.
+            self.fail("the broker never applied %s to a reader that stopped" % policy)
         for _ in range(3):
             pub.pub(topic, "null")
             sent += 1
         pub.pub_acked(self, topic, "0")
-        sent += 1
-        events = []
-        for _ in range(100000):  # bounded: far more than could ever be queued
+        return stalled, topic, sent + 1
+
+    def read_all(self, client):
+        """Frames until a second of silence or the broker's close (bounded)."""
+        frames = []
+        for _ in range(100000):
             try:
-                opcode, payload = stalled.read_message(timeout=1.0)
-            except TimeoutError:
+                frames.append(client.read_frame(timeout=1.0))
+            except (TimeoutError, harness.PeerClosed):
                 break
-            events.append(harness.decode_server_frame(opcode, payload))
+        return frames
+
+    def test_stalled_tls_reader_gets_gaps_then_everything_in_order(self):
+        stalled, topic, sent = self.stall_and_pump("drop")
+        events = [harness.decode_server_frame(f.opcode, f.payload)
+                  for f in self.read_all(stalled)]
         last, gaps, expect_after_gap = 0, 0, None
         for e in events:
             if e.type == "gap":
@@ -265,6 +275,24 @@ class TlsSlowConsumerTest(unittest.TestCase):
             last, expect_after_gap = e.seq, None
         self.assertGreaterEqual(gaps, 1, "at least one gap notice")
         self.assertEqual(last, sent, "the last message arrives, every frame decrypted")
+
+    def test_stalled_tls_reader_with_conflate_gets_the_latest(self):
+        stalled, topic, sent = self.stall_and_pump("conflate")
+        events = [harness.decode_server_frame(f.opcode, f.payload)
+                  for f in self.read_all(stalled)]
+        seqs = [e.seq for e in events if e.type == "msg"]
+        self.assertEqual(seqs, sorted(set(seqs)), "in order, each at most once")
+        self.assertLess(len(seqs), sent, "some messages were replaced")
+        self.assertEqual(seqs[-1], sent, "the latest value arrives")
+
+    def test_stalled_tls_reader_with_disconnect_gets_close_1008(self):
+        stalled, _, _ = self.stall_and_pump("disconnect")
+        frames = self.read_all(stalled)
+        self.assertTrue(frames, "the queued frames and the Close decrypt")
+        self.assertEqual(frames[-1].opcode, harness.OP_CLOSE, frames[-1])
+        self.assertEqual(frames[-1].close_code, 1008)
+        seqs = [harness.decode_server_frame(f.opcode, f.payload).seq for f in frames[:-1]]
+        self.assertEqual(seqs, list(range(1, len(seqs) + 1)), "a prefix, in order")
 
 
 if __name__ == "__main__":
