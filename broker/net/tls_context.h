@@ -8,6 +8,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <utility>
 
 using SSL_CTX = struct ssl_ctx_st;
 
