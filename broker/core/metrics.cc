@@ -51,6 +51,13 @@ constexpr Scalar kScalars[] = {
      [](const WorkerMetrics& m) { return m.bytes_out; }},
     {"herald_command_errors_total", "counter", "Commands answered with an error.",
      [](const WorkerMetrics& m) { return m.command_errors; }},
+    {"herald_tls_handshakes_total", "counter", "TLS handshakes completed.",
+     [](const WorkerMetrics& m) { return m.tls_handshakes; }},
+    {"herald_tls_resumptions_total", "counter", "TLS handshakes that resumed a session.",
+     [](const WorkerMetrics& m) { return m.tls_resumptions; }},
+    {"herald_tls_handshake_failures_total", "counter",
+     "TLS handshakes that failed or timed out (closed without a WebSocket close code).",
+     [](const WorkerMetrics& m) { return m.tls_handshake_failures; }},
 };
 
 }  // namespace

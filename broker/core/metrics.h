@@ -54,6 +54,9 @@ struct WorkerMetrics {
   std::array<uint64_t, kSlowConsumerActions> slow_consumer = {};
   uint64_t command_errors = 0;
   uint64_t busy_ns = 0;
+  uint64_t tls_handshakes = 0;
+  uint64_t tls_resumptions = 0;
+  uint64_t tls_handshake_failures = 0;
   std::array<uint64_t, kProtocolErrorCodes.size()> protocol_errors = {};
 };
 

@@ -49,6 +49,11 @@ constexpr Flag kFlags[] = {
     {"history", Flag::Kind::kText, 0, 0,
      "PATTERN=BACKEND[,count=N][,age=T][,bytes=B][,durability=async|sync], repeatable: topics "
      "that keep history (first match wins)"},
+    {"tls-port", Flag::Kind::kNumber, 0, 65535,
+     "also serve wss:// on this port (needs --cert and --key)"},
+    {"cert", Flag::Kind::kText, 0, 0, "TLS certificate chain, PEM (reloaded on SIGHUP)"},
+    {"key", Flag::Kind::kText, 0, 0, "TLS private key, PEM (reloaded on SIGHUP)"},
+    {"tls-only", Flag::Kind::kSwitch, 0, 0, "serve only the TLS port, no plain listener"},
     {"help", Flag::Kind::kSwitch, 0, 0, "print this help"},
 };
 
@@ -71,6 +76,7 @@ std::string default_of(std::string_view name, const ServerConfig& c) {
   if (name == "max-topics") return std::to_string(c.max_topics);
   if (name == "data-dir") return c.data_dir;
   if (name == "history") return "none";
+  if (name == "tls-port") return "none";
   return "";
 }
 
@@ -86,6 +92,10 @@ void store(std::string_view name, uint64_t value, ServerConfig& c) {
   if (name == "max-queued-bytes") c.max_queued_bytes = value;
   if (name == "max-subscriptions") c.max_subscriptions = value;
   if (name == "max-topics") c.max_topics = value;
+  if (name == "tls-port") {
+    c.tls = true;
+    c.tls_port = static_cast<uint16_t>(value);
+  }
 }
 
 // Text flags: --host, --slow-consumer-policy, --data-dir, --history. Returns an error message
@@ -111,7 +121,13 @@ std::string store_text(std::string_view name, std::string_view value, ServerConf
     c.slow_consumer_policy = policy;
     return "";
   }
-  c.host = std::string(value);
+  if (name == "cert") {
+    c.cert_path = std::string(value);
+  } else if (name == "key") {
+    c.key_path = std::string(value);
+  } else {
+    c.host = std::string(value);
+  }
   return "";
 }
 
@@ -170,6 +186,7 @@ FlagsResult parse_flags(std::span<const char* const> args) {
       if (has_inline_value) return fail("--" + std::string(arg) + " takes no value");
       if (flag->name == "help") result.status = FlagsResult::Status::kHelp;
       if (flag->name == "echo") result.config.echo = true;
+      if (flag->name == "tls-only") result.config.tls_only = true;
       continue;
     }
     if (!has_inline_value) {
@@ -179,6 +196,13 @@ FlagsResult parse_flags(std::span<const char* const> args) {
     if (std::string error = apply(*flag, value, result.config); !error.empty()) {
       return fail(std::move(error));
     }
+  }
+  const ServerConfig& c = result.config;
+  if (c.tls && (c.cert_path.empty() || c.key_path.empty())) {
+    return fail("--tls-port needs --cert and --key");
+  }
+  if (!c.tls && (!c.cert_path.empty() || !c.key_path.empty() || c.tls_only)) {
+    return fail("--cert, --key and --tls-only need --tls-port");
   }
   return result;
 }
@@ -190,7 +214,10 @@ std::string usage_text() {
     std::string left = "  --" + std::string(flag.name);
     if (flag.kind == Flag::Kind::kNumber) left += " N";
     if (flag.kind == Flag::Kind::kText) {
-      left += flag.name == "host" ? " ADDR" : flag.name == "history" ? " RULE" : " NAME";
+      left += flag.name == "host"                           ? " ADDR"
+              : flag.name == "history"                      ? " RULE"
+              : (flag.name == "cert" || flag.name == "key") ? " FILE"
+                                                            : " NAME";
     }
     left.resize(std::max<size_t>(left.size() + 1, 31), ' ');
     text += left + std::string(flag.help);

@@ -34,6 +34,12 @@ struct ServerConfig {
   // (storage/history_rules.h syntax, checked at parse time), first match wins.
   std::string data_dir = "./data";
   std::vector<std::string> history;
+  // TLS (wss://): a second listener on tls_port, beside the plain one or (tls_only) instead.
+  bool tls = false;  // --tls-port was given
+  uint16_t tls_port = 8443;
+  bool tls_only = false;
+  std::string cert_path;  // PEM chain, leaf first; re-read on SIGHUP
+  std::string key_path;   // PEM private key
 
   // Internal limits, fixed at start-up.
   uint32_t recv_buffer_count = 512;         // per worker; a power of two

@@ -27,6 +27,14 @@ Connection::~Connection() {
 }
 
 void Connection::receive(std::span<uint8_t> bytes, ConnectionContext& context) {
+  if (tls_) {
+    receive_tls(bytes, context);
+  } else {
+    receive_plain(bytes, context);
+  }
+}
+
+void Connection::receive_plain(std::span<uint8_t> bytes, ConnectionContext& context) {
   session_.receive(bytes);
   for (;;) {
     ws::Session::Event event = session_.next_event();

@@ -16,6 +16,7 @@
 #include "broker/net/counters.h"
 #include "broker/net/replay_state.h"
 #include "broker/net/send_queue.h"
+#include "broker/net/tls_session.h"
 #include "protocol/websocket/session.h"
 
 namespace herald::broker::net {
@@ -41,6 +42,9 @@ struct ConnectionContext {
   const ServerConfig& config;
   WorkerCounters& counters;
   ConnectionHandler& handler;
+  // TLS connections decrypt into and encrypt from these (16 KiB each, one record), per worker.
+  std::span<uint8_t> tls_read_scratch{};
+  std::span<uint8_t> tls_write_scratch{};
 };
 
 // Per-connection slow-consumer state, created the first time a policy needs it.
@@ -69,6 +73,22 @@ class Connection {
   // Feeds received bytes (modified in place) to the Session and acts on every event. The
   // bytes are not used after it returns. Afterwards the Session may be kClosed.
   void receive(std::span<uint8_t> bytes, ConnectionContext& context);
+  // TLS (connection_tls.cc). A TLS connection's queue holds plaintext; it is encrypted into
+  // the TlsSession's output when the Worker gathers a send, so a shared frame stays shared.
+  void start_tls(const TlsContext& context);
+  // Something to send: queued bytes (encryptable now, for TLS) or TLS output.
+  [[nodiscard]] bool has_output() const;
+  // Queued bytes plus TLS ciphertext not yet sent: what the receive pause bounds.
+  [[nodiscard]] size_t queued_bytes() const;
+  // Points `op` at the next bytes to send (for TLS, encrypting queued frames first). Returns
+  // the bytes covered; consume_output() acknowledges what the send wrote.
+  size_t gather_output(SendOp& op, ConnectionContext& context);
+  void consume_output(size_t bytes);
+  // Flushing: encrypts everything queued, then close_notify. A no-op for plain connections.
+  void finish_tls(ConnectionContext& context);
+  // The TLS layer failed or the peer sent close_notify: nothing more will be read.
+  [[nodiscard]] bool tls_ended() const { return tls_ && (tls_->failed() || tls_closed_); }
+
   // Which route the handshake chose.
   enum class Route : uint8_t {
     kNone,         // not decided, or plain HTTP
@@ -100,6 +120,10 @@ class Connection {
   [[nodiscard]] Route route() const { return route_; }
 
  private:
+  void receive_plain(std::span<uint8_t> bytes, ConnectionContext& context);
+  void receive_tls(std::span<uint8_t> bytes, ConnectionContext& context);
+  void encrypt_queued(ConnectionContext& context, size_t output_bytes_max);
+  void end_tls();
   void take_session_output();
   void on_request(bool upgrade, ConnectionContext& context);
   void echo(protocol::websocket::Opcode opcode, std::span<const uint8_t> payload,
@@ -127,6 +151,7 @@ class Connection {
   bool shutdown_in_flight_ = false;  // close_direct must wait for it (Worker::close_connection)
   bool file_closed_ = false;         // close_direct issued
   bool shrunk_ = false;              // Session buffers given back since the last receive
+  bool tls_closed_ = false;          // the peer's close_notify arrived
   Route route_ = Route::kNone;
   uint8_t bad_commands_ = 0;  // bad commands in a row
 
@@ -141,6 +166,7 @@ class Connection {
   std::unique_ptr<SlowConsumerState> slow_;  // null until a policy first acts
   std::unique_ptr<ReplayTable> replays_;     // null until a subscribe on a topic with history
   std::unique_ptr<PatternHistory> pattern_history_;  // null until a pattern meets history
+  std::unique_ptr<TlsSession> tls_;                  // null for a plain connection
 };
 
 }  // namespace herald::broker::net

@@ -35,6 +35,9 @@ struct WorkerCounters {
   Counter recv_buffer_shortages;  // -ENOBUFS: the provided buffer ring ran dry
   Counter recv_pauses;            // reading stopped because the send queue was full
   Counter channel_overflows;      // an inter-worker channel was full; items waited locally
+  Counter tls_handshakes;         // TLS handshakes completed
+  Counter tls_resumptions;        // of which resumed a session (ticket or session id)
+  Counter tls_handshake_failures;  // failed or timed out before completing
   // Close handshakes by code 1000..1015 (1002, 1007 and 1009 are protocol errors); other codes
   // (3000-4999) count in close_codes_other.
   static constexpr int kCloseCodeFirst = 1000;
@@ -67,6 +70,9 @@ struct WorkerCounters {
     }
     m.command_errors = command_errors.load();
     m.busy_ns = busy_ns.load();
+    m.tls_handshakes = tls_handshakes.load();
+    m.tls_resumptions = tls_resumptions.load();
+    m.tls_handshake_failures = tls_handshake_failures.load();
     for (size_t i = 0; i < core::kProtocolErrorCodes.size(); ++i) {
       m.protocol_errors[i] = close_codes[core::kProtocolErrorCodes[i] - kCloseCodeFirst].load();
     }

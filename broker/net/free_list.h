@@ -1,4 +1,4 @@
-// A per-thread pool of reusable objects (send queue nodes, send operations), so the hot path
+// A per-thread pool of reusable objects (send operations), so the hot path
 // does not allocate once warm. Not thread-safe: each worker owns its own pools.
 #pragma once
 

@@ -19,6 +19,7 @@
 
 #include "broker/io/ring.h"
 #include "broker/net/hub.h"
+#include "broker/net/tls_context.h"
 #include "broker/net/worker.h"
 #include "storage/storage_writer.h"
 
@@ -166,6 +167,24 @@ std::string attach_storage(storage::StorageWriter& writer, core::HistoryTopics& 
   return "";
 }
 
+// SIGHUP: a new context from the same paths, or the old one kept with one line saying why.
+// Connections already open keep the context they were accepted with.
+void reload_tls(const ServerConfig& config, TlsContextSlot* slot) {
+  if (slot == nullptr) {
+    print_line("SIGHUP ignored: no TLS listener (--tls-port) to reload");
+    return;
+  }
+  std::string error;
+  std::shared_ptr<const TlsContext> context =
+      TlsContext::load(config.cert_path, config.key_path, error);
+  if (!context) {
+    print_line("TLS reload refused, keeping the previous certificate: " + error);
+    return;
+  }
+  slot->publish(std::move(context));
+  print_line("TLS certificate reloaded from " + config.cert_path);
+}
+
 }  // namespace
 
 int run_server(const ServerConfig& config) {
@@ -176,18 +195,42 @@ int run_server(const ServerConfig& config) {
   }
   Plan plan = make_plan(config, file_limit);
   std::string error;
-  std::vector<Listener> listeners = open_listeners(config, plan.workers, error);
-  if (listeners.empty()) {
-    print_line(error);
-    return 1;
+  std::unique_ptr<TlsContextSlot> tls_slot;
+  std::vector<Listener> tls_listeners;
+  if (config.tls) {
+    std::shared_ptr<const TlsContext> context =
+        TlsContext::load(config.cert_path, config.key_path, error);
+    if (!context) {
+      print_line(error + " (check --cert and --key: PEM files, the key matching the leaf)");
+      return 1;
+    }
+    tls_slot = std::make_unique<TlsContextSlot>(std::move(context));
+    ServerConfig tls_config = config;
+    tls_config.port = config.tls_port;
+    tls_listeners = open_listeners(tls_config, plan.workers, error);
+    if (tls_listeners.empty()) {
+      print_line("--tls-port: " + error);
+      return 1;
+    }
   }
-  uint16_t port = listeners.front().port();
+  std::vector<Listener> listeners;
+  if (!config.tls_only) {
+    listeners = open_listeners(config, plan.workers, error);
+    if (listeners.empty()) {
+      print_line(error);
+      return 1;
+    }
+  } else {
+    listeners.resize(plan.workers);  // closed: the workers accept on the TLS port only
+  }
+  uint16_t port = config.tls_only ? tls_listeners.front().port() : listeners.front().port();
 
   // Signals go to sigwait in this thread only: block them before any worker exists.
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   protocol::websocket::SessionConfig session_config;
@@ -208,6 +251,7 @@ int run_server(const ServerConfig& config) {
   for (uint32_t i = 0; i < plan.workers; ++i) {
     threads.workers.push_back(std::make_unique<Worker>(
         config, session_config, std::move(listeners[i]), plan.limits, open_connections, hub, i));
+    if (tls_slot) threads.workers.back()->enable_tls(std::move(tls_listeners[i]), *tls_slot);
   }
   if (history != nullptr) {
     if (std::string failure = attach_storage(*history, history_topics, threads.workers);
@@ -222,6 +266,11 @@ int run_server(const ServerConfig& config) {
     if (history != nullptr) history->stop();
     print_line(failure);
     return 1;
+  }
+  if (tls_slot) {
+    std::fprintf(stderr, "herald: TLS listening on %s:%u (certificate %s)\n", config.host.c_str(),
+                 static_cast<unsigned>(threads.workers.front()->tls_port()),
+                 config.cert_path.c_str());
   }
   std::fprintf(stderr,
                "herald: listening on %s:%u (%u workers, io_uring, capacity %llu "
@@ -242,7 +291,8 @@ int run_server(const ServerConfig& config) {
   }
 
   int signal = 0;
-  sigwait(&signals, &signal);
+  // Bounded by the process's life: every signal but SIGHUP ends the loop.
+  while (sigwait(&signals, &signal) == 0 && signal == SIGHUP) reload_tls(config, tls_slot.get());
   threads.stop_and_join();
   // Writes what the workers queued; it calls into them (wake), so it stops before they go.
   if (history != nullptr) history->stop();

@@ -85,7 +85,8 @@ std::string Worker::setup() {
   }
   hub_.attach_fds(index_, ring_.fd(), wake_fd_);
   now_ms_ = monotonic_ns() / 1000000;
-  submit_accept();
+  if (listener_.is_open()) submit_accept();
+  if (tls_slot_ != nullptr) submit_tls_accept();
   submit_timer();
   submit_wake_read();
   return "";
@@ -99,7 +100,7 @@ void Worker::request_stop() {
 }
 
 void Worker::run() {
-  while (!stopping_ || live_count_ > 0 || accept_armed_) {
+  while (!stopping_ || live_count_ > 0 || accept_armed_ || tls_accept_armed_) {
     // Items left in a channel (the drain is bounded per tick) must not wait for a wakeup.
     int rc = ring_.submit_and_wait(channels_backlog_ ? 0 : 1);
     // EBUSY/EAGAIN: the CQ is backed up, which draining below fixes; EINTR: a signal.
@@ -131,7 +132,11 @@ void Worker::dispatch(const io::Completion& completion) {
     case OpKind::kAccept:
       on_accept_complete(completion);
       return;
+    case OpKind::kAcceptTls:
+      on_tls_accept_complete(completion);
+      return;
     case OpKind::kAcceptCancel:
+    case OpKind::kAcceptTlsCancel:
     case OpKind::kChannel:  // drain_channels() runs every tick
       return;
     case OpKind::kTimer:
@@ -225,7 +230,7 @@ void Worker::flush_sends() {
     if (connection == nullptr) continue;
     connection->in_flush_list_ = false;
     if (connection->phase_ != Connection::Phase::kClosing && connection->send_op_ == nullptr &&
-        !connection->queue_.empty()) {
+        connection->has_output()) {
       submit_send(*connection);
     }
   }
@@ -234,12 +239,12 @@ void Worker::flush_sends() {
 
 void Worker::schedule_flush(Connection& connection) {
   if (connection.in_flush_list_ || connection.send_op_ != nullptr) return;
-  if (connection.queue_.empty() || connection.phase_ == Connection::Phase::kClosing) return;
+  if (!connection.has_output() || connection.phase_ == Connection::Phase::kClosing) return;
   connection.in_flush_list_ = true;
   flush_list_.push_back(key_of(connection));
 }
 
-void Worker::open_connection(uint32_t file_slot) {
+void Worker::open_connection(uint32_t file_slot, bool tls) {
   uint32_t slot = 0;
   if (free_slots_.empty()) {
     slot = static_cast<uint32_t>(connections_.size());
@@ -253,6 +258,7 @@ void Worker::open_connection(uint32_t file_slot) {
                                     file_slot, now_ms_);
   connections_[slot] = connection;
   ++live_count_;
+  if (tls) connection->start_tls(tls_context());
   if (stopping_) {
     connection->refused_ = true;  // accepted just before the accept was cancelled
     close_connection(*connection);
@@ -263,6 +269,13 @@ void Worker::open_connection(uint32_t file_slot) {
       open_connections_.fetch_add(1, std::memory_order_relaxed) >= config_.max_connections) {
     open_connections_.fetch_sub(1, std::memory_order_relaxed);
     over_limit = true;
+  }
+  if (over_limit && tls) {
+    // No 503 is possible before a TLS handshake: refuse at the TCP level.
+    ++counters_.connections_refused;
+    connection->refused_ = true;
+    close_connection(*connection);
+    return;
   }
   if (over_limit) {
     ++counters_.connections_refused;
@@ -325,14 +338,14 @@ void Worker::on_bytes(Connection& connection, uint16_t buffer_id, size_t bytes) 
   // At once: the Session copied what it keeps, and a held buffer starves other connections.
   buffers_.recycle(buffer_id);
   if (connection.phase_ != Connection::Phase::kActive) return;
-  if (connection.session_.state() == ws::Session::State::kClosed) {
+  if (connection.session_.state() == ws::Session::State::kClosed || connection.tls_ended()) {
     begin_flushing(connection);
     return;
   }
   schedule_flush(connection);
   // A peer that sends but never reads must not grow our memory: stop reading until the
   // queue drains (on_send_complete resumes).
-  if (connection.queue_.bytes() > config_.send_queue_bytes_high) pause_recv(connection);
+  if (connection.queued_bytes() > config_.send_queue_bytes_high) pause_recv(connection);
 }
 
 void Worker::on_peer_eof(Connection& connection) {
@@ -367,11 +380,16 @@ void Worker::pause_recv(Connection& connection) {
 // Send.
 
 void Worker::submit_send(Connection& connection) {
-  assert(connection.send_op_ == nullptr && !connection.queue_.empty());
+  assert(connection.send_op_ == nullptr && connection.has_output());
   SendOp* op = send_ops_.acquire();
-  [[maybe_unused]] size_t bytes = connection.queue_.gather(*op);
-  assert(bytes > 0);
-  // A lone frame (the common case at low rates) skips sendmsg's msghdr and iovec copies.
+  if (connection.gather_output(*op, context_) == 0) {
+    // Only TLS gets here: encrypting failed (out of memory), so nothing can be sent.
+    send_ops_.release(op);
+    close_connection(connection);
+    return;
+  }
+  // A lone buffer (a frame at low rates, or a TLS record) skips sendmsg's msghdr and iovec
+  // copies.
   if (op->message.msg_iovlen == 1) {
     ring_.prep_send(connection.file_slot_, op->iovecs[0].iov_base, op->iovecs[0].iov_len,
                     tag(OpKind::kSend, connection));
@@ -394,14 +412,14 @@ void Worker::on_send_complete(Connection& connection, const io::Completion& comp
     return;
   }
   // A short send leaves the rest queued for the next tick.
-  connection.queue_.consume(static_cast<size_t>(completion.res));
+  connection.consume_output(static_cast<size_t>(completion.res));
   counters_.bytes_out += static_cast<uint64_t>(completion.res);
   if (connection.phase_ == Connection::Phase::kClosing) return;
-  if (connection.recv_paused_ && connection.queue_.bytes() <= config_.send_queue_bytes_low) {
+  if (connection.recv_paused_ && connection.queued_bytes() <= config_.send_queue_bytes_low) {
     connection.recv_paused_ = false;
     if (wants_recv(connection)) submit_recv(connection);
   }
-  if (!connection.queue_.empty()) {
+  if (connection.has_output()) {
     schedule_flush(connection);
   } else if (connection.phase_ == Connection::Phase::kFlushing) {
     end_tcp(connection);
@@ -414,7 +432,8 @@ void Worker::begin_flushing(Connection& connection) {
   assert(connection.phase_ == Connection::Phase::kActive);
   connection.phase_ = Connection::Phase::kFlushing;
   connection.phase_since_ms_ = now_ms_;
-  if (connection.queue_.empty() && connection.send_op_ == nullptr) {
+  connection.finish_tls(context_);  // close_notify after the last frame
+  if (!connection.has_output() && connection.send_op_ == nullptr) {
     end_tcp(connection);
   } else {
     schedule_flush(connection);
@@ -422,7 +441,7 @@ void Worker::begin_flushing(Connection& connection) {
 }
 
 void Worker::end_tcp(Connection& connection) {
-  assert(connection.phase_ == Connection::Phase::kFlushing && connection.queue_.empty());
+  assert(connection.phase_ == Connection::Phase::kFlushing && !connection.has_output());
   if (connection.peer_eof_) {
     close_connection(connection);
     return;

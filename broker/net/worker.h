@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
@@ -27,6 +28,7 @@
 #include "broker/net/hub.h"
 #include "broker/net/listener.h"
 #include "broker/net/send_queue.h"
+#include "broker/net/tls_context.h"
 #include "protocol/pubsub/command.h"
 #include "storage/storage_writer.h"
 
@@ -51,6 +53,11 @@ class Worker final : private ConnectionHandler {
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
 
+  // Before setup(): also accept TLS connections on `listener`, each with the context current in
+  // `slot` at its accept. `slot` must outlive the worker. The plain listener may be closed
+  // (a TLS-only server).
+  void enable_tls(Listener listener, TlsContextSlot& slot);
+
   // Thread: the worker's own, which then calls run() (the ring is SINGLE_ISSUER). Creates the
   // ring, the descriptor table and the buffers and arms accept. Returns "" or one line.
   [[nodiscard]] std::string setup();
@@ -69,6 +76,7 @@ class Worker final : private ConnectionHandler {
   void wake();
 
   [[nodiscard]] uint16_t port() const { return listener_.port(); }
+  [[nodiscard]] uint16_t tls_port() const { return tls_listener_.port(); }
   // Any thread (single-writer cells).
   [[nodiscard]] const WorkerCounters& counters() const { return counters_; }
   [[nodiscard]] size_t open_connections() const { return live_count_; }
@@ -105,7 +113,7 @@ class Worker final : private ConnectionHandler {
   void sweep(Connection& connection);
 
   // Connection lifecycle (worker.cc).
-  void open_connection(uint32_t file_slot);
+  void open_connection(uint32_t file_slot, bool tls = false);
   [[nodiscard]] Connection& connection_at(uint32_t slot, uint32_t generation);
   void submit_recv(Connection& connection);
   void on_recv_complete(Connection& connection, const io::Completion& completion);
@@ -221,6 +229,13 @@ class Worker final : private ConnectionHandler {
   void end_replay(Connection& connection, std::string_view topic);
   void resume_draining_replays();
 
+  // The TLS listener (worker_tls.cc).
+  void submit_tls_accept();
+  void on_tls_accept_complete(const io::Completion& completion);
+  void stop_tls_accept();
+  void retry_tls_accept();
+  [[nodiscard]] const TlsContext& tls_context();
+
   // Channels to other workers (worker_channels.cc).
   void push_item(uint32_t to, ChannelItem item);
   void drain_channels();
@@ -293,6 +308,14 @@ class Worker final : private ConnectionHandler {
   std::vector<ReadTarget> replays_draining_;  // replays waiting for their send queue to drain
   uint64_t read_tokens_ = 0;
   storage::ReadResult read_result_;  // reused by every taken read
+  // TLS: null slot for a plain-only server.
+  Listener tls_listener_;
+  TlsContextSlot* tls_slot_ = nullptr;
+  std::shared_ptr<const TlsContext> tls_context_;  // what new connections get
+  uint64_t tls_generation_ = 0;                    // of tls_context_ in the slot
+  std::vector<uint8_t> tls_scratch_;               // read and write scratch, one record each
+  bool tls_accept_armed_ = false;
+  bool tls_accept_retry_ = false;
 
   bool accept_armed_ = false;
   bool accept_retry_ = false;    // an accept error: re-arm on the next timer tick

@@ -49,6 +49,7 @@ void Worker::on_timer_complete() {
     accept_retry_ = false;
     submit_accept();
   }
+  if (tls_slot_ != nullptr) retry_tls_accept();
   bool cut_all = stopping_ && !timed_out_ && now_ms_ >= stop_deadline_ms_;
   if (cut_all) timed_out_ = true;
   // Closing never frees synchronously (release waits for completions), so this walk is safe.
@@ -80,6 +81,9 @@ void Worker::sweep(Connection& connection) {
       // Slowloris: a handshake that dribbles in forever.
       if (since >= config_.handshake_timeout_ms) {
         ++counters_.handshake_timeouts;
+        if (connection.tls_ && !connection.tls_->handshake_done()) {
+          ++counters_.tls_handshake_failures;
+        }
         close_connection(connection);
       }
       return;
@@ -98,6 +102,7 @@ void Worker::sweep(Connection& connection) {
   if (silent_ms >= kShrinkAfterMs && !connection.shrunk_) {
     connection.session_.shrink();
     connection.queue_.shrink();
+    if (connection.tls_ && connection.send_op_ == nullptr) connection.tls_->shrink();
     connection.shrunk_ = true;
   }
   if (connection.ping_sent_) {
@@ -138,6 +143,7 @@ void Worker::begin_stop() {
   } else {
     listener_.close();
   }
+  stop_tls_accept();
   for (Connection* connection : connections_) {
     if (connection == nullptr || connection->phase_ != Connection::Phase::kActive) continue;
     switch (connection->session_.state()) {

@@ -19,6 +19,8 @@ enum class Worker::OpKind : uint8_t {
   kChannel,        // a peer's MSG_RING: its channel to us has items
   kMsgRingFailed,  // our MSG_RING to peer `slot` failed (only failures complete here)
   kRetry,          // a full channel: retry the overflow soon
+  kAcceptTls,      // the multishot accept on the TLS listener
+  kAcceptTlsCancel,
   // Connection operations.
   kRecv,
   kSend,

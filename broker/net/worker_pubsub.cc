@@ -263,7 +263,8 @@ void Worker::deliver_to(Connection& connection, const SharedRef& frame, std::str
                         pubsub::Policy policy) {
   if (connection.phase_ != Connection::Phase::kActive || !connection.session_.can_send()) return;
   size_t bytes = frame.bytes().size();
-  switch (core::decide(connection.queue_.bytes(), bytes, config_.max_queued_bytes, policy)) {
+  // With TLS, ciphertext made but not yet sent counts too (at most a 64 KiB batch).
+  switch (core::decide(connection.queued_bytes(), bytes, config_.max_queued_bytes, policy)) {
     case core::SlowDecision::kEnqueue:
       break;
     case core::SlowDecision::kDisconnect:
@@ -325,7 +326,10 @@ void Worker::disconnect_slow(Connection& connection) {
 }
 
 size_t Worker::entries_in_send(const Connection& connection) {
-  if (connection.send_op_ != nullptr) return connection.send_op_->message.msg_iovlen;
+  // A TLS send covers ciphertext, not queued entries: only a half-encrypted front one counts.
+  if (connection.send_op_ != nullptr && !connection.tls_) {
+    return connection.send_op_->message.msg_iovlen;
+  }
   return connection.queue_.front_partly_sent() ? 1 : 0;
 }
 

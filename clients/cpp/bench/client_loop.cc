@@ -44,6 +44,7 @@ void DialStats::add(const DialStats& other) {
   rejected += other.rejected;
   timeouts += other.timeouts;
   closed += other.closed;
+  tls_failures += other.tls_failures;
   if (other.last_http_status != 0) last_http_status = other.last_http_status;
   elapsed_ns = std::max(elapsed_ns, other.elapsed_ns);
   for (int i = 0; i < kErrnoMax; ++i) errno_counts[i] += other.errno_counts[i];
@@ -73,7 +74,8 @@ ClientLoop::ClientLoop(LoopConfig config, ConnectionHandler& handler, int epoll_
       handler_(handler),
       epoll_fd_(epoll_fd),
       connections_(config_.connections),
-      read_buffer_(new uint8_t[kReadBufferBytes]) {
+      read_buffer_(new uint8_t[kReadBufferBytes]),
+      plain_buffer_(config_.tls ? new uint8_t[kReadBufferBytes] : nullptr) {
   for (uint32_t i = 0; i < config_.connections; ++i) connections_[i].index = i;
 }
 
@@ -256,10 +258,16 @@ void ClientLoop::on_connected(BenchConnection& connection) {
   std::memcpy(connection.output.get(), request.data(), request.size());
   connection.output_begin = 0;
   connection.output_end = request.size();
+  if (config_.tls) {
+    // The upgrade request waits in `output` until the TLS handshake is done.
+    connection.tls =
+        std::make_unique<client::TlsClientSession>(*config_.tls, config_.tls_server_name);
+  }
   flush(connection);
 }
 
 bool ClientLoop::flush(BenchConnection& connection) {
+  if (connection.tls) return flush_tls(connection);
   while (connection.output_begin < connection.output_end) {
     const ssize_t sent = ::send(connection.fd, connection.output.get() + connection.output_begin,
                                 connection.output_end - connection.output_begin, MSG_NOSIGNAL);
@@ -319,6 +327,14 @@ void ClientLoop::on_readable(BenchConnection& connection, uint32_t events) {
 }
 
 void ClientLoop::consume(BenchConnection& connection, std::span<uint8_t> bytes) {
+  if (connection.tls) {
+    consume_tls(connection, bytes);
+  } else {
+    consume_plain(connection, bytes);
+  }
+}
+
+void ClientLoop::consume_plain(BenchConnection& connection, std::span<uint8_t> bytes) {
   if (connection.state == BenchConnection::State::kHandshake) {
     consume_handshake(connection, bytes);
   } else if (connection.state == BenchConnection::State::kOpen ||
@@ -467,6 +483,7 @@ void ClientLoop::release(BenchConnection& connection) {
   connection.state = BenchConnection::State::kClosed;
   connection.response.reset();
   connection.parser.reset();
+  connection.tls.reset();
   connection.output.reset();
   connection.output_capacity = connection.output_begin = connection.output_end = 0;
 }

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "clients/cpp/lib/client_frame.h"
+#include "clients/cpp/lib/tls_client.h"
 #include "protocol/websocket/close_code.h"
 #include "protocol/websocket/frame.h"
 #include "protocol/websocket/handshake.h"
@@ -43,6 +44,9 @@ struct LoopConfig {
   // subscribers needs a deep buffer that the subscribers do not.
   size_t output_bytes_first = 0;
   uint64_t message_bytes_max = 1 << 20;
+  // wss://: every connection runs TLS (verified or not, as the context says) first.
+  std::shared_ptr<client::TlsClientContext> tls;
+  std::string tls_server_name;
 };
 
 // Outcome of dial(); trivially copyable, so idle-scenario children can write it to a pipe.
@@ -54,11 +58,14 @@ struct DialStats {
   uint64_t rejected = 0;        // the server answered the upgrade with something else than 101
   uint64_t timeouts = 0;        // no 101 within handshake_timeout_ns
   uint64_t closed = 0;          // TCP closed before the 101
+  uint64_t tls_failures = 0;    // the TLS handshake failed (verification, protocol)
   int last_http_status = 0;     // of the last rejection
   int64_t elapsed_ns = 0;
   std::array<uint32_t, kErrnoMax> errno_counts{};
 
-  [[nodiscard]] uint64_t failed() const { return connect_errors + rejected + timeouts + closed; }
+  [[nodiscard]] uint64_t failed() const {
+    return connect_errors + rejected + timeouts + closed + tls_failures;
+  }
   void add(const DialStats& other);
 };
 
@@ -91,7 +98,8 @@ struct BenchConnection {
   std::unique_ptr<protocol::websocket::ResponseParser> response;  // during the handshake
   std::unique_ptr<protocol::websocket::MessageParser> parser;     // once open
   // Bytes queued for the socket: [output_begin, output_end) of a fixed buffer.
-  std::unique_ptr<uint8_t[]> output;
+  std::unique_ptr<uint8_t[]> output;  // plaintext; with TLS encrypted once the socket drains
+  std::unique_ptr<client::TlsClientSession> tls;
   size_t output_capacity = 0;
   size_t output_begin = 0;
   size_t output_end = 0;
@@ -165,6 +173,11 @@ class ClientLoop {
   void on_connected(BenchConnection& connection);
   void on_readable(BenchConnection& connection, uint32_t events);
   void consume(BenchConnection& connection, std::span<uint8_t> bytes);
+  void consume_plain(BenchConnection& connection, std::span<uint8_t> bytes);
+  void consume_tls(BenchConnection& connection, std::span<uint8_t> bytes);
+  bool flush_tls(BenchConnection& connection);
+  bool send_bytes(BenchConnection& connection, std::span<const uint8_t> bytes, size_t& sent);
+  void fail_io(BenchConnection& connection, int os_error);
   void consume_handshake(BenchConnection& connection, std::span<uint8_t> bytes);
   void consume_frames(BenchConnection& connection, std::span<uint8_t> bytes);
   uint8_t* output_tail(BenchConnection& connection, size_t frame_bytes);
@@ -183,6 +196,7 @@ class ClientLoop {
   bool watch_ready_ = false;
   std::vector<BenchConnection> connections_;
   std::unique_ptr<uint8_t[]> read_buffer_;
+  std::unique_ptr<uint8_t[]> plain_buffer_;  // TLS: decrypted bytes, one read at a time
   client::MaskKeyGenerator mask_keys_;
   std::span<uint8_t> frame_payload_;  // between begin_frame() and end_frame()
   uint32_t frame_mask_key_ = 0;

@@ -41,6 +41,11 @@ std::optional<LoopConfig> make_loop_config(const Options& options, std::string& 
   config.connect_rate = options.connect_rate;
   config.handshakes_in_flight = options.handshakes_in_flight;
   config.handshake_timeout_ns = int64_t{options.connect_timeout_ms} * 1'000'000;
+  if (options.tls) {
+    config.tls = client::TlsClientContext::create(options.ca, options.insecure, error);
+    if (!config.tls) return std::nullopt;
+    config.tls_server_name = options.server_name;
+  }
 
   const uint32_t sources = source_address_count(options);
   const bool explicit_sources = options.source_addresses != 0;
@@ -82,6 +87,7 @@ void write_common_params(const Options& options, JsonWriter& out) {
   out.field("connect_rate", options.connect_rate);
   out.field("handshakes_in_flight", options.handshakes_in_flight);
   out.field("connect_timeout_ms", options.connect_timeout_ms);
+  out.field("tls", options.tls);
   if (options.server_pid != 0) out.field("server_pid", static_cast<int64_t>(options.server_pid));
 }
 
@@ -94,6 +100,7 @@ void write_dial_results(const DialStats& stats, JsonWriter& out) {
   out.field("rejected", stats.rejected);
   out.field("timeouts", stats.timeouts);
   out.field("closed", stats.closed);
+  if (stats.tls_failures != 0) out.field("tls_failures", stats.tls_failures);
   if (stats.last_http_status != 0) out.field("last_http_status", stats.last_http_status);
   out.begin_object("errno");
   for (int code = 1; code < DialStats::kErrnoMax; ++code) {

@@ -33,7 +33,7 @@ const std::array kFlags = {
     Flag{"port", &Options::port, 1, 65535, "all", "broker port"},
     Flag{"path", &Options::path, 0, 0, "all",
          "WebSocket path (default: /echo for echo and idle, / for fanout, topics and conns)"},
-    Flag{"connections", &Options::connections, 1, 200000, "echo, idle, conns",
+    Flag{"connections", &Options::connections, 1, 200000, "echo, idle, conns, handshakes",
          "connections to open"},
     Flag{"pipeline", &Options::pipeline, 1, 4096, "echo", "messages in flight per connection"},
     Flag{"payload-bytes", &Options::payload_bytes, 16, 16 << 20, "echo, fanout, topics",
@@ -70,6 +70,13 @@ const std::array kFlags = {
          "connections dialing at once, at most"},
     Flag{"connect-timeout-ms", &Options::connect_timeout_ms, 1, 600000, "all",
          "per-connection limit for TCP connect plus the handshake"},
+    Flag{"tls", &Options::tls, 0, 1, "all", "connect with TLS (wss://); needs --ca or --insecure"},
+    Flag{"ca", &Options::ca, 0, 0, "all",
+         "with --tls: PEM file of the CA to verify the broker with"},
+    Flag{"insecure", &Options::insecure, 0, 1, "all",
+         "with --tls: do not verify the broker's certificate"},
+    Flag{"server-name", &Options::server_name, 0, 0, "all",
+         "with --tls: the name the certificate must carry (SNI)"},
     Flag{"server-pid", &Options::server_pid, 1, 4194304, "all",
          "the broker's pid: report its RSS and CPU time from /proc"},
 };
@@ -179,6 +186,10 @@ ParseOutcome parse_options(int argc, char** argv, Options& options, std::string&
   }
   if (options.scenario.empty()) {
     error = "no scenario given";
+    return ParseOutcome::kError;
+  }
+  if (options.tls && options.ca.empty() && !options.insecure) {
+    error = "--tls needs --ca FILE or --insecure";
     return ParseOutcome::kError;
   }
   return ParseOutcome::kRun;

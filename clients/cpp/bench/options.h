@@ -38,6 +38,11 @@ struct Options {
   uint32_t connect_rate = 20000;
   uint32_t handshakes_in_flight = 1000;
   uint32_t connect_timeout_ms = 5000;
+  // wss://: TLS to the broker, verified against --ca (or not, with --insecure)
+  bool tls = false;
+  std::string ca;
+  bool insecure = false;
+  std::string server_name = "localhost";
   // the broker under test, for RSS and CPU figures
   pid_t server_pid = 0;
 };

@@ -40,6 +40,11 @@ constexpr std::array kScenarios = {
         "    --topic with --shared-topic), held for --hold-s; processes and source addresses as\n"
         "    in idle. With --server-pid, the broker's RSS before and after, per connection.",
         "/", &run_conns},
+    Scenario{"handshakes",
+             "C connections (--connections) to ws://host:port/echo (wss:// with --tls), at most\n"
+             "    --handshakes-in-flight dialing at once; reports handshakes/s and, with\n"
+             "    --server-pid, handshakes per second of broker CPU.",
+             "/echo", &run_handshakes},
 };
 
 }  // namespace

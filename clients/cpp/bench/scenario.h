@@ -27,5 +27,6 @@ int run_idle(const Options& options, JsonWriter& out);
 int run_fanout(const Options& options, JsonWriter& out);
 int run_topics(const Options& options, JsonWriter& out);
 int run_conns(const Options& options, JsonWriter& out);
+int run_handshakes(const Options& options, JsonWriter& out);
 
 }  // namespace herald::bench

@@ -35,6 +35,13 @@ bool apply_flag(std::string_view name, std::string_view value, CliOptions& optio
     ok = parse_number<uint32_t>(value, 1, 3'600'000, options.timeout_ms);
   } else if (name == "policy") {
     ok = protocol::pubsub::parse_policy(value, options.policy);
+  } else if (name == "ca") {
+    options.ca = std::string(value);
+    options.tls = true;
+    ok = !value.empty();
+  } else if (name == "server-name") {
+    options.server_name = std::string(value);
+    ok = !value.empty();
   } else if (name == "count") {
     ok = parse_number<uint64_t>(value, 0, UINT64_MAX, options.count);
   } else {
@@ -97,6 +104,11 @@ CliParse parse_cli_options(int argc, char** argv, CliOptions& options, std::stri
       options.binary = true;
       continue;
     }
+    if (argument == "tls" || argument == "insecure") {
+      options.tls = true;
+      if (argument == "insecure") options.insecure = true;
+      continue;
+    }
     std::string_view value;
     if (const size_t equals = argument.find('='); equals != std::string_view::npos) {
       value = argument.substr(equals + 1);
@@ -118,7 +130,8 @@ CliParse parse_cli_options(int argc, char** argv, CliOptions& options, std::stri
 }
 
 const char* cli_usage() {
-  return "usage: herald-cli [--host H] [--port P] [--path /] [--timeout-ms MS] COMMAND ...\n"
+  return "usage: herald-cli [--host H] [--port P] [--path /] [--timeout-ms MS] [--tls ...] "
+         "COMMAND ...\n"
          "\n"
          "  herald-cli sub FILTER... [--policy disconnect|drop|conflate] [--count N]\n"
          "      Subscribes to each topic or pattern (waits for the acks), then prints one line\n"
@@ -142,6 +155,10 @@ const char* cli_usage() {
          "  --port P          broker port (8080)\n"
          "  --path /          WebSocket path (/)\n"
          "  --timeout-ms MS   limit for connecting and for each ack (5000)\n"
+         "  --tls             wss://: TLS, the certificate verified against the system's CAs\n"
+         "  --ca FILE         wss:// with this PEM CA file instead (implies --tls)\n"
+         "  --insecure        wss:// without verifying the certificate (implies --tls)\n"
+         "  --server-name N   the name the certificate must carry (default: --host)\n"
          "  --                ends the flags (for DATA that starts with --)\n"
          "  --help            this text\n"
          "\n"

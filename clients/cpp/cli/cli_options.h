@@ -23,6 +23,11 @@ struct CliOptions {
   uint16_t port = 8080;
   std::string path = "/";
   uint32_t timeout_ms = 5000;  // connect, and each ack
+  // wss://
+  bool tls = false;
+  std::string ca;           // PEM CA file; empty: the system's store
+  bool insecure = false;    // do not verify the certificate
+  std::string server_name;  // the name the certificate must carry; empty: --host
   // sub
   std::vector<std::string> filters;
   protocol::pubsub::Policy policy = protocol::pubsub::Policy::kDefault;

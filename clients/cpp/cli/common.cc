@@ -14,13 +14,28 @@ constexpr char kBase64Alphabet[] =
 }  // namespace
 
 bool connect_client(const CliOptions& options, client::PubSubClient& client) {
+  const char* scheme = options.tls ? "wss://" : "ws://";
+  if (options.tls) {
+    std::string tls_error;
+    std::shared_ptr<client::TlsClientContext> context =
+        client::TlsClientContext::create(options.ca, options.insecure, tls_error);
+    if (!context) {
+      std::cerr << "herald-cli: " << tls_error << "\n";
+      return false;
+    }
+    client.use_tls(std::move(context),
+                   options.server_name.empty() ? options.host : options.server_name);
+  }
   const client::PubSubError error = client.connect(options.host, options.port, options.path,
                                                    std::chrono::milliseconds(options.timeout_ms));
   if (error == client::PubSubError::kNone) return true;
-  std::cerr << "herald-cli: cannot connect to ws://" << options.host << ":" << options.port
+  std::cerr << "herald-cli: cannot connect to " << scheme << options.host << ":" << options.port
             << options.path << ": ";
   if (error == client::PubSubError::kTransport || error == client::PubSubError::kTimeout) {
     std::cerr << client::error_name(client.transport_error());
+    if (!client.connection().tls_failure().empty()) {
+      std::cerr << " (" << client.connection().tls_failure() << ")";
+    }
     if (client.connection().http_status() != 0) {
       std::cerr << " (HTTP " << client.connection().http_status() << ")";
     }

@@ -94,6 +94,8 @@ const char* error_name(Error error) {
       return "closed";
     case Error::kNotOpen:
       return "not_open";
+    case Error::kTls:
+      return "tls";
   }
   return "unknown";
 }
@@ -116,6 +118,11 @@ Connection& Connection::operator=(Connection&& other) noexcept {
     rx_ = std::move(other.rx_);
     rx_bytes_ = std::exchange(other.rx_bytes_, 0);
     tx_ = std::move(other.tx_);
+    tls_context_ = std::move(other.tls_context_);
+    tls_server_name_ = std::move(other.tls_server_name_);
+    tls_ = std::move(other.tls_);
+    tls_rx_ = std::move(other.tls_rx_);
+    tls_failure_ = std::move(other.tls_failure_);
   }
   return *this;
 }
@@ -124,6 +131,7 @@ void Connection::close() {
   if (fd_ >= 0) ::close(fd_);
   fd_ = -1;
   parser_.reset();
+  tls_.reset();
 }
 
 Error Connection::connect(std::string_view host, uint16_t port, std::string_view path,
@@ -135,6 +143,7 @@ Error Connection::connect(std::string_view host, uint16_t port, std::string_view
   subprotocol_.clear();
   const auto deadline = Clock::now() + timeout;
   Error error = connect_tcp(host, port, deadline);
+  if (error == Error::kNone && tls_context_) error = tls_handshake(deadline);
   if (error == Error::kNone) {
     // The Host header carries the port unless it is the default (RFC 7230 §5.4).
     std::string host_header(host);
@@ -257,6 +266,17 @@ Error Connection::send_frame(ws::Opcode opcode, std::span<const uint8_t> payload
 }
 
 Error Connection::send_all(std::span<const uint8_t> bytes) {
+  if (tls_) {
+    if (tls_->write(bytes) != TlsClientSession::Status::kOk) {
+      tls_failure_ = tls_->failure();
+      return Error::kTls;
+    }
+    return flush_tls();
+  }
+  return send_raw(bytes);
+}
+
+Error Connection::send_raw(std::span<const uint8_t> bytes) {
   while (!bytes.empty()) {
     const ssize_t sent = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
     if (sent < 0) {
@@ -271,11 +291,33 @@ Error Connection::send_all(std::span<const uint8_t> bytes) {
 }
 
 Error Connection::read_some(Clock::time_point deadline) {
+  if (!tls_) return read_raw(rx_, rx_bytes_, deadline);
+  // Bounded by the deadline: each pass decrypts what arrived or waits for more.
+  while (true) {
+    size_t plaintext = 0;
+    TlsClientSession::Status status = tls_->read(rx_, plaintext);
+    if (status == TlsClientSession::Status::kFailed) {
+      tls_failure_ = tls_->failure();
+      return Error::kTls;
+    }
+    if (status == TlsClientSession::Status::kClosed) return Error::kClosed;
+    if (Error error = flush_tls(); error != Error::kNone) return error;  // e.g. a KeyUpdate
+    if (plaintext > 0) {
+      rx_bytes_ = plaintext;
+      return Error::kNone;
+    }
+    size_t got = 0;
+    if (Error error = read_raw(tls_rx_, got, deadline); error != Error::kNone) return error;
+    tls_->feed({tls_rx_.data(), got});
+  }
+}
+
+Error Connection::read_raw(std::span<uint8_t> into, size_t& bytes, Clock::time_point deadline) {
   if (!wait_for(fd_, POLLIN, deadline)) return Error::kTimeout;
   while (true) {
-    const ssize_t got = ::recv(fd_, rx_.data(), rx_.size(), 0);
+    const ssize_t got = ::recv(fd_, into.data(), into.size(), 0);
     if (got > 0) {
-      rx_bytes_ = static_cast<size_t>(got);
+      bytes = static_cast<size_t>(got);
       return Error::kNone;
     }
     if (got == 0) return Error::kClosed;
@@ -332,6 +374,39 @@ Message Connection::take_event(const ws::ParserEvent& event) {
       break;
   }
   return message;
+}
+
+void Connection::use_tls(std::shared_ptr<TlsClientContext> context, std::string server_name) {
+  tls_context_ = std::move(context);
+  tls_server_name_ = std::move(server_name);
+}
+
+Error Connection::tls_handshake(Clock::time_point deadline) {
+  tls_ = std::make_unique<TlsClientSession>(*tls_context_, tls_server_name_);
+  tls_rx_.resize(kReadBytes);
+  tls_failure_.clear();
+  // Bounded by the deadline: every pass sends a flight or waits for the server's.
+  while (true) {
+    size_t ignored = 0;
+    if (tls_->read({}, ignored) == TlsClientSession::Status::kFailed) {
+      tls_failure_ = tls_->failure();
+      (void)flush_tls();  // the alert, best effort
+      return Error::kTls;
+    }
+    if (Error error = flush_tls(); error != Error::kNone) return error;
+    if (tls_->handshake_done()) return Error::kNone;
+    size_t got = 0;
+    if (Error error = read_raw(tls_rx_, got, deadline); error != Error::kNone) return error;
+    tls_->feed({tls_rx_.data(), got});
+  }
+}
+
+Error Connection::flush_tls() {
+  std::span<const uint8_t> out = tls_->take_output();
+  if (out.empty()) return Error::kNone;
+  Error error = send_raw(out);
+  tls_->consume(out.size());
+  return error;
 }
 
 }  // namespace herald::client

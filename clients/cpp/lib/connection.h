@@ -1,5 +1,6 @@
 // A blocking WebSocket client connection for the CLI and tests: connect with the opening
-// handshake, send masked frames, receive messages with a timeout. No TLS, no threads.
+// handshake, send masked frames, receive messages with a timeout. TLS (wss://) optional; no
+// threads.
 #pragma once
 
 #include <chrono>
@@ -11,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "clients/cpp/lib/tls_client.h"
 #include "protocol/websocket/close_code.h"
 #include "protocol/websocket/handshake.h"
 #include "protocol/websocket/message_parser.h"
@@ -27,6 +29,7 @@ enum class Error : uint8_t {
   kProtocol,           // the server broke RFC 6455; we sent Close with the code in Message
   kClosed,             // the TCP connection closed, or a Close was already exchanged
   kNotOpen,            // connect() has not succeeded
+  kTls,                // the TLS handshake or a record failed (see tls_failure())
 };
 
 [[nodiscard]] const char* error_name(Error error);
@@ -57,6 +60,10 @@ class Connection {
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
 
+  // Makes the following connect()s wss://: TLS with `context`, the certificate checked against
+  // `server_name` (a host name, sent as SNI, or an IP address literal).
+  void use_tls(std::shared_ptr<TlsClientContext> context, std::string server_name);
+
   // Opens TCP to host:port and completes the handshake for `path`, offering `subprotocols`,
   // all within `timeout`. On failure the connection stays closed.
   [[nodiscard]] Error connect(std::string_view host, uint16_t port, std::string_view path,
@@ -79,6 +86,7 @@ class Connection {
   [[nodiscard]] std::string_view subprotocol() const { return subprotocol_; }
   [[nodiscard]] int http_status() const { return http_status_; }  // of the handshake answer
   [[nodiscard]] int os_error() const { return os_error_; }        // errno of the last kIo
+  [[nodiscard]] const std::string& tls_failure() const { return tls_failure_; }  // of kTls
 
  private:
   using Clock = std::chrono::steady_clock;
@@ -88,7 +96,11 @@ class Connection {
                   Clock::time_point deadline);
   Error send_frame(protocol::websocket::Opcode opcode, std::span<const uint8_t> payload);
   Error send_all(std::span<const uint8_t> bytes);
+  Error send_raw(std::span<const uint8_t> bytes);
   Error read_some(Clock::time_point deadline);
+  Error read_raw(std::span<uint8_t> into, size_t& bytes, Clock::time_point deadline);
+  Error tls_handshake(Clock::time_point deadline);
+  Error flush_tls();
   Message take_event(const protocol::websocket::ParserEvent& event);
 
   int fd_ = -1;
@@ -100,6 +112,12 @@ class Connection {
   std::vector<uint8_t> rx_;  // the parser reads (and may point) into this until kNeedMore
   size_t rx_bytes_ = 0;
   std::vector<uint8_t> tx_;  // one frame at a time
+  // TLS: the context for the next connect(), the live session, and received ciphertext.
+  std::shared_ptr<TlsClientContext> tls_context_;
+  std::string tls_server_name_;
+  std::unique_ptr<TlsClientSession> tls_;
+  std::vector<uint8_t> tls_rx_;
+  std::string tls_failure_;
 };
 
 }  // namespace herald::client

@@ -98,6 +98,10 @@ class PubSubClient {
   [[nodiscard]] bool is_open() const { return connection_.is_open(); }
   [[nodiscard]] Error transport_error() const { return transport_error_; }
   [[nodiscard]] const Connection& connection() const { return connection_; }
+  // wss://: see Connection::use_tls. Call before connect().
+  void use_tls(std::shared_ptr<TlsClientContext> context, std::string server_name) {
+    connection_.use_tls(std::move(context), std::move(server_name));
+  }
   // The last kRejected answer: its "code" ("bad_topic"...) and "text".
   [[nodiscard]] const std::string& server_error_code() const { return server_error_code_; }
   [[nodiscard]] const std::string& server_error_text() const { return server_error_text_; }

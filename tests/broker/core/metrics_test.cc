@@ -29,6 +29,10 @@ TEST(MetricsTest, RendersSumsLabelsAndBusySeconds) {
   workers[1].slow_consumer[static_cast<size_t>(SlowConsumerAction::kConflate)] = 2;
   workers[0].protocol_errors[1] = 6;  // 1007
   workers[1].busy_ns = 1'500'000'000;
+  workers[0].tls_handshake_failures = 2;
+  workers[1].tls_handshake_failures = 1;
+  workers[1].tls_handshakes = 8;
+  workers[0].tls_resumptions = 5;
   std::string text = render_metrics(workers, 9);
   for (const char* line : {
            "herald_connections 7\n",
@@ -37,6 +41,9 @@ TEST(MetricsTest, RendersSumsLabelsAndBusySeconds) {
            "herald_slow_consumer_total{policy=\"conflate\"} 2\n",
            "herald_slow_consumer_total{policy=\"drop\"} 0\n",
            "herald_protocol_errors_total{code=\"1007\"} 6\n",
+           "herald_tls_handshakes_total 8\n",
+           "herald_tls_resumptions_total 5\n",
+           "herald_tls_handshake_failures_total 3\n",
            "herald_worker_busy_seconds_total{worker=\"0\"} 0.000000000\n",
            "herald_worker_busy_seconds_total{worker=\"1\"} 1.500000000\n",
        }) {
@@ -69,7 +76,7 @@ TEST(MetricsTest, EveryFamilyHasHelpAndTypeBeforeItsSamples) {
     std::string name = line.substr(0, line.find_first_of("{ "));
     EXPECT_EQ(name, type_for) << line;
   }
-  EXPECT_EQ(families, 12);
+  EXPECT_EQ(families, 15);  // 12, and three TLS families
 }
 
 }  // namespace
