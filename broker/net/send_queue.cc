@@ -12,10 +12,12 @@
 namespace herald::broker::net {
 namespace {
 
-// A connection that went quiet keeps a ring this small for its next burst; a larger one
-// (a deep backlog once) is given back as soon as it drains.
+// When a ring drains it is given back unless it grew past its first size and no further than
+// kCapacityKept: a first-size ring most likely held a one-off answer (an idle subscriber's
+// ack), and a large one a backlog that may not come back; a subscriber that receives steadily
+// keeps its ring rather than cycling it through malloc on every send.
+constexpr uint32_t kCapacityFirst = 2;
 constexpr uint32_t kCapacityKept = 16;
-constexpr uint32_t kCapacityFirst = 8;
 
 // Gives up one reference the queue held.
 void release(SharedBuffer* buffer) { SharedRef released = SharedRef::adopt(buffer); }
@@ -115,7 +117,7 @@ void SendQueue::consume(size_t bytes) {
     --count_;
     ++front_serial_;
   }
-  if (count_ == 0 && capacity_ > kCapacityKept) shrink();
+  if (count_ == 0 && (capacity_ <= kCapacityFirst || capacity_ > kCapacityKept)) shrink();
 }
 
 void SendQueue::clear() {
