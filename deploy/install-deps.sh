@@ -11,6 +11,8 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   # independent test clients
   python3 python3-websockets
+  # test tokens: RS256/ES256 keys and signatures in tests/integration/auth_test.py
+  openssl
 )
 
 missing=()

@@ -43,6 +43,27 @@ constexpr Flag kFlags[] = {
     {"max-subscriptions", Flag::Kind::kNumber, 1, 10000000, "subscriptions per connection"},
     {"max-topics", Flag::Kind::kNumber, 1, uint64_t{1} << 40,
      "distinct topics across the broker (too_many_topics above)"},
+    {"auth", Flag::Kind::kText, 0, 0,
+     "off or required: whether a JWT (PROTOCOL.md section 10) is needed"},
+    {"jwt-secret-file", Flag::Kind::kText, 0, 0,
+     "file holding the HS256 shared secret (32 bytes or more)"},
+    {"jwt-public-key", Flag::Kind::kText, 0, 0,
+     "PEM public key file: RSA (RS256) or P-256 (ES256)"},
+    {"allowed-origins", Flag::Kind::kText, 0, 0,
+     "* or a comma-separated list of origins (https://app.example.com) and *.example.com "
+     "patterns; others get 403"},
+    {"allow-missing-origin", Flag::Kind::kText, 0, 0,
+     "true or false: accept handshakes without Origin (non-browser clients)"},
+    {"max-publish-rate", Flag::Kind::kNumber, 0, uint64_t{1} << 32,
+     "publishes per second per connection, 0 for no limit (rate_limited above)"},
+    {"max-publish-burst", Flag::Kind::kNumber, 0, uint64_t{1} << 32,
+     "publishes a connection may send at once; 0: as many as --max-publish-rate"},
+    {"max-connections-per-ip", Flag::Kind::kNumber, 0, 100000000,
+     "open connections per client address (IPv6: per /64), 0 for no limit (429 above)"},
+    {"max-new-connections-per-ip-per-s", Flag::Kind::kNumber, 0, 100000000,
+     "new connections per second per client address, 0 for no limit (429 above)"},
+    {"trusted-proxies", Flag::Kind::kText, 0, 0,
+     "CIDR list of load balancers whose PROXY v2 header or X-Forwarded-For names the client"},
     {"help", Flag::Kind::kSwitch, 0, 0, "print this help"},
 };
 
@@ -63,6 +84,20 @@ std::string default_of(std::string_view name, const ServerConfig& c) {
   }
   if (name == "max-subscriptions") return std::to_string(c.max_subscriptions);
   if (name == "max-topics") return std::to_string(c.max_topics);
+  if (name == "auth") return c.access_settings.auth_required ? "required" : "off";
+  if (name == "allowed-origins") return c.access_settings.allowed_origins;
+  if (name == "allow-missing-origin") {
+    return c.access_settings.allow_missing_origin ? "true" : "false";
+  }
+  if (name == "max-publish-rate") return std::to_string(c.max_publish_rate);
+  if (name == "max-publish-burst") return std::to_string(c.max_publish_burst);
+  if (name == "max-connections-per-ip") {
+    return std::to_string(c.access_settings.connections_per_ip_max);
+  }
+  if (name == "max-new-connections-per-ip-per-s") {
+    return std::to_string(c.access_settings.new_connections_per_ip_per_s);
+  }
+  if (name == "trusted-proxies") return "none";
   return "";
 }
 
@@ -78,9 +113,40 @@ void store(std::string_view name, uint64_t value, ServerConfig& c) {
   if (name == "max-queued-bytes") c.max_queued_bytes = value;
   if (name == "max-subscriptions") c.max_subscriptions = value;
   if (name == "max-topics") c.max_topics = value;
+  if (name == "max-publish-rate") c.max_publish_rate = value;
+  if (name == "max-publish-burst") c.max_publish_burst = value;
+  if (name == "max-connections-per-ip") c.access_settings.connections_per_ip_max = value;
+  if (name == "max-new-connections-per-ip-per-s") {
+    c.access_settings.new_connections_per_ip_per_s = value;
+  }
 }
 
-// Text flags: --host and --slow-consumer-policy. Returns an error message or "".
+// The access flags (broker/auth). Returns an error message or "".
+std::string store_access(std::string_view name, std::string_view value, ServerConfig& c) {
+  auth::AccessSettings& access = c.access_settings;
+  if (name == "auth") {
+    if (value != "off" && value != "required") {
+      return "--auth: '" + std::string(value) + "' is not off or required";
+    }
+    access.auth_required = value == "required";
+  } else if (name == "allow-missing-origin") {
+    if (value != "true" && value != "false") {
+      return "--allow-missing-origin: '" + std::string(value) + "' is not true or false";
+    }
+    access.allow_missing_origin = value == "true";
+  } else if (name == "jwt-secret-file") {
+    access.jwt_secret_file = std::string(value);
+  } else if (name == "jwt-public-key") {
+    access.jwt_public_key = std::string(value);
+  } else if (name == "trusted-proxies") {
+    access.trusted_proxies = std::string(value);
+  } else {
+    access.allowed_origins = std::string(value);
+  }
+  return "";
+}
+
+// Text flags: --host, --slow-consumer-policy and the access flags. Returns an error message or "".
 std::string store_text(std::string_view name, std::string_view value, ServerConfig& c) {
   if (name == "slow-consumer-policy") {
     protocol::pubsub::Policy policy = protocol::pubsub::Policy::kDefault;
@@ -92,6 +158,7 @@ std::string store_text(std::string_view name, std::string_view value, ServerConf
     c.slow_consumer_policy = policy;
     return "";
   }
+  if (name != "host") return store_access(name, value, c);
   c.host = std::string(value);
   return "";
 }
@@ -170,7 +237,13 @@ std::string usage_text() {
   for (const Flag& flag : kFlags) {
     std::string left = "  --" + std::string(flag.name);
     if (flag.kind == Flag::Kind::kNumber) left += " N";
-    if (flag.kind == Flag::Kind::kText) left += flag.name == "host" ? " ADDR" : " NAME";
+    if (flag.kind == Flag::Kind::kText) {
+      left += flag.name == "host"              ? " ADDR"
+              : flag.name.starts_with("jwt")   ? " FILE"
+              : flag.name == "trusted-proxies" ? " CIDRS"
+              : flag.name == "allowed-origins" ? " LIST"
+                                               : " NAME";
+    }
     left.resize(std::max<size_t>(left.size() + 1, 31), ' ');
     text += left + std::string(flag.help);
     std::string def = default_of(flag.name, defaults);

@@ -3,6 +3,8 @@
 // and subscription list; it never issues I/O: the Worker does, and tracks the operations here.
 #pragma once
 
+#include <netinet/in.h>
+
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -11,6 +13,8 @@
 #include <string_view>
 #include <vector>
 
+#include "broker/auth/jwt.h"
+#include "broker/auth/rate_limit.h"
 #include "broker/core/slow_consumer.h"
 #include "broker/net/config.h"
 #include "broker/net/counters.h"
@@ -138,6 +142,22 @@ class Connection {
   SendQueue queue_;
   std::vector<std::string> subscriptions_;   // filters, as subscribed
   std::unique_ptr<SlowConsumerState> slow_;  // null until a policy first acts
+
+  // Access (worker_access.cc): the claims of the last valid token (null until one arrives,
+  // and always with auth off), the publish bucket, and the accept time for the 4001 deadline.
+  std::unique_ptr<auth::Claims> grant_;
+  auth::TokenBucket publish_bucket_;
+  const uint64_t accepted_ms_;
+  // The client's address (worker_access.cc): the TCP peer, or behind a trusted proxy the
+  // address its PROXY v2 header or X-Forwarded-For names. `peer_address_` is written by the
+  // kernel (SO_PEERNAME) while that operation is in flight.
+  sockaddr_in6 peer_address_{};
+  auth::IpAddress client_ip_;
+  bool client_settled_ = false;    // client_ip_ is final (the peer, or what a proxy named)
+  bool via_proxy_ = false;         // the peer is a trusted proxy
+  bool proxy_header_done_ = true;  // false while a PROXY v2 header may still arrive
+  bool ip_admitted_ = false;       // counted by the IpLimiter: release once
+  std::string proxy_prefix_;       // an incomplete PROXY v2 header
 };
 
 }  // namespace herald::broker::net

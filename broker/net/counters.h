@@ -41,6 +41,9 @@ struct WorkerCounters {
   static constexpr int kCloseCodeSlots = 16;
   Counter close_codes[kCloseCodeSlots];
   Counter close_codes_other;
+  Counter refusals[core::kRefusalKinds];  // indexed by core::Refusal
+
+  void count_refusal(core::Refusal refusal) { ++refusals[static_cast<size_t>(refusal)]; }
 
   void count_close(protocol::websocket::CloseCode code) {
     int value = static_cast<int>(code);
@@ -70,6 +73,7 @@ struct WorkerCounters {
     for (size_t i = 0; i < core::kProtocolErrorCodes.size(); ++i) {
       m.protocol_errors[i] = close_codes[core::kProtocolErrorCodes[i] - kCloseCodeFirst].load();
     }
+    for (size_t i = 0; i < core::kRefusalKinds; ++i) m.refusals[i] = refusals[i].load();
     return m;
   }
 };

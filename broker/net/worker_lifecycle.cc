@@ -80,6 +80,7 @@ void Worker::sweep(Connection& connection) {
       // Slowloris: a handshake that dribbles in forever.
       if (since >= config_.handshake_timeout_ms) {
         ++counters_.handshake_timeouts;
+        counters_.count_refusal(core::Refusal::kHandshakeTimeout);
         close_connection(connection);
       }
       return;
@@ -92,6 +93,7 @@ void Worker::sweep(Connection& connection) {
     case ws::Session::State::kClosed:
       return;
     case ws::Session::State::kOpen:
+      sweep_access(connection);
       break;
   }
   uint64_t silent_ms = now_ms_ - connection.last_receive_ms_;

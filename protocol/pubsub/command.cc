@@ -32,13 +32,13 @@ bool is_id_number(std::string_view token) {
   return parse_decimal(token, value) && value < kIdNumberLimit;
 }
 
-enum Field : uint8_t { kOp, kTopic, kId, kPolicy, kEcho, kData, kFieldCount };
+enum Field : uint8_t { kOp, kTopic, kId, kPolicy, kEcho, kData, kToken, kFieldCount };
 
 // The field a key names; kFieldCount for any other key, with `reserved` set for the names
 // that later versions keep for themselves.
 Field field_of(std::string_view key, bool& reserved) {
-  static constexpr std::array<std::string_view, kFieldCount> kNames = {"op",     "topic", "id",
-                                                                       "policy", "echo",  "data"};
+  static constexpr std::array<std::string_view, kFieldCount> kNames = {
+      "op", "topic", "id", "policy", "echo", "data", "token"};
   static constexpr std::array<std::string_view, 5> kReserved = {"from", "last", "since", "epoch",
                                                                 "snapshot"};
   reserved = false;
@@ -56,6 +56,7 @@ struct Fields {
   std::string_view topic;
   std::string_view id;
   std::string_view data;
+  std::string_view token;
   Policy policy = Policy::kDefault;
   bool echo = true;
   // The first request-level problem met; reported only when the JSON as a whole is valid.
@@ -170,10 +171,29 @@ Status read_field(std::string_view key, ondemand::value value, Fields& fields) {
     }
     case kData:
       return read_raw_json_value(value, fields.data) ? Status::kOk : Status::kBadJson;
+    case kToken:
+      return read_string(value, fields.token, "token must be a string", fields);
     case kFieldCount:
       break;
   }
   return Status::kBadJson;
+}
+
+// {"op":"auth","token":"...","id":...}: PROTOCOL.md section 10.
+ParseResult finish_auth(const Fields& fields) {
+  constexpr unsigned kAllowed = (1u << kOp) | (1u << kId) | (1u << kToken);
+  if ((fields.seen & ~kAllowed) != 0) {
+    return failure(ErrorCode::kBadRequest, "auth takes only token and id", fields.id);
+  }
+  if ((fields.seen & (1u << kToken)) == 0) {
+    return failure(ErrorCode::kBadRequest, "missing token", fields.id);
+  }
+  ParseResult result;
+  result.command.op = Op::kAuth;
+  result.command.id = fields.id;
+  result.command.token = fields.token;
+  result.ok = true;
+  return result;
 }
 
 // Turns what the pass found into a command, or the error to answer.
@@ -191,9 +211,13 @@ ParseResult finish(const Fields& fields) {
     command.op = Op::kUnsubscribe;
   } else if (fields.op == "pub") {
     command.op = Op::kPublish;
+  } else if (fields.op == "auth") {
+    return finish_auth(fields);
   } else {
-    return failure(ErrorCode::kUnknownOp, "op must be sub, unsub or pub", fields.id);
+    return failure(ErrorCode::kUnknownOp, "op must be sub, unsub, pub or auth", fields.id);
   }
+  if (has(kToken))
+    return failure(ErrorCode::kBadRequest, "token is only allowed in auth", fields.id);
   const bool publish = command.op == Op::kPublish;
   if (has(kPolicy) && command.op != Op::kSubscribe) {
     return failure(ErrorCode::kBadRequest, "policy is only allowed in sub", fields.id);
@@ -316,6 +340,12 @@ std::string_view error_code_name(ErrorCode code) {
       return "too_many_subscriptions";
     case ErrorCode::kTooManyTopics:
       return "too_many_topics";
+    case ErrorCode::kUnauthorized:
+      return "unauthorized";
+    case ErrorCode::kForbidden:
+      return "forbidden";
+    case ErrorCode::kRateLimited:
+      return "rate_limited";
   }
   return "bad_request";
 }

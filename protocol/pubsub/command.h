@@ -18,7 +18,7 @@ inline constexpr uint8_t kBinaryMessageKind = 0x02;
 inline constexpr uint8_t kBinaryFlagId = 0x01;
 inline constexpr uint8_t kBinaryFlagNoEcho = 0x02;
 
-enum class Op : uint8_t { kSubscribe, kUnsubscribe, kPublish };
+enum class Op : uint8_t { kSubscribe, kUnsubscribe, kPublish, kAuth };
 
 enum class Policy : uint8_t { kDefault, kDisconnect, kDrop, kConflate };
 
@@ -30,6 +30,9 @@ enum class ErrorCode : uint8_t {
   kNotSubscribed,
   kTooManySubscriptions,
   kTooManyTopics,
+  kUnauthorized,
+  kForbidden,
+  kRateLimited,
 };
 
 // "bad_json", "bad_request", ... as on the wire.
@@ -49,6 +52,8 @@ struct Command {
   bool binary = false;  // the publish came in a binary frame
   bool echo = true;     // deliver to the publishing connection too
   Policy policy = Policy::kDefault;
+  // Auth only: the token as written between its quotes (a JWT needs no escapes).
+  std::string_view token;
 };
 
 struct ParseResult {
