@@ -31,6 +31,5 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "herald: %s\n", error.c_str());
     return 1;
   }
-  std::fprintf(stderr, "herald: %s\n", flags.config.access->describe().c_str());
   return herald::broker::net::run_server(flags.config);
 }

@@ -301,6 +301,11 @@ class AuthOffTest(harness.BrokerTestCase):
     FLAGS = ()
 
     def test_logs_auth_off_and_acks_auth(self):
+        # Printed once the workers run, which the start-up probe may beat: poll (bounded).
+        for _ in range(50):
+            if "auth off" in self.broker.output():
+                break
+            time.sleep(0.1)
         self.assertIn("auth off", self.broker.output())
         client = PubSubClient(self.port)
         self.addCleanup(client.close)
