@@ -40,6 +40,24 @@ class LimitCase(harness.BrokerTestCase):
         client.send(prefix + upgrade_request("/", extra=extra))
         return client, client.read_http_response().status
 
+    def open_all(self, count, **kw):
+        """Opens `count` WebSockets that must all be accepted. Retried (bounded: 100 tries,
+        10 s), because the broker releases an earlier connection's address (the start-up
+        probe's, say) only after its last completion, a moment after the client saw EOF."""
+        deadline = time.monotonic() + 10
+        self.refused_opens = 0
+        for _ in range(100):
+            opened = [self.upgrade(**kw) for _ in range(count)]
+            self.refused_opens += sum(status != 101 for _, status in opened)
+            if all(status == 101 for _, status in opened):
+                return [client for client, _ in opened]
+            for client, _ in opened:
+                client.close()
+            if time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
+        self.fail("%d connections were not admitted" % count)
+
     def wait_until_admitted(self, **kw):
         """Retries an upgrade until it is accepted (the broker releases a closed
         connection's address asynchronously). Bounded: 100 tries, 10 s."""
@@ -77,13 +95,13 @@ class PublishRateTest(LimitCase):
         self.assertEqual(len(acked) + len(limited), count, answers)
         for event in limited:
             self.assertEqual(event.code, "rate_limited", event)
-        # The bucket starts full: the first BURST publishes pass. Later ones pass only as
+        # The bucket starts full: the first BURST publishes pass (their acks may come after
+        # later refusals: the topic's owner may be another worker). Later ones pass only as
         # tokens refill: never more than BURST + RATE per elapsed second.
-        self.assertEqual([a.id for a in answers[:self.BURST]],
-                         [str(i) for i in range(self.BURST)])
+        self.assertLessEqual({str(i) for i in range(self.BURST)}, {a.id for a in acked})
         self.assertLessEqual(len(acked), self.BURST + math.ceil(self.RATE * elapsed) + 1)
         # Acked publishes were sequenced without holes: limited ones never reached the topic.
-        self.assertEqual([a.seq for a in acked], list(range(1, len(acked) + 1)))
+        self.assertEqual(sorted(a.seq for a in acked), list(range(1, len(acked) + 1)))
         # Not "bad commands": 40 refusals in a row did not close the connection.
         client.sub(self, topic)
         client.close()
@@ -95,10 +113,7 @@ class ConnectionsPerIpTest(LimitCase):
 
     def test_third_connection_is_429_until_one_closes(self):
         before = refusals(self.port, "connections_per_ip")
-        first, status = self.upgrade()
-        self.assertEqual(status, 101)
-        second, status = self.upgrade()
-        self.assertEqual(status, 101)
+        first, second = self.open_all(2)
         third, status = self.upgrade()
         self.assertEqual(status, 429)
         self.assertTrue(third.wait_tcp_closed()[0], "the broker closes after the 429")
@@ -109,6 +124,7 @@ class ConnectionsPerIpTest(LimitCase):
         again.close()
         second.close()
         self.wait_until_admitted().close()
+        # The 429s above, and any retry of open_all().
         self.assertGreaterEqual(refusals(self.port, "connections_per_ip") - before, 2)
 
 
@@ -182,8 +198,7 @@ class UntrustedProxyTest(LimitCase):
     FLAGS = ("--max-connections-per-ip", "1")
 
     def test_headers_from_untrusted_peers_are_ignored(self):
-        first, status = self.upgrade(extra=[("X-Forwarded-For", "203.0.113.7")])
-        self.assertEqual(status, 101)
+        first, = self.open_all(1, extra=[("X-Forwarded-For", "203.0.113.7")])
         _, status = self.upgrade(extra=[("X-Forwarded-For", "203.0.113.8")])
         self.assertEqual(status, 429, "X-Forwarded-For from an untrusted peer is not believed")
         first.close()
@@ -257,19 +272,20 @@ class ConnectionLimitMetricTest(LimitCase):
 
     def test_503_is_counted(self):
         before = refusals(self.port, "connections")
-        first, _ = self.upgrade()
-        second, _ = self.upgrade()
+        first, second = self.open_all(2)
         _, status = self.upgrade()
         self.assertEqual(status, 503)
         first.close()
         second.close()
+        refused_scrapes = 0
         for _ in range(100):  # bounded: until the broker has released both
             try:
                 after = refusals(self.port, "connections")
                 break
-            except AssertionError:
+            except AssertionError:  # this scrape was itself answered 503
+                refused_scrapes += 1
                 time.sleep(0.1)
-        self.assertEqual(after - before, 1)
+        self.assertEqual(after - before, 1 + refused_scrapes + self.refused_opens)
 
 
 class TopicLimitMetricTest(LimitCase):
