@@ -210,6 +210,31 @@ class HttpPublishAuthTest(SecretBrokerCase):
         self.assertEqual((event.type, event.topic, event.data), ("msg", topic, b'{"v":1}'))
 
 
+class CliAuthTest(SecretBrokerCase):
+    """herald-cli reaches an auth-required broker with the token in --path."""
+
+    def test_cli_with_a_token_in_the_path(self):
+        cli = harness.BENCH and os.path.join(os.path.dirname(harness.BENCH), "herald-cli")
+        if not cli or not os.path.exists(cli):
+            self.fail("herald-cli not found beside herald-bench: %r" % cli)
+        topic = unique_topic("cli")
+        token = self.token(pub_allow=[topic])
+
+        def pub(path, target):
+            return subprocess.run([cli, "--port", str(self.port), "--path", path, "pub", target,
+                                   "1"], capture_output=True, text=True, timeout=30)
+
+        result = pub("/?token=" + token, topic)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertEqual(result.stdout.strip(), "1")
+        result = pub("/?token=" + token, topic + ".other")
+        self.assertEqual(result.returncode, 1)
+        self.assertIn("forbidden", result.stderr)
+        result = pub("/", topic)
+        self.assertEqual(result.returncode, 1)
+        self.assertIn("unauthorized", result.stderr)
+
+
 class KeyBrokerCase(harness.BrokerTestCase):
     KIND = None
 
