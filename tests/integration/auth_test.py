@@ -88,6 +88,15 @@ class WebSocketAuthTest(SecretBrokerCase):
         # Denials are replies, not disconnects: the connection still works.
         client.sub(self, a + ".y", id_raw='"again"')
 
+    def test_binary_publishes_are_checked_too(self):
+        topic = unique_topic("bin")
+        client = self.client(token=self.token(pub_allow=[topic]))
+        client.send_binary(harness.encode_publish_binary(topic, b"\x00\x01", id=5))
+        client.expect_ack(self, "5", seq=True)
+        client.send_binary(harness.encode_publish_binary(topic + ".x", b"\x02", id=6))
+        event = client.expect_error(self, "forbidden", "6")
+        self.assertIn(topic + ".x", event.frame.decode())
+
     def test_bearer_header_at_the_upgrade(self):
         topic = unique_topic("h")
         token = self.token(sub_allow=[topic], pub_allow=[topic])
