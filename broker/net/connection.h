@@ -53,6 +53,18 @@ struct SlowConsumerState {
   core::ConflateIndex conflate;
 };
 
+// The client's address: the TCP peer, or behind a trusted proxy the address its PROXY v2
+// header or X-Forwarded-For names. `peer` is written by the kernel (SO_PEERNAME) while that
+// operation is in flight.
+struct ClientAddress {
+  sockaddr_in6 peer{};
+  auth::IpAddress ip;
+  std::string proxy_prefix;  // an incomplete PROXY v2 header
+  bool settled = false;      // `ip` is final (the peer, or what a proxy named)
+  bool via_proxy = false;    // the peer is a trusted proxy
+  bool admitted = false;     // counted by the IpLimiter: release once
+};
+
 // Thread: the owning worker's. Lives in the worker's slot table from accept until every
 // operation it issued has completed (ops_in_flight == 0 in kClosing); only then is it freed.
 class Connection {
@@ -143,21 +155,15 @@ class Connection {
   std::vector<std::string> subscriptions_;   // filters, as subscribed
   std::unique_ptr<SlowConsumerState> slow_;  // null until a policy first acts
 
-  // Access (worker_access.cc): the claims of the last valid token (null until one arrives,
-  // and always with auth off), the publish bucket, and the accept time for the 4001 deadline.
+  // Access (worker_access.cc, worker_addresses.cc). Each part is allocated only when its
+  // feature is configured, so an idle connection pays three pointers: the claims of the last
+  // valid token, the publish bucket (--max-publish-rate), the client's address (per-address
+  // limits or trusted proxies). The accept time is for the 4001 deadline.
   std::unique_ptr<auth::Claims> grant_;
-  auth::TokenBucket publish_bucket_;
+  std::unique_ptr<auth::TokenBucket> publish_bucket_;
+  std::unique_ptr<ClientAddress> address_;
   const uint64_t accepted_ms_;
-  // The client's address (worker_access.cc): the TCP peer, or behind a trusted proxy the
-  // address its PROXY v2 header or X-Forwarded-For names. `peer_address_` is written by the
-  // kernel (SO_PEERNAME) while that operation is in flight.
-  sockaddr_in6 peer_address_{};
-  auth::IpAddress client_ip_;
-  bool client_settled_ = false;    // client_ip_ is final (the peer, or what a proxy named)
-  bool via_proxy_ = false;         // the peer is a trusted proxy
   bool proxy_header_done_ = true;  // false while a PROXY v2 header may still arrive
-  bool ip_admitted_ = false;       // counted by the IpLimiter: release once
-  std::string proxy_prefix_;       // an incomplete PROXY v2 header
 };
 
 }  // namespace herald::broker::net

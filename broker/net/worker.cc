@@ -335,10 +335,12 @@ void Worker::on_bytes(Connection& connection, uint16_t buffer_id, size_t bytes) 
   connection.shrunk_ = false;
   if (connection.phase_ == Connection::Phase::kActive) {
     std::span<uint8_t> input = buffers_.buffer(buffer_id, bytes);
-    if (!connection.proxy_header_done_) input = take_proxy_header(connection, input);
-    if (!input.empty()) connection.receive(input, context_);
-    if (connection.proxy_header_done_ && !connection.proxy_prefix_.empty()) {
-      std::string().swap(connection.proxy_prefix_);  // the header is behind us
+    if (connection.proxy_header_done_) {
+      connection.receive(input, context_);
+    } else {
+      input = take_proxy_header(connection, input);  // may point into proxy_prefix
+      if (!input.empty()) connection.receive(input, context_);
+      if (connection.proxy_header_done_) std::string().swap(connection.address_->proxy_prefix);
     }
   }
   // At once: the Session copied what it keeps, and a held buffer starves other connections.

@@ -34,10 +34,12 @@ bool Worker::admit_upgrade(Connection& connection) {
     session.reject(403, "origin not allowed");
     return false;
   }
-  connection.publish_bucket_ = auth::TokenBucket(
-      config_.max_publish_rate,
-      config_.max_publish_burst != 0 ? config_.max_publish_burst : config_.max_publish_rate,
-      now_ms_);
+  if (config_.max_publish_rate != 0) {
+    connection.publish_bucket_ = std::make_unique<auth::TokenBucket>(
+        config_.max_publish_rate,
+        config_.max_publish_burst != 0 ? config_.max_publish_burst : config_.max_publish_rate,
+        now_ms_);
+  }
   if (!auth_required()) return true;
   std::string_view token = auth::query_token(request.query());
   if (token.empty()) token = auth::bearer_token(request.header("authorization"));
@@ -99,7 +101,7 @@ bool Worker::permit_command(Connection& connection, const pubsub::Command& comma
       return false;
     }
   }
-  if (publish && !connection.publish_bucket_.take(now_ms_)) {
+  if (publish && connection.publish_bucket_ && !connection.publish_bucket_->take(now_ms_)) {
     counters_.count_refusal(core::Refusal::kPublishRate);
     command_failed(connection, command.id, pubsub::ErrorCode::kRateLimited,
                    "over --max-publish-rate; the message was not published");

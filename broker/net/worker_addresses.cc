@@ -34,7 +34,8 @@ auth::IpAddress address_of(const sockaddr_in6& storage) {
 
 void Worker::submit_peer_name(Connection& connection) {
   if (peer_address_bytes_ == 0 || peer_name_failed_) return;
-  ring_.prep_peer_name(connection.file_slot_, &connection.peer_address_, peer_address_bytes_,
+  connection.address_ = std::make_unique<ClientAddress>();
+  ring_.prep_peer_name(connection.file_slot_, &connection.address_->peer, peer_address_bytes_,
                        tag(OpKind::kPeerName, connection));
   ++connection.ops_in_flight_;
 }
@@ -56,19 +57,21 @@ void Worker::on_peer_name_complete(Connection& connection, const io::Completion&
     }
     return;
   }
-  connection.client_ip_ = address_of(connection.peer_address_);
-  if (auth::in_ranges(config_.access->trusted_proxies(), connection.client_ip_) &&
+  ClientAddress& address = *connection.address_;
+  address.ip = address_of(address.peer);
+  if (auth::in_ranges(config_.access->trusted_proxies(), address.ip) &&
       connection.session_.state() == ws::Session::State::kHandshake) {
-    connection.via_proxy_ = true;
+    address.via_proxy = true;
     connection.proxy_header_done_ = false;
     return;
   }
-  connection.client_settled_ = true;
+  address.settled = true;
   [[maybe_unused]] bool admitted = admit_address(connection);
 }
 
 std::span<uint8_t> Worker::take_proxy_header(Connection& connection, std::span<uint8_t> bytes) {
-  std::string& prefix = connection.proxy_prefix_;
+  ClientAddress& address = *connection.address_;
+  std::string& prefix = address.proxy_prefix;
   std::span<uint8_t> input = bytes;
   if (!prefix.empty()) {
     prefix.append(reinterpret_cast<const char*>(bytes.data()), bytes.size());
@@ -96,34 +99,34 @@ std::span<uint8_t> Worker::take_proxy_header(Connection& connection, std::span<u
   connection.proxy_header_done_ = true;
   const proxy::SourceAddress& source = header.source;
   if (source.family == proxy::SourceAddress::Family::kIpv4) {
-    connection.client_ip_ =
-        auth::IpAddress::from_ipv4(std::span<const uint8_t, 4>(source.bytes.data(), 4));
+    address.ip = auth::IpAddress::from_ipv4(std::span<const uint8_t, 4>(source.bytes.data(), 4));
   } else if (source.family == proxy::SourceAddress::Family::kIpv6) {
-    connection.client_ip_ = auth::IpAddress::from_ipv6(source.bytes);
+    address.ip = auth::IpAddress::from_ipv6(source.bytes);
   }
   // LOCAL (the balancer's health check) names no client: no per-address limit applies.
   if (source.family != proxy::SourceAddress::Family::kNone) {
-    connection.client_settled_ = true;
+    address.settled = true;
     if (!admit_address(connection)) return {};
   }
   return input.subspan(header.bytes);
 }
 
 bool Worker::admit_forwarded(Connection& connection) {
-  if (!connection.via_proxy_ || connection.client_settled_) return true;
-  connection.client_settled_ = true;
+  ClientAddress* address = connection.address_.get();
+  if (address == nullptr || !address->via_proxy || address->settled) return true;
+  address->settled = true;
   std::string_view forwarded = connection.session_.request().header("x-forwarded-for");
   if (forwarded.empty()) return true;  // the proxy itself (a health check): not limited
-  connection.client_ip_ =
-      auth::forwarded_client(forwarded, connection.client_ip_, config_.access->trusted_proxies());
+  address->ip = auth::forwarded_client(forwarded, address->ip, config_.access->trusted_proxies());
   return admit_address(connection);
 }
 
 bool Worker::admit_address(Connection& connection) {
   auth::IpLimiter& limiter = config_.access->ip_limiter();
-  const auth::IpLimiter::Verdict verdict = limiter.admit(connection.client_ip_, now_ms_);
+  ClientAddress& address = *connection.address_;
+  const auth::IpLimiter::Verdict verdict = limiter.admit(address.ip, now_ms_);
   if (verdict == auth::IpLimiter::Verdict::kAdmitted) {
-    connection.ip_admitted_ = limiter.enabled();
+    address.admitted = limiter.enabled();
     return true;
   }
   const bool too_many = verdict == auth::IpLimiter::Verdict::kTooMany;
@@ -149,9 +152,10 @@ bool Worker::admit_address(Connection& connection) {
 }
 
 void Worker::release_address(Connection& connection) {
-  if (!connection.ip_admitted_) return;
-  connection.ip_admitted_ = false;
-  config_.access->ip_limiter().release(connection.client_ip_, now_ms_);
+  ClientAddress* address = connection.address_.get();
+  if (address == nullptr || !address->admitted) return;
+  address->admitted = false;
+  config_.access->ip_limiter().release(address->ip, now_ms_);
 }
 
 }  // namespace herald::broker::net
