@@ -2,7 +2,9 @@
 // lives in broker/net.
 #include <cstdio>
 #include <span>
+#include <string>
 
+#include "broker/auth/access_policy.h"
 #include "broker/net/config.h"
 #include "broker/net/server.h"
 
@@ -19,6 +21,15 @@ int main(int argc, char** argv) {
       return 2;
     case FlagsResult::Status::kRun:
       break;
+  }
+  std::string error;
+  // Per-address state is bounded by the connections it can describe, plus a second's churn.
+  flags.config.access_settings.addresses_tracked_max = 65536 + flags.config.max_connections;
+  flags.config.access =
+      herald::broker::auth::AccessPolicy::build(flags.config.access_settings, error);
+  if (!flags.config.access) {
+    std::fprintf(stderr, "herald: %s\n", error.c_str());
+    return 1;
   }
   return herald::broker::net::run_server(flags.config);
 }

@@ -12,7 +12,7 @@ packages=(
   # independent test clients; chromium runs the JavaScript client's browser tests (Node 20+
   # and npm are not Debian 12 packages: deploy/test.sh checks for them)
   python3 python3-websockets chromium
-  # the test CA and certificates for wss:// tests
+  # the test CA and certificates for wss:// tests; RS256/ES256 test tokens
   openssl
 )
 

@@ -62,6 +62,17 @@ constexpr Scalar kScalars[] = {
 
 }  // namespace
 
+std::string_view refusal_name(Refusal refusal) {
+  static constexpr std::string_view kNames[kRefusalKinds] = {
+      "connections",    "handshake_timeout",  "header_too_large",
+      "body_too_large", "subscriptions",      "topics",
+      "bad_commands",   "publish_rate",       "origin",
+      "unauthorized",   "forbidden",          "auth_timeout",
+      "token_expired",  "connections_per_ip", "connection_rate_per_ip",
+      "proxy_header"};
+  return kNames[static_cast<size_t>(refusal)];
+}
+
 std::string render_metrics(std::span<const WorkerMetrics> workers, uint64_t topics) {
   std::string out;
   out.reserve(2048 + 64 * workers.size());
@@ -92,6 +103,15 @@ std::string render_metrics(std::span<const WorkerMetrics> workers, uint64_t topi
     std::string label = "code=\"" + std::to_string(kProtocolErrorCodes[i]) + "\"";
     sample(out, kProtocol, label,
            sum(workers, [i](const WorkerMetrics& m) { return m.protocol_errors[i]; }));
+  }
+
+  constexpr std::string_view kRefusals = "herald_refusals_total";
+  family(out, kRefusals, "counter",
+         "Requests, commands or connections refused by a limit or an access check.");
+  for (size_t i = 0; i < kRefusalKinds; ++i) {
+    std::string label = "reason=\"" + std::string(refusal_name(static_cast<Refusal>(i))) + "\"";
+    sample(out, kRefusals, label,
+           sum(workers, [i](const WorkerMetrics& m) { return m.refusals[i]; }));
   }
 
   constexpr std::string_view kBusy = "herald_worker_busy_seconds_total";

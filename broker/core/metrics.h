@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <string_view>
 
 namespace herald::broker::core {
 
@@ -42,6 +43,30 @@ inline constexpr size_t kSlowConsumerActions = 3;
 // The close codes counted as protocol errors (RFC 6455 violations, bad UTF-8, too big).
 inline constexpr std::array<int, 3> kProtocolErrorCodes = {1002, 1007, 1009};
 
+// Requests refused or connections closed by a limit or an access check, one label each in
+// herald_refusals_total{reason=...}: every limit has a metric (and a documented answer).
+enum class Refusal : uint8_t {
+  kConnections,       // 503: --max-connections
+  kHandshakeTimeout,  // TCP closed: --handshake-timeout-ms (slowloris)
+  kHeaderTooLarge,    // 431: request header block or field count
+  kBodyTooLarge,      // 413: POST /publish body over --max-message-bytes
+  kSubscriptions,     // too_many_subscriptions
+  kTopics,            // too_many_topics (error or 503)
+  kBadCommands,       // 1008 after 16 bad commands in a row
+  kPublishRate,       // rate_limited: --max-publish-rate
+  kOrigin,            // 403: --allowed-origins
+  kUnauthorized,      // 401 or unauthorized: no or invalid token
+  kForbidden,         // 403 or forbidden: the token does not allow the topic
+  kAuthTimeout,       // 4001: no valid token within the handshake timeout
+  kTokenExpired,      // 4003: the token expired without a refresh
+  kConnectionsPerIp,  // 429: --max-connections-per-ip
+  kConnectionRate,    // 429: --max-new-connections-per-ip-per-s (or the address table full)
+  kProxyHeader,       // TCP closed: an invalid PROXY v2 header from a trusted proxy
+};
+inline constexpr size_t kRefusalKinds = 16;
+// Their label values, in enum order.
+[[nodiscard]] std::string_view refusal_name(Refusal refusal);
+
 // One worker's values at one moment, read from its Counters.
 struct WorkerMetrics {
   uint64_t connections = 0;
@@ -58,6 +83,7 @@ struct WorkerMetrics {
   uint64_t tls_resumptions = 0;
   uint64_t tls_handshake_failures = 0;
   std::array<uint64_t, kProtocolErrorCodes.size()> protocol_errors = {};
+  std::array<uint64_t, kRefusalKinds> refusals = {};
 };
 
 // The whole /metrics body: totals summed over `workers`, busy time per worker (labelled by

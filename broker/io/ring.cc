@@ -4,6 +4,7 @@
 
 #include <liburing.h>
 
+#include <bit>
 #include <cassert>
 #include <cerrno>
 #include <cstddef>
@@ -79,6 +80,23 @@ io_uring_sqe* next_sqe(io_uring* ring) {
 void Ring::prep_accept_multishot_direct(int listen_fd, uint64_t user_data) {
   io_uring_sqe* sqe = next_sqe(&state_->ring);
   io_uring_prep_multishot_accept_direct(sqe, listen_fd, nullptr, nullptr, 0);
+  io_uring_sqe_set_data64(sqe, user_data);
+}
+
+void Ring::prep_peer_name(uint32_t file_slot, void* address, uint32_t address_bytes,
+                          uint64_t user_data) {
+  // liburing 2.3 has no io_uring_prep_cmd_sock(): fill the fields it would, by their
+  // positions in the kernel's SQE (level and optname share `addr`, optlen `file_index`,
+  // optval `addr3`).
+  constexpr uint32_t kSocketUringOpGetsockopt = 2;  // SOCKET_URING_OP_GETSOCKOPT
+  static_assert(std::endian::native == std::endian::little, "level is addr's low half");
+  io_uring_sqe* sqe = next_sqe(&state_->ring);
+  io_uring_prep_rw(IORING_OP_URING_CMD, sqe, static_cast<int>(file_slot), nullptr, 0, 0);
+  sqe->flags |= IOSQE_FIXED_FILE;
+  sqe->cmd_op = kSocketUringOpGetsockopt;
+  sqe->addr = uint64_t{SOL_SOCKET} | (uint64_t{SO_PEERNAME} << 32);
+  sqe->file_index = address_bytes;
+  sqe->addr3 = reinterpret_cast<uintptr_t>(address);
   io_uring_sqe_set_data64(sqe, user_data);
 }
 

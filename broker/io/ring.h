@@ -56,6 +56,12 @@ class Ring {
   // Accepts into a free slot of the direct-descriptor table until cancelled or failed;
   // each completion's res is the slot (or -errno, -ENFILE when the table is full).
   void prep_accept_multishot_direct(int listen_fd, uint64_t user_data);
+  // getsockopt(SOL_SOCKET, SO_PEERNAME) on a direct descriptor, through IORING_OP_URING_CMD
+  // (Linux 6.7+): the only way to learn the peer of a socket accepted straight into the
+  // table. Writes exactly `address_bytes` (the kernel refuses more than the address holds).
+  // res is the length, or -errno (-EOPNOTSUPP or -EINVAL on older kernels).
+  void prep_peer_name(uint32_t file_slot, void* address, uint32_t address_bytes,
+                      uint64_t user_data);
   // Receives into buffers picked from `buffer_group` until failed, cancelled, EOF (res 0)
   // or -ENOBUFS (the buffer ring ran dry).
   void prep_recv_multishot(uint32_t file_slot, uint16_t buffer_group, uint64_t user_data);

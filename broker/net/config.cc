@@ -54,6 +54,27 @@ constexpr Flag kFlags[] = {
     {"cert", Flag::Kind::kText, 0, 0, "TLS certificate chain, PEM (reloaded on SIGHUP)"},
     {"key", Flag::Kind::kText, 0, 0, "TLS private key, PEM (reloaded on SIGHUP)"},
     {"tls-only", Flag::Kind::kSwitch, 0, 0, "serve only the TLS port, no plain listener"},
+    {"auth", Flag::Kind::kText, 0, 0,
+     "off or required: whether a JWT (PROTOCOL.md section 10) is needed"},
+    {"jwt-secret-file", Flag::Kind::kText, 0, 0,
+     "file holding the HS256 shared secret (32 bytes or more)"},
+    {"jwt-public-key", Flag::Kind::kText, 0, 0,
+     "PEM public key file: RSA (RS256) or P-256 (ES256)"},
+    {"allowed-origins", Flag::Kind::kText, 0, 0,
+     "* or a comma-separated list of origins (https://app.example.com) and *.example.com "
+     "patterns; others get 403"},
+    {"allow-missing-origin", Flag::Kind::kText, 0, 0,
+     "true or false: accept handshakes without Origin (non-browser clients)"},
+    {"max-publish-rate", Flag::Kind::kNumber, 0, uint64_t{1} << 32,
+     "publishes per second per connection, 0 for no limit (rate_limited above)"},
+    {"max-publish-burst", Flag::Kind::kNumber, 0, uint64_t{1} << 32,
+     "publishes a connection may send at once; 0: as many as --max-publish-rate"},
+    {"max-connections-per-ip", Flag::Kind::kNumber, 0, 100000000,
+     "open connections per client address (IPv6: per /64), 0 for no limit (429 above)"},
+    {"max-new-connections-per-ip-per-s", Flag::Kind::kNumber, 0, 100000000,
+     "new connections per second per client address, 0 for no limit (429 above)"},
+    {"trusted-proxies", Flag::Kind::kText, 0, 0,
+     "CIDR list of load balancers whose PROXY v2 header or X-Forwarded-For names the client"},
     {"help", Flag::Kind::kSwitch, 0, 0, "print this help"},
 };
 
@@ -77,6 +98,20 @@ std::string default_of(std::string_view name, const ServerConfig& c) {
   if (name == "data-dir") return c.data_dir;
   if (name == "history") return "none";
   if (name == "tls-port") return "none";
+  if (name == "auth") return c.access_settings.auth_required ? "required" : "off";
+  if (name == "allowed-origins") return c.access_settings.allowed_origins;
+  if (name == "allow-missing-origin") {
+    return c.access_settings.allow_missing_origin ? "true" : "false";
+  }
+  if (name == "max-publish-rate") return std::to_string(c.max_publish_rate);
+  if (name == "max-publish-burst") return std::to_string(c.max_publish_burst);
+  if (name == "max-connections-per-ip") {
+    return std::to_string(c.access_settings.connections_per_ip_max);
+  }
+  if (name == "max-new-connections-per-ip-per-s") {
+    return std::to_string(c.access_settings.new_connections_per_ip_per_s);
+  }
+  if (name == "trusted-proxies") return "none";
   return "";
 }
 
@@ -96,10 +131,41 @@ void store(std::string_view name, uint64_t value, ServerConfig& c) {
     c.tls = true;
     c.tls_port = static_cast<uint16_t>(value);
   }
+  if (name == "max-publish-rate") c.max_publish_rate = value;
+  if (name == "max-publish-burst") c.max_publish_burst = value;
+  if (name == "max-connections-per-ip") c.access_settings.connections_per_ip_max = value;
+  if (name == "max-new-connections-per-ip-per-s") {
+    c.access_settings.new_connections_per_ip_per_s = value;
+  }
 }
 
-// Text flags: --host, --slow-consumer-policy, --data-dir, --history. Returns an error message
-// or "".
+// The access flags (broker/auth). Returns an error message or "".
+std::string store_access(std::string_view name, std::string_view value, ServerConfig& c) {
+  auth::AccessSettings& access = c.access_settings;
+  if (name == "auth") {
+    if (value != "off" && value != "required") {
+      return "--auth: '" + std::string(value) + "' is not off or required";
+    }
+    access.auth_required = value == "required";
+  } else if (name == "allow-missing-origin") {
+    if (value != "true" && value != "false") {
+      return "--allow-missing-origin: '" + std::string(value) + "' is not true or false";
+    }
+    access.allow_missing_origin = value == "true";
+  } else if (name == "jwt-secret-file") {
+    access.jwt_secret_file = std::string(value);
+  } else if (name == "jwt-public-key") {
+    access.jwt_public_key = std::string(value);
+  } else if (name == "trusted-proxies") {
+    access.trusted_proxies = std::string(value);
+  } else {
+    access.allowed_origins = std::string(value);
+  }
+  return "";
+}
+
+// Text flags: --host, --slow-consumer-policy, --data-dir, --history, --cert, --key and the
+// access flags. Returns an error message or "".
 std::string store_text(std::string_view name, std::string_view value, ServerConfig& c) {
   if (name == "data-dir") {
     c.data_dir = std::string(value);
@@ -125,8 +191,10 @@ std::string store_text(std::string_view name, std::string_view value, ServerConf
     c.cert_path = std::string(value);
   } else if (name == "key") {
     c.key_path = std::string(value);
-  } else {
+  } else if (name == "host") {
     c.host = std::string(value);
+  } else {
+    return store_access(name, value, c);
   }
   return "";
 }
@@ -217,6 +285,9 @@ std::string usage_text() {
       left += flag.name == "host"                           ? " ADDR"
               : flag.name == "history"                      ? " RULE"
               : (flag.name == "cert" || flag.name == "key") ? " FILE"
+              : flag.name.starts_with("jwt")                ? " FILE"
+              : flag.name == "trusted-proxies"              ? " CIDRS"
+              : flag.name == "allowed-origins"              ? " LIST"
                                                             : " NAME";
     }
     left.resize(std::max<size_t>(left.size() + 1, 31), ' ');

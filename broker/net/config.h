@@ -4,10 +4,12 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string>
 #include <vector>
 
+#include "broker/auth/access_policy.h"
 #include "protocol/pubsub/command.h"
 
 namespace herald::broker::net {
@@ -40,6 +42,15 @@ struct ServerConfig {
   bool tls_only = false;
   std::string cert_path;  // PEM chain, leaf first; re-read on SIGHUP
   std::string key_path;   // PEM private key
+  // Access: --auth, --jwt-secret-file, --jwt-public-key, --allowed-origins and
+  // --allow-missing-origin. main.cc builds `access` from them (it reads key files).
+  auth::AccessSettings access_settings;
+  // 0: unlimited. A broker's throughput is its purpose, so the limit is opt-in: set it where
+  // untrusted clients (browsers) publish.
+  uint64_t max_publish_rate = 0;   // publishes per second per connection
+  uint64_t max_publish_burst = 0;  // 0: one second's worth (max_publish_rate)
+  // Shared by every worker. Null means auth off and any Origin (tests that need neither).
+  std::shared_ptr<const auth::AccessPolicy> access;
 
   // Internal limits, fixed at start-up.
   uint32_t recv_buffer_count = 512;         // per worker; a power of two

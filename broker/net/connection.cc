@@ -19,7 +19,8 @@ Connection::Connection(const ws::SessionConfig& session_config, uint32_t slot, u
       file_slot_(file_slot),
       last_receive_ms_(now_ms),
       phase_since_ms_(now_ms),
-      session_(session_config) {}
+      session_(session_config),
+      accepted_ms_(now_ms) {}
 
 Connection::~Connection() {
   assert(ops_in_flight_ == 0 && send_op_ == nullptr && !recv_armed_);
@@ -64,6 +65,11 @@ void Connection::receive_plain(std::span<uint8_t> bytes, ConnectionContext& cont
         break;
       case ws::Session::Event::Kind::kClosed:
         if (event.http_status == 0) context.counters.count_close(event.code);
+        if (event.http_status == 431) {
+          context.counters.count_refusal(core::Refusal::kHeaderTooLarge);
+        } else if (event.http_status == 413) {
+          context.counters.count_refusal(core::Refusal::kBodyTooLarge);
+        }
         break;
     }
   }

@@ -3,6 +3,8 @@
 // and subscription list; it never issues I/O: the Worker does, and tracks the operations here.
 #pragma once
 
+#include <netinet/in.h>
+
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -11,6 +13,8 @@
 #include <string_view>
 #include <vector>
 
+#include "broker/auth/jwt.h"
+#include "broker/auth/rate_limit.h"
 #include "broker/core/slow_consumer.h"
 #include "broker/net/config.h"
 #include "broker/net/counters.h"
@@ -51,6 +55,18 @@ struct ConnectionContext {
 struct SlowConsumerState {
   core::GapTable gaps;
   core::ConflateIndex conflate;
+};
+
+// The client's address: the TCP peer, or behind a trusted proxy the address its PROXY v2
+// header or X-Forwarded-For names. `peer` is written by the kernel (SO_PEERNAME) while that
+// operation is in flight.
+struct ClientAddress {
+  sockaddr_in6 peer{};
+  auth::IpAddress ip;
+  std::string proxy_prefix;  // an incomplete PROXY v2 header
+  bool settled = false;      // `ip` is final (the peer, or what a proxy named)
+  bool via_proxy = false;    // the peer is a trusted proxy
+  bool admitted = false;     // counted by the IpLimiter: release once
 };
 
 // Thread: the owning worker's. Lives in the worker's slot table from accept until every
@@ -167,6 +183,16 @@ class Connection {
   std::unique_ptr<ReplayTable> replays_;     // null until a subscribe on a topic with history
   std::unique_ptr<PatternHistory> pattern_history_;  // null until a pattern meets history
   std::unique_ptr<TlsSession> tls_;                  // null for a plain connection
+
+  // Access (worker_access.cc, worker_addresses.cc). Each part is allocated only when its
+  // feature is configured, so an idle connection pays three pointers: the claims of the last
+  // valid token, the publish bucket (--max-publish-rate), the client's address (per-address
+  // limits or trusted proxies). The accept time is for the 4001 deadline.
+  std::unique_ptr<auth::Claims> grant_;
+  std::unique_ptr<auth::TokenBucket> publish_bucket_;
+  std::unique_ptr<ClientAddress> address_;
+  const uint64_t accepted_ms_;
+  bool proxy_header_done_ = true;  // false while a PROXY v2 header may still arrive
 };
 
 }  // namespace herald::broker::net

@@ -31,12 +31,12 @@ struct WorkerCounters {
   Counter abnormal_closes;  // TCP ended without a close handshake (1006)
   Counter handshake_timeouts;
   Counter idle_timeouts;
-  Counter close_timeouts;         // the peer did not answer our Close or drain its socket
-  Counter recv_buffer_shortages;  // -ENOBUFS: the provided buffer ring ran dry
-  Counter recv_pauses;            // reading stopped because the send queue was full
-  Counter channel_overflows;      // an inter-worker channel was full; items waited locally
-  Counter tls_handshakes;         // TLS handshakes completed
-  Counter tls_resumptions;        // of which resumed a session (ticket or session id)
+  Counter close_timeouts;          // the peer did not answer our Close or drain its socket
+  Counter recv_buffer_shortages;   // -ENOBUFS: the provided buffer ring ran dry
+  Counter recv_pauses;             // reading stopped because the send queue was full
+  Counter channel_overflows;       // an inter-worker channel was full; items waited locally
+  Counter tls_handshakes;          // TLS handshakes completed
+  Counter tls_resumptions;         // of which resumed a session (ticket or session id)
   Counter tls_handshake_failures;  // failed or timed out before completing
   // Close handshakes by code 1000..1015 (1002, 1007 and 1009 are protocol errors); other codes
   // (3000-4999) count in close_codes_other.
@@ -44,6 +44,9 @@ struct WorkerCounters {
   static constexpr int kCloseCodeSlots = 16;
   Counter close_codes[kCloseCodeSlots];
   Counter close_codes_other;
+  Counter refusals[core::kRefusalKinds];  // indexed by core::Refusal
+
+  void count_refusal(core::Refusal refusal) { ++refusals[static_cast<size_t>(refusal)]; }
 
   void count_close(protocol::websocket::CloseCode code) {
     int value = static_cast<int>(code);
@@ -76,6 +79,7 @@ struct WorkerCounters {
     for (size_t i = 0; i < core::kProtocolErrorCodes.size(); ++i) {
       m.protocol_errors[i] = close_codes[core::kProtocolErrorCodes[i] - kCloseCodeFirst].load();
     }
+    for (size_t i = 0; i < core::kRefusalKinds; ++i) m.refusals[i] = refusals[i].load();
     return m;
   }
 };

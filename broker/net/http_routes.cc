@@ -78,6 +78,7 @@ bool is_one_json_value(const std::string& body) {
 }  // namespace
 
 void Worker::on_request(Connection& connection, bool upgrade) {
+  if (!admit_forwarded(connection)) return;
   if (upgrade) {
     on_upgrade(connection);
   } else {
@@ -88,6 +89,7 @@ void Worker::on_request(Connection& connection, bool upgrade) {
 void Worker::on_upgrade(Connection& connection) {
   ws::Session& session = connection.session_;
   std::string_view path = session.request().path();
+  if ((path == "/" || (config_.echo && path == "/echo")) && !admit_upgrade(connection)) return;
   if (config_.echo && path == "/echo") {
     connection.route_ = Connection::Route::kEcho;
     session.accept();
@@ -135,6 +137,7 @@ void Worker::on_http_publish(Connection& connection) {
     std::string body = "bad topic: " + std::string(pubsub::topic_error_text(error)) + "\n";
     return session.respond(400, "text/plain", body);
   }
+  if (!admit_http_publish(connection, topic)) return;
   bool json = is_json_media_type(request.header("content-type"));
   if (json && !is_one_json_value(request.body)) {
     return session.respond(400, "text/plain", "invalid JSON: the body must be one JSON value\n");
@@ -159,6 +162,7 @@ void Worker::respond_publish(Connection& connection, std::string_view topic,
                              core::PublishRequest::Status status, uint64_t seq) {
   ws::Session& session = connection.session_;
   if (status == core::PublishRequest::Status::kTooManyTopics) {
+    counters_.count_refusal(core::Refusal::kTopics);
     return session.respond(503, "text/plain", "too many topics\n");
   }
   if (status == core::PublishRequest::Status::kStorageFailed) {

@@ -277,6 +277,8 @@ int run_server(const ServerConfig& config) {
                "connections)\n",
                config.host.c_str(), static_cast<unsigned>(port), plan.workers,
                static_cast<unsigned long long>(plan.capacity));
+  // Auth off is the embedded default: say so once the server runs, never silently.
+  if (config.access) print_line(config.access->describe());
   if (plan.capacity < config.max_connections) {
     // Each ring's direct-descriptor table is capped at RLIMIT_NOFILE, so only more rings
     // (workers) or a higher limit reach the configured maximum.

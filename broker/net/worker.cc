@@ -4,6 +4,7 @@
 #include "broker/net/worker.h"
 
 #include <sys/eventfd.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -84,6 +85,11 @@ std::string Worker::setup() {
     return "cannot register the receive buffer ring: " + errno_text(-rc);
   }
   hub_.attach_fds(index_, ring_.fd(), wake_fd_);
+  sockaddr_storage bound{};
+  socklen_t bound_bytes = sizeof(bound);
+  if (getsockname(listener_.fd(), reinterpret_cast<sockaddr*>(&bound), &bound_bytes) == 0) {
+    peer_address_bytes_ = bound.ss_family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in);
+  }
   now_ms_ = monotonic_ns() / 1000000;
   if (listener_.is_open()) submit_accept();
   if (tls_slot_ != nullptr) submit_tls_accept();
@@ -174,6 +180,9 @@ void Worker::on_connection_complete(OpKind kind, Connection& connection,
     case OpKind::kClose:
       assert(connection.ops_in_flight_ > 0);
       --connection.ops_in_flight_;
+      return;
+    case OpKind::kPeerName:
+      on_peer_name_complete(connection, completion);
       return;
     case OpKind::kShutdown:
       assert(connection.ops_in_flight_ > 0 && connection.shutdown_in_flight_);
@@ -279,12 +288,15 @@ void Worker::open_connection(uint32_t file_slot, bool tls) {
   }
   if (over_limit) {
     ++counters_.connections_refused;
+    counters_.count_refusal(core::Refusal::kConnections);
     connection->refuse(ws::build_http_response(503, "text/plain", "connection limit reached\n"));
     begin_flushing(*connection);
   } else {
     ++open_count_;
     counters_.connections.set(open_count_);
     ++counters_.connections_accepted;
+    // Issued before the receive, so its (inline) completion is reaped before any request.
+    if (config_.access && config_.access->needs_peer_address()) submit_peer_name(*connection);
   }
   submit_recv(*connection);
 }
@@ -333,7 +345,14 @@ void Worker::on_bytes(Connection& connection, uint16_t buffer_id, size_t bytes) 
   connection.ping_sent_ = false;
   connection.shrunk_ = false;
   if (connection.phase_ == Connection::Phase::kActive) {
-    connection.receive(buffers_.buffer(buffer_id, bytes), context_);
+    std::span<uint8_t> input = buffers_.buffer(buffer_id, bytes);
+    if (connection.proxy_header_done_) {
+      connection.receive(input, context_);
+    } else {
+      input = take_proxy_header(connection, input);  // may point into proxy_prefix
+      if (!input.empty()) connection.receive(input, context_);
+      if (connection.proxy_header_done_) std::string().swap(connection.address_->proxy_prefix);
+    }
   }
   // At once: the Session copied what it keeps, and a held buffer starves other connections.
   buffers_.recycle(buffer_id);
@@ -490,6 +509,7 @@ void Worker::release_if_done(Connection& connection) {
   if (connection.phase_ != Connection::Phase::kClosing || connection.ops_in_flight_ > 0) return;
   connection.queue_.clear();
   drop_subscriptions(connection);
+  release_address(connection);
   if (!connection.refused_) {
     --open_count_;
     counters_.connections.set(open_count_);

@@ -143,6 +143,27 @@ class Worker final : private ConnectionHandler {
   void respond_publish(Connection& connection, std::string_view topic,
                        core::PublishRequest::Status status, uint64_t seq);
 
+  // Access: Origin, tokens, permissions, publish rate (worker_access.cc). Each check that
+  // fails answers (403, 401, an error reply, a close) and returns false.
+  [[nodiscard]] bool admit_upgrade(Connection& connection);
+  [[nodiscard]] bool admit_http_publish(Connection& connection, std::string_view topic);
+  [[nodiscard]] bool permit_command(Connection& connection,
+                                    const protocol::pubsub::Command& command);
+  void authenticate(Connection& connection, const protocol::pubsub::Command& command);
+  void sweep_access(Connection& connection);
+  // Client addresses (worker_access.cc): learning the peer, a PROXY v2 header in front of the
+  // request, X-Forwarded-For, and the per-address limits.
+  void submit_peer_name(Connection& connection);
+  void on_peer_name_complete(Connection& connection, const io::Completion& completion);
+  // Consumes a PROXY v2 header from a trusted proxy's first bytes. Returns the bytes that
+  // follow it (for the Session), or an empty span when it needs more or closed the connection.
+  [[nodiscard]] std::span<uint8_t> take_proxy_header(Connection& connection,
+                                                     std::span<uint8_t> bytes);
+  [[nodiscard]] bool admit_forwarded(Connection& connection);
+  [[nodiscard]] bool admit_address(Connection& connection);
+  void release_address(Connection& connection);
+  [[nodiscard]] bool auth_required() const;
+
   // Commands (worker_pubsub.cc).
   void on_command(Connection& connection, std::span<const uint8_t> payload, bool binary) override;
   void subscribe(Connection& connection, const protocol::pubsub::Command& command);
@@ -289,7 +310,9 @@ class Worker final : private ConnectionHandler {
   bool channels_backlog_ = false;  // a channel still held items after this tick's drain
   bool overflow_pending_ = false;  // an outbox still holds items
   bool retry_armed_ = false;
-  bool msg_ring_failed_ = false;  // wake peers through their eventfd instead
+  bool msg_ring_failed_ = false;     // wake peers through their eventfd instead
+  uint32_t peer_address_bytes_ = 0;  // SO_PEERNAME length for the listener's family
+  bool peer_name_failed_ = false;    // the kernel lacks SO_PEERNAME over io_uring (logged once)
 
   // History: null without --history rules.
   storage::StorageProducer* storage_ = nullptr;

@@ -105,6 +105,7 @@ void Worker::on_publish_answer(core::PublishRequest* request) {
         begin_flushing(*connection);  // the answer ends the HTTP exchange
       }
     } else if (request->status == core::PublishRequest::Status::kTooManyTopics) {
+      counters_.count_refusal(core::Refusal::kTopics);
       command_failed(*connection, request->id(), pubsub::ErrorCode::kTooManyTopics,
                      "the broker is at its topic limit");
     } else if (request->status == core::PublishRequest::Status::kStorageFailed) {

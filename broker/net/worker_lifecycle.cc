@@ -84,6 +84,7 @@ void Worker::sweep(Connection& connection) {
         if (connection.tls_ && !connection.tls_->handshake_done()) {
           ++counters_.tls_handshake_failures;
         }
+        counters_.count_refusal(core::Refusal::kHandshakeTimeout);
         close_connection(connection);
       }
       return;
@@ -96,6 +97,7 @@ void Worker::sweep(Connection& connection) {
     case ws::Session::State::kClosed:
       return;
     case ws::Session::State::kOpen:
+      sweep_access(connection);
       break;
   }
   uint64_t silent_ms = now_ms_ - connection.last_receive_ms_;

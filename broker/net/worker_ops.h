@@ -27,6 +27,7 @@ enum class Worker::OpKind : uint8_t {
   kCancel,  // pausing a receive, or everything on the file before close_direct
   kShutdown,
   kClose,
+  kPeerName,  // SO_PEERNAME through IORING_OP_URING_CMD (per-IP limits, trusted proxies)
 };
 
 namespace worker_detail {

@@ -36,6 +36,7 @@ void Worker::on_command(Connection& connection, std::span<const uint8_t> payload
     command_failed(connection, result.error_id, result.error, result.error_text);
     return;
   }
+  if (!permit_command(connection, result.command)) return;
   switch (result.command.op) {
     case pubsub::Op::kSubscribe:
       subscribe(connection, result.command);
@@ -46,6 +47,9 @@ void Worker::on_command(Connection& connection, std::span<const uint8_t> payload
     case pubsub::Op::kPublish:
       publish(connection, result.command);
       return;
+    case pubsub::Op::kAuth:
+      authenticate(connection, result.command);
+      return;
   }
 }
 
@@ -54,6 +58,7 @@ void Worker::subscribe(Connection& connection, const pubsub::Command& command) {
   auto it = std::find(filters.begin(), filters.end(), command.topic);
   bool is_new = it == filters.end();
   if (is_new && filters.size() >= config_.max_subscriptions) {
+    counters_.count_refusal(core::Refusal::kSubscriptions);
     command_failed(connection, command.id, pubsub::ErrorCode::kTooManySubscriptions,
                    "the connection is at its subscription limit");
     return;
@@ -119,6 +124,7 @@ void Worker::publish(Connection& connection, const pubsub::Command& command) {
   uint64_t seq = 0;
   if (!route_publish(fields, status, seq)) return;  // the owner answers later
   if (status == core::PublishRequest::Status::kTooManyTopics) {
+    counters_.count_refusal(core::Refusal::kTopics);
     command_failed(connection, command.id, pubsub::ErrorCode::kTooManyTopics,
                    "the broker is at its topic limit");
   } else if (!command.id.empty()) {
@@ -130,11 +136,14 @@ void Worker::command_failed(Connection& connection, std::string_view id, pubsub:
                             std::string_view text) {
   ++counters_.command_errors;
   send_text(connection, pubsub::encode_error(id, code, text));
-  // The topic limit and the disk are the broker's state, not the client's mistake.
-  if (code == pubsub::ErrorCode::kTooManyTopics || code == pubsub::ErrorCode::kStorageFailed) {
+  // The topic limit and the disk are the broker's state, not the client's mistake; a
+  // rate-limited publish is well-formed, and its cost is already bounded by the bucket.
+  if (code == pubsub::ErrorCode::kTooManyTopics || code == pubsub::ErrorCode::kStorageFailed ||
+      code == pubsub::ErrorCode::kRateLimited) {
     return;
   }
   if (++connection.bad_commands_ >= kBadCommandsMax && connection.session_.can_send()) {
+    counters_.count_refusal(core::Refusal::kBadCommands);
     connection.close_session(ws::CloseCode::kPolicyViolation, now_ms_, "too many bad commands");
     schedule_flush(connection);
   }

@@ -126,10 +126,29 @@ Status read_field(std::string_view key, ondemand::value value, Fields& fields) {
     case kEpoch:
     case kSnapshot:
       return read_replay_field(field, value, fields);
+    case kToken:
+      return read_string(value, fields.token, "token must be a string", fields);
     case kFieldCount:
       break;
   }
   return Status::kBadJson;
+}
+
+// {"op":"auth","token":"...","id":...}: PROTOCOL.md section 10.
+ParseResult finish_auth(const Fields& fields) {
+  constexpr unsigned kAllowed = (1u << kOp) | (1u << kId) | (1u << kToken);
+  if ((fields.seen & ~kAllowed) != 0) {
+    return failure(ErrorCode::kBadRequest, "auth takes only token and id", fields.id);
+  }
+  if ((fields.seen & (1u << kToken)) == 0) {
+    return failure(ErrorCode::kBadRequest, "missing token", fields.id);
+  }
+  ParseResult result;
+  result.command.op = Op::kAuth;
+  result.command.id = fields.id;
+  result.command.token = fields.token;
+  result.ok = true;
+  return result;
 }
 
 // Turns what the pass found into a command, or the error to answer.
@@ -147,9 +166,13 @@ ParseResult finish(const Fields& fields) {
     command.op = Op::kUnsubscribe;
   } else if (fields.op == "pub") {
     command.op = Op::kPublish;
+  } else if (fields.op == "auth") {
+    return finish_auth(fields);
   } else {
-    return failure(ErrorCode::kUnknownOp, "op must be sub, unsub or pub", fields.id);
+    return failure(ErrorCode::kUnknownOp, "op must be sub, unsub, pub or auth", fields.id);
   }
+  if (has(kToken))
+    return failure(ErrorCode::kBadRequest, "token is only allowed in auth", fields.id);
   const bool publish = command.op == Op::kPublish;
   if (has(kPolicy) && command.op != Op::kSubscribe) {
     return failure(ErrorCode::kBadRequest, "policy is only allowed in sub", fields.id);
@@ -292,6 +315,12 @@ std::string_view error_code_name(ErrorCode code) {
       return "storage_failed";
     case ErrorCode::kNoHistory:
       return "no_history";
+    case ErrorCode::kUnauthorized:
+      return "unauthorized";
+    case ErrorCode::kForbidden:
+      return "forbidden";
+    case ErrorCode::kRateLimited:
+      return "rate_limited";
   }
   return "bad_request";
 }

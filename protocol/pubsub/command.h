@@ -18,7 +18,7 @@ inline constexpr uint8_t kBinaryMessageKind = 0x02;
 inline constexpr uint8_t kBinaryFlagId = 0x01;
 inline constexpr uint8_t kBinaryFlagNoEcho = 0x02;
 
-enum class Op : uint8_t { kSubscribe, kUnsubscribe, kPublish };
+enum class Op : uint8_t { kSubscribe, kUnsubscribe, kPublish, kAuth };
 
 enum class Policy : uint8_t { kDefault, kDisconnect, kDrop, kConflate, kCatchup };
 
@@ -47,6 +47,9 @@ enum class ErrorCode : uint8_t {
   kTooManyTopics,
   kStorageFailed,
   kNoHistory,
+  kUnauthorized,
+  kForbidden,
+  kRateLimited,
 };
 
 // "bad_json", "bad_request", ... as on the wire.
@@ -72,6 +75,8 @@ struct Command {
   uint64_t replay_value = 0;
   std::string_view epoch;
   std::span<const TopicPosition> positions;
+  // Auth only: the token as written between its quotes (a JWT needs no escapes).
+  std::string_view token;
 };
 
 struct ParseResult {

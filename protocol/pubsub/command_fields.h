@@ -42,13 +42,15 @@ enum Field : uint8_t {
   kSince,
   kEpoch,
   kSnapshot,
+  kToken,
   kFieldCount
 };
 
 // The field a key names; kFieldCount for any other key.
 inline Field field_of(std::string_view key) {
   static constexpr std::array<std::string_view, kFieldCount> kNames = {
-      "op", "topic", "id", "policy", "echo", "data", "from", "last", "since", "epoch", "snapshot"};
+      "op",   "topic", "id",    "policy", "echo",     "data",
+      "from", "last",  "since", "epoch",  "snapshot", "token"};
   for (size_t i = 0; i < kNames.size(); ++i) {
     if (key == kNames[i]) return static_cast<Field>(i);
   }
@@ -62,6 +64,7 @@ struct Fields {
   std::string_view topic;
   std::string_view id;
   std::string_view data;
+  std::string_view token;  // auth only
   Policy policy = Policy::kDefault;
   bool echo = true;
   // Replay options (section 9). `from` and `epoch` are either scalars or, for a pattern,

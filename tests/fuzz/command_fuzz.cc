@@ -85,6 +85,13 @@ void check_command(const ParseResult& result, std::span<const uint8_t> frame, bo
   }
   const Command& command = result.command;
   check(command.binary == binary);
+  if (command.op == Op::kAuth) {
+    // Only id and token: the token is a view of bytes written in the frame.
+    check(!binary && command.topic.empty() && command.data.empty());
+    const std::string_view text(reinterpret_cast<const char*>(frame.data()), frame.size());
+    check(text.find(command.token) != std::string_view::npos);
+    return;
+  }
   if (command.op == Op::kPublish) {
     check(check_topic(command.topic) == TopicError::kNone);
   } else {

@@ -51,6 +51,20 @@ TEST(MetricsTest, RendersSumsLabelsAndBusySeconds) {
   }
 }
 
+TEST(MetricsTest, RefusalsByReason) {
+  std::vector<WorkerMetrics> workers(2);
+  workers[0].refusals[static_cast<size_t>(Refusal::kOrigin)] = 2;
+  workers[1].refusals[static_cast<size_t>(Refusal::kOrigin)] = 3;
+  workers[1].refusals[static_cast<size_t>(Refusal::kProxyHeader)] = 1;
+  const std::string text = render_metrics(workers, 0);
+  EXPECT_NE(text.find("herald_refusals_total{reason=\"origin\"} 5\n"), std::string::npos);
+  EXPECT_NE(text.find("herald_refusals_total{reason=\"proxy_header\"} 1\n"), std::string::npos);
+  EXPECT_NE(text.find("herald_refusals_total{reason=\"connections\"} 0\n"), std::string::npos);
+  for (size_t i = 0; i < kRefusalKinds; ++i) {
+    EXPECT_FALSE(refusal_name(static_cast<Refusal>(i)).empty()) << i;
+  }
+}
+
 TEST(MetricsTest, EveryFamilyHasHelpAndTypeBeforeItsSamples) {
   std::vector<WorkerMetrics> workers(1);
   std::istringstream lines(render_metrics(workers, 0));
@@ -76,7 +90,7 @@ TEST(MetricsTest, EveryFamilyHasHelpAndTypeBeforeItsSamples) {
     std::string name = line.substr(0, line.find_first_of("{ "));
     EXPECT_EQ(name, type_for) << line;
   }
-  EXPECT_EQ(families, 15);  // 12, and three TLS families
+  EXPECT_EQ(families, 16);  // 12, three TLS families, and refusals by reason
 }
 
 }  // namespace

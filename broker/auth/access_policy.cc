@@ -1,0 +1,102 @@
+// Building the access policy from the flags, and pulling tokens out of requests.
+#include "broker/auth/access_policy.h"
+
+#include <ctime>
+
+namespace herald::broker::auth {
+
+std::unique_ptr<const AccessPolicy> AccessPolicy::build(const AccessSettings& settings,
+                                                        std::string& error) {
+  std::unique_ptr<AccessPolicy> policy(new AccessPolicy());
+  if (!policy->origins_.parse(settings.allowed_origins, error)) return nullptr;
+  policy->origins_.set_allow_missing(settings.allow_missing_origin);
+  if (!parse_ranges(settings.trusted_proxies, policy->trusted_proxies_, error)) {
+    error = "--trusted-proxies: " + error;
+    return nullptr;
+  }
+  constexpr uint64_t kAddressesTrackedMin = 65536;
+  const uint64_t tracked =
+      settings.addresses_tracked_max != 0 ? settings.addresses_tracked_max : kAddressesTrackedMin;
+  policy->ip_limiter_ = std::make_unique<IpLimiter>(settings.connections_per_ip_max,
+                                                    settings.new_connections_per_ip_per_s, tracked);
+  const bool has_secret = !settings.jwt_secret_file.empty();
+  const bool has_key = !settings.jwt_public_key.empty();
+  if (!settings.auth_required) {
+    if (has_secret || has_key) {
+      error = "a JWT key was given but --auth is off; add --auth required";
+      return nullptr;
+    }
+    return policy;
+  }
+  if (has_secret == has_key) {
+    error =
+        "--auth required needs exactly one of --jwt-secret-file (HS256) and "
+        "--jwt-public-key (RS256/ES256)";
+    return nullptr;
+  }
+  std::string why;
+  policy->verifier_ = has_secret ? Verifier::from_secret_file(settings.jwt_secret_file, why)
+                                 : Verifier::from_public_key_file(settings.jwt_public_key, why);
+  if (!policy->verifier_) {
+    error = (has_secret ? "--jwt-secret-file: " : "--jwt-public-key: ") + why;
+    return nullptr;
+  }
+  return policy;
+}
+
+VerifyResult AccessPolicy::verify(std::string_view token) const {
+  if (!verifier_) return VerifyResult{TokenError::kMalformed, {}};
+  return verifier_->verify(token, unix_now_s());
+}
+
+std::string AccessPolicy::describe() const {
+  std::string text;
+  if (!verifier_) {
+    text =
+        "auth off: every connection may subscribe and publish to any topic "
+        "(use --auth required with a JWT key in production)";
+  } else {
+    constexpr std::string_view kNames[] = {"HS256", "RS256", "ES256"};
+    text = "auth required (" + std::string(kNames[static_cast<size_t>(verifier_->algorithm())]) +
+           " tokens)";
+  }
+  text += origins_.allow_any() ? "; any Origin accepted" : "; Origin allow-list in force";
+  if (!trusted_proxies_.empty()) {
+    text += "; client addresses from PROXY v2 or X-Forwarded-For of " +
+            std::to_string(trusted_proxies_.size()) + " trusted proxy range(s)";
+  }
+  return text;
+}
+
+int64_t unix_now_s() {
+  timespec now{};
+  clock_gettime(CLOCK_REALTIME, &now);
+  return now.tv_sec;
+}
+
+std::string_view bearer_token(std::string_view authorization) {
+  // The scheme is case-insensitive (RFC 7235 §2.1).
+  if (authorization.size() < 7) return {};
+  std::string_view scheme = authorization.substr(0, 7);
+  constexpr std::string_view kBearer = "bearer ";
+  for (size_t i = 0; i < kBearer.size(); ++i) {
+    char c = scheme[i];
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    if (c != kBearer[i]) return {};
+  }
+  std::string_view token = authorization.substr(7);
+  while (!token.empty() && token.front() == ' ') token.remove_prefix(1);
+  return token;
+}
+
+std::string_view query_token(std::string_view query) {
+  while (!query.empty()) {
+    const size_t amp = query.find('&');
+    const std::string_view pair = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+    if (pair.starts_with("token=")) return pair.substr(6);
+  }
+  return {};
+}
+
+}  // namespace herald::broker::auth

@@ -1,0 +1,145 @@
+// The access flags and the policy built from them: defaults, values, one-line errors for
+// settings that cannot work, and pulling tokens out of requests.
+#include "broker/auth/access_policy.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "broker/net/config.h"
+#include "tests/broker/auth/token_signer.h"
+
+namespace herald::broker::auth {
+namespace {
+
+net::FlagsResult parse(std::vector<const char*> args) { return net::parse_flags(args); }
+
+TEST(AccessFlagsTest, DefaultsAreOffAndOpen) {
+  net::FlagsResult result = parse({});
+  ASSERT_EQ(result.status, net::FlagsResult::Status::kRun);
+  const AccessSettings& access = result.config.access_settings;
+  EXPECT_FALSE(access.auth_required);
+  EXPECT_EQ(access.allowed_origins, "*");
+  EXPECT_TRUE(access.allow_missing_origin);
+  EXPECT_EQ(access.connections_per_ip_max, 0u);
+  EXPECT_EQ(access.new_connections_per_ip_per_s, 0u);
+  EXPECT_EQ(result.config.max_publish_rate, 0u);
+  std::string error;
+  auto policy = AccessPolicy::build(access, error);
+  ASSERT_TRUE(policy) << error;
+  EXPECT_FALSE(policy->auth_required());
+  EXPECT_NE(policy->describe().find("auth off"), std::string::npos);
+  EXPECT_FALSE(policy->needs_peer_address());
+}
+
+TEST(AccessFlagsTest, EveryFlag) {
+  net::FlagsResult result =
+      parse({"--auth", "required", "--jwt-secret-file=/s", "--allowed-origins", "https://a.com",
+             "--allow-missing-origin", "false", "--max-publish-rate", "5", "--max-publish-burst",
+             "9", "--max-connections-per-ip=3", "--max-new-connections-per-ip-per-s", "4",
+             "--trusted-proxies", "10.0.0.0/8"});
+  ASSERT_EQ(result.status, net::FlagsResult::Status::kRun) << result.error;
+  const AccessSettings& access = result.config.access_settings;
+  EXPECT_TRUE(access.auth_required);
+  EXPECT_EQ(access.jwt_secret_file, "/s");
+  EXPECT_EQ(access.allowed_origins, "https://a.com");
+  EXPECT_FALSE(access.allow_missing_origin);
+  EXPECT_EQ(result.config.max_publish_rate, 5u);
+  EXPECT_EQ(result.config.max_publish_burst, 9u);
+  EXPECT_EQ(access.connections_per_ip_max, 3u);
+  EXPECT_EQ(access.new_connections_per_ip_per_s, 4u);
+  EXPECT_EQ(access.trusted_proxies, "10.0.0.0/8");
+  EXPECT_EQ(parse({"--jwt-public-key", "k.pem"}).config.access_settings.jwt_public_key, "k.pem");
+}
+
+TEST(AccessFlagsTest, BadValues) {
+  EXPECT_EQ(parse({"--auth", "maybe"}).status, net::FlagsResult::Status::kError);
+  EXPECT_EQ(parse({"--allow-missing-origin", "yes"}).status, net::FlagsResult::Status::kError);
+  EXPECT_EQ(parse({"--max-publish-rate", "-1"}).status, net::FlagsResult::Status::kError);
+  const std::string usage = net::usage_text();
+  for (const char* flag :
+       {"--auth", "--jwt-secret-file FILE", "--jwt-public-key FILE", "--allowed-origins LIST",
+        "--allow-missing-origin", "--max-publish-rate N", "--max-connections-per-ip N",
+        "--max-new-connections-per-ip-per-s N", "--trusted-proxies CIDRS"}) {
+    EXPECT_NE(usage.find(flag), std::string::npos) << flag;
+  }
+}
+
+class AccessPolicyTest : public ::testing::Test {
+ protected:
+  std::string write(const std::string& name, const std::string& content) {
+    std::string path = ::testing::TempDir() + "/access_policy_test_" + name;
+    std::ofstream(path, std::ios::binary) << content;
+    paths_.push_back(path);
+    return path;
+  }
+  void TearDown() override {
+    for (const std::string& path : paths_) std::remove(path.c_str());
+  }
+  std::vector<std::string> paths_;
+};
+
+TEST_F(AccessPolicyTest, BuildErrors) {
+  std::string error;
+  AccessSettings settings;
+  settings.auth_required = true;
+  EXPECT_FALSE(AccessPolicy::build(settings, error));
+  EXPECT_NE(error.find("exactly one"), std::string::npos) << error;
+  settings.jwt_secret_file = write("short", "short\n");
+  EXPECT_FALSE(AccessPolicy::build(settings, error));
+  EXPECT_NE(error.find("32"), std::string::npos) << error;
+  settings.jwt_secret_file = "/nonexistent/secret";
+  EXPECT_FALSE(AccessPolicy::build(settings, error));
+  EXPECT_NE(error.find("cannot read"), std::string::npos) << error;
+  settings.jwt_public_key = write("key", "not a key");
+  EXPECT_FALSE(AccessPolicy::build(settings, error));
+  settings = AccessSettings();
+  settings.jwt_secret_file = write("secret", std::string(40, 's'));
+  EXPECT_FALSE(AccessPolicy::build(settings, error));
+  EXPECT_NE(error.find("--auth required"), std::string::npos) << error;
+  settings = AccessSettings();
+  settings.allowed_origins = "example.com";
+  EXPECT_FALSE(AccessPolicy::build(settings, error));
+  settings = AccessSettings();
+  settings.trusted_proxies = "10.0.0.0/99";
+  EXPECT_FALSE(AccessPolicy::build(settings, error));
+  EXPECT_NE(error.find("--trusted-proxies"), std::string::npos) << error;
+}
+
+TEST_F(AccessPolicyTest, VerifiesWithTheSecretFile) {
+  const std::string secret(40, 'k');
+  AccessSettings settings;
+  settings.auth_required = true;
+  settings.jwt_secret_file = write("secret", secret + "\r\n");
+  settings.connections_per_ip_max = 2;
+  std::string error;
+  auto policy = AccessPolicy::build(settings, error);
+  ASSERT_TRUE(policy) << error;
+  EXPECT_TRUE(policy->auth_required());
+  EXPECT_TRUE(policy->needs_peer_address());
+  EXPECT_NE(policy->describe().find("HS256"), std::string::npos);
+  const std::string good = testing::hs256_token(
+      secret, R"({"exp":)" + std::to_string(unix_now_s() + 60) + R"(,"sub_allow":["a"]})");
+  EXPECT_EQ(policy->verify(good).error, TokenError::kNone);
+  const std::string old = testing::hs256_token(secret, R"({"exp":1})");
+  EXPECT_EQ(policy->verify(old).error, TokenError::kExpired);
+}
+
+TEST(TokenSourcesTest, BearerAndQuery) {
+  EXPECT_EQ(bearer_token("Bearer abc.def.ghi"), "abc.def.ghi");
+  EXPECT_EQ(bearer_token("bearer   abc"), "abc");
+  EXPECT_EQ(bearer_token("BEARER x"), "x");
+  EXPECT_EQ(bearer_token("Basic dXNlcjpwYXNz"), "");
+  EXPECT_EQ(bearer_token("Bearer"), "");
+  EXPECT_EQ(bearer_token(""), "");
+  EXPECT_EQ(query_token("token=abc"), "abc");
+  EXPECT_EQ(query_token("topic=t&token=abc&x=1"), "abc");
+  EXPECT_EQ(query_token("mytoken=abc"), "");
+  EXPECT_EQ(query_token(""), "");
+}
+
+}  // namespace
+}  // namespace herald::broker::auth
