@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # The second of the README's two commands: install what is missing, then build and run the
 # whole test suite: unit, corpus replay and integration tests in Release and under
-# ASan+UBSan, then each libFuzzer target for HERALD_FUZZ_SECONDS (default 60).
+# ASan+UBSan, then each libFuzzer target for HERALD_FUZZ_SECONDS (default 30).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-fuzz_seconds=${HERALD_FUZZ_SECONDS:-60}
+fuzz_seconds=${HERALD_FUZZ_SECONDS:-30}
 jobs=$(nproc)
 
 deploy/install-deps.sh
