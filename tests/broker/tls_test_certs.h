@@ -42,7 +42,8 @@ class TempDir {
   ~TempDir() {
     // Only the files this process wrote: key.pem, cert.pem and the tests' extras.
     std::string command = "rm -rf '" + path_ + "'";
-    if (path_ != "/tmp") [[maybe_unused]] int rc = std::system(command.c_str());
+    if (path_ != "/tmp") [[maybe_unused]]
+      int rc = std::system(command.c_str());
   }
   TempDir(const TempDir&) = delete;
   TempDir& operator=(const TempDir&) = delete;

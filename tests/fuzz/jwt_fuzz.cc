@@ -3,10 +3,6 @@
 // payload JSON split at the first 0x00, signed here with the verifier's secret, so the fuzzer
 // reaches the claims parser behind the signature. Traps when an accepted token breaks the
 // verifier's promises.
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
-
-#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -14,6 +10,7 @@
 
 #include "broker/auth/jwt.h"
 #include "protocol/pubsub/topic.h"
+#include "tests/broker/auth/token_signer.h"
 
 namespace herald::broker::auth {
 namespace {
@@ -25,33 +22,10 @@ void check(bool condition) {
   if (!condition) __builtin_trap();
 }
 
-std::string base64url(std::string_view in) {
-  static constexpr char kAlphabet[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-  std::string out;
-  uint32_t bits = 0;
-  int count = 0;
-  for (unsigned char c : in) {
-    bits = (bits << 8) | c;
-    count += 8;
-    while (count >= 6) {
-      count -= 6;
-      out += kAlphabet[(bits >> count) & 63];
-    }
-  }
-  if (count > 0) out += kAlphabet[(bits << (6 - count)) & 63];
-  return out;
-}
-
+// Signed with the tests' own minting code (token_signer.h), not the verifier's.
 std::string sign(std::string_view header, std::string_view payload) {
-  std::string signed_part = base64url(header) + "." + base64url(payload);
-  std::array<unsigned char, EVP_MAX_MD_SIZE> mac{};
-  unsigned int bytes = 0;
-  HMAC(EVP_sha256(), kSecret.data(), static_cast<int>(kSecret.size()),
-       reinterpret_cast<const unsigned char*>(signed_part.data()), signed_part.size(), mac.data(),
-       &bytes);
-  return signed_part + "." +
-         base64url(std::string_view(reinterpret_cast<const char*>(mac.data()), bytes));
+  std::string signed_part = testing::base64url(header) + "." + testing::base64url(payload);
+  return signed_part + "." + testing::base64url(testing::hs256(kSecret, signed_part));
 }
 
 const Verifier& verifier() {
@@ -87,7 +61,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const VerifyResult result = verifier().verify(input, kNow);
     check_result(result);
     std::string decoded;
-    if (base64url_decode(input, decoded)) check(base64url(decoded) == input);
+    if (base64url_decode(input, decoded)) check(testing::base64url(decoded) == input);
     return 0;
   }
   const size_t split = input.find('\0');
