@@ -13,33 +13,11 @@ import unittest
 
 import harness
 from harness import Broker, free_port, run, sample, scrape
-from tls_pki import TestPki, https_get, wss_connect
+from tls_pki import TestPki, TlsBrokerCase, https_get, wss_connect
 
 
-class TlsLoadTest(unittest.TestCase):
+class TlsLoadTest(TlsBrokerCase):
     """One broker with a TLS listener beside the plain one."""
-
-    @classmethod
-    def setUpClass(cls):
-        cls.pki = TestPki()
-        cls.addClassCleanup(cls.pki.cleanup)
-        cls.tls_port = free_port()
-        cls.broker = Broker("--echo", "--tls-port", str(cls.tls_port),
-                            "--cert", cls.pki.path("cert.pem"),
-                            "--key", cls.pki.path("key.pem"))
-        cls.addClassCleanup(cls.broker.kill)
-        cls.broker.start()
-        cls.addClassCleanup(cls.broker.stop)
-        cls.port = cls.broker.port
-
-    def setUp(self):
-        self.broker.assert_alive()
-
-    def tearDown(self):
-        self.broker.assert_alive()
-
-    def metric(self, name):
-        return sample(scrape(self.port), name)
 
     def test_reload_under_load_then_refuse_a_bad_certificate(self):
         topic = harness.unique_topic("reload")

@@ -9,6 +9,7 @@ import ssl
 import subprocess
 import tempfile
 import time
+import unittest
 
 import harness
 
@@ -125,3 +126,33 @@ def read_until_closed(sock, timeout):
         except OSError:
             return True
     return False
+
+
+class TlsBrokerCase(unittest.TestCase):
+    """One broker per class with a TLS listener beside the plain one (--echo), certificates
+    from a fresh TestPki; subclasses add flags in BROKER_FLAGS. The broker must stay up
+    through every test."""
+
+    BROKER_FLAGS = ()
+
+    @classmethod
+    def setUpClass(cls):
+        cls.pki = TestPki()
+        cls.addClassCleanup(cls.pki.cleanup)
+        cls.tls_port = harness.free_port()
+        cls.broker = harness.Broker("--echo", "--tls-port", str(cls.tls_port),
+                                    "--cert", cls.pki.path("cert.pem"),
+                                    "--key", cls.pki.path("key.pem"), *cls.BROKER_FLAGS)
+        cls.addClassCleanup(cls.broker.kill)
+        cls.broker.start()
+        cls.addClassCleanup(cls.broker.stop)
+        cls.port = cls.broker.port
+
+    def setUp(self):
+        self.broker.assert_alive()
+
+    def tearDown(self):
+        self.broker.assert_alive()
+
+    def metric(self, name):
+        return harness.sample(harness.scrape(self.port), name)

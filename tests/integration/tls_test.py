@@ -13,35 +13,14 @@ import time
 import unittest
 
 import harness
-from harness import Broker, free_port, run, sample, scrape
-from tls_pki import TestPki, https_get, read_until_closed, wss_connect
+from harness import Broker, free_port, run
+from tls_pki import TestPki, TlsBrokerCase, https_get, read_until_closed, wss_connect
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
-class TlsTest(unittest.TestCase):
-
-    @classmethod
-    def setUpClass(cls):
-        cls.pki = TestPki()
-        cls.addClassCleanup(cls.pki.cleanup)
-        cls.tls_port = free_port()
-        cls.broker = Broker("--echo", "--tls-port", str(cls.tls_port),
-                            "--cert", cls.pki.path("cert.pem"), "--key", cls.pki.path("key.pem"),
-                            "--handshake-timeout-ms", "1000")
-        cls.addClassCleanup(cls.broker.kill)
-        cls.broker.start()
-        cls.addClassCleanup(cls.broker.stop)
-        cls.port = cls.broker.port
-
-    def setUp(self):
-        self.broker.assert_alive()
-
-    def tearDown(self):
-        self.broker.assert_alive()
-
-    def metric(self, name):
-        return sample(scrape(self.port), name)
+class TlsTest(TlsBrokerCase):
+    BROKER_FLAGS = ("--handshake-timeout-ms", "1000")
 
     def test_echo_over_wss_tls12_and_tls13(self):
         async def session(max_version):
