@@ -26,25 +26,39 @@ std::optional<MessageKey> decode_message_key(std::string_view key) {
   return MessageKey{get_u64(key.data()), get_u64(key.data() + 8)};
 }
 
-void encode_message_value(const MessageHeader& header, std::string_view payload, std::string& out) {
-  out.resize(kMessageHeaderBytes);
-  out[0] = static_cast<char>(header.binary ? kFlagBinary : 0);
-  put_u64(out.data() + 1, static_cast<uint64_t>(header.time_ms));
-  put_u64(out.data() + 9, header.bytes_through);
-  out.append(payload);
+void append_chunk_message(const ChunkMessage& message, std::string& out) {
+  size_t at = out.size();
+  out.resize(at + kChunkMessageHeaderBytes);
+  char* header = out.data() + at;
+  put_u64(header, message.seq);
+  header[8] = static_cast<char>(message.header.binary ? kFlagBinary : 0);
+  put_u64(header + 9, static_cast<uint64_t>(message.header.time_ms));
+  put_u64(header + 17, message.header.bytes_through);
+  auto size = static_cast<uint32_t>(message.payload.size());
+  for (int i = 0; i < 4; ++i) header[25 + i] = static_cast<char>(size >> (24 - 8 * i));
+  out.append(message.payload);
 }
 
-std::optional<MessageHeader> decode_message_value(std::string_view value) {
-  if (value.size() < kMessageHeaderBytes) return std::nullopt;
-  auto flags = static_cast<uint8_t>(value[0]);
-  if ((flags & ~kFlagBinary) != 0) return std::nullopt;
-  MessageHeader header;
-  header.binary = (flags & kFlagBinary) != 0;
-  header.time_ms = static_cast<int64_t>(get_u64(value.data() + 1));
-  header.bytes_through = get_u64(value.data() + 9);
-  // A message's own payload is part of bytes_through, so it can never be smaller.
-  if (header.bytes_through < value.size() - kMessageHeaderBytes) return std::nullopt;
-  return header;
+bool ChunkCursor::next(ChunkMessage& out) {
+  if (rest_.empty() || damaged_) return false;
+  damaged_ = true;  // until this message proves whole
+  if (rest_.size() < kChunkMessageHeaderBytes) return false;
+  const char* header = rest_.data();
+  auto flags = static_cast<uint8_t>(header[8]);
+  uint64_t size = 0;
+  for (int i = 0; i < 4; ++i) size = (size << 8) | static_cast<unsigned char>(header[25 + i]);
+  if ((flags & ~kFlagBinary) != 0 || size > rest_.size() - kChunkMessageHeaderBytes) return false;
+  out.seq = get_u64(header);
+  out.header.binary = (flags & kFlagBinary) != 0;
+  out.header.time_ms = static_cast<int64_t>(get_u64(header + 9));
+  out.header.bytes_through = get_u64(header + 17);
+  out.payload = rest_.substr(kChunkMessageHeaderBytes, size);
+  // Seq 0 is never stored, and a message's own payload is part of its bytes_through.
+  if (out.seq <= last_seq_ || out.header.bytes_through < size) return false;
+  last_seq_ = out.seq;
+  rest_.remove_prefix(kChunkMessageHeaderBytes + size);
+  damaged_ = false;
+  return true;
 }
 
 void encode_topic_value(const TopicRecord& record, std::string& out) {

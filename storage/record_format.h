@@ -1,15 +1,22 @@
-// The bytes the RocksDB log stores, as plain functions with no RocksDB type: message keys and
-// values and topic metadata. Decoders take untrusted bytes (a damaged disk) and say so rather
-// than read past the end.
+// The bytes the RocksDB log stores, as plain functions with no RocksDB type: message keys, the
+// chunks of messages under them, and topic metadata. Decoders take untrusted bytes (a damaged
+// disk) and say so rather than read past the end.
 //
-//   message key:   topic_id (8 bytes, big-endian) | seq (8 bytes, big-endian)
-//                  big-endian so that RocksDB's bytewise order is (topic, seq) order
-//   message value: flags (1 byte: bit 0 binary, others zero) | time_ms (8, big-endian,
-//                  two's complement) | bytes_through (8, big-endian: the topic's payload bytes
-//                  up to and including this message) | payload
+//   chunk key:     topic_id (8 bytes, big-endian) | seq (8 bytes, big-endian) of the chunk's
+//                  first message; big-endian so that RocksDB's bytewise order is (topic, seq)
+//   chunk value:   one or more messages of the topic, seq strictly rising, each:
+//                    seq (8, big-endian) | flags (1 byte: bit 0 binary, others zero) |
+//                    time_ms (8, big-endian, two's complement) | bytes_through (8, big-endian:
+//                    the topic's payload bytes up to and including this message) |
+//                    size (4, big-endian) | payload (size bytes)
 //   topic key:     the topic name (metadata column family)
 //   topic value:   version (1 byte, 1) | topic_id | epoch | first_seq | last_seq |
 //                  bytes_through_last (each 8 bytes, big-endian)
+//
+// Why chunks: one group commit carries a run of messages per topic, and RocksDB's cost is per
+// key (a memtable skiplist insert, a compaction step), not per byte. One key per run instead of
+// per message measured 3x the append rate with 64 B messages; the key is still the
+// (topic, seq) of a message, so a seek lands on the chunk holding any seq in one step.
 //
 // bytes_through makes the bytes bound a binary search instead of a scan: the retained bytes
 // from seq s on are bytes_through(last) - bytes_through(s) + size(s).
@@ -23,7 +30,7 @@
 namespace herald::storage::format {
 
 inline constexpr size_t kMessageKeyBytes = 16;
-inline constexpr size_t kMessageHeaderBytes = 17;
+inline constexpr size_t kChunkMessageHeaderBytes = 29;
 inline constexpr size_t kTopicValueBytes = 41;
 inline constexpr uint8_t kFlagBinary = 1;
 
@@ -44,10 +51,31 @@ struct MessageHeader {
   int64_t time_ms = 0;
   uint64_t bytes_through = 0;
 };
-// Appends header and payload to `out` (cleared first).
-void encode_message_value(const MessageHeader& header, std::string_view payload, std::string& out);
-// The header of a stored value; its payload is value.substr(kMessageHeaderBytes).
-[[nodiscard]] std::optional<MessageHeader> decode_message_value(std::string_view value);
+
+// One message inside a chunk; the payload views the chunk's bytes.
+struct ChunkMessage {
+  uint64_t seq = 0;
+  MessageHeader header;
+  std::string_view payload;
+};
+
+// Appends one message to a chunk being built in `out`.
+void append_chunk_message(const ChunkMessage& message, std::string& out);
+
+// Walks a chunk's messages in order. next() is false at the end and at the first damaged
+// byte; damaged() tells the two apart. Checks what holds of any chunk we wrote: flags known,
+// sizes inside the value, seqs rising, bytes_through covering the message's own payload.
+class ChunkCursor {
+ public:
+  explicit ChunkCursor(std::string_view value) : rest_(value) {}
+  bool next(ChunkMessage& out);
+  [[nodiscard]] bool damaged() const { return damaged_; }
+
+ private:
+  std::string_view rest_;
+  uint64_t last_seq_ = 0;
+  bool damaged_ = false;
+};
 
 struct TopicRecord {
   uint64_t topic_id = 0;

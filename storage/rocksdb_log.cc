@@ -1,7 +1,8 @@
-// The RocksDB log: messages in the default column family under (topic id, seq) keys, one
-// metadata record per topic in the "topics" column family, both written in one WriteBatch so
-// that a crash never separates a message from its topic's last_seq. Key and value bytes are
-// in record_format.h. RocksDB's types stay in this file; its statuses become storage::Status.
+// The RocksDB log: messages in the default column family, in chunks of one topic's run of
+// messages under the (topic id, seq) key of the chunk's first message; one metadata record per
+// topic in the "topics" column family, both written in one WriteBatch so that a crash never
+// separates a message from its topic's last_seq. Key and value bytes are in record_format.h.
+// RocksDB's types stay in this file; its statuses become storage::Status.
 #include "storage/rocksdb_log.h"
 
 #include <rocksdb/db.h>
@@ -19,6 +20,9 @@ namespace {
 
 constexpr const char* kTopicsFamily = "topics";
 constexpr uint64_t kReadReserveMax = 4096;
+// A chunk closes before passing this (a larger message is a chunk of its own): about one
+// 16 KiB table block, so a read from any seq decodes at most one block it does not need.
+constexpr size_t kChunkBytesMax = 16 << 10;
 
 Status convert(const rocksdb::Status& status, std::string_view what) {
   if (status.ok()) return Status::ok();
@@ -48,6 +52,98 @@ class TopicHint final : public rocksdb::SliceTransform {
   }
 };
 
+// One topic's messages through a bounded iterator, positioned by message seq whatever chunk
+// holds it. Not movable: the read options point at the bounds it owns.
+class TopicReader {
+ public:
+  TopicReader(rocksdb::DB& db, uint64_t topic_id)
+      : topic_id_(topic_id), lower_(topic_id, 0), upper_(topic_id + 1, 0) {
+    lower_slice_ = lower_.slice();
+    upper_slice_ = upper_.slice();
+    rocksdb::ReadOptions options;
+    options.iterate_lower_bound = &lower_slice_;
+    options.iterate_upper_bound = &upper_slice_;
+    it_.reset(db.NewIterator(options));
+  }
+  TopicReader(const TopicReader&) = delete;
+  TopicReader& operator=(const TopicReader&) = delete;
+
+  // The first message with seq >= `seq`. False past the last message, or on an error
+  // (status() then says which). The payload views the iterator's bytes until the next call.
+  bool seek(uint64_t seq, format::ChunkMessage& out) {
+    it_->SeekForPrev(Key(topic_id_, seq).slice());
+    if (!it_->Valid()) {
+      if (!it_->status().ok()) return fail(convert(it_->status(), "seeking"));
+      it_->Seek(lower_slice_);  // no chunk starts at or before seq: begin at the first
+    }
+    if (!open_chunk()) return false;
+    while (next(out)) {
+      if (out.seq >= seq) return true;
+    }
+    return false;
+  }
+
+  // The topic's last message.
+  bool last(format::ChunkMessage& out) {
+    it_->SeekToLast();
+    if (!open_chunk()) return false;
+    bool found = false;
+    format::ChunkMessage message;
+    while (cursor_.next(message)) {
+      out = message;
+      found = true;
+    }
+    if (cursor_.damaged() || !found) return fail(damage());
+    return true;
+  }
+
+  // The message after the one last returned.
+  bool next(format::ChunkMessage& out) {
+    while (!cursor_.next(out)) {
+      if (cursor_.damaged()) return fail(damage());
+      it_->Next();
+      if (!open_chunk()) return false;
+    }
+    if (out.seq < chunk_seq_ || (first_in_chunk_ && out.seq != chunk_seq_)) return fail(damage());
+    first_in_chunk_ = false;
+    return true;
+  }
+
+  // The key seq of the chunk holding the message last returned.
+  [[nodiscard]] uint64_t chunk_seq() const { return chunk_seq_; }
+  [[nodiscard]] const Status& status() const { return status_; }
+
+ private:
+  bool open_chunk() {
+    if (!it_->Valid()) return fail(convert(it_->status(), "reading messages"));
+    auto key = format::decode_message_key(std::string_view(it_->key().data(), it_->key().size()));
+    if (!key || key->topic_id != topic_id_) return fail(damage());
+    chunk_seq_ = key->seq;
+    first_in_chunk_ = true;
+    cursor_ = format::ChunkCursor(std::string_view(it_->value().data(), it_->value().size()));
+    return true;
+  }
+  bool fail(Status status) {
+    status_ = std::move(status);
+    return false;
+  }
+  Status damage() const {
+    return Status::corruption("bad message chunk in topic id " + std::to_string(topic_id_) +
+                              " at seq " + std::to_string(chunk_seq_));
+  }
+
+  uint64_t topic_id_;
+  Key lower_;
+  Key upper_;
+  rocksdb::Slice lower_slice_;
+  rocksdb::Slice upper_slice_;
+  std::unique_ptr<rocksdb::Iterator> it_;
+  format::ChunkCursor cursor_{{}};
+  uint64_t chunk_seq_ = 0;
+  bool first_in_chunk_ = false;
+  Status status_ = Status::ok();
+};
+
 }  // namespace
 
 struct RocksDbLog::Impl {
@@ -72,6 +168,13 @@ struct RocksDbLog::Impl {
     uint64_t seq = 0;
     format::MessageHeader header;
     uint64_t payload_bytes = 0;
+    uint64_t chunk_seq = 0;  // the key of the chunk holding it
+  };
+  // A topic's record as an append builds it, with the chunk it has open.
+  struct Pending {
+    format::TopicRecord record;
+    std::string chunk;
+    uint64_t chunk_seq = 0;
   };
 
   std::unique_ptr<rocksdb::DB> db;
@@ -83,7 +186,7 @@ struct RocksDbLog::Impl {
   // Reused by every append: the batch, one value buffer, and the topics the batch touches.
   rocksdb::WriteBatch batch;
   std::string value;
-  std::unordered_map<std::string_view, format::TopicRecord> pending;
+  std::unordered_map<std::string_view, Pending> pending;
 
   ~Impl() {
     if (topics_family) db->DestroyColumnFamilyHandle(topics_family);
@@ -100,9 +203,13 @@ struct RocksDbLog::Impl {
     batch.Put(topics_family, rocksdb::Slice(name.data(), name.size()), value);
   }
 
+  void put_chunk(Pending& open) {
+    batch.Put(messages, Key(open.record.topic_id, open.chunk_seq).slice(), open.chunk);
+    open.chunk.clear();
+  }
+
   Status load_topics();
-  Status first_at_or_after(rocksdb::Iterator& it, const format::TopicRecord& record, uint64_t seq,
-                           std::optional<Found>& out);
+  static Status first_at_or_after(TopicReader& reader, uint64_t seq, std::optional<Found>& out);
   template <typename Keep>
   Result<uint64_t> first_kept(const format::TopicRecord& record, Keep keep);
   Result<uint64_t> retention_cut(const std::string& name, Topic& topic, int64_t now_ms);
@@ -176,24 +283,19 @@ Status RocksDbLog::Impl::load_topics() {
   }
   if (!it->status().ok()) return convert(it->status(), "reading topic records");
 
-  std::unique_ptr<rocksdb::Iterator> messages_it(db->NewIterator(rocksdb::ReadOptions()));
   for (auto& [name, topic] : topics) {
-    Key last(topic.record.topic_id, UINT64_MAX);
-    messages_it->SeekForPrev(last.slice());
-    if (!messages_it->Valid()) continue;
-    auto key = format::decode_message_key(
-        std::string_view(messages_it->key().data(), messages_it->key().size()));
-    if (!key || key->topic_id != topic.record.topic_id || key->seq <= topic.record.last_seq) {
+    TopicReader reader(*db, topic.record.topic_id);
+    format::ChunkMessage last;
+    if (!reader.last(last)) {
+      if (!reader.status().is_ok()) return reader.status();
       continue;
     }
-    auto header = format::decode_message_value(
-        std::string_view(messages_it->value().data(), messages_it->value().size()));
-    if (!header) return Status::corruption("bad message value in '" + name + "'");
-    topic.record.last_seq = key->seq;
-    topic.record.bytes_through_last = header->bytes_through;
-    if (topic.record.first_seq == 0) topic.record.first_seq = key->seq;
+    if (last.seq <= topic.record.last_seq) continue;
+    topic.record.last_seq = last.seq;
+    topic.record.bytes_through_last = last.header.bytes_through;
+    if (topic.record.first_seq == 0) topic.record.first_seq = reader.chunk_seq();
   }
-  return convert(messages_it->status(), "checking last sequences");
+  return Status::ok();
 }
 
 Status RocksDbLog::append(std::span<const AppendEntry> entries, bool sync) {
@@ -202,7 +304,8 @@ Status RocksDbLog::append(std::span<const AppendEntry> entries, bool sync) {
   impl.pending.clear();
   for (const AppendEntry& entry : entries) {
     auto [it, inserted] = impl.pending.try_emplace(entry.topic);
-    format::TopicRecord& record = it->second;
+    Impl::Pending& pending = it->second;
+    format::TopicRecord& record = pending.record;
     if (inserted) {
       if (const Impl::Topic* topic = impl.find(entry.topic)) {
         record = topic->record;
@@ -216,23 +319,31 @@ Status RocksDbLog::append(std::span<const AppendEntry> entries, bool sync) {
                                       std::string(entry.topic) + " is not above " +
                                       std::to_string(record.last_seq));
     }
+    const size_t adds = format::kChunkMessageHeaderBytes + entry.payload.size();
+    if (!pending.chunk.empty() && pending.chunk.size() + adds > kChunkBytesMax) {
+      impl.put_chunk(pending);
+    }
+    if (pending.chunk.empty()) pending.chunk_seq = entry.seq;
     record.bytes_through_last += entry.payload.size();
     record.last_seq = entry.seq;
     if (record.first_seq == 0) record.first_seq = entry.seq;
-    format::encode_message_value({entry.binary, entry.time_ms, record.bytes_through_last},
-                                 entry.payload, impl.value);
-    impl.batch.Put(impl.messages, Key(record.topic_id, entry.seq).slice(), impl.value);
+    format::append_chunk_message(
+        {entry.seq, {entry.binary, entry.time_ms, record.bytes_through_last}, entry.payload},
+        pending.chunk);
   }
-  for (const auto& [name, record] : impl.pending) impl.put_topic(name, record);
+  for (auto& [name, pending] : impl.pending) {
+    impl.put_chunk(pending);
+    impl.put_topic(name, pending.record);
+  }
 
   rocksdb::WriteOptions write_options;
   write_options.sync = sync;
   Status status = convert(impl.db->Write(write_options, &impl.batch), "writing messages");
   if (!status.is_ok()) return status;
-  for (const auto& [name, record] : impl.pending) {
+  for (const auto& [name, pending] : impl.pending) {
     auto [it, inserted] = impl.topics.try_emplace(std::string(name));
-    if (it->second.record.first_seq != record.first_seq) it->second.oldest.reset();
-    it->second.record = record;
+    if (it->second.record.first_seq != pending.record.first_seq) it->second.oldest.reset();
+    it->second.record = pending.record;
   }
   return status;
 }
@@ -251,45 +362,29 @@ Result<std::vector<StoredMessage>> RocksDbLog::read(std::string_view topic, uint
   const Impl::Topic* found = impl_->find(topic);
   if (!found || found->record.first_seq == 0 || limits.count_max == 0) return result;
   const format::TopicRecord& record = found->record;
-  Key upper(record.topic_id + 1, 0);
-  rocksdb::Slice upper_slice = upper.slice();
-  rocksdb::ReadOptions read_options;
-  read_options.iterate_upper_bound = &upper_slice;
-  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(read_options));
+  TopicReader reader(*impl_->db, record.topic_id);
   // A page is usually full: one allocation for its vector instead of a doubling series.
   result.value.reserve(std::min<uint64_t>(limits.count_max, kReadReserveMax));
   uint64_t bytes = 0;
-  for (it->Seek(Key(record.topic_id, std::max(from_seq, record.first_seq)).slice());
-       it->Valid() && result.value.size() < limits.count_max; it->Next()) {
-    std::string_view value(it->value().data(), it->value().size());
-    auto key = format::decode_message_key(std::string_view(it->key().data(), it->key().size()));
-    auto header = format::decode_message_value(value);
-    if (!key || !header) {
-      result.status = Status::corruption("bad message in '" + std::string(topic) + "'");
-      return result;
-    }
-    uint64_t payload_bytes = value.size() - format::kMessageHeaderBytes;
-    bytes += payload_bytes;
+  format::ChunkMessage message;
+  for (bool more = reader.seek(std::max(from_seq, record.first_seq), message);
+       more && result.value.size() < limits.count_max; more = reader.next(message)) {
+    bytes += message.payload.size();
     if (bytes > limits.bytes_max && !result.value.empty()) break;
-    result.value.push_back(StoredMessage{key->seq, header->time_ms, header->binary,
-                                         std::string(value.substr(format::kMessageHeaderBytes))});
+    result.value.push_back(StoredMessage{message.seq, message.header.time_ms,
+                                         message.header.binary, std::string(message.payload)});
   }
-  result.status = convert(it->status(), "reading messages");
+  result.status = reader.status();
   return result;
 }
 
 // The first message of the topic with seq >= `seq`, or nullopt past the last.
-Status RocksDbLog::Impl::first_at_or_after(rocksdb::Iterator& it, const format::TopicRecord& record,
-                                           uint64_t seq, std::optional<Found>& out) {
+Status RocksDbLog::Impl::first_at_or_after(TopicReader& reader, uint64_t seq,
+                                           std::optional<Found>& out) {
   out.reset();
-  it.Seek(Key(record.topic_id, seq).slice());
-  if (!it.Valid()) return convert(it.status(), "seeking");
-  auto key = format::decode_message_key(std::string_view(it.key().data(), it.key().size()));
-  std::string_view stored(it.value().data(), it.value().size());
-  auto header = format::decode_message_value(stored);
-  if (!key || !header) return Status::corruption("bad message under a seek");
-  if (key->topic_id != record.topic_id) return Status::ok();
-  out = Found{key->seq, *header, stored.size() - format::kMessageHeaderBytes};
+  format::ChunkMessage message;
+  if (!reader.seek(seq, message)) return reader.status();
+  out = Found{message.seq, message.header, message.payload.size(), reader.chunk_seq()};
   return Status::ok();
 }
 
@@ -299,18 +394,14 @@ Status RocksDbLog::Impl::first_at_or_after(rocksdb::Iterator& it, const format::
 // next existing message, so gaps in the sequence are harmless.
 template <typename Keep>
 Result<uint64_t> RocksDbLog::Impl::first_kept(const format::TopicRecord& record, Keep keep) {
-  Key upper(record.topic_id + 1, 0);
-  rocksdb::Slice upper_slice = upper.slice();
-  rocksdb::ReadOptions read_options;
-  read_options.iterate_upper_bound = &upper_slice;
-  std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(read_options));
+  TopicReader reader(*db, record.topic_id);
   uint64_t low = record.first_seq;
   uint64_t high = record.last_seq + 1;  // the answer when nothing is kept
   uint64_t answer = high;
   std::optional<Found> found;
   while (low < high) {
     uint64_t middle = low + (high - low) / 2;
-    if (Status status = first_at_or_after(*it, record, middle, found); !status.is_ok()) {
+    if (Status status = first_at_or_after(reader, middle, found); !status.is_ok()) {
       return {std::move(status), 0};
     }
     if (!found || keep(*found)) {
@@ -353,9 +444,9 @@ Result<uint64_t> RocksDbLog::Impl::retention_cut(const std::string& name, Topic&
     cut = std::max(cut, record.last_seq - bounds.count_max + 1);
   }
   if ((bounds.age_ms_max || bounds.bytes_max) && !topic.oldest) {
-    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions()));
+    TopicReader reader(*db, record.topic_id);
     std::optional<Found> first;
-    if (Status status = first_at_or_after(*it, record, record.first_seq, first); !status.is_ok()) {
+    if (Status status = first_at_or_after(reader, record.first_seq, first); !status.is_ok()) {
       return {std::move(status), 0};
     }
     if (!first) return {Status::corruption("no message at first_seq of '" + name + "'"), 0};
@@ -387,27 +478,31 @@ Status RocksDbLog::enforce_retention(int64_t now_ms) {
   Impl& impl = *impl_;
   impl.batch.Clear();
   std::vector<std::pair<Impl::Topic*, uint64_t>> updates;  // topic, new first_seq
-  std::unique_ptr<rocksdb::Iterator> it;
   for (auto& [name, topic] : impl.topics) {
     if (topic.record.first_seq == 0) continue;
     Result<uint64_t> cut = impl.retention_cut(name, topic, now_ms);
     if (!cut.status.is_ok()) return std::move(cut.status);
     if (cut.value <= topic.record.first_seq) continue;
+    // The new first message, and the chunk holding it: chunks before that one go. The ones
+    // before new_first in its own chunk stay on disk until the chunk goes; reads skip them.
     uint64_t new_first = 0;
+    uint64_t delete_below = cut.value;
     if (cut.value <= topic.record.last_seq) {
-      if (!it) it.reset(impl.db->NewIterator(rocksdb::ReadOptions()));
+      TopicReader reader(*impl.db, topic.record.topic_id);
       std::optional<Impl::Found> found;
-      if (Status status = impl.first_at_or_after(*it, topic.record, cut.value, found);
-          !status.is_ok()) {
+      if (Status status = Impl::first_at_or_after(reader, cut.value, found); !status.is_ok()) {
         return status;
       }
-      if (found) new_first = found->seq;
+      if (found) {
+        new_first = found->seq;
+        delete_below = found->chunk_seq;
+      }
     }
     // From the bare topic id (see TopicHint): nothing of the topic sorts before it.
     char begin[8];
     format::put_u64(begin, topic.record.topic_id);
     impl.batch.DeleteRange(impl.messages, rocksdb::Slice(begin, sizeof begin),
-                           Key(topic.record.topic_id, cut.value).slice());
+                           Key(topic.record.topic_id, delete_below).slice());
     format::TopicRecord record = topic.record;
     record.first_seq = new_first;
     impl.put_topic(name, record);

@@ -23,10 +23,19 @@ void require(bool condition) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view bytes(reinterpret_cast<const char*>(data), size);
   std::string encoded;
-  if (auto header = format::decode_message_value(bytes)) {
-    format::encode_message_value(*header, bytes.substr(format::kMessageHeaderBytes), encoded);
-    require(encoded == bytes);
+  // A chunk: every message the cursor accepts re-encodes to the bytes it came from, and an
+  // undamaged walk accounts for every byte.
+  format::ChunkCursor cursor(bytes);
+  format::ChunkMessage message;
+  uint64_t previous = 0;
+  while (cursor.next(message)) {
+    require(message.seq > previous && message.header.bytes_through >= message.payload.size());
+    previous = message.seq;
+    format::append_chunk_message(message, encoded);
   }
+  require(bytes.substr(0, encoded.size()) == encoded);
+  require(cursor.damaged() || encoded.size() == bytes.size());
+  encoded.clear();
   if (auto record = format::decode_topic_value(bytes)) {
     format::encode_topic_value(*record, encoded);
     require(encoded == bytes);

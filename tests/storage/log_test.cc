@@ -352,6 +352,37 @@ TYPED_TEST(LogTest, RandomAppendsAndRetentionMatchAModel) {
   }
 }
 
+// One call with a long run of one topic: the RocksDB log splits it into several chunks
+// (16 KiB each), so reads, time searches and retention start and end inside and across them.
+TYPED_TEST(LogTest, LongRunsReadAndTrimAnywhere) {
+  constexpr uint64_t kLast = 5000;  // about 170 KB with headers: a dozen chunks
+  // By age, which both logs apply only in enforce_retention(): times are seq * 10, so at
+  // 100,000 an age of 87,650 keeps 1235 on.
+  this->retention_["long"] = Retention{0, 87'650, 0};
+  this->append_range("long", 1, kLast);
+  EXPECT_EQ(this->seqs("long"), this->range(1, kLast));
+  for (uint64_t from : {2u, 480u, 481u, 482u, 2999u, 4999u, 5000u}) {
+    EXPECT_EQ(this->seqs("long", from, {3, UINT64_MAX}), this->range(from, std::min(from + 2, kLast)))
+        << "from " << from;
+  }
+  auto at = this->log_->find_seq_at_or_after_time("long", 31'235);  // time = seq * 10
+  ASSERT_TRUE(at.status.is_ok());
+  EXPECT_EQ(at.value, 3124u);
+  ASSERT_TRUE(this->log_->enforce_retention(100'000).is_ok());
+  EXPECT_EQ(this->state("long").first_seq, 1235u);
+  EXPECT_EQ(this->seqs("long"), this->range(1235, kLast));
+  EXPECT_EQ(this->seqs("long", 1, {2, UINT64_MAX}), this->range(1235, 1236));
+  if constexpr (TypeParam::kPersistent) {
+    this->reopen();
+    EXPECT_EQ(this->state("long").first_seq, 1235u);
+    EXPECT_EQ(this->state("long").last_seq, kLast);
+    EXPECT_EQ(this->seqs("long"), this->range(1235, kLast));
+    this->append_range("long", kLast + 1, kLast + 10);
+    ASSERT_TRUE(this->log_->enforce_retention(100'100).is_ok());
+    EXPECT_EQ(this->seqs("long"), this->range(1245, kLast + 10));
+  }
+}
+
 TYPED_TEST(LogTest, FreshHistoryGetsANewEpoch) {
   this->append_range("t", 1, 1);
   uint64_t first = this->state("t").epoch;
