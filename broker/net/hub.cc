@@ -24,7 +24,10 @@ size_t channel_capacity(uint32_t worker_count) {
 }  // namespace
 
 Hub::Hub(uint32_t worker_count, uint64_t topics_max)
-    : worker_count_(worker_count), topics_max_(topics_max), peers_(worker_count) {
+    : worker_count_(worker_count),
+      topics_max_(topics_max),
+      peers_(worker_count),
+      seams_(std::make_unique<Seam[]>(worker_count)) {
   assert(worker_count > 0);
   size_t capacity = channel_capacity(worker_count);
   channels_.resize(size_t{worker_count} * worker_count);

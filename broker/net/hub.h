@@ -49,6 +49,14 @@ class Hub {
   // Any thread: whether worker `index` holds any subscription (its subscriptions gauge).
   [[nodiscard]] bool has_subscriptions(uint32_t index) const;
 
+  // Any thread: worker `index`'s seam counter. The worker bumps it (acq_rel) after queuing a
+  // history append and before reading other workers' gauges; a replaying subscriber bumps
+  // every worker's after raising its own gauge and before queuing its read. Read-modify-writes
+  // of one atomic are totally ordered and each synchronizes with the one before, so of any
+  // such pair one happens before the other: either the read sees the append, or the owner
+  // sees the subscription (worker_history.cc, "The seam").
+  void bump_seam(uint32_t index) { seams_[index].count.fetch_add(1, std::memory_order_acq_rel); }
+
   // The shared count behind --max-topics (TopicTable).
   [[nodiscard]] std::atomic<uint64_t>& topic_count() { return topic_count_; }
   [[nodiscard]] uint64_t topics_max() const { return topics_max_; }
@@ -69,7 +77,12 @@ class Hub {
   const uint32_t worker_count_;
   const uint64_t topics_max_;
   std::vector<std::unique_ptr<Channel>> channels_;  // [from * count + to], null on the diagonal
+  struct alignas(64) Seam {  // a line each: owners bump their own on every history append
+    std::atomic<uint64_t> count{0};
+  };
+
   std::vector<Peer> peers_;
+  std::unique_ptr<Seam[]> seams_;
   std::atomic<uint64_t> topic_count_{0};
 };
 

@@ -209,6 +209,8 @@ class Worker final : private ConnectionHandler {
   void answer_publish(core::PublishRequest* request);
   void storage_tick();
   void settle_acks();
+  // Bumps every worker's seam (Hub::bump_seam) once a subscription is registered.
+  void bump_seams();
   // Subscribe on a topic with history: registers the replay and sends the first read. The
   // recovery, the replayed messages and the ack follow when the read is answered.
   void start_replay(Connection& connection, const protocol::pubsub::Command& command,

@@ -4,9 +4,10 @@
 //
 // The seam. An owner queues a message's append before it checks which workers have
 // subscriptions and broadcasts the frame. A subscribe registers in the Router (raising this
-// worker's subscription gauge) before it queues its read. With a full fence on both sides,
-// every message is either in what the read returns or reaches this worker as a live frame
-// after the registration, which holds it (ReplayState::held). When the read is answered the
+// worker's subscription gauge) before it queues its read. Between the two, each side bumps
+// the owner's seam counter (Hub::bump_seam), so one side happens before the other: every
+// message is either in what the read returns or reaches this worker as a live frame after
+// the registration, which holds it (ReplayState::held). When the read is answered the
 // replayed messages go out, then the held frames from the next sequence on, duplicates
 // dropped by sequence. Pages are read while the send queue drains; held frames are bounded
 // and, past the bound, let go and read back from the log instead.
@@ -64,6 +65,10 @@ bool Worker::continue_topic(std::string_view topic, uint64_t last_seq) {
   return topics_.continue_after(topic, last_seq);
 }
 
+void Worker::bump_seams() {
+  for (uint32_t worker = 0; worker < hub_.worker_count(); ++worker) hub_.bump_seam(worker);
+}
+
 void Worker::wake() {
   uint64_t one = 1;
   // A full eventfd counter (EAGAIN) still wakes the read, so the result does not matter.
@@ -89,8 +94,8 @@ uint64_t Worker::append_history(const core::PublishRequest::Fields& fields, uint
     sched_yield();
     ticket = storage_->try_append(std::move(request));
   }
-  // Pairs with the fence in start_replay(): see the seam above.
-  std::atomic_thread_fence(std::memory_order_seq_cst);
+  // Pairs with the bump in start_replay(): see the seam above.
+  hub_.bump_seam(index_);
   return ticket;
 }
 
@@ -129,9 +134,8 @@ void Worker::storage_tick() {
 
 void Worker::start_replay(Connection& connection, const pubsub::Command& command,
                           pubsub::Policy policy) {
-  // Pairs with the fence in append_history(): the registration in the Router is visible to
-  // every owner before the read is queued.
-  std::atomic_thread_fence(std::memory_order_seq_cst);
+  // Pairs with the bump in append_history(): see the seam above.
+  bump_seams();
   begin_replay(connection, std::string(command.topic), command.replay, command.replay_value,
                command.epoch, command.id, policy, {}, 0);
 }

@@ -36,8 +36,8 @@ bool Worker::has_history(std::string_view topic, bool owner) {
 
 void Worker::start_pattern_replay(Connection& connection, const pubsub::Command& command,
                                   pubsub::Policy policy) {
-  // Pairs with the fence in append_history(), as for an exact topic.
-  std::atomic_thread_fence(std::memory_order_seq_cst);
+  // Pairs with the bump in append_history(), as for an exact topic.
+  bump_seams();
   pattern_topics_.clear();
   history_topics_->matching(command.topic, pattern_topics_);
   if (connection.pattern_history_ == nullptr) {
