@@ -23,4 +23,31 @@ int64_t oldest_kept_ms(int64_t now_ms, uint64_t age_ms_max) {
   return oldest;
 }
 
+void MessagePage::reserve(size_t messages, size_t payload_bytes) {
+  messages_.reserve(messages);
+  bytes_.reserve(payload_bytes);
+}
+
+void MessagePage::add(uint64_t seq, int64_t time_ms, bool binary, std::string_view payload) {
+  const size_t at = bytes_.size();
+  const char* before = bytes_.data();
+  bytes_.insert(bytes_.end(), payload.begin(), payload.end());
+  if (bytes_.data() != before) {
+    // The buffer moved: point every earlier payload into the new one. Payloads lie back to
+    // back in order, so their offsets are running sums of their sizes.
+    size_t offset = 0;
+    for (StoredMessage& message : messages_) {
+      message.payload = std::string_view(bytes_.data() + offset, message.payload.size());
+      offset += message.payload.size();
+    }
+  }
+  messages_.push_back(
+      StoredMessage{seq, time_ms, binary, std::string_view(bytes_.data() + at, payload.size())});
+}
+
+void MessagePage::clear() {
+  messages_.clear();
+  bytes_.clear();
+}
+
 }  // namespace herald::storage

@@ -23,12 +23,40 @@ struct [[nodiscard]] Result {
   T value{};
 };
 
-// One message as stored and as read back.
+// One message as read back. The payload views the MessagePage that holds it.
 struct StoredMessage {
   uint64_t seq = 0;
   int64_t time_ms = 0;  // publish time, Unix milliseconds (set by the broker)
   bool binary = false;  // published as a binary frame, else text
-  std::string payload;
+  std::string_view payload;
+};
+
+// Messages read from one topic, in order, with their payloads in one buffer the page owns:
+// a page of a thousand messages is two allocations, not a thousand and one, and it moves
+// (through the storage worker's result ring) without copying or invalidating a payload.
+class MessagePage {
+ public:
+  MessagePage() = default;
+  MessagePage(MessagePage&&) noexcept = default;
+  MessagePage& operator=(MessagePage&&) noexcept = default;
+  MessagePage(const MessagePage&) = delete;
+  MessagePage& operator=(const MessagePage&) = delete;
+
+  void reserve(size_t messages, size_t payload_bytes);
+  void add(uint64_t seq, int64_t time_ms, bool binary, std::string_view payload);
+  void clear();
+
+  [[nodiscard]] size_t size() const { return messages_.size(); }
+  [[nodiscard]] bool empty() const { return messages_.empty(); }
+  [[nodiscard]] const StoredMessage& operator[](size_t i) const { return messages_[i]; }
+  [[nodiscard]] const StoredMessage& front() const { return messages_.front(); }
+  [[nodiscard]] const StoredMessage& back() const { return messages_.back(); }
+  [[nodiscard]] auto begin() const { return messages_.cbegin(); }
+  [[nodiscard]] auto end() const { return messages_.cend(); }
+
+ private:
+  std::vector<StoredMessage> messages_;
+  std::vector<char> bytes_;  // the payloads back to back, in message order
 };
 
 // One topic's history at a moment.
@@ -77,8 +105,8 @@ class Log {
   virtual Result<TopicState> state(std::string_view topic) = 0;
 
   // Retained messages of `topic` with seq >= from_seq, in order, within `limits`.
-  virtual Result<std::vector<StoredMessage>> read(std::string_view topic, uint64_t from_seq,
-                                                  ReadLimits limits) = 0;
+  virtual Result<MessagePage> read(std::string_view topic, uint64_t from_seq,
+                                   ReadLimits limits) = 0;
 
   // The first retained seq whose message was published at or after `time_ms`, or last_seq + 1
   // when there is none. Assumes publish times do not decrease along a topic (the broker stamps

@@ -6,7 +6,6 @@
 
 namespace herald::storage {
 namespace {
-constexpr uint64_t kReadReserveMax = 4096;
 }  // namespace
 
 MemoryLog::MemoryLog(RetentionFor retention_for) : retention_for_(std::move(retention_for)) {}
@@ -46,7 +45,7 @@ Status MemoryLog::append(std::span<const AppendEntry> entries, bool /*sync*/) {
     }
     Topic& topic = it->second;
     topic.messages.push_back(
-        StoredMessage{entry.seq, entry.time_ms, entry.binary, std::string(entry.payload)});
+        Kept{entry.seq, entry.time_ms, entry.binary, std::string(entry.payload)});
     topic.bytes += entry.payload.size();
     topic.state.last_seq = entry.seq;
     trim(topic, INT64_MIN);
@@ -77,22 +76,24 @@ Result<TopicState> MemoryLog::state(std::string_view topic) {
   return {Status::ok(), found->state};
 }
 
-Result<std::vector<StoredMessage>> MemoryLog::read(std::string_view topic, uint64_t from_seq,
-                                                   ReadLimits limits) {
-  Result<std::vector<StoredMessage>> result;
+Result<MessagePage> MemoryLog::read(std::string_view topic, uint64_t from_seq,
+                                    ReadLimits limits) {
+  Result<MessagePage> result;
   const Topic* found = find(topic);
   if (!found) return result;
   const auto& messages = found->messages;
   auto it = std::lower_bound(messages.begin(), messages.end(), from_seq,
-                             [](const StoredMessage& m, uint64_t seq) { return m.seq < seq; });
-  // A page is usually full: one allocation for its vector instead of a doubling series.
-  result.value.reserve(std::min<uint64_t>(limits.count_max, kReadReserveMax));
+                             [](const Kept& m, uint64_t seq) { return m.seq < seq; });
+  // Sized first, so that the page is filled with one allocation for each of its vectors.
+  auto end = it;
+  uint64_t count = 0;
   uint64_t bytes = 0;
-  for (; it != messages.end() && result.value.size() < limits.count_max; ++it) {
-    bytes += it->payload.size();
-    if (bytes > limits.bytes_max && !result.value.empty()) break;
-    result.value.push_back(*it);
+  for (; end != messages.end() && count < limits.count_max; ++end, ++count) {
+    if (bytes + end->payload.size() > limits.bytes_max && count > 0) break;
+    bytes += end->payload.size();
   }
+  result.value.reserve(count, bytes);
+  for (; it != end; ++it) result.value.add(it->seq, it->time_ms, it->binary, it->payload);
   return result;
 }
 
@@ -101,7 +102,7 @@ Result<uint64_t> MemoryLog::find_seq_at_or_after_time(std::string_view topic, in
   if (!found) return {Status::ok(), 1};
   const auto& messages = found->messages;
   auto it = std::lower_bound(messages.begin(), messages.end(), time_ms,
-                             [](const StoredMessage& m, int64_t t) { return m.time_ms < t; });
+                             [](const Kept& m, int64_t t) { return m.time_ms < t; });
   return {Status::ok(), it == messages.end() ? found->state.last_seq + 1 : it->seq};
 }
 

@@ -356,23 +356,24 @@ Result<TopicState> RocksDbLog::state(std::string_view topic) {
                                    record.first_seq, record.last_seq}};
 }
 
-Result<std::vector<StoredMessage>> RocksDbLog::read(std::string_view topic, uint64_t from_seq,
-                                                    ReadLimits limits) {
-  Result<std::vector<StoredMessage>> result;
+Result<MessagePage> RocksDbLog::read(std::string_view topic, uint64_t from_seq,
+                                     ReadLimits limits) {
+  Result<MessagePage> result;
   const Impl::Topic* found = impl_->find(topic);
   if (!found || found->record.first_seq == 0 || limits.count_max == 0) return result;
   const format::TopicRecord& record = found->record;
   TopicReader reader(*impl_->db, record.topic_id);
-  // A page is usually full: one allocation for its vector instead of a doubling series.
-  result.value.reserve(std::min<uint64_t>(limits.count_max, kReadReserveMax));
+  // A page is usually full: one allocation for each of its vectors instead of a doubling
+  // series (a guess at the bytes, for payloads of a few hundred bytes).
+  const uint64_t reserve = std::min<uint64_t>(limits.count_max, kReadReserveMax);
+  result.value.reserve(reserve, std::min<uint64_t>(limits.bytes_max, reserve * 256));
   uint64_t bytes = 0;
   format::ChunkMessage message;
   for (bool more = reader.seek(std::max(from_seq, record.first_seq), message);
        more && result.value.size() < limits.count_max; more = reader.next(message)) {
     bytes += message.payload.size();
     if (bytes > limits.bytes_max && !result.value.empty()) break;
-    result.value.push_back(StoredMessage{message.seq, message.header.time_ms,
-                                         message.header.binary, std::string(message.payload)});
+    result.value.add(message.seq, message.header.time_ms, message.header.binary, message.payload);
   }
   result.status = reader.status();
   return result;

@@ -27,8 +27,8 @@ class RocksDbLog final : public Log {
 
   Status append(std::span<const AppendEntry> entries, bool sync) override;
   Result<TopicState> state(std::string_view topic) override;
-  Result<std::vector<StoredMessage>> read(std::string_view topic, uint64_t from_seq,
-                                          ReadLimits limits) override;
+  Result<MessagePage> read(std::string_view topic, uint64_t from_seq,
+                           ReadLimits limits) override;
   Result<uint64_t> find_seq_at_or_after_time(std::string_view topic, int64_t time_ms) override;
   Result<std::vector<TopicState>> topics() override;
   Status enforce_retention(int64_t now_ms) override;

@@ -63,7 +63,7 @@ struct ReadResult {
   Status status;
   bool has_history = false;  // the topic matches a rule with a backend
   TopicState state;          // as of the read; epoch 0 when the topic has no history yet
-  std::vector<StoredMessage> messages;
+  MessagePage messages;
 };
 
 class StorageWriter;

@@ -240,8 +240,8 @@ class Worker final : private ConnectionHandler {
   void continue_replay(Connection& connection, const std::string& topic, ReplayState& state,
                        const storage::ReadResult& result);
   void finish_replay(Connection& connection, const std::string& topic);
-  void enqueue_replayed(Connection& connection, std::string_view topic,
-                        const storage::StoredMessage& message);
+  void enqueue_replayed(Connection& connection, std::string_view topic, ReplayState& state,
+                        const storage::MessagePage& page);
   // Holds a live frame for a subscription still replaying; false when there is none.
   [[nodiscard]] bool hold_if_replaying(Connection& connection, const SharedRef& frame,
                                        std::string_view topic);

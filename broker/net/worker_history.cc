@@ -259,11 +259,7 @@ void Worker::send_recovery(Connection& connection, const std::string& topic, Rep
 
 void Worker::continue_replay(Connection& connection, const std::string& topic, ReplayState& state,
                              const storage::ReadResult& result) {
-  for (const storage::StoredMessage& message : result.messages) {
-    if (message.seq < state.next_read) continue;
-    enqueue_replayed(connection, topic, message);
-    state.next_read = message.seq + 1;
-  }
+  enqueue_replayed(connection, topic, state, result.messages);
   const uint64_t log_last = result.state.last_seq;
   const bool log_done = result.messages.empty() || result.messages.back().seq >= log_last;
   // Retention may have trimmed what the previous page would have led to: what the log no
@@ -324,19 +320,31 @@ void Worker::end_replay(Connection& connection, std::string_view topic) {
   if (connection.replays_->empty()) connection.replays_.reset();
 }
 
-void Worker::enqueue_replayed(Connection& connection, std::string_view topic,
-                              const storage::StoredMessage& message) {
-  const auto* payload = reinterpret_cast<const uint8_t*>(message.payload.data());
-  const size_t bytes =
-      pubsub::message_frame_bytes(topic, message.seq, message.payload.size(), message.binary);
-  // Only this connection sends it, but it is the same frame a live subscriber got.
-  SharedRef frame = SharedRef::allocate(bytes);
-  [[maybe_unused]] size_t written =
-      pubsub::encode_message_frame(frame.mutable_bytes().data(), topic, message.seq,
-                                   {payload, message.payload.size()}, message.binary);
-  assert(written == bytes);
-  connection.enqueue(frame, context_);
-  ++counters_.messages_delivered;
+// The page's messages from state.next_read on, as the same frames a live subscriber got, but
+// encoded back to back into one buffer that only this connection sends: one allocation and
+// one queue entry per page rather than per message.
+void Worker::enqueue_replayed(Connection& connection, std::string_view topic, ReplayState& state,
+                              const storage::MessagePage& page) {
+  size_t bytes = 0;
+  uint64_t count = 0;
+  for (const storage::StoredMessage& message : page) {
+    if (message.seq < state.next_read) continue;
+    bytes += pubsub::message_frame_bytes(topic, message.seq, message.payload.size(), message.binary);
+    ++count;
+  }
+  if (count == 0) return;
+  SharedRef frames = SharedRef::allocate(bytes);
+  uint8_t* out = frames.mutable_bytes().data();
+  for (const storage::StoredMessage& message : page) {
+    if (message.seq < state.next_read) continue;
+    const auto* payload = reinterpret_cast<const uint8_t*>(message.payload.data());
+    out += pubsub::encode_message_frame(out, topic, message.seq, {payload, message.payload.size()},
+                                        message.binary);
+    state.next_read = message.seq + 1;
+  }
+  assert(out == frames.mutable_bytes().data() + bytes);
+  connection.enqueue(std::move(frames), context_);
+  counters_.messages_delivered += count;
   schedule_flush(connection);
 }
 

@@ -39,7 +39,7 @@ void read_all(benchmark::State& state, Log& log) {
       }
       from = page.value.back().seq + 1;
       messages += page.value.size();
-      benchmark::DoNotOptimize(page.value.data());
+      benchmark::DoNotOptimize(page.value.front().payload.data());
     }
   }
   state.SetItemsProcessed(static_cast<int64_t>(messages));
