@@ -209,6 +209,8 @@ class Worker final : private ConnectionHandler {
   void answer_publish(core::PublishRequest* request);
   void storage_tick();
   void settle_acks();
+  // Sets the storage_failures counter from the producer's failed and settled tickets.
+  void count_storage_failures();
   // Subscribe on a topic with history: registers the replay and sends the first read. The
   // recovery, the replayed messages and the ack follow when the read is answered.
   void start_replay(Connection& connection, const protocol::pubsub::Command& command,

@@ -114,12 +114,22 @@ void Worker::settle_acks() {
   }
 }
 
+// A failure is sticky: every ticket from failed_from() on fails, so the settled ones from
+// there to done_upto() are this worker's failed appends, whether or not a publisher waits.
+void Worker::count_storage_failures() {
+  const uint64_t failed = storage_->failed_from();
+  if (failed == UINT64_MAX) return;
+  const uint64_t done = storage_->done_upto();
+  counters_.storage_failures.set(done >= failed ? done - failed + 1 : 0);
+}
+
 void Worker::storage_tick() {
   if (storage_ == nullptr) return;
   while (!reads_waiting_.empty() && storage_->try_read(std::move(reads_waiting_.front()))) {
     reads_waiting_.pop_front();
   }
   storage_->submit();
+  count_storage_failures();
   settle_acks();
   while (storage_->try_take_read_result(read_result_)) on_read_result(read_result_);
   resume_draining_replays();
@@ -132,6 +142,7 @@ void Worker::start_replay(Connection& connection, const pubsub::Command& command
   // Pairs with the fence in append_history(): the registration in the Router is visible to
   // every owner before the read is queued.
   std::atomic_thread_fence(std::memory_order_seq_cst);
+  if (command.replay != pubsub::Replay::kNone) ++counters_.replays;
   begin_replay(connection, std::string(command.topic), command.replay, command.replay_value,
                command.epoch, command.id, policy, {}, 0);
 }
@@ -333,6 +344,7 @@ void Worker::enqueue_replayed(Connection& connection, std::string_view topic,
   assert(written == bytes);
   connection.enqueue(frame, context_);
   ++counters_.messages_delivered;
+  ++counters_.replayed_messages;
   schedule_flush(connection);
 }
 
@@ -369,6 +381,7 @@ bool Worker::start_catchup(Connection& connection, const SharedRef& frame, std::
   state.dropped_upto = seq;
   state.waiting_drain = true;
   replays_draining_.push_back(ReadTarget{key_of(connection), std::move(name)});
+  ++counters_.catchups;
   return true;
 }
 

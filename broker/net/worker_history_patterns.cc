@@ -38,6 +38,7 @@ void Worker::start_pattern_replay(Connection& connection, const pubsub::Command&
                                   pubsub::Policy policy) {
   // Pairs with the fence in append_history(), as for an exact topic.
   std::atomic_thread_fence(std::memory_order_seq_cst);
+  if (command.replay != pubsub::Replay::kNone) ++counters_.replays;
   pattern_topics_.clear();
   history_topics_->matching(command.topic, pattern_topics_);
   if (connection.pattern_history_ == nullptr) {
