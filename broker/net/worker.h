@@ -320,6 +320,7 @@ class Worker final : private ConnectionHandler {
   storage::StorageProducer* storage_ = nullptr;
   const storage::HistoryRules* history_rules_ = nullptr;
   core::HistoryTopics* history_topics_ = nullptr;
+  bool storage_failure_logged_ = false;
   struct HistoryCacheEntry {
     bool kept;    // a rule gives the topic history
     bool listed;  // this worker (its owner) put it in history_topics_

@@ -17,6 +17,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cassert>
+#include <cstdio>
 #include <memory>
 
 #include "broker/net/worker.h"
@@ -121,6 +122,16 @@ void Worker::count_storage_failures() {
   if (failed == UINT64_MAX) return;
   const uint64_t done = storage_->done_upto();
   counters_.storage_failures.set(done >= failed ? done - failed + 1 : 0);
+  if (!storage_failure_logged_) {
+    // Publishers see storage_failed and 503, but the operator would see nothing: say it once.
+    // The storage's own reason is in RocksDB's LOG under --data-dir.
+    storage_failure_logged_ = true;
+    std::fprintf(stderr,
+                 "herald: error: worker %u: a history write failed; messages to topics with "
+                 "history are still delivered live but no longer stored or acknowledged until "
+                 "a restart (check the disk and the LOG file in --data-dir)\n",
+                 index_);
+  }
 }
 
 void Worker::storage_tick() {
