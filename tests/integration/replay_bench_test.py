@@ -48,6 +48,7 @@ class ReplayBenchTest(unittest.TestCase):
         for check in ("missing", "gaps", "duplicates", "reordered", "out_of_range", "corrupt",
                       "unexpected"):
             self.assertEqual(results[check], 0, check)
+        self.assertFalse(results["timed_out"])
         self.assertGreater(results["msgs_per_s"], 0)
         self.assertIn("server_cpu_s", results)
 

@@ -334,6 +334,11 @@ double seconds_between(int64_t start_ns, int64_t end_ns) {
   return static_cast<double>(std::max<int64_t>(0, end_ns - start_ns)) / 1e9;
 }
 
+// For the stderr lines: whole messages per second, not 1.5e+06.
+uint64_t whole_per_s(uint64_t count, double seconds) {
+  return static_cast<uint64_t>(per_s(count, seconds));
+}
+
 // The broker's CPU seconds between two samples, and messages per such second.
 void write_server_cpu(const ResourceSample& before, const ResourceSample& after, uint64_t count,
                       JsonWriter& out) {
@@ -444,7 +449,7 @@ int run_replay(const Options& given, JsonWriter& out) {
     const FillCounters& fill = scenario.fill_counters();
     std::cerr << "herald-bench replay: fill: " << fill.acked << " acked in "
               << seconds_between(fill.start_ns, fill.end_ns) << " s ("
-              << per_s(fill.acked, seconds_between(fill.start_ns, fill.end_ns)) << " msg/s), "
+              << whole_per_s(fill.acked, seconds_between(fill.start_ns, fill.end_ns)) << " msg/s), "
               << fill.errors << " errors\n";
   }
 
@@ -458,13 +463,15 @@ int run_replay(const Options& given, JsonWriter& out) {
 
   const ReplayCounters& replay = scenario.replay_counters();
   write_replay(replay, before, after, out);
+  const bool timed_out = !replay.done() && replay.error.empty() && !scenario.subscriber_lost();
+  out.field("timed_out", timed_out);
   write_close_results(loop->close_stats(), out);
   const double seconds = seconds_between(replay.first_ns, replay.last_ns);
   std::cerr << "herald-bench replay: " << replay.received << " of " << replay.expected()
-            << " messages replayed in " << seconds << " s (" << per_s(replay.received, seconds)
-            << " msg/s); missing " << replay.missing() << ", gaps " << replay.gaps
-            << ", duplicates " << replay.duplicates << ", reordered " << replay.reordered
-            << ", corrupt " << replay.corrupt << "\n";
+            << " messages replayed in " << seconds << " s ("
+            << whole_per_s(replay.received, seconds) << " msg/s); missing " << replay.missing()
+            << ", gaps " << replay.gaps << ", duplicates " << replay.duplicates << ", reordered "
+            << replay.reordered << ", corrupt " << replay.corrupt << "\n";
 
   if (messages == 0 && replay.recovery_seen && replay.expected() == 0) {
     return fail(out, "the topic holds no messages: fill it first (without --no-fill)");
@@ -476,12 +483,18 @@ int run_replay(const Options& given, JsonWriter& out) {
   const bool fill_clean =
       messages == 0 || (fill.acked == messages && fill.errors == 0 && fill.seq_mismatches == 0 &&
                         scenario.fill_unexpected() == 0);
-  if (!fill_covered) {
+  if (!replay.error.empty()) {
+    std::cerr << "herald-bench replay: the subscribe was refused: " << replay.error << "\n";
+  } else if (!fill_covered && replay.recovery_seen) {
     std::cerr << "herald-bench replay: the log does not hold every message of the fill (is the "
                  "history rule's count large enough?)\n";
   }
-  const bool clean = fill_clean && fill_covered && replay.clean() && !scenario.publisher_lost() &&
-                     !scenario.subscriber_lost() && loop->close_stats().close_timeouts == 0;
+  if (timed_out) {
+    std::cerr << "herald-bench replay: timed out (--timeout-s " << options.timeout_s << ")\n";
+  }
+  const bool clean = fill_clean && fill_covered && !timed_out && replay.clean() &&
+                     !scenario.publisher_lost() && !scenario.subscriber_lost() &&
+                     loop->close_stats().close_timeouts == 0;
   return clean ? 0 : 3;
 }
 
