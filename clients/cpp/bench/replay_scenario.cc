@@ -405,6 +405,47 @@ void write_params(const Options& options, uint64_t messages, JsonWriter& out) {
   out.end_object();
 }
 
+// Writes the replay's results and a summary line on stderr; returns the exit status.
+int report(const Options& options, uint64_t messages, const ReplayScenario& scenario,
+           const ResourceSample& before, const ResourceSample& after, const CloseStats& close,
+           JsonWriter& out) {
+  const ReplayCounters& replay = scenario.replay_counters();
+  write_replay(replay, before, after, out);
+  const bool timed_out = !replay.done() && replay.error.empty() && !scenario.subscriber_lost();
+  out.field("timed_out", timed_out);
+  write_close_results(close, out);
+  const double seconds = seconds_between(replay.first_ns, replay.last_ns);
+  std::cerr << "herald-bench replay: " << replay.received << " of " << replay.expected()
+            << " messages replayed in " << seconds << " s ("
+            << whole_per_s(replay.received, seconds) << " msg/s); missing " << replay.missing()
+            << ", gaps " << replay.gaps << ", duplicates " << replay.duplicates << ", reordered "
+            << replay.reordered << ", corrupt " << replay.corrupt << "\n";
+
+  if (messages == 0 && replay.recovery_seen && replay.expected() == 0) {
+    return fail(out, "the topic holds no messages: fill it first (without --no-fill)");
+  }
+  const FillCounters& fill = scenario.fill_counters();
+  // Every acknowledged message of the fill must be among those replayed.
+  const bool fill_covered =
+      messages == 0 || (fill.first_seq >= replay.from && fill.first_seq + messages <= replay.next);
+  const bool fill_clean =
+      messages == 0 || (fill.acked == messages && fill.errors == 0 && fill.seq_mismatches == 0 &&
+                        scenario.fill_unexpected() == 0);
+  if (!replay.error.empty()) {
+    std::cerr << "herald-bench replay: the subscribe was refused: " << replay.error << "\n";
+  } else if (!fill_covered && replay.recovery_seen) {
+    std::cerr << "herald-bench replay: the log does not hold every message of the fill (is the "
+                 "history rule's count large enough?)\n";
+  }
+  if (timed_out) {
+    std::cerr << "herald-bench replay: timed out (--timeout-s " << options.timeout_s << ")\n";
+  }
+  const bool clean = fill_clean && fill_covered && !timed_out && replay.clean() &&
+                     !scenario.publisher_lost() && !scenario.subscriber_lost() &&
+                     close.close_timeouts == 0;
+  return clean ? 0 : 3;
+}
+
 }  // namespace
 
 int run_replay(const Options& given, JsonWriter& out) {
@@ -461,41 +502,7 @@ int run_replay(const Options& given, JsonWriter& out) {
   loop->run(std::min(deadline, now_ns() + kSettleNs), [] { return false; });
   loop->close_all(now_ns() + kCloseTimeoutNs);
 
-  const ReplayCounters& replay = scenario.replay_counters();
-  write_replay(replay, before, after, out);
-  const bool timed_out = !replay.done() && replay.error.empty() && !scenario.subscriber_lost();
-  out.field("timed_out", timed_out);
-  write_close_results(loop->close_stats(), out);
-  const double seconds = seconds_between(replay.first_ns, replay.last_ns);
-  std::cerr << "herald-bench replay: " << replay.received << " of " << replay.expected()
-            << " messages replayed in " << seconds << " s ("
-            << whole_per_s(replay.received, seconds) << " msg/s); missing " << replay.missing()
-            << ", gaps " << replay.gaps << ", duplicates " << replay.duplicates << ", reordered "
-            << replay.reordered << ", corrupt " << replay.corrupt << "\n";
-
-  if (messages == 0 && replay.recovery_seen && replay.expected() == 0) {
-    return fail(out, "the topic holds no messages: fill it first (without --no-fill)");
-  }
-  const FillCounters& fill = scenario.fill_counters();
-  // Every acknowledged message of the fill must be among those replayed.
-  const bool fill_covered =
-      messages == 0 || (fill.first_seq >= replay.from && fill.first_seq + messages <= replay.next);
-  const bool fill_clean =
-      messages == 0 || (fill.acked == messages && fill.errors == 0 && fill.seq_mismatches == 0 &&
-                        scenario.fill_unexpected() == 0);
-  if (!replay.error.empty()) {
-    std::cerr << "herald-bench replay: the subscribe was refused: " << replay.error << "\n";
-  } else if (!fill_covered && replay.recovery_seen) {
-    std::cerr << "herald-bench replay: the log does not hold every message of the fill (is the "
-                 "history rule's count large enough?)\n";
-  }
-  if (timed_out) {
-    std::cerr << "herald-bench replay: timed out (--timeout-s " << options.timeout_s << ")\n";
-  }
-  const bool clean = fill_clean && fill_covered && !timed_out && replay.clean() &&
-                     !scenario.publisher_lost() && !scenario.subscriber_lost() &&
-                     loop->close_stats().close_timeouts == 0;
-  return clean ? 0 : 3;
+  return report(options, messages, scenario, before, after, loop->close_stats(), out);
 }
 
 }  // namespace herald::bench
