@@ -58,6 +58,18 @@ constexpr Scalar kScalars[] = {
     {"herald_tls_handshake_failures_total", "counter",
      "TLS handshakes that failed or timed out (closed without a WebSocket close code).",
      [](const WorkerMetrics& m) { return m.tls_handshake_failures; }},
+    {"herald_replays_total", "counter",
+     "Subscribes that read history: from, last, since or snapshot (one per command).",
+     [](const WorkerMetrics& m) { return m.replays; }},
+    {"herald_replayed_messages_total", "counter",
+     "Messages sent from the history log, by replays and catch-ups.",
+     [](const WorkerMetrics& m) { return m.replayed_messages; }},
+    {"herald_catchups_total", "counter",
+     "Times a slow subscriber was switched to the log by the catchup policy.",
+     [](const WorkerMetrics& m) { return m.catchups; }},
+    {"herald_storage_failures_total", "counter",
+     "History appends the storage worker reported as failed (their publishes are not acked).",
+     [](const WorkerMetrics& m) { return m.storage_failures; }},
 };
 
 }  // namespace

@@ -82,6 +82,10 @@ struct WorkerMetrics {
   uint64_t tls_handshakes = 0;
   uint64_t tls_resumptions = 0;
   uint64_t tls_handshake_failures = 0;
+  uint64_t replays = 0;            // subscribes that asked for history (section 9)
+  uint64_t replayed_messages = 0;  // messages sent from the log (replays and catch-ups)
+  uint64_t catchups = 0;           // subscriptions the catchup policy fed from the log
+  uint64_t storage_failures = 0;   // history appends that failed
   std::array<uint64_t, kProtocolErrorCodes.size()> protocol_errors = {};
   std::array<uint64_t, kRefusalKinds> refusals = {};
 };

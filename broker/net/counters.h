@@ -38,6 +38,10 @@ struct WorkerCounters {
   Counter tls_handshakes;          // TLS handshakes completed
   Counter tls_resumptions;         // of which resumed a session (ticket or session id)
   Counter tls_handshake_failures;  // failed or timed out before completing
+  Counter replays;                 // subscribes with from, last, since or snapshot
+  Counter replayed_messages;       // frames queued from the log: replays and catch-ups
+  Counter catchups;                // live subscriptions switched to the log by `catchup`
+  Counter storage_failures;        // appends settled as failed (set from their tickets)
   // Close handshakes by code 1000..1015 (1002, 1007 and 1009 are protocol errors); other codes
   // (3000-4999) count in close_codes_other.
   static constexpr int kCloseCodeFirst = 1000;
@@ -76,6 +80,10 @@ struct WorkerCounters {
     m.tls_handshakes = tls_handshakes.load();
     m.tls_resumptions = tls_resumptions.load();
     m.tls_handshake_failures = tls_handshake_failures.load();
+    m.replays = replays.load();
+    m.replayed_messages = replayed_messages.load();
+    m.catchups = catchups.load();
+    m.storage_failures = storage_failures.load();
     for (size_t i = 0; i < core::kProtocolErrorCodes.size(); ++i) {
       m.protocol_errors[i] = close_codes[core::kProtocolErrorCodes[i] - kCloseCodeFirst].load();
     }

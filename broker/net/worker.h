@@ -211,6 +211,8 @@ class Worker final : private ConnectionHandler {
   void settle_acks();
   // Bumps every worker's seam (Hub::bump_seam) once a subscription is registered.
   void bump_seams();
+  // Sets the storage_failures counter from the producer's failed and settled tickets.
+  void count_storage_failures();
   // Subscribe on a topic with history: registers the replay and sends the first read. The
   // recovery, the replayed messages and the ack follow when the read is answered.
   void start_replay(Connection& connection, const protocol::pubsub::Command& command,
@@ -320,6 +322,7 @@ class Worker final : private ConnectionHandler {
   storage::StorageProducer* storage_ = nullptr;
   const storage::HistoryRules* history_rules_ = nullptr;
   core::HistoryTopics* history_topics_ = nullptr;
+  bool storage_failure_logged_ = false;
   struct HistoryCacheEntry {
     bool kept;    // a rule gives the topic history
     bool listed;  // this worker (its owner) put it in history_topics_

@@ -18,6 +18,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cassert>
+#include <cstdio>
 #include <memory>
 
 #include "broker/net/worker.h"
@@ -119,12 +120,32 @@ void Worker::settle_acks() {
   }
 }
 
+// A failure is sticky: every ticket from failed_from() on fails, so the settled ones from
+// there to done_upto() are this worker's failed appends, whether or not a publisher waits.
+void Worker::count_storage_failures() {
+  const uint64_t failed = storage_->failed_from();
+  if (failed == UINT64_MAX) return;
+  const uint64_t done = storage_->done_upto();
+  counters_.storage_failures.set(done >= failed ? done - failed + 1 : 0);
+  if (!storage_failure_logged_) {
+    // Publishers see storage_failed and 503, but the operator would see nothing: say it once.
+    // The storage's own reason is in RocksDB's LOG under --data-dir.
+    storage_failure_logged_ = true;
+    std::fprintf(stderr,
+                 "herald: error: worker %u: a history write failed; messages to topics with "
+                 "history are still delivered live but no longer stored or acknowledged until "
+                 "a restart (check the disk and the LOG file in --data-dir)\n",
+                 index_);
+  }
+}
+
 void Worker::storage_tick() {
   if (storage_ == nullptr) return;
   while (!reads_waiting_.empty() && storage_->try_read(std::move(reads_waiting_.front()))) {
     reads_waiting_.pop_front();
   }
   storage_->submit();
+  count_storage_failures();
   settle_acks();
   while (storage_->try_take_read_result(read_result_)) on_read_result(read_result_);
   resume_draining_replays();
@@ -136,6 +157,7 @@ void Worker::start_replay(Connection& connection, const pubsub::Command& command
                           pubsub::Policy policy) {
   // Pairs with the bump in append_history(): see the seam above.
   bump_seams();
+  if (command.replay != pubsub::Replay::kNone) ++counters_.replays;
   begin_replay(connection, std::string(command.topic), command.replay, command.replay_value,
                command.epoch, command.id, policy, {}, 0);
 }
@@ -345,6 +367,7 @@ void Worker::enqueue_replayed(Connection& connection, std::string_view topic, Re
   assert(out == frames.mutable_bytes().data() + bytes);
   connection.enqueue(std::move(frames), context_);
   counters_.messages_delivered += count;
+  counters_.replayed_messages += count;
   schedule_flush(connection);
 }
 
@@ -381,6 +404,7 @@ bool Worker::start_catchup(Connection& connection, const SharedRef& frame, std::
   state.dropped_upto = seq;
   state.waiting_drain = true;
   replays_draining_.push_back(ReadTarget{key_of(connection), std::move(name)});
+  ++counters_.catchups;
   return true;
 }
 

@@ -38,6 +38,7 @@ void Worker::start_pattern_replay(Connection& connection, const pubsub::Command&
                                   pubsub::Policy policy) {
   // Pairs with the bump in append_history(), as for an exact topic.
   bump_seams();
+  if (command.replay != pubsub::Replay::kNone) ++counters_.replays;
   pattern_topics_.clear();
   history_topics_->matching(command.topic, pattern_topics_);
   if (connection.pattern_history_ == nullptr) {

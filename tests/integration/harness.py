@@ -75,11 +75,13 @@ def run_herald(args, timeout=5.0, preexec_fn=None):
 
 
 class Broker:
-    """One herald process on 127.0.0.1:port; stderr and stdout go to temporary files."""
+    """One herald process on 127.0.0.1:port; stderr and stdout go to temporary files.
+    `preexec_fn` runs in the child before exec (resource limits, signal dispositions)."""
 
-    def __init__(self, *flags, port=None):
+    def __init__(self, *flags, port=None, preexec_fn=None):
         self.flags = list(flags)
         self.port = port
+        self.preexec_fn = preexec_fn
         self._fixed_port = port is not None
         self.proc = None
         self._log = None
@@ -93,7 +95,8 @@ class Broker:
             self._log = tempfile.TemporaryFile()
             self.proc = subprocess.Popen(
                 [HERALD, "--host", "127.0.0.1", "--port", str(port), *self.flags],
-                stdin=subprocess.DEVNULL, stdout=self._log, stderr=self._log)
+                stdin=subprocess.DEVNULL, stdout=self._log, stderr=self._log,
+                preexec_fn=self.preexec_fn)
             self.port = port
             if self._wait_ready():
                 return self

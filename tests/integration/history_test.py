@@ -1,7 +1,8 @@
 """History and replay against the real binary (PROTOCOL.md sections 6 and 9): publish, restart,
 replay; kill -9 in the middle of a `sync` publish stream; retention by count, age and bytes;
 the replay-to-live seam under concurrent publishing; snapshot then live; the catchup policy
-with a stalled reader. Every broker gets its own temporary data directory."""
+with a stalled reader; the replay and catch-up metrics. Every broker gets its own temporary data
+directory."""
 
 import json
 import random
@@ -65,6 +66,17 @@ class HistoryCase(unittest.TestCase):
             events.append(event)
         return events
 
+    def wait_metric(self, broker, name, expected):
+        """Scrapes until `name` is `expected` (a number, or a predicate on the value)."""
+        check = expected if callable(expected) else (lambda value: value == expected)
+        deadline = time.monotonic() + WAIT_S
+        while True:
+            value = harness.sample(harness.scrape(broker.port), name)
+            if check(value) or time.monotonic() > deadline:
+                self.assertTrue(check(value), "%s is %s, expected %s" % (name, value, expected))
+                return value
+            time.sleep(0.05)
+
     def publish_acked(self, client, topic, count, start=0):
         """Publishes `count` messages with ids, pipelined, and returns their acked seqs."""
         for i in range(count):
@@ -113,6 +125,12 @@ class RestartTest(HistoryCase):
         self.assertFalse(reset["complete"])
         self.assertEqual(reset["from"], 1)
         self.assertEqual([m.seq for m in self.read_msgs(other, 51)], list(range(1, 52)))
+        # Three subscribes read history; 50, 12 and 51 messages came from the log (51 was live
+        # for the first subscriber).
+        self.wait_metric(broker, "herald_replays_total", 3)
+        self.wait_metric(broker, "herald_replayed_messages_total", 50 + 12 + 51)
+        self.wait_metric(broker, "herald_catchups_total", 0)
+        self.wait_metric(broker, "herald_storage_failures_total", 0)
         broker.stop()
 
     def test_kill_9_in_sync_mode_keeps_every_acked_message_once(self):
@@ -283,6 +301,9 @@ class SnapshotTest(HistoryCase):
         # A topic with history but no message yet.
         empty = self.subscribe(self.client(broker), "p.NONE", ',"snapshot":true')
         self.assertEqual((empty["first"], empty["from"], empty["next"]), (0, 1, 1))
+        # Both snapshots count as replays, the plain subscribe does not; one message replayed.
+        self.wait_metric(broker, "herald_replays_total", 2)
+        self.wait_metric(broker, "herald_replayed_messages_total", 1)
         broker.stop()
 
 
@@ -403,6 +424,11 @@ class CatchupTest(HistoryCase):
         # And it is live again.
         publisher.pub(topic, '"after"', id_raw='"a"')
         self.assertEqual(stalled.next_event(timeout=WAIT_S).seq, total + 1)
+        # At least one catch-up fed it from the log; its subscribe asked for no replay.
+        catchups = self.wait_metric(broker, "herald_catchups_total", lambda n: n >= 1)
+        self.wait_metric(broker, "herald_replayed_messages_total", lambda n: 1 <= n <= total)
+        self.wait_metric(broker, "herald_replays_total", 0)
+        self.assertLessEqual(catchups, total)
         broker.stop()
 
 

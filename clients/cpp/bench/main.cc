@@ -26,6 +26,7 @@ int main(int argc, char** argv) {
   for (const herald::bench::Scenario& scenario : herald::bench::scenarios()) {
     if (scenario.name != options.scenario) continue;
     if (options.path.empty()) options.path = std::string(scenario.default_path);
+    if (options.topic.empty()) options.topic = std::string(scenario.default_topic);
     // A peer that resets a connection must cost that connection, not the process.
     ::signal(SIGPIPE, SIG_IGN);
     herald::bench::JsonWriter out;

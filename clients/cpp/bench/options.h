@@ -20,7 +20,7 @@ struct Options {
   uint32_t payload_bytes = 64;
   double warmup_s = 1.0;
   double duration_s = 5.0;
-  uint64_t messages = 0;  // 0: bounded by time only
+  uint64_t messages = 0;  // 0: bounded by time only (replay: 1,000,000 to fill)
   // idle
   double hold_s = 5.0;
   double settle_s = 2.0;
@@ -28,12 +28,15 @@ struct Options {
   uint32_t processes = 0;         // 0: one per 19,000 connections
   // pub/sub: fanout, topics, conns
   uint32_t subscribers = 1000;
-  std::string topic = "bench.fanout";
+  std::string topic;  // empty: the scenario's own (Scenario::default_topic)
   uint32_t topics = 1000;
   double rate = 0;  // publishes per second; 0: as fast as the subscribers keep up
   uint32_t publish_window = 64;
   std::string policy;  // empty: the broker's default
   bool shared_topic = false;
+  // replay
+  bool no_fill = false;  // replay what --topic already holds
+  double timeout_s = 120;
   // dialing
   uint32_t connect_rate = 20000;
   uint32_t handshakes_in_flight = 1000;

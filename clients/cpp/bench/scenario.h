@@ -13,8 +13,9 @@ namespace herald::bench {
 
 struct Scenario {
   std::string_view name;
-  std::string_view summary;       // for --help, wrapped by hand at 100 columns
-  std::string_view default_path;  // the WebSocket path unless --path says otherwise
+  std::string_view summary;        // for --help, wrapped by hand at 100 columns
+  std::string_view default_path;   // the WebSocket path unless --path says otherwise
+  std::string_view default_topic;  // the topic unless --topic says otherwise; empty: none used
   // Writes params and results into `out`; returns the process exit status (0: the run
   // completed and its checks passed, 1: it could not run, 3: it ran but a check failed).
   int (*run)(const Options& options, JsonWriter& out);
@@ -28,5 +29,6 @@ int run_fanout(const Options& options, JsonWriter& out);
 int run_topics(const Options& options, JsonWriter& out);
 int run_conns(const Options& options, JsonWriter& out);
 int run_handshakes(const Options& options, JsonWriter& out);
+int run_replay(const Options& options, JsonWriter& out);
 
 }  // namespace herald::bench

@@ -33,6 +33,12 @@ TEST(MetricsTest, RendersSumsLabelsAndBusySeconds) {
   workers[1].tls_handshake_failures = 1;
   workers[1].tls_handshakes = 8;
   workers[0].tls_resumptions = 5;
+  workers[0].replays = 2;
+  workers[1].replays = 1;
+  workers[1].replayed_messages = 40;
+  workers[0].catchups = 1;
+  workers[0].storage_failures = 3;
+  workers[1].storage_failures = 4;
   std::string text = render_metrics(workers, 9);
   for (const char* line : {
            "herald_connections 7\n",
@@ -44,6 +50,10 @@ TEST(MetricsTest, RendersSumsLabelsAndBusySeconds) {
            "herald_tls_handshakes_total 8\n",
            "herald_tls_resumptions_total 5\n",
            "herald_tls_handshake_failures_total 3\n",
+           "herald_replays_total 3\n",
+           "herald_replayed_messages_total 40\n",
+           "herald_catchups_total 1\n",
+           "herald_storage_failures_total 7\n",
            "herald_worker_busy_seconds_total{worker=\"0\"} 0.000000000\n",
            "herald_worker_busy_seconds_total{worker=\"1\"} 1.500000000\n",
        }) {
@@ -90,7 +100,9 @@ TEST(MetricsTest, EveryFamilyHasHelpAndTypeBeforeItsSamples) {
     std::string name = line.substr(0, line.find_first_of("{ "));
     EXPECT_EQ(name, type_for) << line;
   }
-  EXPECT_EQ(families, 16);  // 12, three TLS families, and refusals by reason
+  // 12, three TLS families, refusals by reason, and four of history: replays, replayed
+  // messages, catch-ups and storage failures.
+  EXPECT_EQ(families, 20);
 }
 
 }  // namespace
