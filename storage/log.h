@@ -113,6 +113,11 @@ class Log {
   // them in sequence order); with a clock step backwards the answer may be late by the step.
   virtual Result<uint64_t> find_seq_at_or_after_time(std::string_view topic, int64_t time_ms) = 0;
 
+  // The seq where the topic's last `count` retained messages start: first_seq when fewer are
+  // retained, last_seq + 1 when none is (or count is 0). Counts messages, not seqs, so gaps
+  // in the sequence do not shorten it.
+  virtual Result<uint64_t> first_of_last(std::string_view topic, uint64_t count) = 0;
+
   // Every topic with history, for the broker to continue sequence numbers after a restart.
   virtual Result<std::vector<TopicState>> topics() = 0;
 

@@ -106,6 +106,14 @@ Result<uint64_t> MemoryLog::find_seq_at_or_after_time(std::string_view topic, in
   return {Status::ok(), it == messages.end() ? found->state.last_seq + 1 : it->seq};
 }
 
+Result<uint64_t> MemoryLog::first_of_last(std::string_view topic, uint64_t count) {
+  const Topic* found = find(topic);
+  if (!found) return {Status::ok(), 1};
+  const auto& messages = found->messages;
+  if (count == 0 || messages.empty()) return {Status::ok(), found->state.last_seq + 1};
+  return {Status::ok(), messages[messages.size() > count ? messages.size() - count : 0].seq};
+}
+
 Result<std::vector<TopicState>> MemoryLog::topics() {
   Result<std::vector<TopicState>> result;
   result.value.reserve(topics_.size());

@@ -20,6 +20,7 @@ class MemoryLog final : public Log {
   Result<MessagePage> read(std::string_view topic, uint64_t from_seq,
                            ReadLimits limits) override;
   Result<uint64_t> find_seq_at_or_after_time(std::string_view topic, int64_t time_ms) override;
+  Result<uint64_t> first_of_last(std::string_view topic, uint64_t count) override;
   Result<std::vector<TopicState>> topics() override;
   Status enforce_retention(int64_t now_ms) override;
 

@@ -19,6 +19,9 @@ namespace herald::storage {
 namespace {
 
 constexpr const char* kTopicsFamily = "topics";
+// The "meta" family holds one key, present only between a clean shutdown and the next open.
+constexpr const char* kMetaFamily = "meta";
+constexpr const char* kCleanKey = "clean_shutdown";
 constexpr uint64_t kReadReserveMax = 4096;
 // A chunk closes before passing this (a larger message is a chunk of its own): about one
 // 16 KiB table block, so a read from any seq decodes at most one block it does not need.
@@ -152,6 +155,7 @@ struct RocksDbLog::Impl {
   struct Oldest {
     int64_t time_ms = 0;
     uint64_t bytes_before = 0;  // the topic's payload bytes before it
+    uint64_t count_before = 0;  // the topic's messages before it
   };
   struct Topic {
     format::TopicRecord record;
@@ -165,6 +169,7 @@ struct RocksDbLog::Impl {
   using TopicMap = std::unordered_map<std::string, Topic, Hash, std::equal_to<>>;
   // The first message at or after a seq, with what a retention search needs of it.
   struct Found {
+    bool exists = false;  // false past the last message
     uint64_t seq = 0;
     format::MessageHeader header;
     uint64_t payload_bytes = 0;
@@ -180,6 +185,8 @@ struct RocksDbLog::Impl {
   std::unique_ptr<rocksdb::DB> db;
   rocksdb::ColumnFamilyHandle* messages = nullptr;  // the default family, owned by db
   rocksdb::ColumnFamilyHandle* topics_family = nullptr;
+  rocksdb::ColumnFamilyHandle* meta_family = nullptr;
+  bool opened_after_crash = false;
   RetentionFor retention_for;
   TopicMap topics;
   uint64_t next_topic_id = 1;
@@ -190,6 +197,7 @@ struct RocksDbLog::Impl {
 
   ~Impl() {
     if (topics_family) db->DestroyColumnFamilyHandle(topics_family);
+    if (meta_family) db->DestroyColumnFamilyHandle(meta_family);
     if (db) db->Close().PermitUncheckedError();
   }
 
@@ -209,7 +217,8 @@ struct RocksDbLog::Impl {
   }
 
   Status load_topics();
-  static Status first_at_or_after(TopicReader& reader, uint64_t seq, std::optional<Found>& out);
+  Status skip_after_crash(uint64_t skip);
+  static Status first_at_or_after(TopicReader& reader, uint64_t seq, Found& out);
   template <typename Keep>
   Result<uint64_t> first_kept(const format::TopicRecord& record, Keep keep);
   Result<uint64_t> retention_cut(const std::string& name, Topic& topic, int64_t now_ms);
@@ -252,7 +261,8 @@ Result<std::unique_ptr<RocksDbLog>> RocksDbLog::open(const RocksDbOptions& optio
 
   std::vector<rocksdb::ColumnFamilyDescriptor> families = {
       {rocksdb::kDefaultColumnFamilyName, message_options},
-      {kTopicsFamily, rocksdb::ColumnFamilyOptions()}};
+      {kTopicsFamily, rocksdb::ColumnFamilyOptions()},
+      {kMetaFamily, rocksdb::ColumnFamilyOptions()}};
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* raw = nullptr;
   rocksdb::Status status = rocksdb::DB::Open(db_options, options.path, families, &handles, &raw);
@@ -261,11 +271,15 @@ Result<std::unique_ptr<RocksDbLog>> RocksDbLog::open(const RocksDbOptions& optio
   auto impl = std::make_unique<Impl>();
   impl->db.reset(raw);
   impl->topics_family = handles[1];
+  impl->meta_family = handles[2];
   // The default family's handle is owned by the DB; only ours needs destroying.
   impl->db->DestroyColumnFamilyHandle(handles[0]).PermitUncheckedError();
   impl->messages = impl->db->DefaultColumnFamily();
   impl->retention_for = std::move(retention_for);
   if (Status loaded = impl->load_topics(); !loaded.is_ok()) return {std::move(loaded), {}};
+  if (Status skipped = impl->skip_after_crash(options.crash_seq_skip); !skipped.is_ok()) {
+    return {std::move(skipped), {}};
+  }
   return {Status::ok(), std::unique_ptr<RocksDbLog>(new RocksDbLog(std::move(impl)))};
 }
 
@@ -293,10 +307,41 @@ Status RocksDbLog::Impl::load_topics() {
     if (last.seq <= topic.record.last_seq) continue;
     topic.record.last_seq = last.seq;
     topic.record.bytes_through_last = last.header.bytes_through;
+    topic.record.count_through_last = last.header.count_through;
     if (topic.record.first_seq == 0) topic.record.first_seq = reader.chunk_seq();
   }
   return Status::ok();
 }
+
+// Without the clean mark, the last run may have delivered messages live that never reached
+// the log: move every topic's last_seq past them. Either way the mark goes, in the same
+// synced batch, so that a crash from now on is seen at the next open.
+Status RocksDbLog::Impl::skip_after_crash(uint64_t skip) {
+  std::string ignored;
+  rocksdb::Status found = db->Get(rocksdb::ReadOptions(), meta_family, kCleanKey, &ignored);
+  if (!found.ok() && !found.IsNotFound()) return convert(found, "reading the shutdown mark");
+  batch.Clear();
+  opened_after_crash = found.IsNotFound() && !topics.empty();
+  if (opened_after_crash) {
+    for (auto& [name, topic] : topics) {
+      format::TopicRecord& record = topic.record;
+      record.last_seq = record.last_seq > UINT64_MAX - 1 - skip ? UINT64_MAX - 1 : record.last_seq + skip;
+      put_topic(name, record);
+    }
+  }
+  batch.Delete(meta_family, kCleanKey);
+  rocksdb::WriteOptions synced;
+  synced.sync = true;
+  return convert(db->Write(synced, &batch), "clearing the shutdown mark");
+}
+
+Status RocksDbLog::mark_clean() {
+  rocksdb::WriteOptions synced;
+  synced.sync = true;
+  return convert(impl_->db->Put(synced, impl_->meta_family, kCleanKey, "1"), "marking shutdown");
+}
+
+bool RocksDbLog::opened_after_crash() const { return impl_->opened_after_crash; }
 
 Status RocksDbLog::append(std::span<const AppendEntry> entries, bool sync) {
   Impl& impl = *impl_;
@@ -325,10 +370,13 @@ Status RocksDbLog::append(std::span<const AppendEntry> entries, bool sync) {
     }
     if (pending.chunk.empty()) pending.chunk_seq = entry.seq;
     record.bytes_through_last += entry.payload.size();
+    record.count_through_last += 1;
     record.last_seq = entry.seq;
     if (record.first_seq == 0) record.first_seq = entry.seq;
     format::append_chunk_message(
-        {entry.seq, {entry.binary, entry.time_ms, record.bytes_through_last}, entry.payload},
+        {entry.seq,
+         {entry.binary, entry.time_ms, record.bytes_through_last, record.count_through_last},
+         entry.payload},
         pending.chunk);
   }
   for (auto& [name, pending] : impl.pending) {
@@ -379,13 +427,12 @@ Result<MessagePage> RocksDbLog::read(std::string_view topic, uint64_t from_seq,
   return result;
 }
 
-// The first message of the topic with seq >= `seq`, or nullopt past the last.
-Status RocksDbLog::Impl::first_at_or_after(TopicReader& reader, uint64_t seq,
-                                           std::optional<Found>& out) {
-  out.reset();
+// The first message of the topic with seq >= `seq` (out.exists false past the last).
+Status RocksDbLog::Impl::first_at_or_after(TopicReader& reader, uint64_t seq, Found& out) {
+  out = Found{};
   format::ChunkMessage message;
   if (!reader.seek(seq, message)) return reader.status();
-  out = Found{message.seq, message.header, message.payload.size(), reader.chunk_seq()};
+  out = Found{true, message.seq, message.header, message.payload.size(), reader.chunk_seq()};
   return Status::ok();
 }
 
@@ -399,17 +446,17 @@ Result<uint64_t> RocksDbLog::Impl::first_kept(const format::TopicRecord& record,
   uint64_t low = record.first_seq;
   uint64_t high = record.last_seq + 1;  // the answer when nothing is kept
   uint64_t answer = high;
-  std::optional<Found> found;
+  Found found;
   while (low < high) {
     uint64_t middle = low + (high - low) / 2;
     if (Status status = first_at_or_after(reader, middle, found); !status.is_ok()) {
       return {std::move(status), 0};
     }
-    if (!found || keep(*found)) {
-      if (found) answer = found->seq;
+    if (!found.exists || keep(found)) {
+      if (found.exists) answer = found.seq;
       high = middle;
     } else {
-      low = found->seq + 1;
+      low = found.seq + 1;
     }
   }
   return {Status::ok(), answer};
@@ -421,6 +468,16 @@ Result<uint64_t> RocksDbLog::find_seq_at_or_after_time(std::string_view topic, i
   if (found->record.first_seq == 0) return {Status::ok(), found->record.last_seq + 1};
   return impl_->first_kept(found->record,
                            [&](const Impl::Found& m) { return m.header.time_ms >= time_ms; });
+}
+
+Result<uint64_t> RocksDbLog::first_of_last(std::string_view topic, uint64_t count) {
+  const Impl::Topic* found = impl_->find(topic);
+  if (!found) return {Status::ok(), 1};
+  const format::TopicRecord& record = found->record;
+  if (count == 0 || record.first_seq == 0) return {Status::ok(), record.last_seq + 1};
+  return impl_->first_kept(record, [&](const Impl::Found& m) {
+    return record.count_through_last - (m.header.count_through - 1) <= count;
+  });
 }
 
 Result<std::vector<TopicState>> RocksDbLog::topics() {
@@ -441,18 +498,25 @@ Result<uint64_t> RocksDbLog::Impl::retention_cut(const std::string& name, Topic&
   const Retention& bounds = *topic.retention;
   const format::TopicRecord& record = topic.record;
   uint64_t cut = record.first_seq;
-  if (bounds.count_max && record.last_seq >= bounds.count_max) {
-    cut = std::max(cut, record.last_seq - bounds.count_max + 1);
-  }
-  if ((bounds.age_ms_max || bounds.bytes_max) && !topic.oldest) {
+  if (!bounds.count_max && !bounds.age_ms_max && !bounds.bytes_max) return {Status::ok(), cut};
+  if (!topic.oldest) {
     TopicReader reader(*db, record.topic_id);
-    std::optional<Found> first;
+    Found first;
     if (Status status = first_at_or_after(reader, record.first_seq, first); !status.is_ok()) {
       return {std::move(status), 0};
     }
-    if (!first) return {Status::corruption("no message at first_seq of '" + name + "'"), 0};
-    topic.oldest =
-        Oldest{first->header.time_ms, first->header.bytes_through - first->payload_bytes};
+    if (!first.exists) return {Status::corruption("no message at first_seq of '" + name + "'"), 0};
+    topic.oldest = Oldest{first.header.time_ms, first.header.bytes_through - first.payload_bytes,
+                          first.header.count_through - 1};
+  }
+  if (bounds.count_max &&
+      record.count_through_last - topic.oldest->count_before > bounds.count_max) {
+    // Messages kept from m on: every one through the last minus those before m.
+    auto kept = first_kept(record, [&](const Found& m) {
+      return record.count_through_last - (m.header.count_through - 1) <= bounds.count_max;
+    });
+    if (!kept.status.is_ok()) return kept;
+    cut = std::max(cut, kept.value);
   }
   int64_t oldest_kept = oldest_kept_ms(now_ms, bounds.age_ms_max);
   if (bounds.age_ms_max && topic.oldest->time_ms < oldest_kept) {
@@ -490,13 +554,13 @@ Status RocksDbLog::enforce_retention(int64_t now_ms) {
     uint64_t delete_below = cut.value;
     if (cut.value <= topic.record.last_seq) {
       TopicReader reader(*impl.db, topic.record.topic_id);
-      std::optional<Impl::Found> found;
+      Impl::Found found;
       if (Status status = Impl::first_at_or_after(reader, cut.value, found); !status.is_ok()) {
         return status;
       }
-      if (found) {
-        new_first = found->seq;
-        delete_below = found->chunk_seq;
+      if (found.exists) {
+        new_first = found.seq;
+        delete_below = found.chunk_seq;
       }
     }
     // From the bare topic id (see TopicHint): nothing of the topic sorts before it.

@@ -13,6 +13,10 @@ struct RocksDbOptions {
   std::string path = "./data/history";     // created, with its parents, when missing
   uint64_t write_buffer_bytes = 64 << 20;  // one memtable; two may be in memory at once
   uint64_t block_cache_bytes = 32 << 20;   // serves replays of recent, flushed messages
+  // Opened after a crash (no mark_clean() since the last open), every topic's last_seq moves
+  // on by this much: the writer's bound on messages that were delivered live but not yet
+  // written, so that none of their sequence numbers is handed out again.
+  uint64_t crash_seq_skip = 0;
 };
 
 class RocksDbLog final : public Log {
@@ -30,8 +34,15 @@ class RocksDbLog final : public Log {
   Result<MessagePage> read(std::string_view topic, uint64_t from_seq,
                            ReadLimits limits) override;
   Result<uint64_t> find_seq_at_or_after_time(std::string_view topic, int64_t time_ms) override;
+  Result<uint64_t> first_of_last(std::string_view topic, uint64_t count) override;
   Result<std::vector<TopicState>> topics() override;
   Status enforce_retention(int64_t now_ms) override;
+
+  // Records a clean shutdown (synced): call last, once every append has been written. The
+  // next open then continues sequences exactly; without it, it skips crash_seq_skip.
+  Status mark_clean();
+  // Whether this open followed a crash, and so skipped sequences.
+  [[nodiscard]] bool opened_after_crash() const;
 
   // Flushes memtables and compacts everything: for the disk-use benchmark and tests.
   Status compact();

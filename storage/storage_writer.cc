@@ -93,11 +93,16 @@ Result<std::unique_ptr<StorageWriter>> StorageWriter::open(StorageConfig config)
     options.path = (std::filesystem::path(dir) / "history").string();
     options.write_buffer_bytes = writer->config_.rocksdb_write_buffer_bytes;
     options.block_cache_bytes = writer->config_.rocksdb_block_cache_bytes;
+    // Delivered live but not yet written: at most a full ring per producer, plus as many
+    // again in the batch being written when the crash came.
+    options.crash_seq_skip =
+        2 * uint64_t{writer->config_.producer_count} * writer->config_.append_queue_capacity;
     auto opened = RocksDbLog::open(options, retention_for);
     if (!opened.status.is_ok()) return {std::move(opened.status), {}};
     auto topics = opened.value->topics();
     if (!topics.status.is_ok()) return {std::move(topics.status), {}};
     writer->recovered_ = std::move(topics.value);
+    writer->crash_seq_skip_ = opened.value->opened_after_crash() ? options.crash_seq_skip : 0;
     writer->rocksdb_ = std::move(opened.value);
   }
   for (uint32_t i = 0; i < writer->config_.producer_count; ++i) {
@@ -117,14 +122,20 @@ void StorageWriter::start() {
 }
 
 void StorageWriter::stop() {
-  if (!thread_.joinable()) return;
-  stopping_.store(true, std::memory_order_seq_cst);
-  {
-    std::lock_guard lock(sleep_mutex_);
-    sleeping_.store(false, std::memory_order_relaxed);
+  if (thread_.joinable()) {
+    stopping_.store(true, std::memory_order_seq_cst);
+    {
+      std::lock_guard lock(sleep_mutex_);
+      sleeping_.store(false, std::memory_order_relaxed);
+    }
+    sleep_cv_.notify_one();
+    thread_.join();
   }
-  sleep_cv_.notify_one();
-  thread_.join();
+  // Every submitted append is written: the next open may continue sequences exactly. Not
+  // after a failed write, since the messages delivered live since then are not in the log.
+  if (rocksdb_ && !marked_clean_ && failure().is_ok()) {
+    marked_clean_ = rocksdb_->mark_clean().is_ok();
+  }
 }
 
 Status StorageWriter::failure() const {
@@ -333,10 +344,16 @@ ReadResult StorageWriter::serve(ReadRequest& request) {
     case ReadRequest::Start::kSeq:
       from = request.value;
       break;
-    case ReadRequest::Start::kLast:
-      from = now.last_seq >= request.value ? now.last_seq - request.value + 1 : 0;
+    case ReadRequest::Start::kLast: {
+      auto found = log->first_of_last(request.topic, request.value);
+      if (!found.status.is_ok()) {
+        result.status = std::move(found.status);
+        return result;
+      }
+      from = found.value;
       limits.count_max = std::min(limits.count_max, request.value);
       break;
+    }
     case ReadRequest::Start::kTime: {
       auto found = log->find_seq_at_or_after_time(
           request.topic, static_cast<int64_t>(std::min<uint64_t>(request.value, INT64_MAX)));
@@ -356,7 +373,7 @@ ReadResult StorageWriter::serve(ReadRequest& request) {
 }
 
 void StorageWriter::enforce_retention(int64_t now_ms) {
-  for (Log* log : {memory_.get(), rocksdb_.get()}) {
+  for (Log* log : {memory_.get(), static_cast<Log*>(rocksdb_.get())}) {
     if (log && !log->enforce_retention(now_ms).is_ok()) {
       retention_failures_.fetch_add(1, std::memory_order_relaxed);
     }

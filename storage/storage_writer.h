@@ -15,6 +15,7 @@
 
 #include "storage/history_rules.h"
 #include "storage/log.h"
+#include "storage/rocksdb_log.h"
 #include "storage/spsc_ring.h"
 #include "storage/status.h"
 
@@ -130,12 +131,17 @@ class StorageWriter {
   // Topics with durable history found at open, each with its last_seq: the broker continues
   // every such topic's sequence from last_seq + 1, so no number is reused after a restart.
   [[nodiscard]] const std::vector<TopicState>& recovered_topics() const { return recovered_; }
+  // Nonzero when the RocksDB log was not closed cleanly (a crash, kill -9, or a failed write):
+  // how far every recovered last_seq was moved on, past the messages that may have been
+  // delivered live but not written. Their numbers are skipped, never reused.
+  [[nodiscard]] uint64_t crash_seq_skip() const { return crash_seq_skip_; }
 
   [[nodiscard]] StorageProducer& producer(uint32_t index) { return *producers_.at(index); }
   [[nodiscard]] const HistoryRules& rules() const { return config_.rules; }
 
   void start();
-  // Writes every append already submitted, answers every read already queued, then joins.
+  // Writes every append already submitted, answers every read already queued, joins, and
+  // marks the RocksDB log clean unless a write failed.
   void stop();
 
   // The first write failure, ok while none. Any thread.
@@ -174,9 +180,11 @@ class StorageWriter {
 
   StorageConfig config_;
   std::unique_ptr<Log> memory_;
-  std::unique_ptr<Log> rocksdb_;
+  std::unique_ptr<RocksDbLog> rocksdb_;
   std::vector<std::unique_ptr<StorageProducer>> producers_;
   std::vector<TopicState> recovered_;
+  uint64_t crash_seq_skip_ = 0;
+  bool marked_clean_ = false;
 
   std::thread thread_;
   std::atomic<bool> stopping_{false};

@@ -146,6 +146,11 @@ std::unique_ptr<storage::StorageWriter> open_storage(const ServerConfig& config,
             " (check --data-dir and its permissions)";
     return nullptr;
   }
+  if (uint64_t skip = opened.value->crash_seq_skip(); skip != 0) {
+    print_line("history: the logs in " + config.data_dir +
+               " were not closed cleanly; every topic's sequence skips " + std::to_string(skip) +
+               " numbers so that none delivered before the crash is reused");
+  }
   return std::move(opened.value);
 }
 

@@ -383,6 +383,23 @@ TYPED_TEST(LogTest, LongRunsReadAndTrimAnywhere) {
   }
 }
 
+TYPED_TEST(LogTest, TheLastKCountMessagesNotSeqs) {
+  EXPECT_EQ(this->log_->first_of_last("none", 3).value, 1u);
+  this->append_range("t", 1, 3);
+  this->append_range("t", 10, 11);  // a gap: 4..9 were never stored
+  auto first_of_last = [&](uint64_t count) {
+    auto found = this->log_->first_of_last("t", count);
+    EXPECT_TRUE(found.status.is_ok()) << found.status.message();
+    return found.value;
+  };
+  EXPECT_EQ(first_of_last(0), 12u);
+  EXPECT_EQ(first_of_last(1), 11u);
+  EXPECT_EQ(first_of_last(2), 10u);
+  EXPECT_EQ(first_of_last(3), 3u);
+  EXPECT_EQ(first_of_last(5), 1u);
+  EXPECT_EQ(first_of_last(50), 1u);
+}
+
 TYPED_TEST(LogTest, FreshHistoryGetsANewEpoch) {
   this->append_range("t", 1, 1);
   uint64_t first = this->state("t").epoch;
