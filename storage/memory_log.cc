@@ -5,8 +5,7 @@
 #include <algorithm>
 
 namespace herald::storage {
-namespace {
-}  // namespace
+namespace {}  // namespace
 
 MemoryLog::MemoryLog(RetentionFor retention_for) : retention_for_(std::move(retention_for)) {}
 
@@ -76,8 +75,7 @@ Result<TopicState> MemoryLog::state(std::string_view topic) {
   return {Status::ok(), found->state};
 }
 
-Result<MessagePage> MemoryLog::read(std::string_view topic, uint64_t from_seq,
-                                    ReadLimits limits) {
+Result<MessagePage> MemoryLog::read(std::string_view topic, uint64_t from_seq, ReadLimits limits) {
   Result<MessagePage> result;
   const Topic* found = find(topic);
   if (!found) return result;

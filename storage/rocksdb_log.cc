@@ -325,7 +325,8 @@ Status RocksDbLog::Impl::skip_after_crash(uint64_t skip) {
   if (opened_after_crash) {
     for (auto& [name, topic] : topics) {
       format::TopicRecord& record = topic.record;
-      record.last_seq = record.last_seq > UINT64_MAX - 1 - skip ? UINT64_MAX - 1 : record.last_seq + skip;
+      record.last_seq =
+          record.last_seq > UINT64_MAX - 1 - skip ? UINT64_MAX - 1 : record.last_seq + skip;
       put_topic(name, record);
     }
   }
@@ -404,8 +405,7 @@ Result<TopicState> RocksDbLog::state(std::string_view topic) {
                                    record.first_seq, record.last_seq}};
 }
 
-Result<MessagePage> RocksDbLog::read(std::string_view topic, uint64_t from_seq,
-                                     ReadLimits limits) {
+Result<MessagePage> RocksDbLog::read(std::string_view topic, uint64_t from_seq, ReadLimits limits) {
   Result<MessagePage> result;
   const Impl::Topic* found = impl_->find(topic);
   if (!found || found->record.first_seq == 0 || limits.count_max == 0) return result;

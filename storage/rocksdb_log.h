@@ -31,8 +31,7 @@ class RocksDbLog final : public Log {
 
   Status append(std::span<const AppendEntry> entries, bool sync) override;
   Result<TopicState> state(std::string_view topic) override;
-  Result<MessagePage> read(std::string_view topic, uint64_t from_seq,
-                           ReadLimits limits) override;
+  Result<MessagePage> read(std::string_view topic, uint64_t from_seq, ReadLimits limits) override;
   Result<uint64_t> find_seq_at_or_after_time(std::string_view topic, int64_t time_ms) override;
   Result<uint64_t> first_of_last(std::string_view topic, uint64_t count) override;
   Result<std::vector<TopicState>> topics() override;

@@ -351,7 +351,8 @@ void Worker::enqueue_replayed(Connection& connection, std::string_view topic, Re
   uint64_t count = 0;
   for (const storage::StoredMessage& message : page) {
     if (message.seq < state.next_read) continue;
-    bytes += pubsub::message_frame_bytes(topic, message.seq, message.payload.size(), message.binary);
+    bytes +=
+        pubsub::message_frame_bytes(topic, message.seq, message.payload.size(), message.binary);
     ++count;
   }
   if (count == 0) return;

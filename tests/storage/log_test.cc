@@ -362,7 +362,8 @@ TYPED_TEST(LogTest, LongRunsReadAndTrimAnywhere) {
   this->append_range("long", 1, kLast);
   EXPECT_EQ(this->seqs("long"), this->range(1, kLast));
   for (uint64_t from : {2u, 480u, 481u, 482u, 2999u, 4999u, 5000u}) {
-    EXPECT_EQ(this->seqs("long", from, {3, UINT64_MAX}), this->range(from, std::min(from + 2, kLast)))
+    EXPECT_EQ(this->seqs("long", from, {3, UINT64_MAX}),
+              this->range(from, std::min(from + 2, kLast)))
         << "from " << from;
   }
   auto at = this->log_->find_seq_at_or_after_time("long", 31'235);  // time = seq * 10
