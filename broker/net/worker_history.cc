@@ -262,10 +262,11 @@ void Worker::send_recovery(Connection& connection, const std::string& topic, Rep
   const uint64_t next = log.last_seq + 1;
   const uint64_t from = result.messages.empty() ? next : result.messages.front().seq;
   if (state.start == pubsub::Replay::kFrom && !state.restarted) {
-    // Complete when nothing the client asked for was trimmed (or never retained).
+    // Complete when the replay starts at the position asked for (or nothing is asked for
+    // yet): not when it was trimmed or never retained, nor when it falls in the numbers a
+    // crash made the log skip (messages delivered live but never written).
     const uint64_t wanted = std::max<uint64_t>(state.value, 1);
-    const uint64_t first = log.first_seq != 0 ? log.first_seq : next;
-    if (wanted < first) state.complete = false;
+    if (wanted < next && from > wanted) state.complete = false;
   }
   const std::string epoch = epoch_text(log.epoch);
   send_text(connection,

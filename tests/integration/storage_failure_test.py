@@ -95,10 +95,11 @@ class StorageFailureTest(unittest.TestCase):
         self.clients = []
         broker.stop()
 
-    def subscribe(self, client, topic, options):
+    def subscribe(self, client, topic, options, complete=True):
         client.command('{"op":"sub","topic":%s,%s,"id":"r"}' % (json.dumps(topic), options))
         recovery = client.next_event(timeout=WAIT_S)
         self.assertEqual(recovery.type, "recovery", repr(recovery))
+        self.assertEqual(recovery.raw["complete"], "true" if complete else "false")
         ack = client.next_event(timeout=WAIT_S)
         self.assertEqual((ack.type, ack.id), ("ack", '"r"'), repr(ack))
         return int(recovery.raw["from"]), int(recovery.raw["next"])
@@ -200,6 +201,11 @@ class StorageFailureTest(unittest.TestCase):
         stored, next_seq = self.replay_all(broker, "f.t")
         self.check_acked_stored(stored, acked)
         self.assertGreater(next_seq, published + 2)
+        # A client resuming just past the last stored message asks for numbers that went out
+        # live but were never written: the recovery says it is incomplete.
+        resume_from, resume_next = self.subscribe(
+            self.client(broker), "f.t", '"from":%d' % (max(stored) + 1), complete=False)
+        self.assertEqual((resume_from, resume_next), (next_seq, next_seq))
         after = self.client(broker).pub_acked(self, "f.t", '{"n":-3}', id_raw="1")[0]
         self.assertEqual(after, next_seq)
         self.stop(broker)
