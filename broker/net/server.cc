@@ -108,7 +108,8 @@ struct Threads {
 };
 
 // Starts every worker on its own thread and waits until each has set up its ring (which
-// must happen on that thread). Returns "" or the first setup error.
+// must happen on that thread); no worker runs before all are set up. Returns "" or the
+// first setup error.
 std::string start_workers(Threads& threads) {
   size_t count = threads.workers.size();
   threads.errors.resize(count);
@@ -119,7 +120,9 @@ std::string start_workers(Threads& threads) {
       std::string error = worker.setup();
       bool ok = error.empty();
       threads.errors[i] = std::move(error);
-      threads.ready->count_down();
+      // Wait for every worker's setup, not only our own: run() may wake a peer at once, and
+      // the peer's ring and eventfd are in the Hub only once its setup is done.
+      threads.ready->arrive_and_wait();
       if (ok) worker.run();
     });
   }
