@@ -93,10 +93,17 @@ class Broker:
             if self._log is not None:
                 self._log.close()
             self._log = tempfile.TemporaryFile()
-            self.proc = subprocess.Popen(
-                [HERALD, "--host", "127.0.0.1", "--port", str(port), *self.flags],
-                stdin=subprocess.DEVNULL, stdout=self._log, stderr=self._log,
-                preexec_fn=self.preexec_fn)
+            # herald writes through its own open file, in append mode: sharing ours would
+            # share its offset, and output() seeking to 0 to read would make herald's next
+            # line overwrite the first ones.
+            writer = os.open("/proc/self/fd/%d" % self._log.fileno(), os.O_WRONLY | os.O_APPEND)
+            try:
+                self.proc = subprocess.Popen(
+                    [HERALD, "--host", "127.0.0.1", "--port", str(port), *self.flags],
+                    stdin=subprocess.DEVNULL, stdout=writer, stderr=writer,
+                    preexec_fn=self.preexec_fn)
+            finally:
+                os.close(writer)
             self.port = port
             if self._wait_ready():
                 return self
