@@ -316,6 +316,7 @@ void Worker::finish_replay(Connection& connection, const std::string& topic) {
   const pubsub::Policy policy = it->second.policy;
   const std::string name = it->first;
   connection.replays_->erase(it);
+  set_live_floor(connection, name, next);
   // No table at all once nothing replays: deliveries test only the pointer.
   if (connection.replays_->empty()) connection.replays_.reset();
   // From here on the subscription is live: held frames go through its policy like any other.
@@ -331,7 +332,34 @@ void Worker::finish_replay(Connection& connection, const std::string& topic) {
   }
 }
 
+// The read may come back with messages whose live frames the owner has queued for this worker
+// but this worker has not taken yet (the owner queues the append before it broadcasts, and a
+// worker may take a read result before the channel items of the same tick). Those frames
+// arrive after the replay finished; the floor drops them.
+void Worker::set_live_floor(Connection& connection, const std::string& topic, uint64_t floor) {
+  if (connection.live_floors_ == nullptr) {
+    connection.live_floors_ = std::make_unique<TopicMap<uint64_t>>();
+  }
+  (*connection.live_floors_)[topic] = floor;
+}
+
+bool Worker::below_live_floor(Connection& connection, std::string_view topic, uint64_t seq) {
+  auto it = connection.live_floors_->find(topic);
+  if (it == connection.live_floors_->end()) return false;
+  if (seq < it->second) return true;
+  // The owner broadcasts in sequence order: nothing below the floor can follow this frame.
+  connection.live_floors_->erase(it);
+  if (connection.live_floors_->empty()) connection.live_floors_.reset();
+  return false;
+}
+
 void Worker::end_replay(Connection& connection, std::string_view topic) {
+  if (connection.live_floors_ != nullptr) {
+    if (auto it = connection.live_floors_->find(topic); it != connection.live_floors_->end()) {
+      connection.live_floors_->erase(it);
+      if (connection.live_floors_->empty()) connection.live_floors_.reset();
+    }
+  }
   if (connection.replays_ == nullptr) return;
   auto it = connection.replays_->find(topic);
   if (it != connection.replays_->end()) {
