@@ -244,8 +244,7 @@ class Worker final : private ConnectionHandler {
   void finish_replay(Connection& connection, const std::string& topic);
   void set_live_floor(Connection& connection, const std::string& topic, uint64_t floor);
   // Whether a live frame of `topic` was already replayed to `connection` (live_floors_).
-  [[nodiscard]] bool below_live_floor(Connection& connection, std::string_view topic,
-                                      uint64_t seq);
+  [[nodiscard]] bool below_live_floor(Connection& connection, std::string_view topic, uint64_t seq);
   void enqueue_replayed(Connection& connection, std::string_view topic, ReplayState& state,
                         const storage::MessagePage& page);
   // Holds a live frame for a subscription still replaying; false when there is none.
