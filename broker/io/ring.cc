@@ -14,12 +14,10 @@ namespace herald::broker::io {
 static_assert(sizeof(Timespec) == sizeof(__kernel_timespec));
 static_assert(offsetof(Timespec, tv_nsec) == offsetof(__kernel_timespec, tv_nsec));
 
-bool Completion::more() const { return (flags & IORING_CQE_F_MORE) != 0; }
-bool Completion::has_buffer() const { return (flags & IORING_CQE_F_BUFFER) != 0; }
-uint16_t Completion::buffer_id() const {
-  assert(has_buffer());
-  return static_cast<uint16_t>(flags >> IORING_CQE_BUFFER_SHIFT);
-}
+// Completions carry the CQE's flags as they are.
+static_assert(Completion::kBufferFlag == IORING_CQE_F_BUFFER);
+static_assert(Completion::kMoreFlag == IORING_CQE_F_MORE);
+static_assert(Completion::kBufferShift == IORING_CQE_BUFFER_SHIFT);
 
 struct Ring::State {
   io_uring ring{};
@@ -190,7 +188,23 @@ void* Ring::native() { return &state_->ring; }
 int probe_io_uring() {
   io_uring ring{};
   int rc = io_uring_queue_init(2, &ring, 0);
-  if (rc == 0) io_uring_queue_exit(&ring);
+  if (rc != 0) return rc;
+  // Every opcode the loop issues (MSG_RING, 5.18, is the newest); multishot receive (6.0)
+  // cannot be probed by opcode, so resolve_backend() also checks the kernel release.
+  constexpr int kNeeded[] = {IORING_OP_ACCEPT,  IORING_OP_RECV,     IORING_OP_SEND,
+                             IORING_OP_SENDMSG, IORING_OP_SHUTDOWN, IORING_OP_ASYNC_CANCEL,
+                             IORING_OP_CLOSE,   IORING_OP_TIMEOUT,  IORING_OP_READ,
+                             IORING_OP_MSG_RING};
+  io_uring_probe* probe = io_uring_get_probe_ring(&ring);
+  if (probe == nullptr) {
+    rc = -EOPNOTSUPP;
+  } else {
+    for (int op : kNeeded) {
+      if (io_uring_opcode_supported(probe, op) == 0) rc = -EOPNOTSUPP;
+    }
+    io_uring_free_probe(probe);
+  }
+  io_uring_queue_exit(&ring);
   return rc;
 }
 

@@ -10,26 +10,9 @@
 #include <memory>
 #include <span>
 
+#include "broker/io/completion.h"
+
 namespace herald::broker::io {
-
-// A completion copied out of the CQ, so handlers may submit while the batch is processed.
-struct Completion {
-  uint64_t user_data = 0;
-  int32_t res = 0;
-  uint32_t flags = 0;
-
-  // False on the last completion of a multishot operation (and on every single-shot one):
-  // the operation is over and its owner may re-arm or release it.
-  [[nodiscard]] bool more() const;
-  [[nodiscard]] bool has_buffer() const;
-  [[nodiscard]] uint16_t buffer_id() const;
-};
-
-// Layout-compatible with struct __kernel_timespec. Must stay valid until the next submit.
-struct Timespec {
-  int64_t tv_sec = 0;
-  long long tv_nsec = 0;
-};
 
 enum class RingSetup : uint8_t {
   kTuned,     // SINGLE_ISSUER | DEFER_TASKRUN | COOP_TASKRUN | SUBMIT_ALL
@@ -103,7 +86,8 @@ class Ring {
   bool initialized_ = false;
 };
 
-// Probes whether this process may create an io_uring at all. Returns 0 or -errno.
+// Probes whether this process may create an io_uring and the kernel knows every opcode Herald
+// issues. Returns 0, -errno from io_uring_setup, or -EOPNOTSUPP for a missing opcode.
 [[nodiscard]] int probe_io_uring();
 
 }  // namespace herald::broker::io

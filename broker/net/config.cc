@@ -26,7 +26,9 @@ constexpr uint64_t kDayMs = uint64_t{24} * 3600 * 1000;
 constexpr Flag kFlags[] = {
     {"host", Flag::Kind::kText, 0, 0, "address to listen on"},
     {"port", Flag::Kind::kNumber, 0, 65535, "TCP port (0 picks a free one)"},
-    {"workers", Flag::Kind::kNumber, 1, 1024, "I/O threads, one io_uring each"},
+    {"workers", Flag::Kind::kNumber, 1, 1024, "I/O threads, one event loop each"},
+    {"io", Flag::Kind::kText, 0, 0,
+     "auto, uring or epoll: the I/O backend (auto: io_uring where allowed, else epoll)"},
     {"echo", Flag::Kind::kSwitch, 0, 0, "serve the /echo WebSocket route"},
     {"max-connections", Flag::Kind::kNumber, 1, 100000000, "open connections across workers"},
     {"max-message-bytes", Flag::Kind::kNumber, 1, uint64_t{1} << 31,
@@ -82,6 +84,7 @@ std::string default_of(std::string_view name, const ServerConfig& c) {
   if (name == "host") return c.host;
   if (name == "port") return std::to_string(c.port);
   if (name == "workers") return "number of cores";
+  if (name == "io") return "auto";
   if (name == "echo") return "off";
   if (name == "max-connections") return std::to_string(c.max_connections);
   if (name == "max-message-bytes") return std::to_string(c.max_message_bytes);
@@ -175,6 +178,18 @@ std::string store_text(std::string_view name, std::string_view value, ServerConf
     std::string error;
     if (!storage::parse_history_rule(value, error)) return "--history: " + error;
     c.history.emplace_back(value);
+    return "";
+  }
+  if (name == "io") {
+    if (value == "auto") {
+      c.io = io::BackendChoice::kAuto;
+    } else if (value == "uring") {
+      c.io = io::BackendChoice::kUring;
+    } else if (value == "epoll") {
+      c.io = io::BackendChoice::kEpoll;
+    } else {
+      return "--io: '" + std::string(value) + "' is not auto, uring or epoll";
+    }
     return "";
   }
   if (name == "slow-consumer-policy") {

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "broker/auth/access_policy.h"
+#include "broker/io/backend.h"
 #include "protocol/pubsub/command.h"
 
 namespace herald::broker::net {
@@ -19,6 +20,7 @@ struct ServerConfig {
   std::string host = "0.0.0.0";
   uint16_t port = 8080;
   uint32_t workers = 0;  // 0: one per online core
+  io::BackendChoice io = io::BackendChoice::kAuto;
   bool echo = false;
   uint64_t max_connections = 100000;
   uint64_t max_message_bytes = uint64_t{16} << 20;

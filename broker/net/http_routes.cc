@@ -117,7 +117,8 @@ void Worker::on_http_request(Connection& connection) {
     session.respond(200, "text/plain", "ok\n");
   } else if (path == "/metrics") {
     if (method != "GET") return session.respond(405, "text/plain", "method not allowed\n");
-    session.respond(200, "text/plain; version=0.0.4; charset=utf-8", hub_.render_metrics());
+    session.respond(200, "text/plain; version=0.0.4; charset=utf-8",
+                    hub_.render_metrics() + hub_.render_io_metrics(io_->kind()));
   } else if (path == "/publish") {
     if (method != "POST") return session.respond(405, "text/plain", "method not allowed\n");
     on_http_publish(connection);

@@ -55,10 +55,7 @@ void Hub::attach_counters(uint32_t index, const WorkerCounters* counters) {
   peers_[index].counters = counters;
 }
 
-void Hub::attach_fds(uint32_t index, int ring_fd, int wake_fd) {
-  peers_[index].ring_fd = ring_fd;
-  peers_[index].wake_fd = wake_fd;
-}
+void Hub::attach_wake(uint32_t index, io::WakeAddress address) { peers_[index].wake = address; }
 
 bool Hub::has_subscriptions(uint32_t index) const {
   const WorkerCounters* counters = peers_[index].counters;
@@ -72,6 +69,23 @@ std::string Hub::render_metrics() const {
     workers.push_back(peer.counters != nullptr ? peer.counters->snapshot() : core::WorkerMetrics{});
   }
   return core::render_metrics(workers, topic_count_.load(std::memory_order_relaxed));
+}
+
+std::string Hub::render_io_metrics(io::BackendKind backend) const {
+  uint64_t connections = 0;
+  for (const Peer& peer : peers_) {
+    if (peer.counters != nullptr) connections += peer.counters->connections.load();
+  }
+  std::string label = "{backend=\"" + std::string(io::backend_name(backend)) + "\"}";
+  return "# HELP herald_io_backend The I/O backend the workers run (--io): 1 for the one in use.\n"
+         "# TYPE herald_io_backend gauge\n"
+         "herald_io_backend" +
+         label +
+         " 1\n"
+         "# HELP herald_io_connections Open connections on each I/O backend.\n"
+         "# TYPE herald_io_connections gauge\n"
+         "herald_io_connections" +
+         label + " " + std::to_string(connections) + "\n";
 }
 
 void Hub::discard(const ChannelItem& item) {

@@ -1,6 +1,6 @@
-// What the workers share: one SPSC channel per ordered pair of workers, each worker's ring
-// descriptor and eventfd (for wakeups), its counters (for /metrics) and the broker-wide topic
-// count. Owns the channels and frees whatever is still in them at the end; it issues no I/O.
+// What the workers share: one SPSC channel per ordered pair of workers, where each worker is
+// woken, its counters (for /metrics) and the broker-wide topic count. Owns the channels and
+// frees whatever is still in them at the end; it issues no I/O.
 #pragma once
 
 #include <atomic>
@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "broker/core/spsc_queue.h"
+#include "broker/io/backend.h"
 #include "broker/net/counters.h"
 
 namespace herald::broker::net {
@@ -39,12 +40,13 @@ class Hub {
   // Pushed only by worker `from`, popped only by worker `to` (from != to).
   [[nodiscard]] Channel& channel(uint32_t from, uint32_t to);
 
-  // Worker `index` registers these from its constructor (counters) and its setup() (fds).
-  // Other workers read them only once every worker's setup is done (the server's latch).
+  // Worker `index` registers these from its constructor (counters) and its setup() (where it
+  // is woken). Other workers read them only once every worker's setup is done (the latch).
   void attach_counters(uint32_t index, const WorkerCounters* counters);
-  void attach_fds(uint32_t index, int ring_fd, int wake_fd);
-  [[nodiscard]] int ring_fd(uint32_t index) const { return peers_[index].ring_fd; }
-  [[nodiscard]] int wake_fd(uint32_t index) const { return peers_[index].wake_fd; }
+  void attach_wake(uint32_t index, io::WakeAddress address);
+  [[nodiscard]] const io::WakeAddress& wake_address(uint32_t index) const {
+    return peers_[index].wake;
+  }
 
   // Any thread: whether worker `index` holds any subscription (its subscriptions gauge).
   [[nodiscard]] bool has_subscriptions(uint32_t index) const;
@@ -63,6 +65,9 @@ class Hub {
 
   // Any thread: the /metrics body, summed over the attached workers.
   [[nodiscard]] std::string render_metrics() const;
+  // Any thread: which I/O backend runs and the connections open on it (every worker runs the
+  // same one, chosen at start-up).
+  [[nodiscard]] std::string render_io_metrics(io::BackendKind backend) const;
 
   // Frees what an item owns (at shutdown, for items nobody will receive).
   static void discard(const ChannelItem& item);
@@ -70,8 +75,7 @@ class Hub {
  private:
   struct Peer {
     const WorkerCounters* counters = nullptr;
-    int ring_fd = -1;
-    int wake_fd = -1;
+    io::WakeAddress wake;
   };
 
   const uint32_t worker_count_;

@@ -17,7 +17,7 @@
 #include <thread>
 #include <vector>
 
-#include "broker/io/ring.h"
+#include "broker/io/backend.h"
 #include "broker/net/hub.h"
 #include "broker/net/tls_context.h"
 #include "broker/net/worker.h"
@@ -42,29 +42,18 @@ uint64_t raise_file_limit() {
   return limit.rlim_cur;
 }
 
-std::string io_uring_failure(int rc) {
-  std::string cause = std::strerror(-rc);
-  if (rc == -EPERM || rc == -ENOSYS) {
-    return "io_uring is unavailable (io_uring_setup: " + cause +
-           "): enable it with `sysctl -w kernel.io_uring_disabled=0`, or run the container "
-           "with a seccomp profile that allows io_uring_setup, io_uring_enter and "
-           "io_uring_register";
-  }
-  return "cannot create an io_uring (io_uring_setup: " + cause +
-         "): check RLIMIT_MEMLOCK and kernel.io_uring_disabled";
-}
-
 struct Plan {
   uint32_t workers = 1;
   WorkerLimits limits;
   uint64_t capacity = 0;  // connections the server will hold open
 };
 
-// Each ring's table may hold every allowed connection (plus headroom for answering 503), up
-// to RLIMIT_NOFILE: SO_REUSEPORT spreads connections by hash, not evenly, so a worker above
-// its even share must not refuse while the --max-connections count (checked across workers)
-// has room. Capacity is what the tables can actually hold.
-Plan make_plan(const ServerConfig& config, uint64_t file_limit) {
+// Each worker's file table may hold every allowed connection (plus headroom for answering
+// 503), up to RLIMIT_NOFILE: SO_REUSEPORT spreads connections by hash, not evenly, so a worker
+// above its even share must not refuse while the --max-connections count (checked across
+// workers) has room. Capacity is what the tables can actually hold: io_uring's direct
+// descriptors count per ring, epoll's sockets per process.
+Plan make_plan(const ServerConfig& config, uint64_t file_limit, io::BackendKind backend) {
   Plan plan;
   uint32_t cores = std::max(1u, std::thread::hardware_concurrency());
   plan.workers = config.workers != 0 ? config.workers : cores;
@@ -76,8 +65,10 @@ Plan make_plan(const ServerConfig& config, uint64_t file_limit) {
   headroom = std::min(headroom, table / 2);
   plan.limits.table_slots = static_cast<uint32_t>(table);
   plan.limits.connections_max = static_cast<uint32_t>(table - headroom);
-  plan.capacity = std::min<uint64_t>(config.max_connections,
-                                     uint64_t{plan.limits.connections_max} * plan.workers);
+  plan.limits.backend = backend;
+  uint64_t tables = backend == io::BackendKind::kUring ? plan.workers : 1;
+  plan.capacity =
+      std::min<uint64_t>(config.max_connections, uint64_t{plan.limits.connections_max} * tables);
   return plan;
 }
 
@@ -197,11 +188,15 @@ void reload_tls(const ServerConfig& config, TlsContextSlot* slot) {
 
 int run_server(const ServerConfig& config) {
   uint64_t file_limit = raise_file_limit();
-  if (int rc = io::probe_io_uring(); rc < 0) {
-    print_line(io_uring_failure(rc));
+  io::ResolvedBackend backend = io::resolve_backend(config.io);
+  if (!backend.failure.empty()) {
+    print_line(backend.failure);
     return 1;
   }
-  Plan plan = make_plan(config, file_limit);
+  if (!backend.fallback_cause.empty()) {
+    print_line("I/O on epoll: io_uring is unavailable: " + backend.fallback_cause);
+  }
+  Plan plan = make_plan(config, file_limit, backend.kind);
   std::string error;
   std::unique_ptr<TlsContextSlot> tls_slot;
   std::vector<Listener> tls_listeners;
@@ -281,13 +276,14 @@ int run_server(const ServerConfig& config) {
                  config.cert_path.c_str());
   }
   std::fprintf(stderr,
-               "herald: listening on %s:%u (%u workers, io_uring, capacity %llu "
+               "herald: listening on %s:%u (%u workers, %s, capacity %llu "
                "connections)\n",
                config.host.c_str(), static_cast<unsigned>(port), plan.workers,
+               std::string(io::backend_name(backend.kind)).c_str(),
                static_cast<unsigned long long>(plan.capacity));
   // Auth off is the embedded default: say so once the server runs, never silently.
   if (config.access) print_line(config.access->describe());
-  if (plan.capacity < config.max_connections) {
+  if (plan.capacity < config.max_connections && backend.kind == io::BackendKind::kUring) {
     // Each ring's direct-descriptor table is capped at RLIMIT_NOFILE, so only more rings
     // (workers) or a higher limit reach the configured maximum.
     std::fprintf(

@@ -71,20 +71,14 @@ Worker::~Worker() {
 
 std::string Worker::setup() {
   if (wake_fd_ < 0) return "eventfd: " + errno_text(errno);
-  if (int rc = ring_.init(config_.ring_entries, config_.ring_entries * 4); rc < 0) {
-    return "io_uring_setup: " + errno_text(-rc);
-  }
-  if (int rc = ring_.register_files_sparse(limits_.table_slots); rc < 0) {
-    return "cannot register " + std::to_string(limits_.table_slots) +
-           " direct descriptors: " + errno_text(-rc) +
-           " (the kernel caps the table at RLIMIT_NOFILE; lower --max-connections or add "
-           "--workers)";
-  }
-  if (int rc = buffers_.init(ring_, 0, config_.recv_buffer_count, config_.recv_buffer_bytes);
-      rc < 0) {
-    return "cannot register the receive buffer ring: " + errno_text(-rc);
-  }
-  hub_.attach_fds(index_, ring_.fd(), wake_fd_);
+  io_ = io::make_backend(limits_.backend);
+  io::BackendConfig backend_config;
+  backend_config.file_slots = limits_.table_slots;
+  backend_config.recv_buffer_count = config_.recv_buffer_count;
+  backend_config.recv_buffer_bytes = config_.recv_buffer_bytes;
+  backend_config.queue_entries = config_.ring_entries;
+  if (std::optional<io::SetupError> failed = io_->init(backend_config)) return failed->message;
+  hub_.attach_wake(index_, io_->wake_address(wake_fd_));
   sockaddr_storage bound{};
   socklen_t bound_bytes = sizeof(bound);
   if (getsockname(listener_.fd(), reinterpret_cast<sockaddr*>(&bound), &bound_bytes) == 0) {
@@ -108,7 +102,7 @@ void Worker::request_stop() {
 void Worker::run() {
   while (!stopping_ || live_count_ > 0 || accept_armed_ || tls_accept_armed_) {
     // Items left in a channel (the drain is bounded per tick) must not wait for a wakeup.
-    int rc = ring_.submit_and_wait(channels_backlog_ ? 0 : 1);
+    int rc = io_->submit_and_wait(channels_backlog_ ? 0 : 1);
     // EBUSY/EAGAIN: the CQ is backed up, which draining below fixes; EINTR: a signal.
     assert(rc >= 0 || rc == -EINTR || rc == -EAGAIN || rc == -EBUSY || rc == -ETIME);
     uint64_t start_ns = monotonic_ns();
@@ -126,7 +120,7 @@ void Worker::run() {
 void Worker::process_completions() {
   std::array<io::Completion, kCompletionBatch> batch;
   for (;;) {
-    size_t count = ring_.reap(batch);
+    size_t count = io_->reap(batch);
     for (size_t i = 0; i < count; ++i) dispatch(batch[i]);
     if (count < batch.size()) return;
   }
@@ -150,9 +144,6 @@ void Worker::dispatch(const io::Completion& completion) {
       return;
     case OpKind::kWake:
       on_wake_complete();
-      return;
-    case OpKind::kMsgRingFailed:
-      on_msg_ring_failed(completion);
       return;
     case OpKind::kRetry:
       retry_armed_ = false;  // flush_outboxes() runs every tick
@@ -310,8 +301,7 @@ bool Worker::wants_recv(const Connection& connection) const {
 
 void Worker::submit_recv(Connection& connection) {
   assert(!connection.recv_armed_);
-  ring_.prep_recv_multishot(connection.file_slot_, buffers_.group_id(),
-                            tag(OpKind::kRecv, connection));
+  io_->recv_multishot(connection.file_slot_, tag(OpKind::kRecv, connection));
   connection.recv_armed_ = true;
   ++connection.ops_in_flight_;
 }
@@ -345,7 +335,7 @@ void Worker::on_bytes(Connection& connection, uint16_t buffer_id, size_t bytes) 
   connection.ping_sent_ = false;
   connection.shrunk_ = false;
   if (connection.phase_ == Connection::Phase::kActive) {
-    std::span<uint8_t> input = buffers_.buffer(buffer_id, bytes);
+    std::span<uint8_t> input = io_->buffer(buffer_id, bytes);
     if (connection.proxy_header_done_) {
       connection.receive(input, context_);
     } else {
@@ -355,7 +345,7 @@ void Worker::on_bytes(Connection& connection, uint16_t buffer_id, size_t bytes) 
     }
   }
   // At once: the Session copied what it keeps, and a held buffer starves other connections.
-  buffers_.recycle(buffer_id);
+  io_->recycle(buffer_id);
   if (connection.phase_ != Connection::Phase::kActive) return;
   if (connection.session_.state() == ws::Session::State::kClosed || connection.tls_ended()) {
     begin_flushing(connection);
@@ -392,7 +382,7 @@ void Worker::pause_recv(Connection& connection) {
   connection.recv_paused_ = true;
   ++counters_.recv_pauses;
   if (!connection.recv_armed_) return;
-  ring_.prep_cancel(tag(OpKind::kRecv, connection), tag(OpKind::kCancel, connection));
+  io_->cancel(tag(OpKind::kRecv, connection), tag(OpKind::kCancel, connection));
   ++connection.ops_in_flight_;
 }
 
@@ -410,10 +400,10 @@ void Worker::submit_send(Connection& connection) {
   // A lone buffer (a frame at low rates, or a TLS record) skips sendmsg's msghdr and iovec
   // copies.
   if (op->message.msg_iovlen == 1) {
-    ring_.prep_send(connection.file_slot_, op->iovecs[0].iov_base, op->iovecs[0].iov_len,
-                    tag(OpKind::kSend, connection));
+    io_->send(connection.file_slot_, op->iovecs[0].iov_base, op->iovecs[0].iov_len,
+              tag(OpKind::kSend, connection));
   } else {
-    ring_.prep_sendmsg(connection.file_slot_, &op->message, tag(OpKind::kSend, connection));
+    io_->sendmsg(connection.file_slot_, &op->message, tag(OpKind::kSend, connection));
   }
   connection.send_op_ = op;
   ++connection.ops_in_flight_;
@@ -469,7 +459,7 @@ void Worker::end_tcp(Connection& connection) {
   // could destroy the response (or Close frame) still in flight.
   connection.phase_ = Connection::Phase::kLingering;
   connection.phase_since_ms_ = now_ms_;
-  ring_.prep_shutdown_write(connection.file_slot_, tag(OpKind::kShutdown, connection));
+  io_->shutdown_write(connection.file_slot_, tag(OpKind::kShutdown, connection));
   connection.shutdown_in_flight_ = true;
   ++connection.ops_in_flight_;
   connection.recv_paused_ = false;
@@ -485,11 +475,11 @@ void Worker::close_connection(Connection& connection) {
   // each by its user_data, a hash lookup in the kernel; a cancel by file walks every pending
   // operation of the ring, which made mass closes quadratic in the connection count.
   if (connection.recv_armed_) {
-    ring_.prep_cancel(tag(OpKind::kRecv, connection), tag(OpKind::kCancel, connection));
+    io_->cancel(tag(OpKind::kRecv, connection), tag(OpKind::kCancel, connection));
     ++connection.ops_in_flight_;
   }
   if (connection.send_op_ != nullptr) {  // a send stuck on a peer that does not read
-    ring_.prep_cancel(tag(OpKind::kSend, connection), tag(OpKind::kCancel, connection));
+    io_->cancel(tag(OpKind::kSend, connection), tag(OpKind::kCancel, connection));
     ++connection.ops_in_flight_;
   }
   // The kernel always runs a shutdown in an io-wq thread, which looks the direct descriptor
@@ -501,7 +491,7 @@ void Worker::close_connection(Connection& connection) {
 void Worker::close_file(Connection& connection) {
   assert(connection.phase_ == Connection::Phase::kClosing && !connection.file_closed_);
   connection.file_closed_ = true;
-  ring_.prep_close_direct(connection.file_slot_, tag(OpKind::kClose, connection));
+  io_->close_file(connection.file_slot_, tag(OpKind::kClose, connection));
   ++connection.ops_in_flight_;
 }
 

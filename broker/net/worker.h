@@ -20,8 +20,7 @@
 #include "broker/core/publication.h"
 #include "broker/core/router.h"
 #include "broker/core/topic_table.h"
-#include "broker/io/buffer_ring.h"
-#include "broker/io/ring.h"
+#include "broker/io/backend.h"
 #include "broker/net/config.h"
 #include "broker/net/connection.h"
 #include "broker/net/counters.h"
@@ -34,11 +33,12 @@
 
 namespace herald::broker::net {
 
-// Limits a worker is given by the Server.
+// Limits a worker is given by the Server, and the I/O backend it runs.
 struct WorkerLimits {
-  uint32_t table_slots = 0;      // direct-descriptor table size (<= RLIMIT_NOFILE)
+  uint32_t table_slots = 0;      // file table size (<= RLIMIT_NOFILE)
   uint32_t connections_max = 0;  // open connections on this worker; the rest of the table
                                  // is headroom for answering 503
+  io::BackendKind backend = io::BackendKind::kUring;
 };
 
 class Worker final : private ConnectionHandler {
@@ -58,8 +58,8 @@ class Worker final : private ConnectionHandler {
   // (a TLS-only server).
   void enable_tls(Listener listener, TlsContextSlot& slot);
 
-  // Thread: the worker's own, which then calls run() (the ring is SINGLE_ISSUER). Creates the
-  // ring, the descriptor table and the buffers and arms accept. Returns "" or one line.
+  // Thread: the worker's own, which then calls run() (a ring is SINGLE_ISSUER). Creates the
+  // I/O backend (its file table and buffers) and arms accept. Returns "" or one line.
   [[nodiscard]] std::string setup();
   // Serves until request_stop() and the graceful shutdown are done.
   void run();
@@ -272,7 +272,6 @@ class Worker final : private ConnectionHandler {
   void on_publish_answer(core::PublishRequest* request);
   void flush_outboxes();
   void wake_peer(uint32_t to);
-  void on_msg_ring_failed(const io::Completion& completion);
 
   const ServerConfig& config_;
   const protocol::websocket::SessionConfig& session_config_;
@@ -282,8 +281,7 @@ class Worker final : private ConnectionHandler {
   Hub& hub_;
   const uint32_t index_;
 
-  io::Ring ring_;
-  io::BufferRing buffers_;
+  std::unique_ptr<io::Backend> io_;
   int wake_fd_ = -1;
   uint64_t wake_value_ = 0;  // the eventfd read lands here
   std::atomic<bool> stop_requested_{false};
@@ -317,7 +315,6 @@ class Worker final : private ConnectionHandler {
   bool channels_backlog_ = false;  // a channel still held items after this tick's drain
   bool overflow_pending_ = false;  // an outbox still holds items
   bool retry_armed_ = false;
-  bool msg_ring_failed_ = false;     // wake peers through their eventfd instead
   uint32_t peer_address_bytes_ = 0;  // SO_PEERNAME length for the listener's family
   bool peer_name_failed_ = false;    // the kernel lacks SO_PEERNAME over io_uring (logged once)
 

@@ -35,8 +35,8 @@ auth::IpAddress address_of(const sockaddr_in6& storage) {
 void Worker::submit_peer_name(Connection& connection) {
   if (peer_address_bytes_ == 0 || peer_name_failed_) return;
   connection.address_ = std::make_unique<ClientAddress>();
-  ring_.prep_peer_name(connection.file_slot_, &connection.address_->peer, peer_address_bytes_,
-                       tag(OpKind::kPeerName, connection));
+  io_->peer_name(connection.file_slot_, &connection.address_->peer, peer_address_bytes_,
+                 tag(OpKind::kPeerName, connection));
   ++connection.ops_in_flight_;
 }
 

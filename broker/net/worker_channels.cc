@@ -1,8 +1,6 @@
 // A worker's side of the channels to its peers: pushing items (with a local overflow when a
 // channel is full: never dropped, never blocking), one wakeup per peer per tick (MSG_RING,
-// or the peer's eventfd where MSG_RING fails), and draining what peers sent.
-#include <unistd.h>
-
+// or the peer's eventfd: io::Backend::wake), and draining what peers sent.
 #include <cassert>
 
 #include "broker/net/worker.h"
@@ -138,7 +136,7 @@ void Worker::flush_outboxes() {
     }
     // The peer frees room without telling us: look again soon rather than spin.
     if (overflow_pending_ && !retry_armed_) {
-      ring_.prep_timeout(&retry_after_, encode(OpKind::kRetry, 0, 0));
+      io_->timeout(&retry_after_, encode(OpKind::kRetry, 0, 0));
       retry_armed_ = true;
     }
   }
@@ -150,22 +148,7 @@ void Worker::flush_outboxes() {
 }
 
 void Worker::wake_peer(uint32_t to) {
-  if (msg_ring_failed_) {
-    uint64_t one = 1;
-    // A full eventfd counter (EAGAIN) still wakes the reader, so the result does not matter.
-    [[maybe_unused]] ssize_t written = write(hub_.wake_fd(to), &one, sizeof(one));
-    return;
-  }
-  ring_.prep_msg_ring(hub_.ring_fd(to), 0, encode(OpKind::kChannel, 0, 0),
-                      encode(OpKind::kMsgRingFailed, 0, to));
-}
-
-void Worker::on_msg_ring_failed(const io::Completion& completion) {
-  assert(completion.res < 0);
-  // An older kernel, or a peer ring that cannot take task work any more: from now on wake
-  // peers through their eventfd, starting with the wakeup that was lost.
-  msg_ring_failed_ = true;
-  wake_peer(static_cast<uint32_t>(completion.user_data));
+  io_->wake(hub_.wake_address(to), encode(OpKind::kChannel, 0, 0));
 }
 
 }  // namespace herald::broker::net

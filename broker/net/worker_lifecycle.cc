@@ -19,7 +19,7 @@ constexpr uint64_t kShrinkAfterMs = 1000;
 
 void Worker::submit_accept() {
   assert(!accept_armed_ && listener_.is_open());
-  ring_.prep_accept_multishot_direct(listener_.fd(), encode(OpKind::kAccept, 0, 0));
+  io_->accept_multishot(listener_.fd(), encode(OpKind::kAccept, 0, 0));
   accept_armed_ = true;
 }
 
@@ -42,7 +42,7 @@ void Worker::on_accept_complete(const io::Completion& completion) {
   }
 }
 
-void Worker::submit_timer() { ring_.prep_timeout(&tick_, encode(OpKind::kTimer, 0, 0)); }
+void Worker::submit_timer() { io_->timeout(&tick_, encode(OpKind::kTimer, 0, 0)); }
 
 void Worker::on_timer_complete() {
   if (accept_retry_ && !accept_armed_ && !stopping_) {
@@ -122,7 +122,7 @@ void Worker::sweep(Connection& connection) {
 }
 
 void Worker::submit_wake_read() {
-  ring_.prep_read(wake_fd_, &wake_value_, sizeof(wake_value_), encode(OpKind::kWake, 0, 0));
+  io_->read(wake_fd_, &wake_value_, sizeof(wake_value_), encode(OpKind::kWake, 0, 0));
 }
 
 void Worker::on_wake_complete() {
@@ -141,7 +141,7 @@ void Worker::begin_stop() {
   // deadline holds to 100 ms. The running timer picks the new period up when it re-arms.
   tick_ = io::Timespec{0, 100'000'000};
   if (accept_armed_) {
-    ring_.prep_cancel(encode(OpKind::kAccept, 0, 0), encode(OpKind::kAcceptCancel, 0, 0));
+    io_->cancel(encode(OpKind::kAccept, 0, 0), encode(OpKind::kAcceptCancel, 0, 0));
   } else {
     listener_.close();
   }

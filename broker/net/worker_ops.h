@@ -1,5 +1,5 @@
-// Private to the Worker's .cc files: the kinds of operations it issues and how their
-// user_data is packed (kind, generation, slot). Nothing outside broker/net/worker*.cc uses it.
+// Private to the Worker's .cc files: the kinds of operations it issues, packed into user_data
+// by io::OpTag (kind, generation, slot). Nothing outside broker/net/worker*.cc uses it.
 #pragma once
 
 #include <time.h>
@@ -16,10 +16,9 @@ enum class Worker::OpKind : uint8_t {
   kAcceptCancel,
   kTimer,
   kWake,
-  kChannel,        // a peer's MSG_RING: its channel to us has items
-  kMsgRingFailed,  // our MSG_RING to peer `slot` failed (only failures complete here)
-  kRetry,          // a full channel: retry the overflow soon
-  kAcceptTls,      // the multishot accept on the TLS listener
+  kChannel,    // a peer's wakeup (io_uring MSG_RING): its channel to us has items
+  kRetry,      // a full channel: retry the overflow soon
+  kAcceptTls,  // the multishot accept on the TLS listener
   kAcceptTlsCancel,
   // Connection operations.
   kRecv,
@@ -32,13 +31,12 @@ enum class Worker::OpKind : uint8_t {
 
 namespace worker_detail {
 
-inline constexpr uint32_t kGenerationMask = (uint32_t{1} << 24) - 1;
+inline constexpr uint32_t kGenerationMask = io::OpTag::kGenerationMask;
 
 // A template so that it needs no access to the private Worker::OpKind: its callers name it.
 template <typename Kind>
 uint64_t encode(Kind kind, uint32_t generation, uint32_t slot) {
-  return (uint64_t{static_cast<uint8_t>(kind)} << 56) |
-         (uint64_t{generation & kGenerationMask} << 32) | slot;
+  return io::OpTag{static_cast<uint8_t>(kind), generation, slot}.pack();
 }
 
 inline uint64_t monotonic_ns() {

@@ -38,7 +38,7 @@ const TlsContext& Worker::tls_context() {
 
 void Worker::submit_tls_accept() {
   assert(!tls_accept_armed_ && tls_listener_.is_open());
-  ring_.prep_accept_multishot_direct(tls_listener_.fd(), encode(OpKind::kAcceptTls, 0, 0));
+  io_->accept_multishot(tls_listener_.fd(), encode(OpKind::kAcceptTls, 0, 0));
   tls_accept_armed_ = true;
 }
 
@@ -70,7 +70,7 @@ void Worker::retry_tls_accept() {
 void Worker::stop_tls_accept() {
   if (tls_slot_ == nullptr) return;
   if (tls_accept_armed_) {
-    ring_.prep_cancel(encode(OpKind::kAcceptTls, 0, 0), encode(OpKind::kAcceptTlsCancel, 0, 0));
+    io_->cancel(encode(OpKind::kAcceptTls, 0, 0), encode(OpKind::kAcceptTlsCancel, 0, 0));
   } else {
     tls_listener_.close();
   }

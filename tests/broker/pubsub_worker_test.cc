@@ -33,7 +33,8 @@ struct Frame {
   std::string payload;
 };
 
-class PubSubWorkerTest : public ::testing::Test {
+// Every test runs on each I/O backend.
+class PubSubWorkerTest : public ::testing::TestWithParam<io::BackendKind> {
  protected:
   static constexpr uint32_t kWorkers = 2;
 
@@ -46,8 +47,9 @@ class PubSubWorkerTest : public ::testing::Test {
       std::string error;
       Listener listener = Listener::open("127.0.0.1", 0, error);
       ASSERT_TRUE(listener.is_open()) << error;
-      workers[i] = std::make_unique<Worker>(config, session_config, std::move(listener),
-                                            WorkerLimits{64, 32}, open_connections, *hub, i);
+      workers[i] =
+          std::make_unique<Worker>(config, session_config, std::move(listener),
+                                   WorkerLimits{64, 32, GetParam()}, open_connections, *hub, i);
     }
     // Every worker's setup must finish before any worker runs (the server's latch).
     for (uint32_t i = 0; i < kWorkers; ++i) {
@@ -59,7 +61,7 @@ class PubSubWorkerTest : public ::testing::Test {
       });
     }
     while (ready < kWorkers) std::this_thread::yield();
-    ASSERT_FALSE(failed) << "io_uring unavailable here";
+    ASSERT_FALSE(failed) << "the I/O backend failed to set up";
   }
   void TearDown() override {
     for (uint32_t i = 0; i < kWorkers; ++i) {
@@ -127,7 +129,7 @@ class PubSubWorkerTest : public ::testing::Test {
   std::atomic<bool> failed{false};
 };
 
-TEST_F(PubSubWorkerTest, OneSequenceAcrossWorkers) {
+TEST_P(PubSubWorkerTest, OneSequenceAcrossWorkers) {
   start();
   std::string topic = topic_owned_by(0);
   int subscriber = open_session(1);  // matches on worker 1; topic owned by worker 0
@@ -151,7 +153,7 @@ TEST_F(PubSubWorkerTest, OneSequenceAcrossWorkers) {
   for (int fd : {subscriber, local, remote}) close(fd);
 }
 
-TEST_F(PubSubWorkerTest, EchoFalseAndOverlapDeliverOnce) {
+TEST_P(PubSubWorkerTest, EchoFalseAndOverlapDeliverOnce) {
   start();
   std::string topic = topic_owned_by(1);
   int fd = open_session(0);
@@ -167,7 +169,7 @@ TEST_F(PubSubWorkerTest, EchoFalseAndOverlapDeliverOnce) {
   close(fd);
 }
 
-TEST_F(PubSubWorkerTest, HttpRoutesAndPublish) {
+TEST_P(PubSubWorkerTest, HttpRoutesAndPublish) {
   start();
   std::string topic = topic_owned_by(0);
   int subscriber = open_session(0);
@@ -212,7 +214,7 @@ TEST_F(PubSubWorkerTest, HttpRoutesAndPublish) {
   close(subscriber);
 }
 
-TEST_F(PubSubWorkerTest, SubprotocolRulesOnTheRootPath) {
+TEST_P(PubSubWorkerTest, SubprotocolRulesOnTheRootPath) {
   start();
   close(open_session(0, ""));  // nothing offered: served
   int fd = connect_to(0);
@@ -223,7 +225,7 @@ TEST_F(PubSubWorkerTest, SubprotocolRulesOnTheRootPath) {
   close(fd);
 }
 
-TEST_F(PubSubWorkerTest, SixteenBadCommandsClose1008) {
+TEST_P(PubSubWorkerTest, SixteenBadCommandsClose1008) {
   start();
   int fd = open_session(0);
   for (int i = 0; i < 15; ++i) command(fd, "nope");
@@ -236,7 +238,7 @@ TEST_F(PubSubWorkerTest, SixteenBadCommandsClose1008) {
   close(fd);
 }
 
-TEST_F(PubSubWorkerTest, SubscriptionLimit) {
+TEST_P(PubSubWorkerTest, SubscriptionLimit) {
   config.max_subscriptions = 1;
   start();
   int fd = open_session(0);
@@ -249,7 +251,7 @@ TEST_F(PubSubWorkerTest, SubscriptionLimit) {
   close(fd);
 }
 
-TEST_F(PubSubWorkerTest, DropPolicySendsAGapBeforeTheNextMessage) {
+TEST_P(PubSubWorkerTest, DropPolicySendsAGapBeforeTheNextMessage) {
   config.max_queued_bytes = 1024;  // a 2000-byte message can never fit: dropped at once
   start();
   int fd = open_session(0);
@@ -266,7 +268,7 @@ TEST_F(PubSubWorkerTest, DropPolicySendsAGapBeforeTheNextMessage) {
   close(fd);
 }
 
-TEST_F(PubSubWorkerTest, DisconnectPolicyCloses1008) {
+TEST_P(PubSubWorkerTest, DisconnectPolicyCloses1008) {
   config.max_queued_bytes = 1024;
   config.slow_consumer_policy = protocol::pubsub::Policy::kDisconnect;  // the server default
   start();
@@ -281,6 +283,12 @@ TEST_F(PubSubWorkerTest, DisconnectPolicyCloses1008) {
   close(publisher);
   close(fd);
 }
+
+INSTANTIATE_TEST_SUITE_P(Backends, PubSubWorkerTest,
+                         ::testing::Values(io::BackendKind::kUring, io::BackendKind::kEpoll),
+                         [](const ::testing::TestParamInfo<io::BackendKind>& param) {
+                           return param.param == io::BackendKind::kEpoll ? "Epoll" : "Uring";
+                         });
 
 }  // namespace
 }  // namespace herald::broker::net

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdint>
 #include <cstring>
 #include <string>
@@ -13,11 +14,22 @@
 
 namespace herald::broker::net::raw_socket {
 
+// read(2), retried when interrupted. A socket with SO_RCVTIMEO answers EINTR instead of
+// restarting, and io_uring task work for rings this thread created (the backend tests' rings,
+// torn down asynchronously) interrupts a blocking read that way.
+inline ssize_t read_some(int fd, void* buffer, size_t bytes) {
+  ssize_t n = 0;
+  do {
+    n = read(fd, buffer, bytes);
+  } while (n < 0 && errno == EINTR);
+  return n;
+}
+
 // Reads until `terminator` or EOF; returns what arrived.
 inline std::string read_until(int fd, const std::string& terminator) {
   std::string in;
   char byte = 0;
-  while (in.find(terminator) == std::string::npos && read(fd, &byte, 1) == 1) in += byte;
+  while (in.find(terminator) == std::string::npos && read_some(fd, &byte, 1) == 1) in += byte;
   return in;
 }
 
@@ -26,7 +38,7 @@ inline std::string read_exactly(int fd, size_t bytes) {
   std::string in(bytes, '\0');
   size_t done = 0;
   while (done < bytes) {
-    ssize_t n = read(fd, in.data() + done, bytes - done);
+    ssize_t n = read_some(fd, in.data() + done, bytes - done);
     if (n <= 0) break;
     done += static_cast<size_t>(n);
   }
@@ -38,7 +50,7 @@ inline std::string read_exactly(int fd, size_t bytes) {
 inline std::string read_all(int fd) {
   std::string in;
   char buffer[4096];
-  for (ssize_t n = 0; (n = read(fd, buffer, sizeof(buffer))) > 0;) in.append(buffer, n);
+  for (ssize_t n = 0; (n = read_some(fd, buffer, sizeof(buffer))) > 0;) in.append(buffer, n);
   return in;
 }
 

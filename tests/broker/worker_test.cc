@@ -24,7 +24,8 @@ namespace {
 namespace ws = protocol::websocket;
 using namespace raw_socket;  // NOLINT(google-build-using-namespace): test helpers
 
-class WorkerTest : public ::testing::Test {
+// Every test runs on each I/O backend.
+class WorkerTest : public ::testing::TestWithParam<io::BackendKind> {
  protected:
   void start() {
     config.echo = true;
@@ -34,7 +35,7 @@ class WorkerTest : public ::testing::Test {
     ASSERT_TRUE(listener.is_open()) << error;
     hub = std::make_unique<Hub>(1, config.max_topics);
     worker = std::make_unique<Worker>(config, session_config, std::move(listener),
-                                      WorkerLimits{64, 32}, open_connections, *hub, 0);
+                                      WorkerLimits{64, 32, GetParam()}, open_connections, *hub, 0);
     std::atomic<int> ready{0};
     thread = std::thread([&] {
       std::string setup_error = worker->setup();
@@ -42,7 +43,7 @@ class WorkerTest : public ::testing::Test {
       if (setup_error.empty()) worker->run();
     });
     while (ready == 0) std::this_thread::yield();
-    ASSERT_EQ(ready, 1) << "io_uring unavailable here";
+    ASSERT_EQ(ready, 1) << "the I/O backend failed to set up";
   }
   void TearDown() override {
     if (thread.joinable()) {
@@ -79,7 +80,7 @@ class WorkerTest : public ::testing::Test {
   std::thread thread;
 };
 
-TEST_F(WorkerTest, EchoesTextAndBinary) {
+TEST_P(WorkerTest, EchoesTextAndBinary) {
   start();
   int fd = upgrade("/echo");
   write_all(fd, masked_frame(ws::Opcode::kText, "hello") +
@@ -91,7 +92,7 @@ TEST_F(WorkerTest, EchoesTextAndBinary) {
   close(fd);
 }
 
-TEST_F(WorkerTest, UnknownRoutesAre404) {
+TEST_P(WorkerTest, UnknownRoutesAre404) {
   start();
   int fd = connect_client();
   write_all(fd, "GET /index.html HTTP/1.1\r\nHost: x\r\n\r\n");
@@ -105,7 +106,7 @@ TEST_F(WorkerTest, UnknownRoutesAre404) {
   close(fd);
 }
 
-TEST_F(WorkerTest, RefusesOverTheLimitWith503) {
+TEST_P(WorkerTest, RefusesOverTheLimitWith503) {
   config.max_connections = 1;
   start();
   int first = upgrade("/echo");
@@ -116,7 +117,7 @@ TEST_F(WorkerTest, RefusesOverTheLimitWith503) {
   close(first);
 }
 
-TEST_F(WorkerTest, DropsSlowHandshakes) {
+TEST_P(WorkerTest, DropsSlowHandshakes) {
   config.handshake_timeout_ms = 1;
   start();
   int fd = connect_client();
@@ -125,7 +126,7 @@ TEST_F(WorkerTest, DropsSlowHandshakes) {
   close(fd);
 }
 
-TEST_F(WorkerTest, ShutdownSendsGoingAway) {
+TEST_P(WorkerTest, ShutdownSendsGoingAway) {
   start();
   int fd = upgrade("/echo");
   worker->request_stop();
@@ -139,6 +140,12 @@ TEST_F(WorkerTest, ShutdownSendsGoingAway) {
   EXPECT_EQ(worker->counters().connections_closed.load(), 1u);
   EXPECT_EQ(worker->counters().close_codes[1].load(), 1u);  // 1001 answered
 }
+
+INSTANTIATE_TEST_SUITE_P(Backends, WorkerTest,
+                         ::testing::Values(io::BackendKind::kUring, io::BackendKind::kEpoll),
+                         [](const ::testing::TestParamInfo<io::BackendKind>& param) {
+                           return param.param == io::BackendKind::kEpoll ? "Epoll" : "Uring";
+                         });
 
 }  // namespace
 }  // namespace herald::broker::net

@@ -54,6 +54,11 @@ HERALD, BENCH = _parse_args()
 # The broker process.
 
 
+# HERALD_IO=epoll (or uring) runs every broker the tests start on that I/O backend; unset, the
+# broker picks (--io auto). deploy/test.sh runs the suite once per backend.
+IO_FLAGS = ["--io", os.environ["HERALD_IO"]] if os.environ.get("HERALD_IO") else []
+
+
 def free_port():
     """A port that was free a moment ago (the broker is retried on a bind race)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
@@ -99,7 +104,8 @@ class Broker:
             writer = os.open("/proc/self/fd/%d" % self._log.fileno(), os.O_WRONLY | os.O_APPEND)
             try:
                 self.proc = subprocess.Popen(
-                    [HERALD, "--host", "127.0.0.1", "--port", str(port), *self.flags],
+                    [HERALD, "--host", "127.0.0.1", "--port", str(port), *IO_FLAGS,
+                     *self.flags],
                     stdin=subprocess.DEVNULL, stdout=writer, stderr=writer,
                     preexec_fn=self.preexec_fn)
             finally:

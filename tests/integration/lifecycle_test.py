@@ -1,6 +1,6 @@
 """Connection and process lifecycle: idle pings and timeouts, the close timeout, graceful
 shutdown on SIGTERM and SIGINT, the connection limit, the command line, and start-up
-failures (port in use, io_uring blocked by seccomp)."""
+failures (port in use), and io_uring blocked by seccomp: epoll serves, --io uring exits 1."""
 
 import asyncio
 import ctypes
@@ -266,26 +266,73 @@ class CommandLineTest(unittest.TestCase):
         self.assertEqual(len(lines), 1, "stderr: %r" % result.stderr)
         self.assertTrue(str(port) in lines[0] or "in use" in lines[0].lower(), lines[0])
 
-    def test_io_uring_blocked_exits_1_with_one_line(self):
+    def seccomp_filters(self):
+        """(name, preexec_fn) for a filter answering io_uring's syscalls EPERM (the container
+        runtimes' default profiles) and one answering ENOSYS, each checked to work."""
         if platform.machine() != "x86_64":
             self.skipTest("the seccomp filter is written for x86_64")
         for name, errno_value in (("EPERM", 1), ("ENOSYS", 38)):
+            block = SeccompBlockIoUring(errno_value)
+            probe = subprocess.run(
+                ["/usr/bin/python3", "-c",
+                 "import ctypes; libc = ctypes.CDLL(None, use_errno=True); "
+                 "r = libc.syscall(425, 1, ctypes.create_string_buffer(120)); "
+                 "print(r, ctypes.get_errno())"],
+                capture_output=True, text=True, timeout=10, preexec_fn=block)
+            self.assertEqual(probe.stdout.split(), ["-1", str(errno_value)],
+                             "the test's seccomp filter does not work: %r" % (probe,))
+            yield name, block
+
+    def test_io_uring_forced_but_blocked_exits_1_with_one_line(self):
+        for name, block in self.seccomp_filters():
             with self.subTest(errno=name):
-                block = SeccompBlockIoUring(errno_value)
-                probe = subprocess.run(
-                    ["/usr/bin/python3", "-c",
-                     "import ctypes; libc = ctypes.CDLL(None, use_errno=True); "
-                     "r = libc.syscall(425, 1, ctypes.create_string_buffer(120)); "
-                     "print(r, ctypes.get_errno())"],
-                    capture_output=True, text=True, timeout=10, preexec_fn=block)
-                self.assertEqual(probe.stdout.split(), ["-1", str(errno_value)],
-                                 "the test's seccomp filter does not work: %r" % (probe,))
-                result = run_herald(["--host", "127.0.0.1", "--port",
-                                     str(harness.free_port()), "--echo"], preexec_fn=block)
+                result = run_herald(["--host", "127.0.0.1", "--port", str(harness.free_port()),
+                                     "--echo", "--io", "uring"], preexec_fn=block)
                 self.assertEqual(result.returncode, 1, result.stderr)
                 lines = result.stderr.strip().splitlines()
                 self.assertEqual(len(lines), 1, "stderr: %r" % result.stderr)
-                self.assertIn("io_uring", lines[0])
+                self.assertIn("--io uring", lines[0])
+                self.assertIn("io_uring_setup", lines[0])
+
+    def test_io_uring_blocked_serves_on_epoll(self):
+        causes = {"EPERM": "seccomp", "ENOSYS": "ENOSYS"}
+        for name, block in self.seccomp_filters():
+            with self.subTest(errno=name):
+                broker = Broker("--io", "auto", preexec_fn=block).start()
+                try:
+                    # Connections are served just before the start-up lines are printed.
+                    deadline = time.monotonic() + 5
+                    while "listening on" not in broker.output() and time.monotonic() < deadline:
+                        time.sleep(0.02)
+                    lines = broker.output().strip().splitlines()
+                    self.assertIn("I/O on epoll", lines[0], "one line names the fallback")
+                    self.assertIn(causes[name], lines[0], "and its cause")
+                    self.assertIn("epoll", lines[1], "the listening line names the backend")
+                    self.assertEqual(sum("io_uring" in line for line in lines), 1,
+                                     "one line about io_uring: %r" % lines)
+                    subscriber = harness.PubSubClient(broker.port)
+                    publisher = harness.PubSubClient(broker.port)
+                    try:
+                        subscriber.open()
+                        publisher.open()
+                        subscriber.sub(self, "seccomp.t")
+                        seq, _ = publisher.pub_acked(self, "seccomp.t", '"over epoll"')
+                        event = subscriber.next_event()
+                        self.assertEqual((event.type, event.topic, event.seq,
+                                          event.raw.get("data")),
+                                         ("msg", "seccomp.t", seq, '"over epoll"'))
+                    finally:
+                        subscriber.close()
+                        publisher.close()
+                    families = harness.scrape(broker.port)
+                    self.assertEqual(harness.sample(families, "herald_io_backend",
+                                                    backend="epoll"), 1)
+                    # At least the scrape itself; the clients above may still be closing.
+                    self.assertGreaterEqual(harness.sample(families, "herald_io_connections",
+                                                           backend="epoll"), 1)
+                finally:
+                    broker.stop()
+                    broker.kill()
 
 
 class SeccompBlockIoUring:

@@ -93,6 +93,8 @@ export class Broker {
       String(this.port),
       '--workers',
       '2',
+      // HERALD_IO=epoll (or uring): the I/O backend, as for the Python integration tests.
+      ...(process.env.HERALD_IO ? ['--io', process.env.HERALD_IO] : []),
       ...this.flags,
     ];
     const child = spawn(heraldPath(), args, { stdio: ['ignore', 'pipe', 'pipe'] });
