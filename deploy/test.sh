@@ -28,6 +28,11 @@ cmake --build build/release -j "$jobs"
 step "release tests"
 ctest --test-dir build/release --output-on-failure -j "$jobs"
 
+# The same integration and JavaScript suites again, every broker on the epoll backend (the
+# fallback where io_uring is blocked); the backend and worker unit tests above already ran both.
+step "release integration tests on the epoll backend"
+HERALD_IO=epoll ctest --test-dir build/release --output-on-failure -j "$jobs" -R '^(integration|js)[.]'
+
 step "ASan+UBSan build"
 cmake -S . -B build/sanitize -G Ninja -DCMAKE_BUILD_TYPE=Debug -DHERALD_WERROR=ON \
   -DHERALD_SANITIZE=ON -DHERALD_BENCH=OFF >/dev/null
