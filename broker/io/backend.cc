@@ -4,6 +4,7 @@
 
 #include <sys/utsname.h>
 
+#include <cassert>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -66,7 +67,15 @@ std::string io_uring_unavailable() {
 }  // namespace
 
 std::string_view backend_name(BackendKind kind) {
-  return kind == BackendKind::kUring ? "io_uring" : "epoll";
+  switch (kind) {
+    case BackendKind::kUring:
+      return "io_uring";
+    case BackendKind::kEpoll:
+      return "epoll";
+    case BackendKind::kSimulated:
+      return "simulated";
+  }
+  return "unknown";
 }
 
 ResolvedBackend resolve_backend(BackendChoice choice) {
@@ -87,6 +96,7 @@ ResolvedBackend resolve_backend(BackendChoice choice) {
 }
 
 std::unique_ptr<Backend> make_backend(BackendKind kind) {
+  assert(kind != BackendKind::kSimulated && "a simulation is built by its test, with a seed");
   if (kind == BackendKind::kUring) return std::make_unique<UringBackend>();
   return std::make_unique<EpollBackend>();
 }

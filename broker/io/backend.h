@@ -17,7 +17,8 @@
 
 namespace herald::broker::io {
 
-enum class BackendKind : uint8_t { kUring, kEpoll };
+// kSimulated is the tests' in-memory network (sim_backend.h); --io never picks it.
+enum class BackendKind : uint8_t { kUring, kEpoll, kSimulated };
 
 [[nodiscard]] std::string_view backend_name(BackendKind kind);
 
@@ -105,7 +106,7 @@ struct ResolvedBackend {
 // Decides once, at start-up, on the main thread: probes io_uring unless epoll is forced.
 [[nodiscard]] ResolvedBackend resolve_backend(BackendChoice choice);
 
-// A new, uninitialised backend of `kind`.
+// A new, uninitialised io_uring or epoll backend.
 [[nodiscard]] std::unique_ptr<Backend> make_backend(BackendKind kind);
 
 }  // namespace herald::broker::io

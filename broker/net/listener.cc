@@ -97,6 +97,13 @@ bool Listener::check_port_free(const std::string& host, uint16_t port, std::stri
   return true;
 }
 
+Listener Listener::adopt(int fd, uint16_t port) {
+  Listener listener;
+  listener.fd_ = fd;
+  listener.port_ = port;
+  return listener;
+}
+
 Listener Listener::open(const std::string& host, uint16_t port, std::string& error) {
   Listener listener;
   int fd = bind_socket(host, port, true, error);

@@ -26,6 +26,9 @@ class Listener {
   // listeners on port() so they share it. On failure returns a one-line cause in `error`.
   [[nodiscard]] static Listener open(const std::string& host, uint16_t port, std::string& error);
 
+  // Owns `fd` as a listener that was opened elsewhere (a simulation's stand-in descriptor).
+  [[nodiscard]] static Listener adopt(int fd, uint16_t port);
+
   [[nodiscard]] int fd() const { return fd_; }
   [[nodiscard]] uint16_t port() const { return port_; }
   [[nodiscard]] bool is_open() const { return fd_ >= 0; }

@@ -69,9 +69,9 @@ Worker::~Worker() {
   if (wake_fd_ >= 0) close(wake_fd_);
 }
 
-std::string Worker::setup() {
+std::string Worker::setup(std::unique_ptr<io::Backend> backend) {
   if (wake_fd_ < 0) return "eventfd: " + errno_text(errno);
-  io_ = io::make_backend(limits_.backend);
+  io_ = backend != nullptr ? std::move(backend) : io::make_backend(limits_.backend);
   io::BackendConfig backend_config;
   backend_config.file_slots = limits_.table_slots;
   backend_config.recv_buffer_count = config_.recv_buffer_count;
@@ -100,21 +100,26 @@ void Worker::request_stop() {
 }
 
 void Worker::run() {
-  while (!stopping_ || live_count_ > 0 || accept_armed_ || tls_accept_armed_) {
-    // Items left in a channel (the drain is bounded per tick) must not wait for a wakeup.
-    int rc = io_->submit_and_wait(channels_backlog_ ? 0 : 1);
-    // EBUSY/EAGAIN: the CQ is backed up, which draining below fixes; EINTR: a signal.
-    assert(rc >= 0 || rc == -EINTR || rc == -EAGAIN || rc == -EBUSY || rc == -ETIME);
-    uint64_t start_ns = monotonic_ns();
-    now_ms_ = start_ns / 1000000;
-    process_completions();
-    drain_channels();
-    storage_tick();
-    run_deferred();
-    flush_outboxes();
-    flush_sends();
-    counters_.busy_ns += monotonic_ns() - start_ns;
+  while (run_once()) {
   }
+}
+
+bool Worker::run_once() {
+  if (stopping_ && live_count_ == 0 && !accept_armed_ && !tls_accept_armed_) return false;
+  // Items left in a channel (the drain is bounded per tick) must not wait for a wakeup.
+  int rc = io_->submit_and_wait(channels_backlog_ ? 0 : 1);
+  // EBUSY/EAGAIN: the CQ is backed up, which draining below fixes; EINTR: a signal.
+  assert(rc >= 0 || rc == -EINTR || rc == -EAGAIN || rc == -EBUSY || rc == -ETIME);
+  uint64_t start_ns = monotonic_ns();
+  now_ms_ = start_ns / 1000000;
+  process_completions();
+  drain_channels();
+  storage_tick();
+  run_deferred();
+  flush_outboxes();
+  flush_sends();
+  counters_.busy_ns += monotonic_ns() - start_ns;
+  return true;
 }
 
 void Worker::process_completions() {

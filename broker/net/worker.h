@@ -59,10 +59,14 @@ class Worker final : private ConnectionHandler {
   void enable_tls(Listener listener, TlsContextSlot& slot);
 
   // Thread: the worker's own, which then calls run() (a ring is SINGLE_ISSUER). Creates the
-  // I/O backend (its file table and buffers) and arms accept. Returns "" or one line.
-  [[nodiscard]] std::string setup();
+  // I/O backend (its file table and buffers), or takes `backend` (a test's simulation), and
+  // arms accept. Returns "" or one line.
+  [[nodiscard]] std::string setup(std::unique_ptr<io::Backend> backend = nullptr);
   // Serves until request_stop() and the graceful shutdown are done.
   void run();
+  // One tick of run(): wait for completions, run them, flush. False once the worker is done.
+  // A test over the simulated backend drives the loop with it, one tick at a time.
+  bool run_once();
   // Any thread, any time after construction: starts the graceful shutdown.
   void request_stop();
 
