@@ -38,32 +38,25 @@ Worker::Worker(const ServerConfig& config, const ws::SessionConfig& session_conf
                Hub& hub, uint32_t index)
     : config_(config),
       session_config_(session_config),
-      listener_(std::move(listener)),
+      acceptor_(std::move(listener), encode(OpKind::kAccept, 0, 0),
+                encode(OpKind::kAcceptCancel, 0, 0)),
       limits_(limits),
       open_connections_(open_connections),
       hub_(hub),
       index_(index),
+      connections_(limits.table_slots),
       send_ops_(kSendOpsRetained),
       context_{config_, counters_, *this},
       topics_(hub.topic_count(), hub.topics_max()),
-      outboxes_(hub.worker_count()) {
+      channels_(hub, index, encode(OpKind::kRetry, 0, 0), encode(OpKind::kChannel, 0, 0)) {
   assert(index < hub.worker_count());
   hub_.attach_counters(index_, &counters_);
   wake_fd_ = eventfd(0, EFD_CLOEXEC);
-  connections_.reserve(limits.table_slots);
-  generations_.reserve(limits.table_slots);
-  free_slots_.reserve(limits.table_slots);
   flush_list_.reserve(limits.table_slots);
   rearm_list_.reserve(limits.table_slots);
 }
 
 Worker::~Worker() {
-  // run() returns only once every connection released; a worker whose setup failed has none.
-  assert(live_count_ == 0);
-  // Items no peer will take any more (peers have stopped too).
-  for (Outbox& outbox : outboxes_) {
-    for (const ChannelItem& item : outbox.overflow) Hub::discard(item);
-  }
   // Publishes whose history write was never settled: nobody is left to answer.
   for (const PendingAck& ack : acks_waiting_) core::PublishRequest::destroy(ack.request);
   if (wake_fd_ >= 0) close(wake_fd_);
@@ -81,12 +74,12 @@ std::string Worker::setup(std::unique_ptr<io::Backend> backend) {
   hub_.attach_wake(index_, io_->wake_address(wake_fd_));
   sockaddr_storage bound{};
   socklen_t bound_bytes = sizeof(bound);
-  if (getsockname(listener_.fd(), reinterpret_cast<sockaddr*>(&bound), &bound_bytes) == 0) {
+  if (getsockname(acceptor_.fd(), reinterpret_cast<sockaddr*>(&bound), &bound_bytes) == 0) {
     peer_address_bytes_ = bound.ss_family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in);
   }
   now_ms_ = monotonic_ns() / 1000000;
-  if (listener_.is_open()) submit_accept();
-  if (tls_slot_ != nullptr) submit_tls_accept();
+  acceptor_.start(*io_);
+  tls_acceptor_.start(*io_);
   submit_timer();
   submit_wake_read();
   return "";
@@ -105,18 +98,20 @@ void Worker::run() {
 }
 
 bool Worker::run_once() {
-  if (stopping_ && live_count_ == 0 && !accept_armed_ && !tls_accept_armed_) return false;
+  if (stopping_ && connections_.size() == 0 && !acceptor_.armed() && !tls_acceptor_.armed()) {
+    return false;
+  }
   // Items left in a channel (the drain is bounded per tick) must not wait for a wakeup.
-  int rc = io_->submit_and_wait(channels_backlog_ ? 0 : 1);
+  int rc = io_->submit_and_wait(channels_.backlog() ? 0 : 1);
   // EBUSY/EAGAIN: the CQ is backed up, which draining below fixes; EINTR: a signal.
   assert(rc >= 0 || rc == -EINTR || rc == -EAGAIN || rc == -EBUSY || rc == -ETIME);
   uint64_t start_ns = monotonic_ns();
   now_ms_ = start_ns / 1000000;
   process_completions();
-  drain_channels();
+  channels_.drain([this](const ChannelItem& item) { on_item(item); });
   storage_tick();
   run_deferred();
-  flush_outboxes();
+  channels_.flush(*io_);
   flush_sends();
   counters_.busy_ns += monotonic_ns() - start_ns;
   return true;
@@ -135,14 +130,14 @@ void Worker::dispatch(const io::Completion& completion) {
   auto kind = static_cast<OpKind>(completion.user_data >> 56);
   switch (kind) {
     case OpKind::kAccept:
-      on_accept_complete(completion);
+      on_accept_complete(acceptor_, completion, false);
       return;
     case OpKind::kAcceptTls:
-      on_tls_accept_complete(completion);
+      on_accept_complete(tls_acceptor_, completion, true);
       return;
     case OpKind::kAcceptCancel:
     case OpKind::kAcceptTlsCancel:
-    case OpKind::kChannel:  // drain_channels() runs every tick
+    case OpKind::kChannel:  // the channels are drained every tick
       return;
     case OpKind::kTimer:
       on_timer_complete();
@@ -151,14 +146,14 @@ void Worker::dispatch(const io::Completion& completion) {
       on_wake_complete();
       return;
     case OpKind::kRetry:
-      retry_armed_ = false;  // flush_outboxes() runs every tick
+      channels_.on_retry();  // the channels are flushed every tick
       return;
     default:
       break;
   }
   auto slot = static_cast<uint32_t>(completion.user_data);
   auto generation = static_cast<uint32_t>(completion.user_data >> 32) & kGenerationMask;
-  Connection& connection = connection_at(slot, generation);
+  Connection& connection = connections_.at(slot, generation);
   on_connection_complete(kind, connection, completion);
   release_if_done(connection);
 }
@@ -195,27 +190,6 @@ void Worker::on_connection_complete(OpKind kind, Connection& connection,
   }
 }
 
-Connection& Worker::connection_at(uint32_t slot, uint32_t generation) {
-  assert(slot < connections_.size() && "completion for a slot never used");
-  Connection* connection = connections_[slot];
-  // A completion for a freed connection would be a use-after-free: never let it through.
-  assert(connection != nullptr && "completion for a released connection");
-  assert(connection->generation_ == generation && "completion for a previous connection");
-  return *connection;
-}
-
-uint64_t Worker::key_of(const Connection& connection) {
-  return (uint64_t{connection.generation_} << 32) | connection.slot_;
-}
-
-Connection* Worker::find(uint64_t key) const {
-  auto slot = static_cast<uint32_t>(key);
-  auto generation = static_cast<uint32_t>(key >> 32);
-  if (slot >= connections_.size()) return nullptr;
-  Connection* connection = connections_[slot];
-  return connection != nullptr && connection->generation_ == generation ? connection : nullptr;
-}
-
 uint64_t Worker::tag(OpKind kind, const Connection& connection) const {
   return encode(kind, connection.generation_, connection.slot_);
 }
@@ -250,19 +224,7 @@ void Worker::schedule_flush(Connection& connection) {
 }
 
 void Worker::open_connection(uint32_t file_slot, bool tls) {
-  uint32_t slot = 0;
-  if (free_slots_.empty()) {
-    slot = static_cast<uint32_t>(connections_.size());
-    connections_.push_back(nullptr);
-    generations_.push_back(0);
-  } else {
-    slot = free_slots_.back();
-    free_slots_.pop_back();
-  }
-  auto* connection = new Connection(session_config_, slot, generations_[slot] & kGenerationMask,
-                                    file_slot, now_ms_);
-  connections_[slot] = connection;
-  ++live_count_;
+  Connection* connection = &connections_.add(session_config_, file_slot, now_ms_);
   if (tls) connection->start_tls(tls_context());
   if (stopping_) {
     connection->refused_ = true;  // accepted just before the accept was cancelled
@@ -510,16 +472,9 @@ void Worker::release_if_done(Connection& connection) {
     counters_.connections.set(open_count_);
     open_connections_.fetch_sub(1, std::memory_order_relaxed);
   }
-  uint32_t slot = connection.slot_;
-  delete &connection;
-  connections_[slot] = nullptr;
-  ++generations_[slot];
-  free_slots_.push_back(slot);
-  --live_count_;
-  if (accept_blocked_ && !stopping_) {
-    accept_blocked_ = false;
-    submit_accept();
-  }
+  connections_.remove(connection);
+  acceptor_.on_slot_freed(*io_, stopping_);
+  tls_acceptor_.on_slot_freed(*io_, stopping_);
 }
 
 }  // namespace herald::broker::net

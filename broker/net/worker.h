@@ -21,11 +21,14 @@
 #include "broker/core/router.h"
 #include "broker/core/topic_table.h"
 #include "broker/io/backend.h"
+#include "broker/net/acceptor.h"
 #include "broker/net/config.h"
 #include "broker/net/connection.h"
+#include "broker/net/connection_table.h"
 #include "broker/net/counters.h"
 #include "broker/net/hub.h"
 #include "broker/net/listener.h"
+#include "broker/net/peer_channels.h"
 #include "broker/net/send_queue.h"
 #include "broker/net/tls_context.h"
 #include "protocol/pubsub/command.h"
@@ -79,11 +82,11 @@ class Worker final : private ConnectionHandler {
   // Any thread: wakes the loop (the storage writer calls it when acks or reads are ready).
   void wake();
 
-  [[nodiscard]] uint16_t port() const { return listener_.port(); }
-  [[nodiscard]] uint16_t tls_port() const { return tls_listener_.port(); }
+  [[nodiscard]] uint16_t port() const { return acceptor_.port(); }
+  [[nodiscard]] uint16_t tls_port() const { return tls_acceptor_.port(); }
   // Any thread (single-writer cells).
   [[nodiscard]] const WorkerCounters& counters() const { return counters_; }
-  [[nodiscard]] size_t open_connections() const { return live_count_; }
+  [[nodiscard]] size_t open_connections() const { return connections_.size(); }
 
  private:
   enum class OpKind : uint8_t;
@@ -94,11 +97,6 @@ class Worker final : private ConnectionHandler {
     bool exact;
     uint64_t order;
   };
-  // Items for one peer worker that did not fit its channel, in order.
-  struct Outbox {
-    std::deque<ChannelItem> overflow;
-    bool wake_pending = false;
-  };
 
   // The loop (worker.cc).
   void process_completions();
@@ -107,8 +105,7 @@ class Worker final : private ConnectionHandler {
   void flush_sends();
 
   // Worker operations and shutdown (worker_lifecycle.cc).
-  void submit_accept();
-  void on_accept_complete(const io::Completion& completion);
+  void on_accept_complete(Acceptor& acceptor, const io::Completion& completion, bool tls);
   void submit_timer();
   void on_timer_complete();
   void submit_wake_read();
@@ -118,7 +115,6 @@ class Worker final : private ConnectionHandler {
 
   // Connection lifecycle (worker.cc).
   void open_connection(uint32_t file_slot, bool tls = false);
-  [[nodiscard]] Connection& connection_at(uint32_t slot, uint32_t generation);
   void submit_recv(Connection& connection);
   void on_recv_complete(Connection& connection, const io::Completion& completion);
   void on_bytes(Connection& connection, uint16_t buffer_id, size_t bytes);
@@ -136,8 +132,10 @@ class Worker final : private ConnectionHandler {
                               const io::Completion& completion);
   [[nodiscard]] uint64_t tag(OpKind kind, const Connection& connection) const;
   [[nodiscard]] bool wants_recv(const Connection& connection) const;
-  [[nodiscard]] Connection* find(uint64_t key) const;
-  [[nodiscard]] static uint64_t key_of(const Connection& connection);
+  [[nodiscard]] Connection* find(uint64_t key) const { return connections_.find(key); }
+  [[nodiscard]] static uint64_t key_of(const Connection& connection) {
+    return ConnectionTable::key_of(connection);
+  }
 
   // Routes and HTTP (http_routes.cc).
   void on_request(Connection& connection, bool upgrade) override;
@@ -262,24 +260,17 @@ class Worker final : private ConnectionHandler {
   void resume_draining_replays();
 
   // The TLS listener (worker_tls.cc).
-  void submit_tls_accept();
-  void on_tls_accept_complete(const io::Completion& completion);
-  void stop_tls_accept();
-  void retry_tls_accept();
   [[nodiscard]] const TlsContext& tls_context();
 
-  // Channels to other workers (worker_channels.cc).
+  // Items from and to other workers (worker_channels.cc).
   void push_item(uint32_t to, ChannelItem item);
-  void drain_channels();
   void on_item(const ChannelItem& item);
   void on_publish_request(core::PublishRequest* request);
   void on_publish_answer(core::PublishRequest* request);
-  void flush_outboxes();
-  void wake_peer(uint32_t to);
 
   const ServerConfig& config_;
   const protocol::websocket::SessionConfig& session_config_;
-  Listener listener_;
+  Acceptor acceptor_;
   WorkerLimits limits_;
   std::atomic<uint64_t>& open_connections_;
   Hub& hub_;
@@ -290,14 +281,9 @@ class Worker final : private ConnectionHandler {
   uint64_t wake_value_ = 0;  // the eventfd read lands here
   std::atomic<bool> stop_requested_{false};
   io::Timespec tick_{1, 0};
-  io::Timespec retry_after_{0, 200'000};  // how soon full channels are retried
   uint64_t now_ms_ = 0;
 
-  // Slots: connections_[slot] is live or null; generations_ tag each reuse.
-  std::vector<Connection*> connections_;
-  std::vector<uint32_t> generations_;
-  std::vector<uint32_t> free_slots_;
-  size_t live_count_ = 0;  // every connection object, refused ones and closing ones too
+  ConnectionTable connections_;
   size_t open_count_ = 0;  // accepted and not refused, not yet released
   // (slot, generation) pairs handled after the completions of a tick.
   std::vector<uint64_t> flush_list_;
@@ -314,11 +300,7 @@ class Worker final : private ConnectionHandler {
   std::vector<const core::Subscription*> matches_;  // reused by every delivery
   std::vector<Target> targets_;                     // reused by every delivery
   uint32_t delivery_stamp_ = 0;
-  std::vector<Outbox> outboxes_;  // by peer index
-  std::vector<uint32_t> wake_list_;
-  bool channels_backlog_ = false;  // a channel still held items after this tick's drain
-  bool overflow_pending_ = false;  // an outbox still holds items
-  bool retry_armed_ = false;
+  PeerChannels channels_;
   uint32_t peer_address_bytes_ = 0;  // SO_PEERNAME length for the listener's family
   bool peer_name_failed_ = false;    // the kernel lacks SO_PEERNAME over io_uring (logged once)
 
@@ -341,17 +323,12 @@ class Worker final : private ConnectionHandler {
   uint64_t read_tokens_ = 0;
   storage::ReadResult read_result_;  // reused by every taken read
   // TLS: null slot for a plain-only server.
-  Listener tls_listener_;
+  Acceptor tls_acceptor_;
   TlsContextSlot* tls_slot_ = nullptr;
   std::shared_ptr<const TlsContext> tls_context_;  // what new connections get
   uint64_t tls_generation_ = 0;                    // of tls_context_ in the slot
   std::vector<uint8_t> tls_scratch_;               // read and write scratch, one record each
-  bool tls_accept_armed_ = false;
-  bool tls_accept_retry_ = false;
 
-  bool accept_armed_ = false;
-  bool accept_retry_ = false;    // an accept error: re-arm on the next timer tick
-  bool accept_blocked_ = false;  // -ENFILE: re-arm when a connection releases its slot
   bool stopping_ = false;
   bool timed_out_ = false;  // the shutdown deadline passed: every connection is cut
   uint64_t stop_deadline_ms_ = 0;

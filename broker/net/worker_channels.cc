@@ -1,53 +1,15 @@
-// A worker's side of the channels to its peers: pushing items (with a local overflow when a
-// channel is full: never dropped, never blocking), one wakeup per peer per tick (MSG_RING,
-// or the peer's eventfd: io::Backend::wake), and draining what peers sent.
+// What a worker does with the items its peers send (PeerChannels carries them): a frame to
+// deliver, a publish to sequence for a topic this worker owns, the answer to its own.
 #include <cassert>
 
 #include "broker/net/worker.h"
-#include "broker/net/worker_ops.h"
 #include "protocol/pubsub/encode.h"
 
 namespace herald::broker::net {
 
 namespace pubsub = protocol::pubsub;
-using worker_detail::encode;
 
-namespace {
-
-// Items taken from one channel per tick, so a flood from one peer cannot starve the ring.
-constexpr size_t kDrainMax = 1024;
-
-}  // namespace
-
-void Worker::push_item(uint32_t to, ChannelItem item) {
-  Outbox& outbox = outboxes_[to];
-  // Behind an overflow the item must wait its turn: channels are FIFO per pair.
-  if (outbox.overflow.empty() && hub_.channel(index_, to).try_push(item)) {
-    if (!outbox.wake_pending) {
-      outbox.wake_pending = true;
-      wake_list_.push_back(to);
-    }
-    return;
-  }
-  if (outbox.overflow.empty()) ++counters_.channel_overflows;
-  outbox.overflow.push_back(item);
-  overflow_pending_ = true;
-}
-
-void Worker::drain_channels() {
-  channels_backlog_ = false;
-  for (uint32_t from = 0; from < hub_.worker_count(); ++from) {
-    if (from == index_) continue;
-    Channel& channel = hub_.channel(from, index_);
-    ChannelItem item{};
-    size_t taken = 0;
-    while (taken < kDrainMax && channel.try_pop(item)) {
-      on_item(item);
-      ++taken;
-    }
-    if (taken == kDrainMax) channels_backlog_ = true;
-  }
-}
+void Worker::push_item(uint32_t to, ChannelItem item) { channels_.push(to, item, counters_); }
 
 void Worker::on_item(const ChannelItem& item) {
   switch (item.kind) {
@@ -114,41 +76,6 @@ void Worker::on_publish_answer(core::PublishRequest* request) {
     }
   }
   core::PublishRequest::destroy(request);
-}
-
-void Worker::flush_outboxes() {
-  if (overflow_pending_) {
-    overflow_pending_ = false;
-    for (uint32_t to = 0; to < outboxes_.size(); ++to) {
-      Outbox& outbox = outboxes_[to];
-      if (outbox.overflow.empty()) continue;
-      Channel& channel = hub_.channel(index_, to);
-      size_t moved = 0;
-      while (!outbox.overflow.empty() && channel.try_push(outbox.overflow.front())) {
-        outbox.overflow.pop_front();
-        ++moved;
-      }
-      if (moved > 0 && !outbox.wake_pending) {
-        outbox.wake_pending = true;
-        wake_list_.push_back(to);
-      }
-      if (!outbox.overflow.empty()) overflow_pending_ = true;
-    }
-    // The peer frees room without telling us: look again soon rather than spin.
-    if (overflow_pending_ && !retry_armed_) {
-      io_->timeout(&retry_after_, encode(OpKind::kRetry, 0, 0));
-      retry_armed_ = true;
-    }
-  }
-  for (uint32_t to : wake_list_) {
-    outboxes_[to].wake_pending = false;
-    wake_peer(to);
-  }
-  wake_list_.clear();
-}
-
-void Worker::wake_peer(uint32_t to) {
-  io_->wake(hub_.wake_address(to), encode(OpKind::kChannel, 0, 0));
 }
 
 }  // namespace herald::broker::net

@@ -1,5 +1,5 @@
-// The worker's own operations: multishot accept, the once-a-second sweep (handshake, idle,
-// close timeouts), the stop eventfd and the graceful shutdown. Connection I/O is in worker.cc.
+// The worker's own operations: accepting, the once-a-second sweep (handshake, idle, close
+// timeouts), the stop eventfd and the graceful shutdown. Connection I/O is in worker.cc.
 #include <cerrno>
 
 #include "broker/net/worker.h"
@@ -17,39 +17,17 @@ constexpr uint64_t kShrinkAfterMs = 1000;
 
 }  // namespace
 
-void Worker::submit_accept() {
-  assert(!accept_armed_ && listener_.is_open());
-  io_->accept_multishot(listener_.fd(), encode(OpKind::kAccept, 0, 0));
-  accept_armed_ = true;
-}
-
-void Worker::on_accept_complete(const io::Completion& completion) {
-  if (!completion.more()) accept_armed_ = false;
-  if (completion.res >= 0) {
-    open_connection(static_cast<uint32_t>(completion.res));
-  } else if (completion.res == -ENFILE) {
-    // The table is full even with the 503 headroom: wait for a slot instead of spinning.
-    accept_blocked_ = !accept_armed_;
-  } else if (completion.res != -ECANCELED) {
-    ++counters_.io_errors;
-    accept_retry_ = !accept_armed_;
-  }
-  if (accept_armed_) return;
-  if (stopping_) {
-    listener_.close();
-  } else if (completion.res >= 0) {
-    submit_accept();  // the kernel ended the multishot on its own (e.g. CQ pressure)
+void Worker::on_accept_complete(Acceptor& acceptor, const io::Completion& completion, bool tls) {
+  if (std::optional<uint32_t> file = acceptor.on_complete(completion, *io_, stopping_, counters_)) {
+    open_connection(*file, tls);
   }
 }
 
 void Worker::submit_timer() { io_->timeout(&tick_, encode(OpKind::kTimer, 0, 0)); }
 
 void Worker::on_timer_complete() {
-  if (accept_retry_ && !accept_armed_ && !stopping_) {
-    accept_retry_ = false;
-    submit_accept();
-  }
-  if (tls_slot_ != nullptr) retry_tls_accept();
+  acceptor_.on_tick(*io_, stopping_);
+  tls_acceptor_.on_tick(*io_, stopping_);
   bool cut_all = stopping_ && !timed_out_ && now_ms_ >= stop_deadline_ms_;
   if (cut_all) timed_out_ = true;
   // Closing never frees synchronously (release waits for completions), so this walk is safe.
@@ -140,12 +118,8 @@ void Worker::begin_stop() {
   // The sweep now also enforces the shutdown deadline: tick finer than once a second so the
   // deadline holds to 100 ms. The running timer picks the new period up when it re-arms.
   tick_ = io::Timespec{0, 100'000'000};
-  if (accept_armed_) {
-    io_->cancel(encode(OpKind::kAccept, 0, 0), encode(OpKind::kAcceptCancel, 0, 0));
-  } else {
-    listener_.close();
-  }
-  stop_tls_accept();
+  acceptor_.stop(*io_);
+  tls_acceptor_.stop(*io_);
   for (Connection* connection : connections_) {
     if (connection == nullptr || connection->phase_ != Connection::Phase::kActive) continue;
     switch (connection->session_.state()) {

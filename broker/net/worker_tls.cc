@@ -1,8 +1,5 @@
-// The worker's TLS listener: a second multishot accept whose connections get a TlsSession, and
-// the safe point where a reloaded context is picked up (the next accept).
-#include <cassert>
-#include <cerrno>
-
+// The worker's TLS listener: a second acceptor whose connections get a TlsSession, and the safe
+// point where a reloaded context is picked up (the next accept).
 #include "broker/net/worker.h"
 #include "broker/net/worker_ops.h"
 
@@ -18,7 +15,8 @@ constexpr size_t kTlsScratchBytes = 16 * 1024;
 }  // namespace
 
 void Worker::enable_tls(Listener listener, TlsContextSlot& slot) {
-  tls_listener_ = std::move(listener);
+  tls_acceptor_ = Acceptor(std::move(listener), encode(OpKind::kAcceptTls, 0, 0),
+                           encode(OpKind::kAcceptTlsCancel, 0, 0));
   tls_slot_ = &slot;
   tls_context_ = slot.current();
   tls_generation_ = slot.generation();
@@ -34,46 +32,6 @@ const TlsContext& Worker::tls_context() {
     tls_generation_ = generation;
   }
   return *tls_context_;
-}
-
-void Worker::submit_tls_accept() {
-  assert(!tls_accept_armed_ && tls_listener_.is_open());
-  io_->accept_multishot(tls_listener_.fd(), encode(OpKind::kAcceptTls, 0, 0));
-  tls_accept_armed_ = true;
-}
-
-void Worker::on_tls_accept_complete(const io::Completion& completion) {
-  if (!completion.more()) tls_accept_armed_ = false;
-  if (completion.res >= 0) {
-    open_connection(static_cast<uint32_t>(completion.res), true);
-  } else if (completion.res != -ECANCELED && completion.res != -ENFILE) {
-    ++counters_.io_errors;
-  }
-  if (tls_accept_armed_) return;
-  if (stopping_) {
-    tls_listener_.close();
-  } else if (completion.res >= 0) {
-    submit_tls_accept();  // the kernel ended the multishot on its own
-  } else {
-    // An error (or a full descriptor table) ended it: the next timer tick re-arms it, so a
-    // persistent error cannot spin the loop.
-    tls_accept_retry_ = true;
-  }
-}
-
-void Worker::retry_tls_accept() {
-  if (!tls_accept_retry_ || tls_accept_armed_ || stopping_) return;
-  tls_accept_retry_ = false;
-  submit_tls_accept();
-}
-
-void Worker::stop_tls_accept() {
-  if (tls_slot_ == nullptr) return;
-  if (tls_accept_armed_) {
-    io_->cancel(encode(OpKind::kAcceptTls, 0, 0), encode(OpKind::kAcceptTlsCancel, 0, 0));
-  } else {
-    tls_listener_.close();
-  }
 }
 
 }  // namespace herald::broker::net
