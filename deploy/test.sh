@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The second of the README's two commands: install what is missing, then build and run the
 # whole test suite: unit, corpus replay and integration tests in Release and under
-# ASan+UBSan, then each libFuzzer target for HERALD_FUZZ_SECONDS (default 30).
+# ASan+UBSan, the threaded subset under ThreadSanitizer, then each libFuzzer target for
+# HERALD_FUZZ_SECONDS (default 30).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -41,6 +42,22 @@ cmake --build build/sanitize -j "$jobs"
 step "ASan+UBSan tests"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
   ctest --test-dir build/sanitize --output-on-failure -j "$jobs"
+
+# ThreadSanitizer over the code that crosses threads, and only that, to keep CI short: the
+# worker-to-worker channels and the replay-to-live seam with 2 and 4 workers (against the real
+# binary), the storage writer and the SPSC queue (unit tests). tests/tsan.supp silences
+# reports inside uninstrumented third-party libraries only, never in Herald's code.
+tsan_targets=(herald herald-bench herald_storage_tests herald_common_tests)
+tsan_tests='^(StorageWriter\.|SpscQueueTest\.|integration\.multicore_test$|integration\.history_seam$)'
+tsan_start=$(date +%s)
+step "ThreadSanitizer build: ${tsan_targets[*]}"
+cmake --preset tsan >/dev/null
+cmake --build build/tsan -j "$jobs" --target "${tsan_targets[@]}"
+
+step "ThreadSanitizer tests"
+TSAN_OPTIONS="suppressions=$PWD/tests/tsan.supp:halt_on_error=1:second_deadlock_stack=1" \
+  ctest --test-dir build/tsan --output-on-failure -j "$jobs" -R "$tsan_tests"
+echo "ThreadSanitizer phase: $(($(date +%s) - tsan_start)) s"
 
 step "libFuzzer targets, ${fuzz_seconds}s each"
 cmake -S . -B build/fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++ \

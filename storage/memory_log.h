@@ -7,6 +7,7 @@
 #include <string>
 #include <unordered_map>
 
+#include "common/string_hash.h"
 #include "storage/log.h"
 
 namespace herald::storage {
@@ -36,17 +37,13 @@ class MemoryLog final : public Log {
     std::deque<Kept> messages;  // seq ascending
     uint64_t bytes = 0;         // payload bytes in `messages`
   };
-  struct Hash {
-    using is_transparent = void;
-    size_t operator()(std::string_view key) const { return std::hash<std::string_view>{}(key); }
-  };
 
   Topic* find(std::string_view topic);
   void trim(Topic& topic, int64_t now_ms);
 
   RetentionFor retention_for_;
   uint64_t next_topic_id_ = 1;
-  std::unordered_map<std::string, Topic, Hash, std::equal_to<>> topics_;
+  common::StringMap<Topic> topics_;
   std::unordered_map<std::string_view, uint64_t> last_in_call_;  // append()'s, kept for reuse
 };
 

@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <unordered_map>
 
+#include "common/string_hash.h"
 #include "storage/record_format.h"
 
 namespace herald::storage {
@@ -162,11 +163,7 @@ struct RocksDbLog::Impl {
     std::optional<Retention> retention;  // asked once, when first needed
     std::optional<Oldest> oldest;
   };
-  struct Hash {
-    using is_transparent = void;
-    size_t operator()(std::string_view key) const { return std::hash<std::string_view>{}(key); }
-  };
-  using TopicMap = std::unordered_map<std::string, Topic, Hash, std::equal_to<>>;
+  using TopicMap = common::StringMap<Topic>;
   // The first message at or after a seq, with what a retention search needs of it.
   struct Found {
     bool exists = false;  // false past the last message

@@ -7,8 +7,8 @@
 #include <cassert>
 #include <chrono>
 #include <filesystem>
-#include <unordered_map>
 
+#include "common/string_hash.h"
 #include "storage/memory_log.h"
 #include "storage/rocksdb_log.h"
 
@@ -25,10 +25,6 @@ int64_t system_ms() {
 }  // namespace
 
 struct StorageWriter::Batch {
-  struct Hash {
-    using is_transparent = void;
-    size_t operator()(std::string_view key) const { return std::hash<std::string_view>{}(key); }
-  };
   std::vector<AppendRequest> appends;
   std::vector<AppendEntry> memory_entries;
   std::vector<AppendEntry> rocksdb_entries;
@@ -36,7 +32,7 @@ struct StorageWriter::Batch {
   std::vector<uint64_t> first_ticket;                   // per producer, this round's first
   std::vector<bool> wake;                               // per producer
   // Each topic's rule, looked up once: topics are bounded by the broker's topics_max.
-  std::unordered_map<std::string, const HistoryRule*, Hash, std::equal_to<>> rules;
+  common::StringMap<const HistoryRule*> rules;
 };
 
 StorageProducer::StorageProducer(uint32_t append_capacity, uint32_t read_capacity,

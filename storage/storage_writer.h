@@ -13,10 +13,10 @@
 #include <thread>
 #include <vector>
 
+#include "common/spsc_queue.h"
 #include "storage/history_rules.h"
 #include "storage/log.h"
 #include "storage/rocksdb_log.h"
-#include "storage/spsc_ring.h"
 #include "storage/status.h"
 
 namespace herald::storage {
@@ -107,9 +107,9 @@ class StorageProducer {
   StorageProducer(uint32_t append_capacity, uint32_t read_capacity, StorageWriter& writer);
 
   StorageWriter& writer_;
-  SpscRing<AppendRequest> appends_;
-  SpscRing<ReadRequest> reads_;
-  SpscRing<ReadResult> results_;
+  common::SpscQueue<AppendRequest> appends_;
+  common::SpscQueue<ReadRequest> reads_;
+  common::SpscQueue<ReadResult> results_;
   std::function<void()> wake_;
   uint64_t tickets_ = 0;            // producer thread: the last ticket handed out
   uint64_t reads_outstanding_ = 0;  // producer thread: pushed minus taken

@@ -1,23 +1,65 @@
 #!/usr/bin/env bash
-# Keeps the dependency arrows pointing one way (STYLE.md): liburing only under broker/io,
-# RocksDB only in storage/rocksdb_log.cc, and protocol/ and clients/ free of the broker.
+# Keeps the dependency arrows pointing one way (STYLE.md) by reading every #include of the
+# sources: each layer includes only itself and the layers below it, liburing only under
+# broker/io, RocksDB only in storage/rocksdb_log.cc. The build enforces the same arrows for
+# Herald's own headers (herald_expose); this test also covers the system headers.
 set -u
 cd "$(dirname "$0")/.."
-failures=0
-check() {  # check DESCRIPTION PATTERN ALLOWED_PREFIX
-  local offenders
-  offenders=$(grep -rlE "$2" --include='*.h' --include='*.cc' broker protocol storage clients \
-    2>/dev/null | grep -vE "^($3)" || true)
-  if [ -n "$offenders" ]; then
-    echo "FAIL: $1:"; echo "$offenders" | sed 's/^/  /'; failures=$((failures + 1))
+passed=0
+failed=0
+
+report() {  # report DESCRIPTION OFFENDERS
+  if [ -n "$2" ]; then
+    echo "FAIL: $1"
+    echo "$2" | sed 's/^/  /'
+    failed=$((failed + 1))
   else
     echo "ok: $1"
+    passed=$((passed + 1))
   fi
 }
-check "<liburing.h> outside broker/io" '#include <liburing' 'broker/io/'
-check "RocksDB outside storage/rocksdb_log.cc" '#include [<"]rocksdb/' 'storage/rocksdb_log\.cc'
-check "broker/ used outside the broker" '#include "broker/' 'broker/'
-check "storage/ used outside storage and the broker" '#include "storage/' 'broker/|storage/'
-check "clients/ used outside the clients" '#include "clients/' 'clients/'
-[ "$failures" -eq 0 ] && echo "1 passed, 0 failed" || echo "0 passed, 1 failed"
-exit "$failures"
+
+# Every `#include "..."` line of the C++ files under PATH..., as file:line:text.
+quoted_includes() {
+  grep -rnE '^[[:space:]]*#[[:space:]]*include[[:space:]]*"' --include='*.h' --include='*.cc' \
+    "$@" 2>/dev/null || true
+}
+
+# layer NAME ALLOWED PATH...: files under PATH include Herald headers only from ALLOWED (an
+# extended regex of path prefixes); a quoted include without a directory is a sibling file.
+layer() {
+  local name=$1 allowed=$2
+  shift 2
+  local offenders
+  offenders=$(quoted_includes "$@" |
+    grep -vE "#[[:space:]]*include[[:space:]]*\"(${allowed})" |
+    grep -E '#[[:space:]]*include[[:space:]]*"[^"]*/' || true)
+  report "$name includes only ${allowed//|/, }" "$offenders"
+}
+
+# only NAME PATTERN ALLOWED_FILES: the extended regex PATTERN appears only in files whose
+# path matches ALLOWED_FILES.
+only() {
+  local offenders
+  offenders=$(grep -rnE "$2" --include='*.h' --include='*.cc' \
+    common broker protocol storage clients tests 2>/dev/null | grep -vE "^($3):" || true)
+  report "$1" "$offenders"
+}
+
+layer "common/" 'common/' common
+layer "protocol/" 'protocol/' protocol
+layer "storage/" 'storage/|protocol/|common/' storage
+layer "broker/core/" 'broker/core/|protocol/|storage/|common/' broker/core
+layer "broker/auth/" 'broker/auth/|protocol/|common/' broker/auth
+layer "broker/io/" 'broker/io/|common/' broker/io
+layer "broker/net/" 'broker/net/|broker/core/|broker/auth/|broker/io/|protocol/|storage/|common/' \
+  broker/net
+layer "broker/main.cc" 'broker/net/|broker/auth/' broker/main.cc
+layer "clients/" 'clients/|protocol/' clients
+only "<liburing.h> only under broker/io/" '#[[:space:]]*include[[:space:]]*<liburing' \
+  'broker/io/[^:]*'
+only "RocksDB only in storage/rocksdb_log.cc" '#[[:space:]]*include[[:space:]]*[<"]rocksdb/' \
+  'storage/rocksdb_log\.cc'
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -1,4 +1,5 @@
-// Prometheus text rendering: one family at a time, HELP and TYPE first (exposition 0.0.4).
+// Prometheus text rendering of the metric table: one family at a time, HELP and TYPE first
+// (exposition 0.0.4).
 #include "broker/core/metrics.h"
 
 #include <cinttypes>
@@ -27,50 +28,38 @@ uint64_t sum(std::span<const WorkerMetrics> workers, Field field) {
   return total;
 }
 
-struct Scalar {
-  std::string_view name;
-  std::string_view type;
-  std::string_view help;
-  uint64_t (*field)(const WorkerMetrics&);
-};
+std::string label(std::string_view name, std::string_view value) {
+  return std::string(name).append("=\"").append(value).append("\"");
+}
 
-constexpr Scalar kScalars[] = {
-    {"herald_connections", "gauge", "Open connections (WebSocket and HTTP).",
-     [](const WorkerMetrics& m) { return m.connections; }},
-    {"herald_connections_accepted_total", "counter", "Connections accepted.",
-     [](const WorkerMetrics& m) { return m.connections_accepted; }},
-    {"herald_subscriptions", "gauge", "Active subscriptions.",
-     [](const WorkerMetrics& m) { return m.subscriptions; }},
-    {"herald_messages_published_total", "counter", "Messages given a sequence number.",
-     [](const WorkerMetrics& m) { return m.messages_published; }},
-    {"herald_messages_delivered_total", "counter", "Messages queued to subscribers.",
-     [](const WorkerMetrics& m) { return m.messages_delivered; }},
-    {"herald_bytes_in_total", "counter", "Bytes received from clients.",
-     [](const WorkerMetrics& m) { return m.bytes_in; }},
-    {"herald_bytes_out_total", "counter", "Bytes sent to clients.",
-     [](const WorkerMetrics& m) { return m.bytes_out; }},
-    {"herald_command_errors_total", "counter", "Commands answered with an error.",
-     [](const WorkerMetrics& m) { return m.command_errors; }},
-    {"herald_tls_handshakes_total", "counter", "TLS handshakes completed.",
-     [](const WorkerMetrics& m) { return m.tls_handshakes; }},
-    {"herald_tls_resumptions_total", "counter", "TLS handshakes that resumed a session.",
-     [](const WorkerMetrics& m) { return m.tls_resumptions; }},
-    {"herald_tls_handshake_failures_total", "counter",
-     "TLS handshakes that failed or timed out (closed without a WebSocket close code).",
-     [](const WorkerMetrics& m) { return m.tls_handshake_failures; }},
-    {"herald_replays_total", "counter",
-     "Subscribes that read history: from, last, since or snapshot (one per command).",
-     [](const WorkerMetrics& m) { return m.replays; }},
-    {"herald_replayed_messages_total", "counter",
-     "Messages sent from the history log, by replays and catch-ups.",
-     [](const WorkerMetrics& m) { return m.replayed_messages; }},
-    {"herald_catchups_total", "counter",
-     "Times a slow subscriber was switched to the log by the catchup policy.",
-     [](const WorkerMetrics& m) { return m.catchups; }},
-    {"herald_storage_failures_total", "counter",
-     "History appends the storage worker reported as failed (their publishes are not acked).",
-     [](const WorkerMetrics& m) { return m.storage_failures; }},
-};
+void render_scalar(std::string& out, const ScalarFamily& scalar,
+                   std::span<const WorkerMetrics> workers) {
+  if (scalar.kind != MetricKind::kWorkerSeconds) {
+    family(out, scalar.name, scalar.kind == MetricKind::kGauge ? "gauge" : "counter", scalar.help);
+    sample(out, scalar.name, "",
+           sum(workers, [&](const WorkerMetrics& m) { return m.*scalar.member; }));
+    return;
+  }
+  // Nanoseconds shown as seconds with every digit: a float would round long uptimes.
+  family(out, scalar.name, "counter", scalar.help);
+  for (size_t i = 0; i < workers.size(); ++i) {
+    char line[128];
+    uint64_t ns = workers[i].*scalar.member;
+    std::snprintf(line, sizeof(line), "{worker=\"%zu\"} %" PRIu64 ".%09" PRIu64 "\n", i,
+                  ns / 1000000000, ns % 1000000000);
+    out.append(scalar.name).append(line);
+  }
+}
+
+void render_array(std::string& out, const ArrayFamily& array,
+                  std::span<const WorkerMetrics> workers) {
+  family(out, array.name, "counter", array.help);
+  const size_t size = array.values(WorkerMetrics{}).size();
+  for (size_t i = 0; i < size; ++i) {
+    sample(out, array.name, label(array.label, array.label_value(i)),
+           sum(workers, [&](const WorkerMetrics& m) { return array.values(m)[i]; }));
+  }
+}
 
 }  // namespace
 
@@ -85,56 +74,35 @@ std::string_view refusal_name(Refusal refusal) {
   return kNames[static_cast<size_t>(refusal)];
 }
 
+std::string slow_consumer_label(size_t index) {
+  static constexpr std::string_view kNames[kSlowConsumerActions] = {"disconnect", "drop",
+                                                                    "conflate"};
+  return std::string(kNames[index]);
+}
+
+std::string close_code_label(size_t index) { return std::to_string(kCloseCodeFirst + index); }
+
+std::string refusal_label(size_t index) {
+  return std::string(refusal_name(static_cast<Refusal>(index)));
+}
+
 std::string render_metrics(std::span<const WorkerMetrics> workers, uint64_t topics) {
   std::string out;
-  out.reserve(2048 + 64 * workers.size());
-  for (const Scalar& scalar : kScalars) {
-    family(out, scalar.name, scalar.type, scalar.help);
-    if (scalar.name == "herald_subscriptions") {
-      sample(out, scalar.name, "", sum(workers, scalar.field));
-      family(out, "herald_topics", "gauge", "Distinct topics with a sequence.");
-      sample(out, "herald_topics", "", topics);
-      continue;
-    }
-    sample(out, scalar.name, "", sum(workers, scalar.field));
-  }
+  out.reserve(8192 + 64 * workers.size());
+  for (const ScalarFamily& scalar : kScalarFamilies) render_scalar(out, scalar, workers);
+  for (const ArrayFamily& array : kArrayFamilies) render_array(out, array, workers);
 
-  constexpr std::string_view kSlow = "herald_slow_consumer_total";
-  family(out, kSlow, "counter",
-         "Slow-consumer events: connections closed, messages dropped, messages replaced.");
-  constexpr std::string_view kPolicies[kSlowConsumerActions] = {
-      "policy=\"disconnect\"", "policy=\"drop\"", "policy=\"conflate\""};
-  for (size_t i = 0; i < kSlowConsumerActions; ++i) {
-    sample(out, kSlow, kPolicies[i],
-           sum(workers, [i](const WorkerMetrics& m) { return m.slow_consumer[i]; }));
-  }
-
+  // A view of three close codes, kept under its own name for the dashboards that use it.
   constexpr std::string_view kProtocol = "herald_protocol_errors_total";
   family(out, kProtocol, "counter", "Connections closed for a protocol error, by close code.");
-  for (size_t i = 0; i < kProtocolErrorCodes.size(); ++i) {
-    std::string label = "code=\"" + std::to_string(kProtocolErrorCodes[i]) + "\"";
-    sample(out, kProtocol, label,
-           sum(workers, [i](const WorkerMetrics& m) { return m.protocol_errors[i]; }));
+  for (int code : kProtocolErrorCodes) {
+    size_t slot = static_cast<size_t>(code - kCloseCodeFirst);
+    sample(out, kProtocol, label("code", std::to_string(code)),
+           sum(workers, [slot](const WorkerMetrics& m) { return m.close_codes[slot]; }));
   }
 
-  constexpr std::string_view kRefusals = "herald_refusals_total";
-  family(out, kRefusals, "counter",
-         "Requests, commands or connections refused by a limit or an access check.");
-  for (size_t i = 0; i < kRefusalKinds; ++i) {
-    std::string label = "reason=\"" + std::string(refusal_name(static_cast<Refusal>(i))) + "\"";
-    sample(out, kRefusals, label,
-           sum(workers, [i](const WorkerMetrics& m) { return m.refusals[i]; }));
-  }
-
-  constexpr std::string_view kBusy = "herald_worker_busy_seconds_total";
-  family(out, kBusy, "counter", "Time each worker spent outside io_uring_enter waits.");
-  for (size_t i = 0; i < workers.size(); ++i) {
-    char line[96];
-    uint64_t ns = workers[i].busy_ns;
-    std::snprintf(line, sizeof(line), "%s{worker=\"%zu\"} %" PRIu64 ".%09" PRIu64 "\n",
-                  kBusy.data(), i, ns / 1000000000, ns % 1000000000);
-    out.append(line);
-  }
+  family(out, "herald_topics", "gauge", "Distinct topics with a sequence.");
+  sample(out, "herald_topics", "", topics);
   return out;
 }
 

@@ -1,5 +1,6 @@
-// Metric cells written by one worker and read by the /metrics handler on any worker, and the
-// Prometheus text rendering (exposition format 0.0.4). I/O-free; knows no connection.
+// Metric cells written by one worker and read by the /metrics handler on any worker, the
+// values of broker/core/metric_table.h, and their Prometheus text rendering (exposition
+// format 0.0.4). I/O-free; knows no connection.
 #pragma once
 
 #include <array>
@@ -8,6 +9,8 @@
 #include <span>
 #include <string>
 #include <string_view>
+
+#include "broker/core/metric_table.h"
 
 namespace herald::broker::core {
 
@@ -40,6 +43,9 @@ class Counter {
 
 enum class SlowConsumerAction : uint8_t { kDisconnect, kDrop, kConflate };
 inline constexpr size_t kSlowConsumerActions = 3;
+// Close handshakes are counted by code 1000..1015; other codes in close_codes_other.
+inline constexpr int kCloseCodeFirst = 1000;
+inline constexpr size_t kCloseCodeSlots = 16;
 // The close codes counted as protocol errors (RFC 6455 violations, bad UTF-8, too big).
 inline constexpr std::array<int, 3> kProtocolErrorCodes = {1002, 1007, 1009};
 
@@ -67,31 +73,57 @@ inline constexpr size_t kRefusalKinds = 16;
 // Their label values, in enum order.
 [[nodiscard]] std::string_view refusal_name(Refusal refusal);
 
-// One worker's values at one moment, read from its Counters.
+// Label values of the arrays' indices, for HERALD_WORKER_ARRAYS.
+[[nodiscard]] std::string slow_consumer_label(size_t index);  // disconnect, drop, conflate
+[[nodiscard]] std::string close_code_label(size_t index);     // "1000".."1015"
+[[nodiscard]] std::string refusal_label(size_t index);        // refusal_name()
+
+// One worker's values at one moment, read from its WorkerCounters: a field per entry of
+// broker/core/metric_table.h.
 struct WorkerMetrics {
-  uint64_t connections = 0;
-  uint64_t connections_accepted = 0;
-  uint64_t subscriptions = 0;
-  uint64_t messages_published = 0;  // sequenced by this worker (it owns the topic)
-  uint64_t messages_delivered = 0;  // frames queued to this worker's subscribers
-  uint64_t bytes_in = 0;
-  uint64_t bytes_out = 0;
-  std::array<uint64_t, kSlowConsumerActions> slow_consumer = {};
-  uint64_t command_errors = 0;
-  uint64_t busy_ns = 0;
-  uint64_t tls_handshakes = 0;
-  uint64_t tls_resumptions = 0;
-  uint64_t tls_handshake_failures = 0;
-  uint64_t replays = 0;            // subscribes that asked for history (section 9)
-  uint64_t replayed_messages = 0;  // messages sent from the log (replays and catch-ups)
-  uint64_t catchups = 0;           // subscriptions the catchup policy fed from the log
-  uint64_t storage_failures = 0;   // history appends that failed
-  std::array<uint64_t, kProtocolErrorCodes.size()> protocol_errors = {};
-  std::array<uint64_t, kRefusalKinds> refusals = {};
+#define HERALD_METRICS_SCALAR(member, name, kind, help) uint64_t member = 0;
+  HERALD_WORKER_SCALARS(HERALD_METRICS_SCALAR)
+#undef HERALD_METRICS_SCALAR
+#define HERALD_METRICS_ARRAY(member, size, name, label, label_value, help) \
+  std::array<uint64_t, size> member = {};
+  HERALD_WORKER_ARRAYS(HERALD_METRICS_ARRAY)
+#undef HERALD_METRICS_ARRAY
 };
 
-// The whole /metrics body: totals summed over `workers`, busy time per worker (labelled by
-// index), and the broker-wide topic count. Every family has HELP and TYPE lines.
+enum class MetricKind : uint8_t { kCounter, kGauge, kWorkerSeconds };
+
+// The table as data, for rendering and for the tests that check every entry is exported.
+struct ScalarFamily {
+  std::string_view name;
+  MetricKind kind;
+  std::string_view help;
+  uint64_t WorkerMetrics::*member;
+};
+struct ArrayFamily {
+  std::string_view name;
+  std::string_view label;
+  std::string (*label_value)(size_t index);
+  std::string_view help;
+  std::span<const uint64_t> (*values)(const WorkerMetrics& metrics);
+};
+
+inline constexpr ScalarFamily kScalarFamilies[] = {
+#define HERALD_METRICS_SCALAR(member, name, kind, help) \
+  {name, MetricKind::kind, help, &WorkerMetrics::member},
+    HERALD_WORKER_SCALARS(HERALD_METRICS_SCALAR)
+#undef HERALD_METRICS_SCALAR
+};
+inline constexpr ArrayFamily kArrayFamilies[] = {
+#define HERALD_METRICS_ARRAY(member, size, name, label, label_value, help) \
+  {name, label, label_value, help,                                         \
+   [](const WorkerMetrics& m) { return std::span<const uint64_t>(m.member); }},
+    HERALD_WORKER_ARRAYS(HERALD_METRICS_ARRAY)
+#undef HERALD_METRICS_ARRAY
+};
+
+// The whole /metrics body: every family of the table (totals summed over `workers`, busy time
+// per worker labelled by index), protocol errors (three of the close codes, by code) and the
+// broker-wide topic count. Every family has HELP and TYPE lines.
 [[nodiscard]] std::string render_metrics(std::span<const WorkerMetrics> workers, uint64_t topics);
 
 }  // namespace herald::broker::core

@@ -8,9 +8,9 @@
 #include <cassert>
 #include <functional>
 #include <string>
-#include <unordered_map>
 #include <utility>
 
+#include "common/string_hash.h"
 #include "protocol/pubsub/topic.h"
 
 namespace herald::broker::core {
@@ -19,15 +19,8 @@ namespace {
 using protocol::pubsub::kTopicTokensMax;
 
 // Transparent, so lookups take the topic's string_view without building a std::string.
-// Deliberately not noexcept: libstdc++ then caches each key's hash in its node, and walking
-// a bucket compares cached hashes instead of rehashing the neighbouring keys.
-struct TopicHash {
-  using is_transparent = void;
-  size_t operator()(std::string_view key) const { return std::hash<std::string_view>{}(key); }
-};
-
 template <typename Value>
-using TopicMap = std::unordered_map<std::string, Value, TopicHash, std::equal_to<>>;
+using TopicMap = common::StringMap<Value>;
 
 // Erasing never shrinks a node-based map's bucket array; give it back once three quarters
 // of it is unused. Each shrink follows at least size/2 erasures, so it costs O(1) amortized.

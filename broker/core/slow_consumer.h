@@ -6,11 +6,10 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <functional>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 
+#include "common/string_hash.h"
 #include "protocol/pubsub/command.h"
 
 namespace herald::broker::core {
@@ -26,11 +25,6 @@ enum class SlowDecision : uint8_t {
 [[nodiscard]] SlowDecision decide(size_t queued_bytes, size_t frame_bytes, size_t queued_bytes_max,
                                   protocol::pubsub::Policy policy);
 
-struct TopicHash {
-  using is_transparent = void;
-  size_t operator()(std::string_view key) const { return std::hash<std::string_view>{}(key); }
-};
-
 // Messages skipped per topic for one connection. Thread: the connection's worker.
 class GapTable {
  public:
@@ -45,7 +39,7 @@ class GapTable {
   [[nodiscard]] size_t size() const { return missed_.size(); }
 
  private:
-  std::unordered_map<std::string, uint64_t, TopicHash, std::equal_to<>> missed_;
+  common::StringMap<uint64_t> missed_;
 };
 
 // The newest queued frame per topic of one connection, for `conflate`, by its serial number in
@@ -65,7 +59,7 @@ class ConflateIndex {
   [[nodiscard]] size_t size() const { return entries_.size(); }
 
  private:
-  std::unordered_map<std::string, uint64_t, TopicHash, std::equal_to<>> entries_;
+  common::StringMap<uint64_t> entries_;
 };
 
 }  // namespace herald::broker::core

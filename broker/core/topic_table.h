@@ -6,10 +6,10 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
-#include <functional>
 #include <string>
 #include <string_view>
-#include <unordered_map>
+
+#include "common/string_hash.h"
 
 namespace herald::broker::core {
 
@@ -36,14 +36,9 @@ class TopicTable {
   [[nodiscard]] size_t size() const { return next_.size(); }
 
  private:
-  struct Hash {
-    using is_transparent = void;
-    size_t operator()(std::string_view key) const { return std::hash<std::string_view>{}(key); }
-  };
-
   std::atomic<uint64_t>& topic_count_;
   const uint64_t topics_max_;
-  std::unordered_map<std::string, uint64_t, Hash, std::equal_to<>> next_;
+  common::StringMap<uint64_t> next_;
 };
 
 }  // namespace herald::broker::core

@@ -9,9 +9,9 @@
 #include <string>
 #include <vector>
 
-#include "broker/core/spsc_queue.h"
 #include "broker/io/backend.h"
 #include "broker/net/counters.h"
+#include "common/spsc_queue.h"
 
 namespace herald::broker::net {
 
@@ -26,7 +26,7 @@ struct ChannelItem {
   void* pointer;
 };
 
-using Channel = core::SpscQueue<ChannelItem>;
+using Channel = common::SpscQueue<ChannelItem>;
 
 // Constructed before the workers and destroyed after every worker thread has ended.
 class Hub {

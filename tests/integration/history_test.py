@@ -248,7 +248,15 @@ class RetentionTest(HistoryCase):
 
 class SeamTest(HistoryCase):
     def test_replay_to_live_under_concurrent_publishing(self):
-        broker = self.start("--workers", "2", "--history", "s.>=rocksdb,count=1000000")
+        self.check_seam(workers=2)
+
+    def test_replay_to_live_under_concurrent_publishing_4_workers(self):
+        # More owners and readers: the topic's owner, the subscribers' workers and the storage
+        # writer are more often different threads (the ThreadSanitizer run relies on it).
+        self.check_seam(workers=4)
+
+    def check_seam(self, workers):
+        broker = self.start("--workers", str(workers), "--history", "s.>=rocksdb,count=1000000")
         topic = "s.seam"
         total = 20000
         published = threading.Event()

@@ -15,6 +15,14 @@ GAUGES = ("herald_connections", "herald_subscriptions", "herald_topics")
 COUNTERS = ("herald_messages_published_total", "herald_messages_delivered_total",
             "herald_bytes_in_total", "herald_bytes_out_total", "herald_slow_consumer_total",
             "herald_worker_busy_seconds_total")
+# Counted on the hot path since long before /metrics showed them: one unlabelled sample each.
+WORKER_COUNTERS = ("herald_connections_closed_total", "herald_connections_refused_total",
+                   "herald_messages_in_total", "herald_messages_out_total",
+                   "herald_io_errors_total", "herald_abnormal_closes_total",
+                   "herald_handshake_timeouts_total", "herald_idle_timeouts_total",
+                   "herald_close_timeouts_total", "herald_recv_pauses_total",
+                   "herald_recv_buffer_shortages_total", "herald_channel_overflows_total",
+                   "herald_close_codes_other_total")
 WORKERS = 2
 MAX_MESSAGE_BYTES = 4096
 
@@ -187,6 +195,14 @@ class MetricsTest(PubSubTestCase):
         for name in GAUGES + COUNTERS[:4]:
             samples = families[name]["samples"]
             self.assertEqual([(n, labels) for n, labels, _ in samples], [(name, {})], name)
+        for name in WORKER_COUNTERS:
+            self.assertIn(name, families, "family %s" % name)
+            self.assertEqual(families[name]["type"], "counter", name)
+            samples = families[name]["samples"]
+            self.assertEqual([(n, labels) for n, labels, _ in samples], [(name, {})], name)
+        codes = families["herald_close_codes_total"]["samples"]
+        self.assertEqual(sorted(labels["code"] for _, labels, _ in codes),
+                         [str(code) for code in range(1000, 1016)])
         busy = families["herald_worker_busy_seconds_total"]["samples"]
         self.assertEqual(sorted(labels["worker"] for _, labels, _ in busy),
                          [str(n) for n in range(WORKERS)])
@@ -198,6 +214,9 @@ class MetricsTest(PubSubTestCase):
                 self.assertGreaterEqual(value, 0, name)
 
     def test_counters_follow_traffic(self):
+        # Start from a settled broker: the connections of the test before may still be
+        # closing, and only this scrape's own connection should be open.
+        self.wait_sample("herald_connections", 1)
         base = scrape(self.port)
         gauge = {name: sample(base, name) for name in GAUGES}
         a, b = self.client(), self.client()
@@ -234,7 +253,12 @@ class MetricsTest(PubSubTestCase):
                                 sample(before, "herald_bytes_in_total"), 15 * 1000)
         self.assertGreaterEqual(sample(after, "herald_bytes_out_total") -
                                 sample(before, "herald_bytes_out_total"), 15 * 1000)
-        for name in COUNTERS:  # counters never go down
+        # 13 publishes over WebSocket and three more to fresh topics in; 15 deliveries out.
+        self.assertGreaterEqual(sample(after, "herald_messages_in_total") -
+                                sample(before, "herald_messages_in_total"), 16)
+        self.assertGreaterEqual(sample(after, "herald_messages_out_total") -
+                                sample(before, "herald_messages_out_total"), 15)
+        for name in COUNTERS + WORKER_COUNTERS:  # counters never go down
             old = {(n, tuple(sorted(lb.items()))): v for n, lb, v in before[name]["samples"]}
             for n, labels, value in after[name]["samples"]:
                 key = (n, tuple(sorted(labels.items())))

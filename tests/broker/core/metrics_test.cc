@@ -27,7 +27,7 @@ TEST(MetricsTest, RendersSumsLabelsAndBusySeconds) {
   workers[0].messages_delivered = 10;
   workers[1].messages_delivered = 5;
   workers[1].slow_consumer[static_cast<size_t>(SlowConsumerAction::kConflate)] = 2;
-  workers[0].protocol_errors[1] = 6;  // 1007
+  workers[0].close_codes[7] = 6;  // 1007
   workers[1].busy_ns = 1'500'000'000;
   workers[0].tls_handshake_failures = 2;
   workers[1].tls_handshake_failures = 1;
@@ -47,6 +47,8 @@ TEST(MetricsTest, RendersSumsLabelsAndBusySeconds) {
            "herald_slow_consumer_total{policy=\"conflate\"} 2\n",
            "herald_slow_consumer_total{policy=\"drop\"} 0\n",
            "herald_protocol_errors_total{code=\"1007\"} 6\n",
+           "herald_close_codes_total{code=\"1007\"} 6\n",
+           "herald_close_codes_total{code=\"1000\"} 0\n",
            "herald_tls_handshakes_total 8\n",
            "herald_tls_resumptions_total 5\n",
            "herald_tls_handshake_failures_total 3\n",
@@ -100,9 +102,65 @@ TEST(MetricsTest, EveryFamilyHasHelpAndTypeBeforeItsSamples) {
     std::string name = line.substr(0, line.find_first_of("{ "));
     EXPECT_EQ(name, type_for) << line;
   }
-  // 12, three TLS families, refusals by reason, and four of history: replays, replayed
-  // messages, catch-ups and storage failures.
-  EXPECT_EQ(families, 20);
+  // The 20 of before (12, three TLS families, refusals by reason, and four of history:
+  // replays, replayed messages, catch-ups and storage failures), and 14 that were counted
+  // but not exported: connections closed and refused, messages in and out, I/O errors,
+  // abnormal closes, three timeouts, receive pauses and buffer shortages, channel overflows,
+  // close codes and other close codes.
+  EXPECT_EQ(families, 34);
+}
+
+// Every entry of metric_table.h is exported: HELP with its text, TYPE, and a sample that
+// carries the sum over workers of that very field (so no entry renders another's value).
+TEST(MetricsTest, EveryTableEntryRendersWithHelpTypeAndItsOwnValue) {
+  std::vector<WorkerMetrics> workers(2);
+  uint64_t value = 1;
+  for (const ScalarFamily& scalar : kScalarFamilies) {
+    workers[0].*scalar.member = value;
+    workers[1].*scalar.member = 1000 * value;
+    ++value;
+  }
+  const std::string text = render_metrics(workers, 0);
+  value = 1;
+  for (const ScalarFamily& scalar : kScalarFamilies) {
+    std::string name(scalar.name);
+    std::string type = scalar.kind == MetricKind::kGauge ? "gauge" : "counter";
+    EXPECT_NE(text.find("# HELP " + name + " " + std::string(scalar.help) + "\n"),
+              std::string::npos)
+        << name;
+    EXPECT_NE(text.find("# TYPE " + name + " " + type + "\n"), std::string::npos) << name;
+    std::string line = name + " " + std::to_string(1001 * value) + "\n";
+    if (scalar.kind == MetricKind::kWorkerSeconds) {  // per worker: 1000 * value ns
+      std::string ns = std::to_string(1000 * value);
+      line = name + "{worker=\"1\"} 0." + std::string(9 - ns.size(), '0') + ns + "\n";
+    }
+    EXPECT_NE(text.find(line), std::string::npos) << line;
+    ++value;
+  }
+  for (const ArrayFamily& array : kArrayFamilies) {
+    std::string name(array.name);
+    EXPECT_NE(text.find("# HELP " + name + " " + std::string(array.help) + "\n"), std::string::npos)
+        << name;
+    EXPECT_NE(text.find("# TYPE " + name + " counter\n"), std::string::npos) << name;
+    size_t size = array.values(workers[0]).size();
+    ASSERT_GT(size, 0u) << name;
+    for (size_t i = 0; i < size; ++i) {
+      std::string labels = std::string(array.label) + "=\"" + array.label_value(i) + "\"";
+      EXPECT_NE(text.find(name + "{" + labels + "} 0\n"), std::string::npos) << labels;
+    }
+  }
+}
+
+TEST(MetricsTest, ArraysSumPerLabel) {
+  std::vector<WorkerMetrics> workers(2);
+  workers[0].close_codes[0] = 4;  // 1000
+  workers[1].close_codes[0] = 1;
+  workers[1].close_codes[15] = 2;  // 1015
+  workers[0].close_codes_other = 3;
+  const std::string text = render_metrics(workers, 0);
+  EXPECT_NE(text.find("herald_close_codes_total{code=\"1000\"} 5\n"), std::string::npos);
+  EXPECT_NE(text.find("herald_close_codes_total{code=\"1015\"} 2\n"), std::string::npos);
+  EXPECT_NE(text.find("herald_close_codes_other_total 3\n"), std::string::npos);
 }
 
 }  // namespace

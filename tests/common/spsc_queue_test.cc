@@ -1,13 +1,14 @@
-// SpscQueue: FIFO order, full and empty edges, wrap-around, and a bounded two-thread stress
-// run that checks every item arrives once and in order.
-#include "broker/core/spsc_queue.h"
+// SpscQueue: FIFO order, full and empty edges, wrap-around, move-only items, and a bounded
+// two-thread stress run that checks every item arrives once and in order.
+#include "common/spsc_queue.h"
 
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <memory>
 #include <thread>
 
-namespace herald::broker::core {
+namespace herald::common {
 namespace {
 
 TEST(SpscQueueTest, FifoWithFullAndEmptyEdges) {
@@ -37,6 +38,25 @@ TEST(SpscQueueTest, WrapsAroundManyTimes) {
     }
   }
   EXPECT_EQ(queue.capacity(), 8u);
+}
+
+TEST(SpscQueueTest, MovesItemsAndLeavesARefusedOneWithTheCaller) {
+  SpscQueue<std::unique_ptr<int>> queue(2);
+  EXPECT_EQ(queue.readable(), 0u);
+  for (int i = 0; i < 2; ++i) EXPECT_TRUE(queue.try_push(std::make_unique<int>(i)));
+  auto refused = std::make_unique<int>(7);
+  EXPECT_FALSE(queue.try_push(std::move(refused)));
+  ASSERT_NE(refused, nullptr);  // a full queue does not take the item
+  EXPECT_EQ(*refused, 7);
+  EXPECT_EQ(queue.readable(), 2u);
+  std::unique_ptr<int> out;
+  for (int i = 0; i < 2; ++i) {
+    ASSERT_TRUE(queue.try_pop(out));
+    ASSERT_NE(out, nullptr);
+    EXPECT_EQ(*out, i);
+  }
+  EXPECT_EQ(queue.readable(), 0u);
+  EXPECT_FALSE(queue.try_pop(out));
 }
 
 TEST(SpscQueueTest, TwoThreadsDeliverEveryItemOnceInOrder) {
@@ -70,4 +90,4 @@ TEST(SpscQueueTest, TwoThreadsDeliverEveryItemOnceInOrder) {
 }
 
 }  // namespace
-}  // namespace herald::broker::core
+}  // namespace herald::common

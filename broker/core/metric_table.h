@@ -1,0 +1,70 @@
+// The one list of per-worker metrics: each entry makes a WorkerCounters field (broker/net),
+// a WorkerMetrics value and a /metrics family with its help text, so that a counter cannot
+// exist without being exported. A macro because the fields keep their plain names.
+#pragma once
+
+// X(member, metric name, kind, help). Kinds: kCounter and kGauge are summed over workers;
+// kWorkerSeconds (nanoseconds in the counter) is rendered per worker, in seconds.
+#define HERALD_WORKER_SCALARS(X)                                                                  \
+  X(connections, "herald_connections", kGauge, "Open connections (WebSocket and HTTP).")          \
+  X(connections_accepted, "herald_connections_accepted_total", kCounter, "Connections accepted.") \
+  X(connections_closed, "herald_connections_closed_total", kCounter,                              \
+    "Accepted connections closed (those refused at the connection limit are not counted).")       \
+  X(connections_refused, "herald_connections_refused_total", kCounter,                            \
+    "Connections refused at --max-connections: 503, or TCP closed before a TLS handshake.")       \
+  X(subscriptions, "herald_subscriptions", kGauge, "Active subscriptions.")                       \
+  X(messages_in, "herald_messages_in_total", kCounter,                                            \
+    "WebSocket messages received from clients (commands, publishes, echoes).")                    \
+  X(messages_out, "herald_messages_out_total", kCounter,                                          \
+    "Frames queued to clients: deliveries, echoes, one per replayed page; not replies.")          \
+  X(messages_published, "herald_messages_published_total", kCounter,                              \
+    "Messages given a sequence number.")                                                          \
+  X(messages_delivered, "herald_messages_delivered_total", kCounter,                              \
+    "Messages queued to subscribers.")                                                            \
+  X(bytes_in, "herald_bytes_in_total", kCounter, "Bytes received from clients.")                  \
+  X(bytes_out, "herald_bytes_out_total", kCounter, "Bytes sent to clients.")                      \
+  X(command_errors, "herald_command_errors_total", kCounter, "Commands answered with an error.")  \
+  X(io_errors, "herald_io_errors_total", kCounter,                                                \
+    "Receives or sends that failed (connection reset, broken pipe, ...).")                        \
+  X(abnormal_closes, "herald_abnormal_closes_total", kCounter,                                    \
+    "WebSocket connections whose TCP stream ended without a close handshake (1006).")             \
+  X(handshake_timeouts, "herald_handshake_timeouts_total", kCounter,                              \
+    "Connections closed because the handshake did not finish within --handshake-timeout-ms.")     \
+  X(idle_timeouts, "herald_idle_timeouts_total", kCounter,                                        \
+    "Connections closed (1001) because the peer answered no ping within --idle-timeout-ms.")      \
+  X(close_timeouts, "herald_close_timeouts_total", kCounter,                                      \
+    "Connections dropped because the peer did not answer our Close or drain its socket.")         \
+  X(recv_buffer_shortages, "herald_recv_buffer_shortages_total", kCounter,                        \
+    "Receives that found the provided receive buffer ring empty (ENOBUFS) and were re-armed.")    \
+  X(recv_pauses, "herald_recv_pauses_total", kCounter,                                            \
+    "Times reading from a connection stopped because its send queue was over the high mark.")     \
+  X(channel_overflows, "herald_channel_overflows_total", kCounter,                                \
+    "Times an inter-worker channel was full and items waited in the sender's overflow list.")     \
+  X(tls_handshakes, "herald_tls_handshakes_total", kCounter, "TLS handshakes completed.")         \
+  X(tls_resumptions, "herald_tls_resumptions_total", kCounter,                                    \
+    "TLS handshakes that resumed a session.")                                                     \
+  X(tls_handshake_failures, "herald_tls_handshake_failures_total", kCounter,                      \
+    "TLS handshakes that failed or timed out (closed without a WebSocket close code).")           \
+  X(replays, "herald_replays_total", kCounter,                                                    \
+    "Subscribes that read history: from, last, since or snapshot (one per command).")             \
+  X(replayed_messages, "herald_replayed_messages_total", kCounter,                                \
+    "Messages sent from the history log, by replays and catch-ups.")                              \
+  X(catchups, "herald_catchups_total", kCounter,                                                  \
+    "Times a slow subscriber was switched to the log by the catchup policy.")                     \
+  X(storage_failures, "herald_storage_failures_total", kCounter,                                  \
+    "History appends the storage worker reported as failed (their publishes are not acked).")     \
+  X(close_codes_other, "herald_close_codes_other_total", kCounter,                                \
+    "Close handshakes with a code outside 1000-1015 (the application's 3000-4999).")              \
+  X(busy_ns, "herald_worker_busy_seconds_total", kWorkerSeconds,                                  \
+    "Time each worker spent outside io_uring_enter waits.")
+
+// X(member, size, metric name, label name, label value of an index, help): one sample per
+// index, summed over workers.
+#define HERALD_WORKER_ARRAYS(X)                                                           \
+  X(slow_consumer, kSlowConsumerActions, "herald_slow_consumer_total", "policy",          \
+    slow_consumer_label,                                                                  \
+    "Slow-consumer events: connections closed, messages dropped, messages replaced.")     \
+  X(close_codes, kCloseCodeSlots, "herald_close_codes_total", "code", close_code_label,   \
+    "WebSocket closes by code: the peer's on a close handshake, ours when we failed it.") \
+  X(refusals, kRefusalKinds, "herald_refusals_total", "reason", refusal_label,            \
+    "Requests, commands or connections refused by a limit or an access check.")
