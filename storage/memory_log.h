@@ -7,7 +7,7 @@
 #include <string>
 #include <unordered_map>
 
-#include "common/string_hash.h"
+#include "protocol/common/string_hash.h"
 #include "storage/log.h"
 
 namespace herald::storage {

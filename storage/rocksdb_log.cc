@@ -13,7 +13,7 @@
 #include <filesystem>
 #include <unordered_map>
 
-#include "common/string_hash.h"
+#include "protocol/common/string_hash.h"
 #include "storage/record_format.h"
 
 namespace herald::storage {

@@ -8,7 +8,7 @@
 #include <chrono>
 #include <filesystem>
 
-#include "common/string_hash.h"
+#include "protocol/common/string_hash.h"
 #include "storage/memory_log.h"
 #include "storage/rocksdb_log.h"
 

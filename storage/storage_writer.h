@@ -13,7 +13,7 @@
 #include <thread>
 #include <vector>
 
-#include "common/spsc_queue.h"
+#include "protocol/common/spsc_queue.h"
 #include "storage/history_rules.h"
 #include "storage/log.h"
 #include "storage/rocksdb_log.h"

@@ -42,18 +42,17 @@ layer() {
 only() {
   local offenders
   offenders=$(grep -rnE "$2" --include='*.h' --include='*.cc' \
-    common broker protocol storage clients tests 2>/dev/null | grep -vE "^($3):" || true)
+    broker protocol storage clients tests 2>/dev/null | grep -vE "^($3):" || true)
   report "$1" "$offenders"
 }
 
-layer "common/" 'common/' common
+layer "protocol/common/" 'protocol/common/' protocol/common
 layer "protocol/" 'protocol/' protocol
-layer "storage/" 'storage/|protocol/|common/' storage
-layer "broker/core/" 'broker/core/|protocol/|storage/|common/' broker/core
-layer "broker/auth/" 'broker/auth/|protocol/|common/' broker/auth
-layer "broker/io/" 'broker/io/|common/' broker/io
-layer "broker/net/" 'broker/net/|broker/core/|broker/auth/|broker/io/|protocol/|storage/|common/' \
-  broker/net
+layer "storage/" 'storage/|protocol/' storage
+layer "broker/core/" 'broker/core/|protocol/|storage/' broker/core
+layer "broker/auth/" 'broker/auth/|protocol/' broker/auth
+layer "broker/io/" 'broker/io/|protocol/common/' broker/io
+layer "broker/net/" 'broker/net/|broker/core/|broker/auth/|broker/io/|protocol/|storage/' broker/net
 layer "broker/main.cc" 'broker/net/|broker/auth/' broker/main.cc
 layer "clients/" 'clients/|protocol/' clients
 only "<liburing.h> only under broker/io/" '#[[:space:]]*include[[:space:]]*<liburing' \

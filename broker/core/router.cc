@@ -10,7 +10,7 @@
 #include <string>
 #include <utility>
 
-#include "common/string_hash.h"
+#include "protocol/common/string_hash.h"
 #include "protocol/pubsub/topic.h"
 
 namespace herald::broker::core {

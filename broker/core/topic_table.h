@@ -9,7 +9,7 @@
 #include <string>
 #include <string_view>
 
-#include "common/string_hash.h"
+#include "protocol/common/string_hash.h"
 
 namespace herald::broker::core {
 

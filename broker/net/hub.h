@@ -11,7 +11,7 @@
 
 #include "broker/io/backend.h"
 #include "broker/net/counters.h"
-#include "common/spsc_queue.h"
+#include "protocol/common/spsc_queue.h"
 
 namespace herald::broker::net {
 

@@ -1,6 +1,6 @@
 // SpscQueue: FIFO order, full and empty edges, wrap-around, move-only items, and a bounded
 // two-thread stress run that checks every item arrives once and in order.
-#include "common/spsc_queue.h"
+#include "protocol/common/spsc_queue.h"
 
 #include <gtest/gtest.h>
 

@@ -1,6 +1,6 @@
 // StringHash: tables keyed by std::string answer lookups by string_view, and equal strings
 // hash equally whichever type they come in.
-#include "common/string_hash.h"
+#include "protocol/common/string_hash.h"
 
 #include <gtest/gtest.h>
 
