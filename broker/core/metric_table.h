@@ -67,4 +67,6 @@
   X(close_codes, kCloseCodeSlots, "herald_close_codes_total", "code", close_code_label,   \
     "WebSocket closes by code: the peer's on a close handshake, ours when we failed it.") \
   X(refusals, kRefusalKinds, "herald_refusals_total", "reason", refusal_label,            \
-    "Requests, commands or connections refused by a limit or an access check.")
+    "Requests, commands or connections refused by a limit or an access check.")           \
+  X(close_reasons, kCloseReasons, "herald_closes_total", "reason", close_reason_label,    \
+    "WebSocket closes the broker started, by reason (core::CloseReason).")

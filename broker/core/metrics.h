@@ -10,6 +10,7 @@
 #include <string>
 #include <string_view>
 
+#include "broker/core/close_reason.h"
 #include "broker/core/metric_table.h"
 
 namespace herald::broker::core {

@@ -101,8 +101,9 @@ void Connection::take_session_output() {
   if (session_.has_output()) queue_.push_copy(session_.take_output());
 }
 
-void Connection::close_session(ws::CloseCode code, uint64_t now_ms, std::string_view reason) {
-  session_.close(code, reason);
+void Connection::close_session(core::CloseReason reason, uint64_t now_ms) {
+  core::CloseSpec spec = core::close_spec(reason);
+  session_.close(spec.code, spec.text);
   take_session_output();
   phase_since_ms_ = now_ms;
 }

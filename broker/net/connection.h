@@ -15,6 +15,7 @@
 
 #include "broker/auth/jwt.h"
 #include "broker/auth/rate_limit.h"
+#include "broker/core/close_reason.h"
 #include "broker/core/slow_consumer.h"
 #include "broker/net/config.h"
 #include "broker/net/counters.h"
@@ -113,10 +114,9 @@ class Connection {
     kHttpPublish,  // POST /publish waiting for the topic owner's answer (Session in kDeciding)
   };
 
-  // Starts the close handshake with `code` (shutdown, idle timeout, 1008). In the handshake
-  // it just ends the Session (state kClosed, nothing to send).
-  void close_session(protocol::websocket::CloseCode code, uint64_t now_ms,
-                     std::string_view reason = {});
+  // Starts the close handshake for `reason`, with the code and text core::close_spec() maps
+  // it to. In the handshake it just ends the Session (state kClosed, nothing to send).
+  void close_session(core::CloseReason reason, uint64_t now_ms);
   // Sends an empty ping (idle check).
   void ping();
   // Queues a complete response and nothing else will be read (503 at the connection limit).
@@ -139,7 +139,7 @@ class Connection {
   void receive_plain(std::span<uint8_t> bytes, ConnectionContext& context);
   void receive_tls(std::span<uint8_t> bytes, ConnectionContext& context);
   void encrypt_queued(ConnectionContext& context, size_t output_bytes_max);
-  void end_tls();
+  void end_tls(WorkerCounters& counters);
   void take_session_output();
   void on_request(bool upgrade, ConnectionContext& context);
   void echo(protocol::websocket::Opcode opcode, std::span<const uint8_t> payload,

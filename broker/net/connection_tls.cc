@@ -38,12 +38,12 @@ void Connection::receive_tls(std::span<uint8_t> bytes, ConnectionContext& contex
       // No WebSocket exists yet during the handshake (so no close code); later, a bad record
       // cannot be answered with a Close either: only the alert goes out.
       if (!tls_->handshake_done()) ++context.counters.tls_handshake_failures;
-      end_tls();
+      end_tls(context.counters);
       return;
     }
     if (status == TlsSession::Status::kClosed) {
       tls_closed_ = true;
-      end_tls();
+      end_tls(context.counters);
       return;
     }
     if (plaintext == 0) return;
@@ -52,10 +52,13 @@ void Connection::receive_tls(std::span<uint8_t> bytes, ConnectionContext& contex
   }
 }
 
-void Connection::end_tls() {
+void Connection::end_tls(WorkerCounters& counters) {
   // The Session ends too: in the handshake it closes silently; an open one would queue a Close
   // frame that cannot be encrypted any more, so its output is dropped with the queue.
-  session_.close(protocol::websocket::CloseCode::kGoingAway);
+  if (session_.state() == protocol::websocket::Session::State::kOpen) {
+    counters.count_close_reason(core::CloseReason::kTlsEnded);
+  }
+  session_.close(core::close_spec(core::CloseReason::kTlsEnded).code);
   if (session_.has_output()) (void)session_.take_output();
   queue_.clear();
 }
@@ -113,7 +116,7 @@ void Connection::encrypt_queued(ConnectionContext& context, size_t output_bytes_
       status = tls_->write(scratch.first(bytes));
     }
     if (status != TlsSession::Status::kOk) {
-      end_tls();
+      end_tls(context.counters);
       return;
     }
     queue_.consume(bytes);

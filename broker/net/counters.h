@@ -16,10 +16,12 @@ struct WorkerCounters {
   static constexpr size_t kCloseCodeSlots = core::kCloseCodeSlots;
   static constexpr size_t kSlowConsumerActions = core::kSlowConsumerActions;
   static constexpr size_t kRefusalKinds = core::kRefusalKinds;
+  static constexpr size_t kCloseReasons = core::kCloseReasons;
 
   // One field per table entry, named as in the table: ++counters.io_errors and so on.
   // Arrays: slow_consumer by core::SlowConsumerAction, close_codes by code - 1000 (codes
-  // outside 1000..1015 count in close_codes_other), refusals by core::Refusal.
+  // outside 1000..1015 count in close_codes_other), refusals by core::Refusal, close_reasons
+  // by core::CloseReason.
 #define HERALD_COUNTERS_SCALAR(member, name, kind, help) Counter member;
   HERALD_WORKER_SCALARS(HERALD_COUNTERS_SCALAR)
 #undef HERALD_COUNTERS_SCALAR
@@ -28,6 +30,9 @@ struct WorkerCounters {
 #undef HERALD_COUNTERS_ARRAY
 
   void count_refusal(core::Refusal refusal) { ++refusals[static_cast<size_t>(refusal)]; }
+  void count_close_reason(core::CloseReason reason) {
+    ++close_reasons[static_cast<size_t>(reason)];
+  }
 
   void count_close(protocol::websocket::CloseCode code) {
     int value = static_cast<int>(code);

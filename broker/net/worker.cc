@@ -402,7 +402,14 @@ void Worker::on_send_complete(Connection& connection, const io::Completion& comp
   }
 }
 
-// Closing: flush, FIN, linger for the peer's EOF, then cancel and close_direct.
+// Closing: the close handshake, then flush, FIN, linger for the peer's EOF, then cancel and
+// close the file.
+
+void Worker::close_websocket(Connection& connection, core::CloseReason reason) {
+  counters_.count_close_reason(reason);
+  connection.close_session(reason, now_ms_);
+  schedule_flush(connection);
+}
 
 void Worker::begin_flushing(Connection& connection) {
   assert(connection.phase_ == Connection::Phase::kActive);

@@ -123,6 +123,8 @@ class Worker final : private ConnectionHandler {
   void on_send_complete(Connection& connection, const io::Completion& completion);
   void schedule_flush(Connection& connection);
   void on_peer_eof(Connection& connection);
+  // Starts the close handshake for `reason` (core::close_spec maps it to a code) and counts it.
+  void close_websocket(Connection& connection, core::CloseReason reason);
   void begin_flushing(Connection& connection);
   void end_tcp(Connection& connection);
   void close_connection(Connection& connection);

@@ -14,14 +14,6 @@ namespace herald::broker::net {
 namespace ws = protocol::websocket;
 namespace pubsub = protocol::pubsub;
 
-namespace {
-
-// Application close codes (PROTOCOL.md section 8; RFC 6455 §7.4.2 leaves 4000-4999 to us).
-constexpr auto kCloseUnauthorized = static_cast<ws::CloseCode>(4001);
-constexpr auto kCloseTokenExpired = static_cast<ws::CloseCode>(4003);
-
-}  // namespace
-
 bool Worker::auth_required() const { return config_.access && config_.access->auth_required(); }
 
 bool Worker::admit_upgrade(Connection& connection) {
@@ -137,15 +129,13 @@ void Worker::sweep_access(Connection& connection) {
   if (!connection.grant_) {
     if (now_ms_ - connection.accepted_ms_ < config_.handshake_timeout_ms) return;
     counters_.count_refusal(core::Refusal::kAuthTimeout);
-    connection.close_session(kCloseUnauthorized, now_ms_, "unauthorized");
-    schedule_flush(connection);
+    close_websocket(connection, core::CloseReason::kUnauthorized);
     return;
   }
   // The same leeway as at verification: a token accepted a moment ago is not cut at once.
   if (connection.grant_->expires_s + auth::kLeewaySeconds >= auth::unix_now_s()) return;
   counters_.count_refusal(core::Refusal::kTokenExpired);
-  connection.close_session(kCloseTokenExpired, now_ms_, "token expired");
-  schedule_flush(connection);
+  close_websocket(connection, core::CloseReason::kTokenExpired);
 }
 
 }  // namespace herald::broker::net

@@ -88,8 +88,7 @@ void Worker::sweep(Connection& connection) {
   if (connection.ping_sent_) {
     if (since >= config_.idle_timeout_ms) {  // `since` counts from the ping
       ++counters_.idle_timeouts;
-      connection.close_session(ws::CloseCode::kGoingAway, now_ms_);
-      schedule_flush(connection);
+      close_websocket(connection, core::CloseReason::kIdleTimeout);
     }
   } else if (silent_ms >= config_.idle_timeout_ms) {
     connection.ping();
@@ -124,8 +123,7 @@ void Worker::begin_stop() {
     if (connection == nullptr || connection->phase_ != Connection::Phase::kActive) continue;
     switch (connection->session_.state()) {
       case ws::Session::State::kOpen:
-        connection->close_session(ws::CloseCode::kGoingAway, now_ms_);
-        schedule_flush(*connection);
+        close_websocket(*connection, core::CloseReason::kShutdown);
         break;
       case ws::Session::State::kClosing:
         break;

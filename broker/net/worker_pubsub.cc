@@ -144,8 +144,7 @@ void Worker::command_failed(Connection& connection, std::string_view id, pubsub:
   }
   if (++connection.bad_commands_ >= kBadCommandsMax && connection.session_.can_send()) {
     counters_.count_refusal(core::Refusal::kBadCommands);
-    connection.close_session(ws::CloseCode::kPolicyViolation, now_ms_, "too many bad commands");
-    schedule_flush(connection);
+    close_websocket(connection, core::CloseReason::kBadCommands);
   }
 }
 
@@ -334,8 +333,7 @@ void Worker::disconnect_slow(Connection& connection) {
   // rest must precede the Close).
   connection.queue_.truncate(entries_in_send(connection));
   connection.slow_.reset();
-  connection.close_session(ws::CloseCode::kPolicyViolation, now_ms_, "slow consumer");
-  schedule_flush(connection);
+  close_websocket(connection, core::CloseReason::kSlowConsumer);
 }
 
 size_t Worker::entries_in_send(const Connection& connection) {

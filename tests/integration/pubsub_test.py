@@ -646,6 +646,9 @@ class BadCommandLimitTest(PubSubTestCase):
         closed, extra = client.wait_tcp_closed()
         self.assertTrue(closed)
         self.assertEqual(extra, b"")
+        families = harness.scrape(self.port)
+        self.assertGreaterEqual(
+            harness.sample(families, "herald_closes_total", reason="bad_commands"), 1)
 
     def test_good_command_resets_the_count(self):
         client = self.client()
