@@ -180,10 +180,9 @@ class Connection {
   SendQueue queue_;
   std::vector<std::string> subscriptions_;   // filters, as subscribed
   std::unique_ptr<SlowConsumerState> slow_;  // null until a policy first acts
-  std::unique_ptr<ReplayTable> replays_;     // null until a subscribe on a topic with history
-  // Per topic whose replay finished: live frames below this seq are duplicates of replayed
-  // ones still in flight from the owner; forgotten once a frame reaches it. Null when none.
-  std::unique_ptr<TopicMap<uint64_t>> live_floors_;
+  // Replays, catch-ups and live floors, by topic: null until a subscribe on a topic with
+  // history, and again once no cursor is left.
+  std::unique_ptr<ReplayTable> replays_;
   std::unique_ptr<PatternHistory> pattern_history_;  // null until a pattern meets history
   std::unique_ptr<TlsSession> tls_;                  // null for a plain connection
 

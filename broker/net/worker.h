@@ -234,22 +234,19 @@ class Worker final : private ConnectionHandler {
                                      std::string_view topic, protocol::pubsub::Policy policy);
   void group_recovered(Connection& connection, uint64_t group, bool complete);
   void end_pattern_replays(Connection& connection, std::string_view filter);
-  void request_read(Connection& connection, const std::string& topic, ReplayState& state,
-                    storage::ReadRequest::Start start, uint64_t value);
+  void request_read(Connection& connection, const std::string& topic, ReplayEntry& entry,
+                    core::ReplayRead read);
   void on_read_result(storage::ReadResult& result);
-  void send_recovery(Connection& connection, const std::string& topic, ReplayState& state,
-                     const storage::ReadResult& result);
-  void continue_replay(Connection& connection, const std::string& topic, ReplayState& state,
-                       const storage::ReadResult& result);
+  void send_recovery(Connection& connection, const std::string& topic, const ReplayEntry& entry,
+                     const core::Recovery& recovery);
+  // The cursor of `topic` went live: its held frames go out through the policy.
   void finish_replay(Connection& connection, const std::string& topic);
-  void set_live_floor(Connection& connection, const std::string& topic, uint64_t floor);
-  // Whether a live frame of `topic` was already replayed to `connection` (live_floors_).
-  [[nodiscard]] bool below_live_floor(Connection& connection, std::string_view topic, uint64_t seq);
-  void enqueue_replayed(Connection& connection, std::string_view topic, ReplayState& state,
+  void enqueue_replayed(Connection& connection, std::string_view topic, uint64_t from,
                         const storage::MessagePage& page);
-  // Holds a live frame for a subscription still replaying; false when there is none.
-  [[nodiscard]] bool hold_if_replaying(Connection& connection, const SharedRef& frame,
-                                       std::string_view topic);
+  // Offers a live frame to the topic's replay cursor: true when the cursor took it (held, let
+  // go, or dropped as already replayed), false when it goes out live.
+  [[nodiscard]] bool take_for_replay(Connection& connection, const SharedRef& frame,
+                                     std::string_view topic);
   // The catchup policy (PROTOCOL.md section 6): instead of dropping `frame`, feed the topic
   // from the log from this frame on. False when the topic keeps no history.
   [[nodiscard]] bool start_catchup(Connection& connection, const SharedRef& frame,

@@ -256,12 +256,8 @@ void Worker::deliver(const SharedRef& frame) {
   bool skip_publisher = !origin.echo && origin.publisher.worker == index_;
   for (const Target& target : targets_) {
     if (skip_publisher && key_of(*target.connection) == origin.publisher.connection) continue;
-    if (target.connection->live_floors_ != nullptr &&
-        below_live_floor(*target.connection, origin.topic, origin.seq)) {
-      continue;
-    }
     if (target.connection->replays_ != nullptr &&
-        hold_if_replaying(*target.connection, frame, origin.topic)) {
+        take_for_replay(*target.connection, frame, origin.topic)) {
       continue;
     }
     if (!target.exact && target.connection->pattern_history_ != nullptr &&
