@@ -68,4 +68,10 @@ class ConflateIndex {
   std::unordered_map<std::string, uint64_t, TopicHash, std::equal_to<>> entries_;
 };
 
+// One subscriber's slow-consumer state, created the first time a policy needs it.
+struct SlowConsumerState {
+  GapTable gaps;
+  ConflateIndex conflate;
+};
+
 }  // namespace herald::broker::core

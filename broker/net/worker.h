@@ -16,9 +16,11 @@
 #include <unordered_map>
 #include <vector>
 
+#include "broker/core/fan_out.h"
 #include "broker/core/history_topics.h"
 #include "broker/core/publication.h"
 #include "broker/core/router.h"
+#include "broker/core/sequencer.h"
 #include "broker/core/topic_table.h"
 #include "broker/io/buffer_ring.h"
 #include "broker/io/ring.h"
@@ -83,13 +85,6 @@ class Worker final : private ConnectionHandler {
 
  private:
   enum class OpKind : uint8_t;
-  // One connection a message goes to, with the subscription whose policy applies.
-  struct Target {
-    Connection* connection;
-    protocol::pubsub::Policy policy;
-    bool exact;
-    uint64_t order;
-  };
   // Items for one peer worker that did not fit its channel, in order.
   struct Outbox {
     std::deque<ChannelItem> overflow;
@@ -188,9 +183,6 @@ class Worker final : private ConnectionHandler {
   void deliver(const SharedRef& frame);
   void deliver_to(Connection& connection, const SharedRef& frame, std::string_view topic,
                   protocol::pubsub::Policy policy);
-  void drop_for_gap(Connection& connection, std::string_view topic);
-  [[nodiscard]] bool conflate(Connection& connection, const SharedRef& frame,
-                              std::string_view topic);
   void disconnect_slow(Connection& connection);
   [[nodiscard]] static size_t entries_in_send(const Connection& connection);
 
@@ -307,8 +299,9 @@ class Worker final : private ConnectionHandler {
   core::TopicTable topics_;
   protocol::pubsub::CommandParser parser_;
   std::vector<const core::Subscription*> matches_;  // reused by every delivery
-  std::vector<Target> targets_;                     // reused by every delivery
-  uint32_t delivery_stamp_ = 0;
+  std::vector<core::FanOutTarget> targets_;         // reused by every delivery
+  core::Sequencer<SharedRef> sequencer_{topics_};
+  core::FanOut<SharedRef> fan_out_{config_.max_queued_bytes};
   std::vector<Outbox> outboxes_;  // by peer index
   std::vector<uint32_t> wake_list_;
   bool channels_backlog_ = false;  // a channel still held items after this tick's drain

@@ -87,7 +87,7 @@ void Worker::attach_storage(storage::StorageProducer& producer, const storage::H
 }
 
 bool Worker::continue_topic(std::string_view topic, uint64_t last_seq) {
-  return topics_.continue_after(topic, last_seq);
+  return sequencer_.continue_after(topic, last_seq);
 }
 
 void Worker::bump_seams() {
