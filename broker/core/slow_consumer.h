@@ -62,4 +62,10 @@ class ConflateIndex {
   common::StringMap<uint64_t> entries_;
 };
 
+// One subscriber's slow-consumer state, created the first time a policy needs it.
+struct SlowConsumerState {
+  GapTable gaps;
+  ConflateIndex conflate;
+};
+
 }  // namespace herald::broker::core

@@ -52,12 +52,6 @@ struct ConnectionContext {
   std::span<uint8_t> tls_write_scratch{};
 };
 
-// Per-connection slow-consumer state, created the first time a policy needs it.
-struct SlowConsumerState {
-  core::GapTable gaps;
-  core::ConflateIndex conflate;
-};
-
 // The client's address: the TCP peer, or behind a trusted proxy the address its PROXY v2
 // header or X-Forwarded-For names. `peer` is written by the kernel (SO_PEERNAME) while that
 // operation is in flight.
@@ -171,19 +165,13 @@ class Connection {
   Route route_ = Route::kNone;
   uint8_t bad_commands_ = 0;  // bad commands in a row
 
-  // Fan-out bookkeeping of the worker: the stamp of the last message matched for this
-  // connection and its place in that message's target list (once per message, PROTOCOL.md 2).
-  uint32_t delivery_stamp_ = 0;
-  uint32_t delivery_index_ = 0;
-
   protocol::websocket::Session session_;
   SendQueue queue_;
-  std::vector<std::string> subscriptions_;   // filters, as subscribed
-  std::unique_ptr<SlowConsumerState> slow_;  // null until a policy first acts
-  std::unique_ptr<ReplayTable> replays_;     // null until a subscribe on a topic with history
-  // Per topic whose replay finished: live frames below this seq are duplicates of replayed
-  // ones still in flight from the owner; forgotten once a frame reaches it. Null when none.
-  std::unique_ptr<TopicMap<uint64_t>> live_floors_;
+  std::vector<std::string> subscriptions_;         // filters, as subscribed
+  std::unique_ptr<core::SlowConsumerState> slow_;  // null until a policy first acts
+  // Replays, catch-ups and live floors, by topic: null until a subscribe on a topic with
+  // history, and again once no cursor is left.
+  std::unique_ptr<ReplayTable> replays_;
   std::unique_ptr<PatternHistory> pattern_history_;  // null until a pattern meets history
   std::unique_ptr<TlsSession> tls_;                  // null for a plain connection
 

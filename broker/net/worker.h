@@ -16,9 +16,11 @@
 #include <unordered_map>
 #include <vector>
 
+#include "broker/core/fan_out.h"
 #include "broker/core/history_topics.h"
 #include "broker/core/publication.h"
 #include "broker/core/router.h"
+#include "broker/core/sequencer.h"
 #include "broker/core/topic_table.h"
 #include "broker/io/backend.h"
 #include "broker/net/acceptor.h"
@@ -90,13 +92,6 @@ class Worker final : private ConnectionHandler {
 
  private:
   enum class OpKind : uint8_t;
-  // One connection a message goes to, with the subscription whose policy applies.
-  struct Target {
-    Connection* connection;
-    protocol::pubsub::Policy policy;
-    bool exact;
-    uint64_t order;
-  };
 
   // The loop (worker.cc).
   void process_completions();
@@ -192,9 +187,6 @@ class Worker final : private ConnectionHandler {
   void deliver(const SharedRef& frame);
   void deliver_to(Connection& connection, const SharedRef& frame, std::string_view topic,
                   protocol::pubsub::Policy policy);
-  void drop_for_gap(Connection& connection, std::string_view topic);
-  [[nodiscard]] bool conflate(Connection& connection, const SharedRef& frame,
-                              std::string_view topic);
   void disconnect_slow(Connection& connection);
   [[nodiscard]] static size_t entries_in_send(const Connection& connection);
 
@@ -238,22 +230,19 @@ class Worker final : private ConnectionHandler {
                                      std::string_view topic, protocol::pubsub::Policy policy);
   void group_recovered(Connection& connection, uint64_t group, bool complete);
   void end_pattern_replays(Connection& connection, std::string_view filter);
-  void request_read(Connection& connection, const std::string& topic, ReplayState& state,
-                    storage::ReadRequest::Start start, uint64_t value);
+  void request_read(Connection& connection, const std::string& topic, ReplayEntry& entry,
+                    core::ReplayRead read);
   void on_read_result(storage::ReadResult& result);
-  void send_recovery(Connection& connection, const std::string& topic, ReplayState& state,
-                     const storage::ReadResult& result);
-  void continue_replay(Connection& connection, const std::string& topic, ReplayState& state,
-                       const storage::ReadResult& result);
+  void send_recovery(Connection& connection, const std::string& topic, const ReplayEntry& entry,
+                     const core::Recovery& recovery);
+  // The cursor of `topic` went live: its held frames go out through the policy.
   void finish_replay(Connection& connection, const std::string& topic);
-  void set_live_floor(Connection& connection, const std::string& topic, uint64_t floor);
-  // Whether a live frame of `topic` was already replayed to `connection` (live_floors_).
-  [[nodiscard]] bool below_live_floor(Connection& connection, std::string_view topic, uint64_t seq);
-  void enqueue_replayed(Connection& connection, std::string_view topic, ReplayState& state,
+  void enqueue_replayed(Connection& connection, std::string_view topic, uint64_t from,
                         const storage::MessagePage& page);
-  // Holds a live frame for a subscription still replaying; false when there is none.
-  [[nodiscard]] bool hold_if_replaying(Connection& connection, const SharedRef& frame,
-                                       std::string_view topic);
+  // Offers a live frame to the topic's replay cursor: true when the cursor took it (held, let
+  // go, or dropped as already replayed), false when it goes out live.
+  [[nodiscard]] bool take_for_replay(Connection& connection, const SharedRef& frame,
+                                     std::string_view topic);
   // The catchup policy (PROTOCOL.md section 6): instead of dropping `frame`, feed the topic
   // from the log from this frame on. False when the topic keeps no history.
   [[nodiscard]] bool start_catchup(Connection& connection, const SharedRef& frame,
@@ -300,8 +289,9 @@ class Worker final : private ConnectionHandler {
   core::TopicTable topics_;
   protocol::pubsub::CommandParser parser_;
   std::vector<const core::Subscription*> matches_;  // reused by every delivery
-  std::vector<Target> targets_;                     // reused by every delivery
-  uint32_t delivery_stamp_ = 0;
+  std::vector<core::FanOutTarget> targets_;         // reused by every delivery
+  core::Sequencer<SharedRef> sequencer_{topics_};
+  core::FanOut<SharedRef> fan_out_{config_.max_queued_bytes};
   PeerChannels channels_;
   uint32_t peer_address_bytes_ = 0;  // SO_PEERNAME length for the listener's family
   bool peer_name_failed_ = false;    // the kernel lacks SO_PEERNAME over io_uring (logged once)

@@ -7,10 +7,11 @@
 // worker's subscription gauge) before it queues its read. Between the two, each side bumps
 // the owner's seam counter (Hub::bump_seam), so one side happens before the other: every
 // message is either in what the read returns or reaches this worker as a live frame after
-// the registration, which holds it (ReplayState::held). When the read is answered the
-// replayed messages go out, then the held frames from the next sequence on, duplicates
-// dropped by sequence. Pages are read while the send queue drains; held frames are bounded
-// and, past the bound, let go and read back from the log instead.
+// the registration, which holds it. When the read is answered the replayed messages go out,
+// then the held frames from the next sequence on, duplicates dropped by sequence. Pages are
+// read while the send queue drains; held frames are bounded and, past the bound, let go and
+// read back from the log instead. The rules live in core::ReplayCursor; this file carries out
+// its actions (reads, recoveries, replayed pages, held frames released live).
 #include <sched.h>
 #include <time.h>
 #include <unistd.h>
@@ -19,7 +20,10 @@
 #include <atomic>
 #include <cassert>
 #include <cstdio>
+#include <deque>
 #include <memory>
+#include <optional>
+#include <string>
 
 #include "broker/net/worker.h"
 #include "protocol/pubsub/encode.h"
@@ -35,7 +39,6 @@ constexpr uint64_t kPageCount = 1024;               // messages per history read
 constexpr uint64_t kPageBytes = uint64_t{1} << 20;  // payload bytes per history read
 // Live frames held per replaying topic; their bytes are bounded by --max-queued-bytes too.
 constexpr size_t kHeldFramesMax = 8192;
-constexpr char kNoEpoch[] = "0000000000000000";  // a topic whose history has not started
 
 int64_t wall_clock_ms() {
   timespec now{};
@@ -43,15 +46,36 @@ int64_t wall_clock_ms() {
   return int64_t{now.tv_sec} * 1000 + now.tv_nsec / 1000000;
 }
 
-std::string epoch_text(uint64_t epoch) {
-  if (epoch == 0) return kNoEpoch;
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string text(16, '0');
-  for (int i = 15; i >= 0; --i, epoch >>= 4) text[static_cast<size_t>(i)] = kHex[epoch & 15];
-  return text;
+uint64_t frame_seq(const SharedRef& frame) { return core::frame_origin_read(frame.meta()).seq; }
+
+core::ReplayLimits replay_limits(const ServerConfig& config) {
+  return core::ReplayLimits{config.max_queued_bytes, kHeldFramesMax};
 }
 
-uint64_t frame_seq(const SharedRef& frame) { return core::frame_origin_read(frame.meta()).seq; }
+ReadRequest::Start read_start(core::ReadStart start) {
+  switch (start) {
+    case core::ReadStart::kSeq:
+      return ReadRequest::Start::kSeq;
+    case core::ReadStart::kLast:
+      return ReadRequest::Start::kLast;
+    case core::ReadStart::kTime:
+      break;
+  }
+  return ReadRequest::Start::kTime;
+}
+
+core::ReplayPage page_of(const storage::ReadResult& result) {
+  core::ReplayPage page;
+  page.ok = result.status.is_ok();
+  page.epoch = result.state.epoch;
+  page.first_seq = result.state.first_seq;
+  page.last_seq = result.state.last_seq;
+  if (!result.messages.empty()) {
+    page.front_seq = result.messages.front().seq;
+    page.back_seq = result.messages.back().seq;
+  }
+  return page;
+}
 
 }  // namespace
 
@@ -63,7 +87,7 @@ void Worker::attach_storage(storage::StorageProducer& producer, const storage::H
 }
 
 bool Worker::continue_topic(std::string_view topic, uint64_t last_seq) {
-  return topics_.continue_after(topic, last_seq);
+  return sequencer_.continue_after(topic, last_seq);
 }
 
 void Worker::bump_seams() {
@@ -166,50 +190,34 @@ void Worker::begin_replay(Connection& connection, const std::string& topic, pubs
                           uint64_t value, std::string_view epoch, std::string_view ack_id,
                           pubsub::Policy policy, std::string_view filter, uint64_t group) {
   if (connection.replays_ == nullptr) connection.replays_ = std::make_unique<ReplayTable>();
-  ReplayState& state = (*connection.replays_)[topic];
+  ReplayTable& replays = *connection.replays_;
   // A replay this one replaces will never send its recovery: its group must not wait for it.
-  if (state.group != 0 && !state.recovery_sent) group_recovered(connection, state.group, true);
-  state = ReplayState{};
-  state.start = start;
-  state.value = value;
-  state.epoch_wanted = std::string(epoch);
-  state.ack_id = std::string(ack_id);
-  state.policy = policy;
-  state.filter = std::string(filter);
-  state.group = group;
-  switch (start) {
-    case pubsub::Replay::kFrom:
-      request_read(connection, topic, state, ReadRequest::Start::kSeq,
-                   std::max<uint64_t>(value, 1));
-      return;
-    case pubsub::Replay::kLast:
-      request_read(connection, topic, state, ReadRequest::Start::kLast, value);
-      return;
-    case pubsub::Replay::kSince:
-      request_read(connection, topic, state, ReadRequest::Start::kTime, value);
-      return;
-    case pubsub::Replay::kSnapshot:
-      request_read(connection, topic, state, ReadRequest::Start::kLast, 1);
-      return;
-    case pubsub::Replay::kNone:
-      break;
+  if (auto it = replays.find(topic);
+      it != replays.end() && it->second.group != 0 && it->second.cursor.awaits_recovery()) {
+    group_recovered(connection, it->second.group, true);
   }
-  // The topic's state only: its epoch and where live messages start.
-  request_read(connection, topic, state, ReadRequest::Start::kLast, 0);
+  core::ReplayCursor<SharedRef> cursor(replay_limits(config_), start, value, std::string(epoch));
+  const core::ReplayRead first = cursor.first_read();
+  ReplayEntry& entry =
+      replays
+          .insert_or_assign(topic, ReplayEntry{std::move(cursor), 0, std::string(ack_id), policy,
+                                               std::string(filter), group})
+          .first->second;
+  request_read(connection, topic, entry, first);
 }
 
-void Worker::request_read(Connection& connection, const std::string& topic, ReplayState& state,
-                          ReadRequest::Start start, uint64_t value) {
+void Worker::request_read(Connection& connection, const std::string& topic, ReplayEntry& entry,
+                          core::ReplayRead read) {
   ReadRequest request;
   request.topic = topic;
-  request.start = start;
-  request.value = value;
+  request.start = read_start(read.start);
+  request.value = read.value;
   request.limits.count_max = kPageCount;
   // A page at most half the connection's bound: replayed frames bypass the policy, so this is
   // what keeps a replaying connection's queue within one and a half bounds.
   request.limits.bytes_max = std::min<uint64_t>(kPageBytes, config_.max_queued_bytes / 2);
   request.token = ++read_tokens_;
-  state.token = request.token;
+  entry.token = request.token;
   reads_in_flight_[request.token] = ReadTarget{key_of(connection), topic};
   if (!reads_waiting_.empty() || !storage_->try_read(std::move(request))) {
     reads_waiting_.push_back(std::move(request));
@@ -227,143 +235,76 @@ void Worker::on_read_result(storage::ReadResult& result) {
     return;
   }
   auto it = connection->replays_->find(where.topic);
-  if (it == connection->replays_->end() || it->second.token != result.token) return;  // stale
-  ReplayState& state = it->second;
-  if (!result.status.is_ok()) {
-    // The log cannot be read: say so, and let the subscription go live as it is.
-    std::string id = state.ack_id;
-    if (state.group != 0 && !state.recovery_sent) {
-      group_recovered(*connection, state.group, false);
+  if (it == connection->replays_->end() || it->second.token != result.token ||
+      !it->second.cursor.replaying() || it->second.cursor.waiting_drain()) {
+    return;  // stale
+  }
+  ReplayEntry& entry = it->second;
+  const bool awaited_recovery = entry.cursor.awaits_recovery();
+  const core::PageStep step = entry.cursor.on_page(page_of(result));
+  switch (step.next) {
+    case core::ReplayNext::kFailed: {
+      // The log cannot be read: say so, and let the subscription go live as it is.
+      const std::string id = entry.ack_id;
+      if (entry.group != 0 && awaited_recovery) group_recovered(*connection, entry.group, false);
+      finish_replay(*connection, where.topic);
+      command_failed(*connection, id, pubsub::ErrorCode::kStorageFailed, "history read failed");
+      return;
     }
+    case core::ReplayNext::kRead:
+      request_read(*connection, where.topic, entry, step.read);
+      return;
+    case core::ReplayNext::kLive:
+    case core::ReplayNext::kMore:
+      break;
+  }
+  if (step.recovery) send_recovery(*connection, where.topic, entry, *step.recovery);
+  if (step.replay_from != 0) {
+    enqueue_replayed(*connection, where.topic, step.replay_from, result.messages);
+  }
+  if (step.next == core::ReplayNext::kLive) {
     finish_replay(*connection, where.topic);
-    command_failed(*connection, id, pubsub::ErrorCode::kStorageFailed, "history read failed");
-    return;
+  } else if (std::optional<core::ReplayRead> read =
+                 entry.cursor.after_page(connection->queue_.bytes())) {
+    request_read(*connection, where.topic, entry, *read);
+  } else {
+    replays_draining_.push_back(ReadTarget{key_of(*connection), where.topic});
   }
-  if (!state.recovery_sent) {
-    const std::string epoch = epoch_text(result.state.epoch);
-    if (state.start == pubsub::Replay::kFrom && !state.epoch_wanted.empty() &&
-        state.epoch_wanted != epoch) {
-      // The client's position belongs to another history: replay all that is retained.
-      state.complete = false;
-      if (!state.restarted && result.state.epoch != 0) {
-        state.restarted = true;
-        request_read(*connection, where.topic, state, ReadRequest::Start::kSeq, 0);
-        return;
-      }
-    }
-    send_recovery(*connection, where.topic, state, result);
-  }
-  continue_replay(*connection, where.topic, state, result);
 }
 
-void Worker::send_recovery(Connection& connection, const std::string& topic, ReplayState& state,
-                           const storage::ReadResult& result) {
-  const storage::TopicState& log = result.state;
-  const uint64_t next = log.last_seq + 1;
-  const uint64_t from = result.messages.empty() ? next : result.messages.front().seq;
-  if (state.start == pubsub::Replay::kFrom && !state.restarted) {
-    // Complete when the replay starts at the position asked for (or nothing is asked for
-    // yet): not when it was trimmed or never retained, nor when it falls in the numbers a
-    // crash made the log skip (messages delivered live but never written).
-    const uint64_t wanted = std::max<uint64_t>(state.value, 1);
-    if (wanted < next && from > wanted) state.complete = false;
-  }
-  const std::string epoch = epoch_text(log.epoch);
+void Worker::send_recovery(Connection& connection, const std::string& topic,
+                           const ReplayEntry& entry, const core::Recovery& recovery) {
   send_text(connection,
-            pubsub::encode_recovery({topic, epoch, log.first_seq, from, next, state.complete}));
-  state.recovery_sent = true;
-  if (state.group != 0) {
-    group_recovered(connection, state.group, state.complete);
-  } else if (!state.ack_id.empty()) {
-    send_text(connection, pubsub::encode_subscribe_ack(state.ack_id, state.complete));
+            pubsub::encode_recovery({topic, core::epoch_text(recovery.epoch), recovery.first_seq,
+                                     recovery.from, recovery.next, recovery.complete}));
+  if (entry.group != 0) {
+    group_recovered(connection, entry.group, recovery.complete);
+  } else if (!entry.ack_id.empty()) {
+    send_text(connection, pubsub::encode_subscribe_ack(entry.ack_id, recovery.complete));
   }
-  state.next_read = from;
-}
-
-void Worker::continue_replay(Connection& connection, const std::string& topic, ReplayState& state,
-                             const storage::ReadResult& result) {
-  enqueue_replayed(connection, topic, state, result.messages);
-  const uint64_t log_last = result.state.last_seq;
-  const bool log_done = result.messages.empty() || result.messages.back().seq >= log_last;
-  // Retention may have trimmed what the previous page would have led to: what the log no
-  // longer has, it cannot give.
-  if (log_done) state.next_read = std::max(state.next_read, log_last + 1);
-  while (!state.held.empty() && frame_seq(state.held.front()) < state.next_read) {
-    state.held_bytes -= state.held.front().bytes().size();
-    state.held.pop_front();
-  }
-  // Live frames let go on overflow are in the log: they must have been read back.
-  const bool covered = state.next_read > state.dropped_upto;
-  const bool joined =
-      state.held.empty() ? log_done : frame_seq(state.held.front()) <= state.next_read;
-  if (covered && joined) {
-    finish_replay(connection, topic);
-    return;
-  }
-  if (connection.queue_.bytes() >= config_.max_queued_bytes) {
-    state.waiting_drain = true;
-    replays_draining_.push_back(ReadTarget{key_of(connection), topic});
-    return;
-  }
-  request_read(connection, topic, state, ReadRequest::Start::kSeq, state.next_read);
 }
 
 void Worker::finish_replay(Connection& connection, const std::string& topic) {
   auto it = connection.replays_->find(topic);
   assert(it != connection.replays_->end());
-  std::deque<SharedRef> held = std::move(it->second.held);
-  const uint64_t next = it->second.next_read;
+  // The entry stays, keeping the live floor (core::ReplayCursor): frames the owner had in
+  // flight when the read came back are dropped when they arrive.
+  std::deque<SharedRef> released = it->second.cursor.take_released();
   const pubsub::Policy policy = it->second.policy;
   const std::string name = it->first;
-  connection.replays_->erase(it);
-  set_live_floor(connection, name, next);
-  // No table at all once nothing replays: deliveries test only the pointer.
-  if (connection.replays_->empty()) connection.replays_.reset();
   // From here on the subscription is live: held frames go through its policy like any other.
   // If that policy starts a catch-up on one of them, the rest belong to the new catch-up.
-  for (const SharedRef& frame : held) {
-    if (frame_seq(frame) < next) continue;
-    if (connection.replays_ != nullptr && connection.replays_->contains(name)) {
-      [[maybe_unused]] bool held_again = hold_if_replaying(connection, frame, name);
-      assert(held_again);
-      continue;
-    }
+  for (const SharedRef& frame : released) {
+    if (connection.replays_ != nullptr && take_for_replay(connection, frame, name)) continue;
     deliver_to(connection, frame, name, policy);
   }
 }
 
-// The read may come back with messages whose live frames the owner has queued for this worker
-// but this worker has not taken yet (the owner queues the append before it broadcasts, and a
-// worker may take a read result before the channel items of the same tick). Those frames
-// arrive after the replay finished; the floor drops them.
-void Worker::set_live_floor(Connection& connection, const std::string& topic, uint64_t floor) {
-  if (connection.live_floors_ == nullptr) {
-    connection.live_floors_ = std::make_unique<TopicMap<uint64_t>>();
-  }
-  (*connection.live_floors_)[topic] = floor;
-}
-
-bool Worker::below_live_floor(Connection& connection, std::string_view topic, uint64_t seq) {
-  auto it = connection.live_floors_->find(topic);
-  if (it == connection.live_floors_->end()) return false;
-  if (seq < it->second) return true;
-  // The owner broadcasts in sequence order: nothing below the floor can follow this frame.
-  connection.live_floors_->erase(it);
-  if (connection.live_floors_->empty()) connection.live_floors_.reset();
-  return false;
-}
-
 void Worker::end_replay(Connection& connection, std::string_view topic) {
-  if (connection.live_floors_ != nullptr) {
-    if (auto it = connection.live_floors_->find(topic); it != connection.live_floors_->end()) {
-      connection.live_floors_->erase(it);
-      if (connection.live_floors_->empty()) connection.live_floors_.reset();
-    }
-  }
   if (connection.replays_ == nullptr) return;
   auto it = connection.replays_->find(topic);
   if (it != connection.replays_->end()) {
-    if (it->second.group != 0 && !it->second.recovery_sent) {
+    if (it->second.group != 0 && it->second.cursor.awaits_recovery()) {
       group_recovered(connection, it->second.group, true);
     }
     connection.replays_->erase(it);
@@ -371,15 +312,15 @@ void Worker::end_replay(Connection& connection, std::string_view topic) {
   if (connection.replays_->empty()) connection.replays_.reset();
 }
 
-// The page's messages from state.next_read on, as the same frames a live subscriber got, but
-// encoded back to back into one buffer that only this connection sends: one allocation and
-// one queue entry per page rather than per message.
-void Worker::enqueue_replayed(Connection& connection, std::string_view topic, ReplayState& state,
+// The page's messages from `from` on, as the same frames a live subscriber got, but encoded
+// back to back into one buffer that only this connection sends: one allocation and one queue
+// entry per page rather than per message.
+void Worker::enqueue_replayed(Connection& connection, std::string_view topic, uint64_t from,
                               const storage::MessagePage& page) {
   size_t bytes = 0;
   uint64_t count = 0;
   for (const storage::StoredMessage& message : page) {
-    if (message.seq < state.next_read) continue;
+    if (message.seq < from) continue;
     bytes +=
         pubsub::message_frame_bytes(topic, message.seq, message.payload.size(), message.binary);
     ++count;
@@ -388,11 +329,10 @@ void Worker::enqueue_replayed(Connection& connection, std::string_view topic, Re
   SharedRef frames = SharedRef::allocate(bytes);
   uint8_t* out = frames.mutable_bytes().data();
   for (const storage::StoredMessage& message : page) {
-    if (message.seq < state.next_read) continue;
+    if (message.seq < from) continue;
     const auto* payload = reinterpret_cast<const uint8_t*>(message.payload.data());
     out += pubsub::encode_message_frame(out, topic, message.seq, {payload, message.payload.size()},
                                         message.binary);
-    state.next_read = message.seq + 1;
   }
   assert(out == frames.mutable_bytes().data() + bytes);
   connection.enqueue(std::move(frames), context_);
@@ -401,38 +341,39 @@ void Worker::enqueue_replayed(Connection& connection, std::string_view topic, Re
   schedule_flush(connection);
 }
 
-bool Worker::hold_if_replaying(Connection& connection, const SharedRef& frame,
-                               std::string_view topic) {
+bool Worker::take_for_replay(Connection& connection, const SharedRef& frame,
+                             std::string_view topic) {
   auto it = connection.replays_->find(topic);
   if (it == connection.replays_->end()) return false;
-  ReplayState& state = it->second;
-  const size_t bytes = frame.bytes().size();
-  if (state.held.size() >= kHeldFramesMax || state.held_bytes + bytes > config_.max_queued_bytes) {
-    // Let them go: they are in the log, and the replay reads on until it has passed them.
-    state.dropped_upto = frame_seq(frame);
-    state.held.clear();
-    state.held_bytes = 0;
-    return true;
+  switch (it->second.cursor.on_live(frame_seq(frame), frame.bytes().size(), frame)) {
+    case core::LiveAction::kHold:
+    case core::LiveAction::kLetGo:
+    case core::LiveAction::kDuplicate:
+      return true;
+    case core::LiveAction::kDeliver:
+      break;
   }
-  state.held.push_back(frame);
-  state.held_bytes += bytes;
-  return true;
+  // Past its floor: the cursor is done. No table at all once nothing is left: deliveries test
+  // only the pointer.
+  connection.replays_->erase(it);
+  if (connection.replays_->empty()) connection.replays_.reset();
+  return false;
 }
 
 bool Worker::start_catchup(Connection& connection, const SharedRef& frame, std::string_view topic) {
   if (storage_ == nullptr || !has_history(topic, false)) return false;
   if (connection.replays_ == nullptr) connection.replays_ = std::make_unique<ReplayTable>();
   std::string name(topic);
-  ReplayState& state = (*connection.replays_)[name];
-  state = ReplayState{};
-  state.recovery_sent = true;  // the client already knows this topic: no new recovery
-  state.policy = pubsub::Policy::kCatchup;
   // This frame is the first the subscriber misses; it is in the log (appended before it was
   // broadcast), so it is not held: the log gives it back once the queue has drained.
-  const uint64_t seq = frame_seq(frame);
-  state.next_read = seq;
-  state.dropped_upto = seq;
-  state.waiting_drain = true;
+  connection.replays_->insert_or_assign(
+      name,
+      ReplayEntry{core::ReplayCursor<SharedRef>::catch_up(replay_limits(config_), frame_seq(frame)),
+                  0,
+                  {},
+                  pubsub::Policy::kCatchup,
+                  {},
+                  0});
   replays_draining_.push_back(ReadTarget{key_of(connection), std::move(name)});
   ++counters_.catchups;
   return true;
@@ -442,18 +383,20 @@ void Worker::resume_draining_replays() {
   for (size_t i = 0; i < replays_draining_.size();) {
     const ReadTarget& target = replays_draining_[i];
     Connection* connection = find(target.connection);
-    ReplayState* state = nullptr;
+    ReplayEntry* entry = nullptr;
     if (connection != nullptr && connection->replays_ != nullptr) {
       auto it = connection->replays_->find(target.topic);
-      if (it != connection->replays_->end() && it->second.waiting_drain) state = &it->second;
+      if (it != connection->replays_->end() && it->second.cursor.waiting_drain()) {
+        entry = &it->second;
+      }
     }
-    if (state != nullptr && connection->queue_.bytes() >= config_.max_queued_bytes / 2) {
-      ++i;
-      continue;
-    }
-    if (state != nullptr) {
-      state->waiting_drain = false;
-      request_read(*connection, target.topic, *state, ReadRequest::Start::kSeq, state->next_read);
+    if (entry != nullptr) {
+      std::optional<core::ReplayRead> read = entry->cursor.on_drained(connection->queue_.bytes());
+      if (!read) {
+        ++i;
+        continue;
+      }
+      request_read(*connection, target.topic, *entry, *read);
     }
     replays_draining_[i] = std::move(replays_draining_.back());
     replays_draining_.pop_back();

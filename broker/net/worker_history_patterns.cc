@@ -3,6 +3,7 @@
 // seen after the subscribe is introduced by a recovery before its first message. Built on
 // the per-topic replay of worker_history.cc.
 #include <atomic>
+#include <cassert>
 #include <memory>
 
 #include "broker/net/worker.h"
@@ -83,7 +84,8 @@ bool Worker::introduce_topic(Connection& connection, const SharedRef& frame, std
   // frame is held until the recovery has gone out.
   const uint64_t seq = core::frame_origin_read(frame.meta()).seq;
   begin_replay(connection, std::string(topic), pubsub::Replay::kFrom, seq, {}, {}, policy, {}, 0);
-  [[maybe_unused]] bool held = hold_if_replaying(connection, frame, topic);
+  [[maybe_unused]] bool held = take_for_replay(connection, frame, topic);
+  assert(held);
   return true;
 }
 
@@ -101,8 +103,9 @@ void Worker::group_recovered(Connection& connection, uint64_t group, bool comple
 void Worker::end_pattern_replays(Connection& connection, std::string_view filter) {
   if (connection.replays_ == nullptr) return;
   for (auto it = connection.replays_->begin(); it != connection.replays_->end();) {
-    if (it->second.filter == filter) {
-      if (it->second.group != 0 && !it->second.recovery_sent) {
+    // A finished replay's live floor stays: it belongs to the topic, not to the filter.
+    if (it->second.filter == filter && it->second.cursor.replaying()) {
+      if (it->second.group != 0 && it->second.cursor.awaits_recovery()) {
         group_recovered(connection, it->second.group, true);
       }
       it = connection.replays_->erase(it);

@@ -1,10 +1,12 @@
-// The pub/sub side of a worker: commands from its connections (PROTOCOL.md section 3), the
-// sequencing of the topics it owns, and the fan-out of one shared frame to its local
-// subscribers with the slow-consumer policies (section 6). No I/O is issued here.
+// The pub/sub side of a worker: commands from its connections (PROTOCOL.md section 3), and
+// carrying out what core::Sequencer and core::FanOut decide for the topics it owns and the
+// frames its subscribers get (section 6). No I/O is issued here.
 #include <algorithm>
 #include <cassert>
 #include <memory>
 
+#include "broker/core/fan_out.h"
+#include "broker/core/sequencer.h"
 #include "broker/core/slow_consumer.h"
 #include "broker/net/worker.h"
 #include "protocol/pubsub/encode.h"
@@ -18,9 +20,8 @@ namespace pubsub = protocol::pubsub;
 namespace {
 
 constexpr uint8_t kBadCommandsMax = 16;  // PROTOCOL.md section 4
-// Set in a SubscriberId when its filter is an exact topic: the exact subscription's policy
-// wins over pattern ones. Connection keys use 56 bits at most (24-bit generation, slot).
-constexpr uint64_t kExactBit = uint64_t{1} << 63;
+// Connection keys use 56 bits at most (24-bit generation, slot): core::kExactBit is free.
+static_assert(core::kExactBit == uint64_t{1} << 63);
 
 std::span<const uint8_t> as_bytes(std::string_view text) {
   return {reinterpret_cast<const uint8_t*>(text.data()), text.size()};
@@ -165,7 +166,7 @@ void Worker::drop_subscriptions(Connection& connection) {
 }
 
 uint64_t Worker::subscriber_id(const Connection& connection, std::string_view filter) {
-  return key_of(connection) | (pubsub::is_pattern(filter) ? 0 : kExactBit);
+  return key_of(connection) | (pubsub::is_pattern(filter) ? 0 : core::kExactBit);
 }
 
 // Sequencing.
@@ -195,29 +196,20 @@ bool Worker::route_publish(const core::PublishRequest::Fields& fields,
 }
 
 uint64_t Worker::sequence(const core::PublishRequest::Fields& fields, uint64_t& ticket) {
-  ticket = 0;
-  uint64_t seq = topics_.next_seq(fields.topic);
-  if (seq == 0) return 0;
+  core::Sequencer<SharedRef>::Sequenced sequenced =
+      sequencer_.sequence(fields, [&](uint64_t seq) -> uint64_t {
+        return storage_ != nullptr ? append_history(fields, seq) : 0;
+      });
+  ticket = sequenced.ticket;
+  if (sequenced.seq == 0) return 0;
   ++counters_.messages_published;
-  // Before any worker can see the frame: a replay's read then covers whatever live frames
-  // its subscription missed (worker_history.cc).
-  if (storage_ != nullptr) ticket = append_history(fields, seq);
-  // Encoded once; every subscriber on every worker gets a reference to these bytes.
-  size_t bytes =
-      pubsub::message_frame_bytes(fields.topic, seq, fields.payload.size(), fields.binary);
-  SharedRef frame = SharedRef::allocate(bytes, core::frame_origin_bytes(fields.topic));
-  [[maybe_unused]] size_t written = pubsub::encode_message_frame(
-      frame.mutable_bytes().data(), fields.topic, seq, fields.payload, fields.binary);
-  assert(written == bytes);
-  core::frame_origin_write(frame.mutable_meta(),
-                           core::FrameOrigin{fields.reply, seq, fields.echo, fields.topic});
   for (uint32_t peer = 0; peer < hub_.worker_count(); ++peer) {
     if (peer == index_ || !hub_.has_subscriptions(peer)) continue;
-    SharedRef reference = frame;
+    SharedRef reference = sequenced.frame;
     push_item(peer, ChannelItem{ChannelItem::Kind::kFrame, reference.detach()});
   }
-  deliver(frame);
-  return seq;
+  deliver(sequenced.frame);
+  return sequenced.seq;
 }
 
 // Fan-out.
@@ -228,103 +220,79 @@ void Worker::deliver(const SharedRef& frame) {
   matches_.clear();
   router_.match(origin.topic, matches_);
   if (matches_.empty()) return;
-  if (++delivery_stamp_ == 0) {  // wrapped: no connection may keep a stamp that could match
-    for (Connection* connection : connections_) {
-      if (connection != nullptr) connection->delivery_stamp_ = 0;
-    }
-    delivery_stamp_ = 1;
-  }
-  // One target per connection (PROTOCOL.md section 2); the policy of its exact subscription,
-  // else of its earliest pattern (section 6). The Router lists exact subscriptions first.
-  targets_.clear();
-  for (const core::Subscription* subscription : matches_) {
-    bool exact = (subscription->subscriber & kExactBit) != 0;
-    Connection* connection = find(subscription->subscriber & ~kExactBit);
-    assert(connection != nullptr && "a released connection keeps no subscription");
-    if (connection->delivery_stamp_ != delivery_stamp_) {
-      connection->delivery_stamp_ = delivery_stamp_;
-      connection->delivery_index_ = static_cast<uint32_t>(targets_.size());
-      targets_.push_back(Target{connection, subscription->policy, exact, subscription->order});
-      continue;
-    }
-    Target& target = targets_[connection->delivery_index_];
-    if (!target.exact && (exact || subscription->order < target.order)) {
-      target = Target{connection, subscription->policy, exact, subscription->order};
-    }
-  }
+  fan_out_.targets(matches_, targets_);
   bool skip_publisher = !origin.echo && origin.publisher.worker == index_;
-  for (const Target& target : targets_) {
-    if (skip_publisher && key_of(*target.connection) == origin.publisher.connection) continue;
-    if (target.connection->live_floors_ != nullptr &&
-        below_live_floor(*target.connection, origin.topic, origin.seq)) {
+  for (const core::FanOutTarget& target : targets_) {
+    if (skip_publisher && target.subscriber == origin.publisher.connection) continue;
+    Connection* connection = find(target.subscriber);
+    assert(connection != nullptr && "a released connection keeps no subscription");
+    if (connection->replays_ != nullptr && take_for_replay(*connection, frame, origin.topic)) {
       continue;
     }
-    if (target.connection->replays_ != nullptr &&
-        hold_if_replaying(*target.connection, frame, origin.topic)) {
+    if (!target.exact && connection->pattern_history_ != nullptr &&
+        introduce_topic(*connection, frame, origin.topic, target.policy)) {
       continue;
     }
-    if (!target.exact && target.connection->pattern_history_ != nullptr &&
-        introduce_topic(*target.connection, frame, origin.topic, target.policy)) {
-      continue;
-    }
-    deliver_to(*target.connection, frame, origin.topic, target.policy);
+    deliver_to(*connection, frame, origin.topic, target.policy);
   }
 }
 
 void Worker::deliver_to(Connection& connection, const SharedRef& frame, std::string_view topic,
                         pubsub::Policy policy) {
-  if (connection.phase_ != Connection::Phase::kActive || !connection.session_.can_send()) return;
-  size_t bytes = frame.bytes().size();
-  // With TLS, ciphertext made but not yet sent counts too (at most a 64 KiB batch).
-  switch (core::decide(connection.queued_bytes(), bytes, config_.max_queued_bytes, policy)) {
-    case core::SlowDecision::kEnqueue:
-      break;
-    case core::SlowDecision::kDisconnect:
-      disconnect_slow(connection);
-      return;
-    case core::SlowDecision::kConflate:
-      if (!conflate(connection, frame, topic)) drop_for_gap(connection, topic);
-      return;
-    case core::SlowDecision::kDrop:
-      if (policy == pubsub::Policy::kCatchup && start_catchup(connection, frame, topic)) return;
-      drop_for_gap(connection, topic);
-      return;
-  }
-  SlowConsumerState* slow = connection.slow_.get();
-  if (slow != nullptr && !slow->gaps.empty()) {
-    if (uint64_t missed = slow->gaps.take(topic); missed > 0) {
-      connection.send_text(pubsub::encode_gap(topic, missed));
+  // The fan-out knows subscribers by id; this is the one connection it is asked about.
+  class Queue final : public core::Subscribers<SharedRef> {
+   public:
+    Queue(Worker& worker, Connection& connection) : worker_(worker), connection_(connection) {}
+    bool can_send(uint64_t) override {
+      return connection_.phase_ == Connection::Phase::kActive && connection_.session_.can_send();
     }
-  }
-  uint64_t serial = connection.enqueue(frame, context_);
-  ++counters_.messages_delivered;
-  if (policy == pubsub::Policy::kConflate) {
-    if (slow == nullptr) {
-      connection.slow_ = std::make_unique<SlowConsumerState>();
-      slow = connection.slow_.get();
+    // With TLS, ciphertext made but not yet sent counts too (at most a 64 KiB batch).
+    size_t queued_bytes(uint64_t) override { return connection_.queued_bytes(); }
+    core::SlowConsumerState* slow_state(uint64_t, bool create) override {
+      if (create && connection_.slow_ == nullptr) {
+        connection_.slow_ = std::make_unique<core::SlowConsumerState>();
+      }
+      return connection_.slow_.get();
     }
-    uint64_t first_free = connection.queue_.front_serial() + entries_in_send(connection);
-    slow->conflate.record(topic, serial, first_free);
+    void send_gap(uint64_t, std::string_view gap_topic, uint64_t missed) override {
+      connection_.send_text(pubsub::encode_gap(gap_topic, missed));
+    }
+    uint64_t enqueue(uint64_t, const SharedRef& queued) override {
+      return connection_.enqueue(queued, worker_.context_);
+    }
+    uint64_t first_free(uint64_t) override {
+      return connection_.queue_.front_serial() + entries_in_send(connection_);
+    }
+    void replace(uint64_t, uint64_t serial, const SharedRef& newer) override {
+      connection_.queue_.replace(serial, newer);
+    }
+    bool start_catchup(uint64_t, const SharedRef& missed, std::string_view missed_topic) override {
+      return worker_.start_catchup(connection_, missed, missed_topic);
+    }
+    void close_slow(uint64_t) override { worker_.disconnect_slow(connection_); }
+
+   private:
+    Worker& worker_;
+    Connection& connection_;
+  };
+  Queue queue(*this, connection);
+  switch (fan_out_.offer(queue, key_of(connection), frame, frame.bytes().size(), topic, policy)) {
+    case core::FanOutAction::kEnqueue:
+      ++counters_.messages_delivered;
+      schedule_flush(connection);
+      return;
+    case core::FanOutAction::kConflate:
+      counters_.count_slow(core::SlowConsumerAction::kConflate);
+      return;
+    case core::FanOutAction::kDrop:
+    case core::FanOutAction::kDropClose:  // disconnect_slow() counted the disconnect
+      counters_.count_slow(core::SlowConsumerAction::kDrop);
+      return;
+    case core::FanOutAction::kCatchup:
+    case core::FanOutAction::kClose:
+    case core::FanOutAction::kSkip:
+      return;
   }
-  schedule_flush(connection);
-}
-
-bool Worker::conflate(Connection& connection, const SharedRef& frame, std::string_view topic) {
-  if (connection.slow_ == nullptr) return false;
-  uint64_t first_free = connection.queue_.front_serial() + entries_in_send(connection);
-  uint64_t serial = connection.slow_->conflate.find(topic, first_free);
-  if (serial == core::ConflateIndex::kNone) return false;
-  // Not yet handed to a send: the newest value replaces the waiting one (seq jumps).
-  connection.queue_.replace(serial, frame);
-  counters_.count_slow(core::SlowConsumerAction::kConflate);
-  return true;
-}
-
-void Worker::drop_for_gap(Connection& connection, std::string_view topic) {
-  counters_.count_slow(core::SlowConsumerAction::kDrop);
-  if (connection.slow_ == nullptr) connection.slow_ = std::make_unique<SlowConsumerState>();
-  // A full gap table could no longer tell the client what it missed: stop serving it.
-  if (!connection.slow_->gaps.add_missed(topic)) disconnect_slow(connection);
 }
 
 void Worker::disconnect_slow(Connection& connection) {
