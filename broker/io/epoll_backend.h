@@ -90,7 +90,8 @@ class EpollBackend final : public Backend {
   void on_accept_ready(uint32_t index);
   void on_read_ready(uint32_t index);
   void on_timer_ready();
-  void receive_once(uint32_t slot);
+  // Up to kReceiveBurst buffers of what `slot` has received.
+  void receive(uint32_t slot);
   // One sendmsg of the parked or new send: completes it, or parks it for EPOLLOUT.
   void try_send(uint32_t slot);
   void end_recv(uint32_t slot);
