@@ -8,23 +8,13 @@
 #include <cstring>
 #include <utility>
 
+#include "protocol/tls/memory_bio.h"
+
 namespace herald::broker::net {
 
-namespace {
+namespace tls = protocol::tls;
 
-// The oldest queued OpenSSL error as text, and the queue cleared: errors are per thread and a
-// stale one would be blamed on the next failure.
-std::string openssl_error() {
-  unsigned long code = ERR_peek_last_error();
-  std::string text = "unknown error";
-  if (code != 0) {
-    char buffer[256];
-    ERR_error_string_n(code, buffer, sizeof(buffer));
-    text = buffer;
-  }
-  ERR_clear_error();
-  return text;
-}
+namespace {
 
 // ALPN (RFC 7301): WebSocket over TLS is HTTP/1.1 (RFC 6455 §4.1). A client offering only
 // other protocols gets no ALPN answer rather than a failed handshake.
@@ -53,19 +43,21 @@ common::Result<std::shared_ptr<const TlsContext>> TlsContext::load(const std::st
   ERR_clear_error();
   SSL_CTX* ctx = SSL_CTX_new(TLS_server_method());
   if (ctx == nullptr) {
-    return refuse("SSL_CTX_new: " + openssl_error());
+    return refuse("SSL_CTX_new: " + tls::take_openssl_error());
   }
   std::shared_ptr<const TlsContext> context(new TlsContext(ctx));
   if (SSL_CTX_use_certificate_chain_file(ctx, cert_path.c_str()) != 1) {
-    return refuse("cannot load the certificate chain " + cert_path + ": " + openssl_error());
+    return refuse("cannot load the certificate chain " + cert_path + ": " +
+                  tls::take_openssl_error());
   }
   if (SSL_CTX_use_PrivateKey_file(ctx, key_path.c_str(), SSL_FILETYPE_PEM) != 1) {
     return refuse("cannot load the private key " + key_path +
-                  " (or it does not match the certificate " + cert_path + "): " + openssl_error());
+                  " (or it does not match the certificate " + cert_path +
+                  "): " + tls::take_openssl_error());
   }
   if (SSL_CTX_check_private_key(ctx) != 1) {
     return refuse("the key " + key_path + " does not match the certificate " + cert_path + ": " +
-                  openssl_error());
+                  tls::take_openssl_error());
   }
   SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
   // TLS 1.2: ECDHE only (forward secrecy) with AEAD ciphers; TLS 1.3 suites are all modern.
