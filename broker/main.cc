@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <span>
 #include <string>
+#include <utility>
 
 #include "broker/auth/access_policy.h"
 #include "broker/net/config.h"
@@ -22,14 +23,13 @@ int main(int argc, char** argv) {
     case FlagsResult::Status::kRun:
       break;
   }
-  std::string error;
   // Per-address state is bounded by the connections it can describe, plus a second's churn.
   flags.config.access_settings.addresses_tracked_max = 65536 + flags.config.max_connections;
-  flags.config.access =
-      herald::broker::auth::AccessPolicy::build(flags.config.access_settings, error);
-  if (!flags.config.access) {
-    std::fprintf(stderr, "herald: %s\n", error.c_str());
+  auto access = herald::broker::auth::AccessPolicy::build(flags.config.access_settings);
+  if (!access.status.is_ok()) {
+    std::fprintf(stderr, "herald: %s\n", access.status.message().c_str());
     return 1;
   }
+  flags.config.access = std::move(access.value);
   return herald::broker::net::run_server(flags.config);
 }

@@ -4,6 +4,7 @@
 
 #include <array>
 #include <charconv>
+#include <utility>
 
 #include "protocol/pubsub/topic.h"
 
@@ -80,22 +81,22 @@ std::string apply_option(std::string_view option, HistoryRule& rule) {
   return "";
 }
 
+Result<HistoryRule> refuse(std::string message) {
+  return {Status::invalid_argument(std::move(message)), {}};
+}
+
 }  // namespace
 
-std::optional<HistoryRule> parse_history_rule(std::string_view text, std::string& error) {
+Result<HistoryRule> parse_history_rule(std::string_view text) {
   // The pattern may not contain '=' (not in the topic alphabet), so the first '=' splits.
   size_t equals = text.find('=');
-  if (equals == std::string_view::npos) {
-    error = "expected PATTERN=BACKEND[,KEY=VALUE]...";
-    return std::nullopt;
-  }
+  if (equals == std::string_view::npos) return refuse("expected PATTERN=BACKEND[,KEY=VALUE]...");
   HistoryRule rule;
   std::string_view pattern = text.substr(0, equals);
   if (pubsub::TopicError topic_error = pubsub::check_filter(pattern);
       topic_error != pubsub::TopicError::kNone) {
-    error = "bad pattern " + quoted(pattern) + ": " +
-            std::string(pubsub::topic_error_text(topic_error));
-    return std::nullopt;
+    return refuse("bad pattern " + quoted(pattern) + ": " +
+                  std::string(pubsub::topic_error_text(topic_error)));
   }
   rule.pattern = pattern;
   std::string_view rest = text.substr(equals + 1);
@@ -108,47 +109,42 @@ std::optional<HistoryRule> parse_history_rule(std::string_view text, std::string
   } else if (backend == "rocksdb") {
     rule.backend = Backend::kRocksDb;
   } else {
-    error = "unknown backend " + quoted(backend) + " (memory, rocksdb, none)";
-    return std::nullopt;
+    return refuse("unknown backend " + quoted(backend) + " (memory, rocksdb, none)");
   }
   while (comma != std::string_view::npos) {
     rest = rest.substr(comma + 1);
     comma = rest.find(',');
-    error = apply_option(rest.substr(0, comma), rule);
-    if (!error.empty()) return std::nullopt;
+    if (std::string error = apply_option(rest.substr(0, comma), rule); !error.empty()) {
+      return refuse(std::move(error));
+    }
   }
   const Retention& bounds = rule.retention;
   if (rule.backend == Backend::kNone &&
       (bounds.count_max || bounds.age_ms_max || bounds.bytes_max)) {
-    error = "a none rule takes no options";
-    return std::nullopt;
+    return refuse("a none rule takes no options");
   }
   if (rule.backend == Backend::kMemory && bounds.count_max == 0 && bounds.bytes_max == 0) {
-    error = "a memory rule needs count= or bytes= (memory must stay bounded)";
-    return std::nullopt;
+    return refuse("a memory rule needs count= or bytes= (memory must stay bounded)");
   }
   if (rule.backend == Backend::kRocksDb && bounds.count_max == 0 && bounds.age_ms_max == 0 &&
       bounds.bytes_max == 0) {
-    error = "a rocksdb rule needs count=, age= or bytes=";
-    return std::nullopt;
+    return refuse("a rocksdb rule needs count=, age= or bytes=");
   }
-  return rule;
+  return {Status::ok(), std::move(rule)};
 }
 
-std::optional<HistoryRules> HistoryRules::parse(const std::vector<std::string>& flags,
-                                                std::string& error) {
+Result<HistoryRules> HistoryRules::parse(const std::vector<std::string>& flags) {
   std::vector<HistoryRule> rules;
   rules.reserve(flags.size());
   for (const std::string& flag : flags) {
-    std::string reason;
-    std::optional<HistoryRule> rule = parse_history_rule(flag, reason);
-    if (!rule) {
-      error = "--history " + quoted(flag) + ": " + reason;
-      return std::nullopt;
+    Result<HistoryRule> rule = parse_history_rule(flag);
+    if (!rule.status.is_ok()) {
+      return {Status::invalid_argument("--history " + quoted(flag) + ": " + rule.status.message()),
+              {}};
     }
-    rules.push_back(std::move(*rule));
+    rules.push_back(std::move(rule.value));
   }
-  return HistoryRules(std::move(rules));
+  return {Status::ok(), HistoryRules(std::move(rules))};
 }
 
 const HistoryRule* HistoryRules::match(std::string_view topic) const {

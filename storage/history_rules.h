@@ -4,10 +4,11 @@
 #pragma once
 
 #include <cstdint>
-#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "storage/status.h"
 
 namespace herald::storage {
 
@@ -44,19 +45,18 @@ struct HistoryRule {
 // Keys: count (an integer), age (an integer with unit ms, s, m, h or d), bytes (an integer
 // with unit B, KiB, MiB, GiB or TiB, or none for bytes), durability (async or sync, rocksdb
 // only). A memory rule needs count or bytes (memory must be bounded); a rocksdb rule needs at
-// least one bound. Returns the rule, or sets `error` to one line saying what is wrong.
-[[nodiscard]] std::optional<HistoryRule> parse_history_rule(std::string_view text,
-                                                            std::string& error);
+// least one bound. Returns the rule, or an invalid_argument status with one line saying what is
+// wrong.
+[[nodiscard]] Result<HistoryRule> parse_history_rule(std::string_view text);
 
 class HistoryRules {
  public:
   HistoryRules() = default;
   explicit HistoryRules(std::vector<HistoryRule> rules) : rules_(std::move(rules)) {}
 
-  // Parses every flag value in order; on the first bad one returns nullopt and sets `error`
-  // to a line that quotes the flag.
-  [[nodiscard]] static std::optional<HistoryRules> parse(const std::vector<std::string>& flags,
-                                                         std::string& error);
+  // Parses every flag value in order; the first bad one fails it with a line that quotes the
+  // flag.
+  [[nodiscard]] static Result<HistoryRules> parse(const std::vector<std::string>& flags);
 
   // The first rule whose pattern matches `topic` (a valid concrete topic), or nullptr when
   // none does or the first match is a kNone rule: that topic keeps no history.

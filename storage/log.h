@@ -16,13 +16,6 @@
 
 namespace herald::storage {
 
-// A value or the reason there is none.
-template <typename T>
-struct [[nodiscard]] Result {
-  Status status;
-  T value{};
-};
-
 // One message as read back. The payload views the MessagePage that holds it.
 struct StoredMessage {
   uint64_t seq = 0;

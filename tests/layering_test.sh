@@ -48,6 +48,7 @@ only() {
 
 layer "protocol/common/" 'protocol/common/' protocol/common
 layer "protocol/" 'protocol/' protocol
+layer "protocol/tls/" 'protocol/tls/' protocol/tls
 layer "storage/" 'storage/|protocol/' storage
 layer "broker/core/" 'broker/core/|protocol/|storage/' broker/core
 layer "broker/auth/" 'broker/auth/|protocol/' broker/auth

@@ -2,18 +2,31 @@
 #include "broker/auth/access_policy.h"
 
 #include <ctime>
+#include <utility>
 
 namespace herald::broker::auth {
 
-std::unique_ptr<const AccessPolicy> AccessPolicy::build(const AccessSettings& settings,
-                                                        std::string& error) {
+namespace {
+
+common::Result<std::unique_ptr<const AccessPolicy>> refuse(common::Status status) {
+  return {std::move(status), nullptr};
+}
+
+}  // namespace
+
+common::Result<std::unique_ptr<const AccessPolicy>> AccessPolicy::build(
+    const AccessSettings& settings) {
   std::unique_ptr<AccessPolicy> policy(new AccessPolicy());
-  if (!policy->origins_.parse(settings.allowed_origins, error)) return nullptr;
-  policy->origins_.set_allow_missing(settings.allow_missing_origin);
-  if (!parse_ranges(settings.trusted_proxies, policy->trusted_proxies_, error)) {
-    error = "--trusted-proxies: " + error;
-    return nullptr;
+  if (common::Status parsed = policy->origins_.parse(settings.allowed_origins); !parsed.is_ok()) {
+    return refuse(std::move(parsed));
   }
+  policy->origins_.set_allow_missing(settings.allow_missing_origin);
+  common::Result<std::vector<IpRange>> proxies = parse_ranges(settings.trusted_proxies);
+  if (!proxies.status.is_ok()) {
+    return refuse(
+        common::Status::invalid_argument("--trusted-proxies: " + proxies.status.message()));
+  }
+  policy->trusted_proxies_ = std::move(proxies.value);
   constexpr uint64_t kAddressesTrackedMin = 65536;
   const uint64_t tracked =
       settings.addresses_tracked_max != 0 ? settings.addresses_tracked_max : kAddressesTrackedMin;
@@ -23,25 +36,28 @@ std::unique_ptr<const AccessPolicy> AccessPolicy::build(const AccessSettings& se
   const bool has_key = !settings.jwt_public_key.empty();
   if (!settings.auth_required) {
     if (has_secret || has_key) {
-      error = "a JWT key was given but --auth is off; add --auth required";
-      return nullptr;
+      return refuse(common::Status::invalid_argument(
+          "a JWT key was given but --auth is off; add --auth required"));
     }
-    return policy;
+    return {common::Status::ok(), std::move(policy)};
   }
   if (has_secret == has_key) {
-    error =
+    return refuse(common::Status::invalid_argument(
         "--auth required needs exactly one of --jwt-secret-file (HS256) and "
-        "--jwt-public-key (RS256/ES256)";
-    return nullptr;
+        "--jwt-public-key (RS256/ES256)"));
   }
-  std::string why;
-  policy->verifier_ = has_secret ? Verifier::from_secret_file(settings.jwt_secret_file, why)
-                                 : Verifier::from_public_key_file(settings.jwt_public_key, why);
-  if (!policy->verifier_) {
-    error = (has_secret ? "--jwt-secret-file: " : "--jwt-public-key: ") + why;
-    return nullptr;
+  common::Result<std::unique_ptr<Verifier>> verifier =
+      has_secret ? Verifier::from_secret_file(settings.jwt_secret_file)
+                 : Verifier::from_public_key_file(settings.jwt_public_key);
+  if (!verifier.status.is_ok()) {
+    const std::string flag = has_secret ? "--jwt-secret-file: " : "--jwt-public-key: ";
+    // Keep the code: an unreadable file is io_error, a bad key invalid_argument.
+    return refuse(verifier.status.code() == common::Status::Code::kIoError
+                      ? common::Status::io_error(flag + verifier.status.message())
+                      : common::Status::invalid_argument(flag + verifier.status.message()));
   }
-  return policy;
+  policy->verifier_ = std::move(verifier.value);
+  return {common::Status::ok(), std::move(policy)};
 }
 
 VerifyResult AccessPolicy::verify(std::string_view token) const {

@@ -32,10 +32,10 @@ struct AccessSettings {
 
 class AccessPolicy {
  public:
-  // Reads the key file, parses the origin list. Null with a one-line `error` (the likely
-  // cause and fix) when the settings cannot work together.
-  [[nodiscard]] static std::unique_ptr<const AccessPolicy> build(const AccessSettings& settings,
-                                                                 std::string& error);
+  // Reads the key file, parses the origin list. Fails with one line (the likely cause and
+  // fix) when the settings cannot work together.
+  [[nodiscard]] static common::Result<std::unique_ptr<const AccessPolicy>> build(
+      const AccessSettings& settings);
 
   [[nodiscard]] bool auth_required() const { return verifier_ != nullptr; }
   [[nodiscard]] const OriginPolicy& origins() const { return origins_; }

@@ -5,6 +5,7 @@
 
 #include <charconv>
 #include <cstring>
+#include <utility>
 
 namespace herald::broker::auth {
 
@@ -82,8 +83,8 @@ bool IpRange::contains(const IpAddress& address) const {
   return (base.bytes[whole] & mask) == (address.bytes[whole] & mask);
 }
 
-bool parse_ranges(std::string_view list, std::vector<IpRange>& out, std::string& error) {
-  out.clear();
+common::Result<std::vector<IpRange>> parse_ranges(std::string_view list) {
+  std::vector<IpRange> out;
   while (!list.empty()) {
     const size_t comma = list.find(',');
     const std::string_view item = trim(list.substr(0, comma));
@@ -101,13 +102,14 @@ bool parse_ranges(std::string_view list, std::vector<IpRange>& out, std::string&
            bits <= family_bits;
     }
     if (!ok) {
-      error = std::string(item) + " is not an address or CIDR range";
-      return false;
+      return {
+          common::Status::invalid_argument(std::string(item) + " is not an address or CIDR range"),
+          {}};
     }
     range.prefix_bits = bits + (family_bits == 32 ? 96 : 0);
     out.push_back(range);
   }
-  return true;
+  return {common::Status::ok(), std::move(out)};
 }
 
 bool in_ranges(std::span<const IpRange> ranges, const IpAddress& address) {

@@ -10,6 +10,8 @@
 #include <string_view>
 #include <vector>
 
+#include "protocol/common/status.h"
+
 namespace herald::broker::auth {
 
 struct IpAddress {
@@ -34,9 +36,8 @@ struct IpRange {
   [[nodiscard]] bool contains(const IpAddress& address) const;
 };
 
-// "10.0.0.0/8,192.168.1.7,::1/128". Returns false with `error` naming the bad entry.
-[[nodiscard]] bool parse_ranges(std::string_view list, std::vector<IpRange>& out,
-                                std::string& error);
+// "10.0.0.0/8,192.168.1.7,::1/128" (empty: none). Fails with a line naming the bad entry.
+[[nodiscard]] common::Result<std::vector<IpRange>> parse_ranges(std::string_view list);
 [[nodiscard]] bool in_ranges(std::span<const IpRange> ranges, const IpAddress& address);
 
 // The client behind trusted proxies: walks X-Forwarded-For from the right (the entry the

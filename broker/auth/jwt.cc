@@ -36,16 +36,16 @@ int base64url_value(char c) {
   return -1;
 }
 
-bool read_file(const std::string& path, std::string& out, std::string& error) {
+common::Result<std::string> read_file(const std::string& path) {
   std::ifstream file(path, std::ios::binary);
-  if (!file) {
-    error = "cannot read " + path;
-    return false;
-  }
+  if (!file) return {common::Status::io_error("cannot read " + path), {}};
   std::ostringstream text;
   text << file.rdbuf();
-  out = text.str();
-  return true;
+  return {common::Status::ok(), text.str()};
+}
+
+common::Result<std::unique_ptr<Verifier>> refuse(std::string message) {
+  return {common::Status::invalid_argument(std::move(message)), nullptr};
 }
 
 // A NumericDate (RFC 7519 §2): a JSON number of seconds, possibly with a fraction.
@@ -177,11 +177,10 @@ Verifier::Verifier(Algorithm algorithm, std::unique_ptr<Key> key)
     : algorithm_(algorithm), key_(std::move(key)) {}
 Verifier::~Verifier() = default;
 
-std::unique_ptr<Verifier> Verifier::from_secret(std::string_view secret, std::string& error) {
+common::Result<std::unique_ptr<Verifier>> Verifier::from_secret(std::string_view secret) {
   if (secret.size() < kSecretBytesMin) {
-    error = "the HS256 secret has " + std::to_string(secret.size()) +
-            " bytes; at least 32 are needed (RFC 7518 3.2)";
-    return nullptr;
+    return refuse("the HS256 secret has " + std::to_string(secret.size()) +
+                  " bytes; at least 32 are needed (RFC 7518 3.2)");
   }
   auto key = std::make_unique<Key>();
   key->secret = std::string(secret);
@@ -193,60 +192,55 @@ std::unique_ptr<Verifier> Verifier::from_secret(std::string_view secret, std::st
   if (!key->keyed ||
       EVP_MAC_init(key->keyed.get(), reinterpret_cast<const unsigned char*>(key->secret.data()),
                    key->secret.size(), params) != 1) {
-    error = "OpenSSL has no HMAC-SHA256";
-    return nullptr;
+    return refuse("OpenSSL has no HMAC-SHA256");
   }
-  return std::unique_ptr<Verifier>(new Verifier(Algorithm::kHs256, std::move(key)));
+  return {common::Status::ok(),
+          std::unique_ptr<Verifier>(new Verifier(Algorithm::kHs256, std::move(key)))};
 }
 
-std::unique_ptr<Verifier> Verifier::from_public_key_pem(std::string_view pem, std::string& error) {
+common::Result<std::unique_ptr<Verifier>> Verifier::from_public_key_pem(std::string_view pem) {
   BIO* bio = BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
   if (bio == nullptr) {
-    error = "out of memory";
-    return nullptr;
+    return refuse("out of memory");
   }
   std::unique_ptr<EVP_PKEY, PkeyDeleter> pkey(PEM_read_bio_PUBKEY(bio, nullptr, nullptr, nullptr));
   BIO_free(bio);
   if (!pkey) {
-    error = "not a PEM public key (expected -----BEGIN PUBLIC KEY-----)";
-    return nullptr;
+    return refuse("not a PEM public key (expected -----BEGIN PUBLIC KEY-----)");
   }
   Algorithm algorithm = Algorithm::kRs256;
   if (EVP_PKEY_get_base_id(pkey.get()) == EVP_PKEY_RSA) {
     if (EVP_PKEY_get_bits(pkey.get()) < kRsaBitsMin) {
-      error = "the RSA key has fewer than 2048 bits";
-      return nullptr;
+      return refuse("the RSA key has fewer than 2048 bits");
     }
   } else if (EVP_PKEY_get_base_id(pkey.get()) == EVP_PKEY_EC) {
     std::array<char, 64> group{};
     size_t length = 0;
     if (EVP_PKEY_get_group_name(pkey.get(), group.data(), group.size(), &length) != 1 ||
         std::string_view(group.data(), length) != "prime256v1") {
-      error = "the EC key is not on P-256 (ES256 needs prime256v1)";
-      return nullptr;
+      return refuse("the EC key is not on P-256 (ES256 needs prime256v1)");
     }
     algorithm = Algorithm::kEs256;
   } else {
-    error = "the public key is neither RSA (RS256) nor EC P-256 (ES256)";
-    return nullptr;
+    return refuse("the public key is neither RSA (RS256) nor EC P-256 (ES256)");
   }
   auto key = std::make_unique<Key>();
   key->pkey = std::move(pkey);
-  return std::unique_ptr<Verifier>(new Verifier(algorithm, std::move(key)));
+  return {common::Status::ok(), std::unique_ptr<Verifier>(new Verifier(algorithm, std::move(key)))};
 }
 
-std::unique_ptr<Verifier> Verifier::from_secret_file(const std::string& path, std::string& error) {
-  std::string secret;
-  if (!read_file(path, secret, error)) return nullptr;
+common::Result<std::unique_ptr<Verifier>> Verifier::from_secret_file(const std::string& path) {
+  common::Result<std::string> read = read_file(path);
+  if (!read.status.is_ok()) return {std::move(read.status), nullptr};
+  std::string& secret = read.value;
   while (!secret.empty() && (secret.back() == '\n' || secret.back() == '\r')) secret.pop_back();
-  return from_secret(secret, error);
+  return from_secret(secret);
 }
 
-std::unique_ptr<Verifier> Verifier::from_public_key_file(const std::string& path,
-                                                         std::string& error) {
-  std::string pem;
-  if (!read_file(path, pem, error)) return nullptr;
-  return from_public_key_pem(pem, error);
+common::Result<std::unique_ptr<Verifier>> Verifier::from_public_key_file(const std::string& path) {
+  common::Result<std::string> read = read_file(path);
+  if (!read.status.is_ok()) return {std::move(read.status), nullptr};
+  return from_public_key_pem(read.value);
 }
 
 bool Verifier::check_signature(std::string_view signed_part, const std::string& signature) const {

@@ -9,6 +9,8 @@
 #include <string_view>
 #include <vector>
 
+#include "protocol/common/status.h"
+
 namespace herald::broker::auth {
 
 // Tokens longer than this are refused before any parsing (a header or query string could
@@ -50,16 +52,17 @@ class Verifier {
   enum class Algorithm : uint8_t { kHs256, kRs256, kEs256 };
 
   // HS256 with `secret` (RFC 7518 §3.2 asks for at least 32 bytes; fewer is refused).
-  [[nodiscard]] static std::unique_ptr<Verifier> from_secret(std::string_view secret,
-                                                             std::string& error);
+  // Each factory fails with invalid_argument (a bad key) or io_error (an unreadable file).
+  [[nodiscard]] static common::Result<std::unique_ptr<Verifier>> from_secret(
+      std::string_view secret);
   // RS256 (RSA key) or ES256 (P-256 key) from a PEM public key.
-  [[nodiscard]] static std::unique_ptr<Verifier> from_public_key_pem(std::string_view pem,
-                                                                     std::string& error);
+  [[nodiscard]] static common::Result<std::unique_ptr<Verifier>> from_public_key_pem(
+      std::string_view pem);
   // Reads the file and calls the above; a trailing newline of a secret file is dropped.
-  [[nodiscard]] static std::unique_ptr<Verifier> from_secret_file(const std::string& path,
-                                                                  std::string& error);
-  [[nodiscard]] static std::unique_ptr<Verifier> from_public_key_file(const std::string& path,
-                                                                      std::string& error);
+  [[nodiscard]] static common::Result<std::unique_ptr<Verifier>> from_secret_file(
+      const std::string& path);
+  [[nodiscard]] static common::Result<std::unique_ptr<Verifier>> from_public_key_file(
+      const std::string& path);
   ~Verifier();
   Verifier(const Verifier&) = delete;
   Verifier& operator=(const Verifier&) = delete;

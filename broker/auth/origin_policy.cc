@@ -28,10 +28,10 @@ bool valid_host_byte(char c) {
 
 }  // namespace
 
-bool OriginPolicy::parse(std::string_view list, std::string& error) {
+common::Status OriginPolicy::parse(std::string_view list) {
   entries_.clear();
   allow_any_ = trim(list) == "*";
-  if (allow_any_) return true;
+  if (allow_any_) return common::Status::ok();
   while (!list.empty()) {
     const size_t comma = list.find(',');
     const std::string_view item = trim(list.substr(0, comma));
@@ -43,32 +43,32 @@ bool OriginPolicy::parse(std::string_view list, std::string& error) {
       entry.scheme = lower(rest.substr(0, sep));
       rest = rest.substr(sep + 3);
       if (entry.scheme.empty()) {
-        error = "--allowed-origins: '" + std::string(item) + "' has an empty scheme";
-        return false;
+        return common::Status::invalid_argument("--allowed-origins: '" + std::string(item) +
+                                                "' has an empty scheme");
       }
     }
     if (rest.starts_with("*.")) {
       entry.pattern = true;
       rest.remove_prefix(1);  // keep the dot: "*.example.com" must not match "badexample.com"
     } else if (entry.scheme.empty()) {
-      error = "--allowed-origins: '" + std::string(item) +
-              "' needs a scheme (https://host) or a *.domain pattern";
-      return false;
+      return common::Status::invalid_argument(
+          "--allowed-origins: '" + std::string(item) +
+          "' needs a scheme (https://host) or a *.domain pattern");
     }
     bool valid = rest.size() > (entry.pattern ? 1u : 0u);
     for (char c : rest) valid = valid && valid_host_byte(c);
     if (!valid) {
-      error = "--allowed-origins: '" + std::string(item) + "' is not an origin";
-      return false;
+      return common::Status::invalid_argument("--allowed-origins: '" + std::string(item) +
+                                              "' is not an origin");
     }
     entry.host = lower(rest);
     entries_.push_back(std::move(entry));
   }
   if (entries_.empty()) {
-    error = "--allowed-origins: empty list (use * to allow any origin)";
-    return false;
+    return common::Status::invalid_argument(
+        "--allowed-origins: empty list (use * to allow any origin)");
   }
-  return true;
+  return common::Status::ok();
 }
 
 bool OriginPolicy::allows(std::string_view origin) const {

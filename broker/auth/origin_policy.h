@@ -8,12 +8,14 @@
 #include <string_view>
 #include <vector>
 
+#include "protocol/common/status.h"
+
 namespace herald::broker::auth {
 
 class OriginPolicy {
  public:
-  // "*" (any origin) or a comma-separated list. Returns false with `error` on a bad entry.
-  [[nodiscard]] bool parse(std::string_view list, std::string& error);
+  // "*" (any origin) or a comma-separated list. Fails with a line naming the bad entry.
+  [[nodiscard]] common::Status parse(std::string_view list);
 
   // `origin` is the Origin header's value, empty when the request had none.
   [[nodiscard]] bool allows(std::string_view origin) const;

@@ -14,6 +14,7 @@
 #include <string_view>
 
 #include "broker/io/completion.h"
+#include "protocol/common/status.h"
 
 namespace herald::broker::io {
 
@@ -37,10 +38,6 @@ struct WakeAddress {
   int event_fd = -1;
 };
 
-struct SetupError {
-  std::string message;  // one line with the likely cause and fix
-};
-
 // Owned and driven by exactly one thread, the one that called init(). Operations never fail
 // when issued: each result, errors included, comes back as a Completion from reap(), never
 // from inside the call that issued it. Memory an operation points to (a msghdr and its
@@ -52,7 +49,8 @@ class Backend {
   virtual ~Backend() = default;
 
   [[nodiscard]] virtual BackendKind kind() const = 0;
-  [[nodiscard]] virtual std::optional<SetupError> init(const BackendConfig& config) = 0;
+  // Fails with io_error and one line naming the likely cause and fix.
+  [[nodiscard]] virtual common::Status init(const BackendConfig& config) = 0;
   [[nodiscard]] virtual WakeAddress wake_address(int event_fd) const = 0;
 
   // Accepts into free file slots until cancelled or failed; each completion's res is the slot

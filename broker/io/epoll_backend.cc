@@ -45,12 +45,16 @@ EpollBackend::~EpollBackend() {
   if (buffer_memory_ != nullptr) munmap(buffer_memory_, buffer_memory_bytes_);
 }
 
-std::optional<SetupError> EpollBackend::init(const BackendConfig& config) {
+common::Status EpollBackend::init(const BackendConfig& config) {
   assert(config.recv_buffer_count > 0 && config.recv_buffer_count <= 32768);
   epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
-  if (epoll_fd_ < 0) return SetupError{std::string("epoll_create1: ") + std::strerror(errno)};
+  if (epoll_fd_ < 0) {
+    return common::Status::io_error(std::string("epoll_create1: ") + std::strerror(errno));
+  }
   timer_fd_ = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-  if (timer_fd_ < 0) return SetupError{std::string("timerfd_create: ") + std::strerror(errno)};
+  if (timer_fd_ < 0) {
+    return common::Status::io_error(std::string("timerfd_create: ") + std::strerror(errno));
+  }
   bool registered = false;
   set_registration(timer_fd_, Ref{Source::kTimer, 0}, EPOLLIN, registered);
   buffer_count_ = config.recv_buffer_count;
@@ -58,7 +62,7 @@ std::optional<SetupError> EpollBackend::init(const BackendConfig& config) {
   buffer_memory_bytes_ = size_t{buffer_count_} * buffer_bytes_;
   void* memory = mmap(nullptr, buffer_memory_bytes_, PROT_READ | PROT_WRITE,
                       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (memory == MAP_FAILED) return SetupError{"cannot map the receive buffers"};
+  if (memory == MAP_FAILED) return common::Status::io_error("cannot map the receive buffers");
   buffer_memory_ = static_cast<uint8_t*>(memory);
   free_buffers_.reserve(buffer_count_);
   // Lowest ids on top: a quiet server keeps touching the same few buffers.
@@ -68,7 +72,7 @@ std::optional<SetupError> EpollBackend::init(const BackendConfig& config) {
   for (uint32_t slot = config.file_slots; slot > 0; --slot) free_files_.push_back(slot - 1);
   events_.resize(kEventBatch);
   completions_.reserve(kEventBatch);
-  return std::nullopt;
+  return common::Status::ok();
 }
 
 EpollBackend::File& EpollBackend::file(uint32_t slot) {

@@ -24,7 +24,7 @@ class EpollBackend final : public Backend {
   EpollBackend& operator=(const EpollBackend&) = delete;
 
   [[nodiscard]] BackendKind kind() const override { return BackendKind::kEpoll; }
-  [[nodiscard]] std::optional<SetupError> init(const BackendConfig& config) override;
+  [[nodiscard]] common::Status init(const BackendConfig& config) override;
   [[nodiscard]] WakeAddress wake_address(int event_fd) const override {
     return WakeAddress{-1, event_fd};
   }

@@ -25,14 +25,14 @@ uint64_t SimBackend::Random::next() {
   return z ^ (z >> 31);
 }
 
-std::optional<SetupError> SimBackend::init(const BackendConfig& config) {
+common::Status SimBackend::init(const BackendConfig& config) {
   files_.resize(config.file_slots);
   for (uint32_t slot = config.file_slots; slot > 0; --slot) free_files_.push_back(slot - 1);
   buffers_.assign(config.recv_buffer_count, std::vector<uint8_t>(config.recv_buffer_bytes));
   for (uint32_t id = config.recv_buffer_count; id > 0; --id) {
     free_buffers_.push_back(static_cast<uint16_t>(id - 1));
   }
-  return std::nullopt;
+  return common::Status::ok();
 }
 
 void SimBackend::complete(uint64_t user_data, int32_t res, uint32_t flags) {

@@ -40,7 +40,7 @@ class SimBackend final : public Backend {
   SimBackend(uint64_t seed, SimFaults faults) : random_(seed), faults_(faults) {}
 
   [[nodiscard]] BackendKind kind() const override { return BackendKind::kSimulated; }
-  [[nodiscard]] std::optional<SetupError> init(const BackendConfig& config) override;
+  [[nodiscard]] common::Status init(const BackendConfig& config) override;
   [[nodiscard]] WakeAddress wake_address(int event_fd) const override {
     return WakeAddress{-1, event_fd};
   }

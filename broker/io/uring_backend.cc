@@ -14,21 +14,22 @@ std::string errno_text(int error) { return std::strerror(error); }
 
 }  // namespace
 
-std::optional<SetupError> UringBackend::init(const BackendConfig& config) {
+common::Status UringBackend::init(const BackendConfig& config) {
   if (int rc = ring_.init(config.queue_entries, config.queue_entries * 4); rc < 0) {
-    return SetupError{"io_uring_setup: " + errno_text(-rc)};
+    return common::Status::io_error("io_uring_setup: " + errno_text(-rc));
   }
   if (int rc = ring_.register_files_sparse(config.file_slots); rc < 0) {
-    return SetupError{"cannot register " + std::to_string(config.file_slots) +
-                      " direct descriptors: " + errno_text(-rc) +
-                      " (the kernel caps the table at RLIMIT_NOFILE; lower --max-connections "
-                      "or add --workers)"};
+    return common::Status::io_error(
+        "cannot register " + std::to_string(config.file_slots) +
+        " direct descriptors: " + errno_text(-rc) +
+        " (the kernel caps the table at RLIMIT_NOFILE; lower --max-connections "
+        "or add --workers)");
   }
   if (int rc = buffers_.init(ring_, 0, config.recv_buffer_count, config.recv_buffer_bytes);
       rc < 0) {
-    return SetupError{"cannot register the receive buffer ring: " + errno_text(-rc)};
+    return common::Status::io_error("cannot register the receive buffer ring: " + errno_text(-rc));
   }
-  return std::nullopt;
+  return common::Status::ok();
 }
 
 WakeAddress UringBackend::wake_address(int event_fd) const {

@@ -13,7 +13,7 @@ class UringBackend final : public Backend {
   UringBackend() = default;
 
   [[nodiscard]] BackendKind kind() const override { return BackendKind::kUring; }
-  [[nodiscard]] std::optional<SetupError> init(const BackendConfig& config) override;
+  [[nodiscard]] common::Status init(const BackendConfig& config) override;
   [[nodiscard]] WakeAddress wake_address(int event_fd) const override;
 
   void accept_multishot(int listen_fd, uint64_t user_data) override;

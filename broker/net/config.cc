@@ -142,17 +142,19 @@ void store(std::string_view name, uint64_t value, ServerConfig& c) {
   }
 }
 
-// The access flags (broker/auth). Returns an error message or "".
-std::string store_access(std::string_view name, std::string_view value, ServerConfig& c) {
+// The access flags (broker/auth). Fails with the line to print.
+common::Status store_access(std::string_view name, std::string_view value, ServerConfig& c) {
   auth::AccessSettings& access = c.access_settings;
   if (name == "auth") {
     if (value != "off" && value != "required") {
-      return "--auth: '" + std::string(value) + "' is not off or required";
+      return common::Status::invalid_argument("--auth: '" + std::string(value) +
+                                              "' is not off or required");
     }
     access.auth_required = value == "required";
   } else if (name == "allow-missing-origin") {
     if (value != "true" && value != "false") {
-      return "--allow-missing-origin: '" + std::string(value) + "' is not true or false";
+      return common::Status::invalid_argument("--allow-missing-origin: '" + std::string(value) +
+                                              "' is not true or false");
     }
     access.allow_missing_origin = value == "true";
   } else if (name == "jwt-secret-file") {
@@ -164,21 +166,23 @@ std::string store_access(std::string_view name, std::string_view value, ServerCo
   } else {
     access.allowed_origins = std::string(value);
   }
-  return "";
+  return common::Status::ok();
 }
 
 // Text flags: --host, --slow-consumer-policy, --data-dir, --history, --cert, --key and the
-// access flags. Returns an error message or "".
-std::string store_text(std::string_view name, std::string_view value, ServerConfig& c) {
+// access flags. Fails with the line to print.
+common::Status store_text(std::string_view name, std::string_view value, ServerConfig& c) {
   if (name == "data-dir") {
     c.data_dir = std::string(value);
-    return "";
+    return common::Status::ok();
   }
   if (name == "history") {
-    std::string error;
-    if (!storage::parse_history_rule(value, error)) return "--history: " + error;
+    if (storage::Result<storage::HistoryRule> rule = storage::parse_history_rule(value);
+        !rule.status.is_ok()) {
+      return common::Status::invalid_argument("--history: " + rule.status.message());
+    }
     c.history.emplace_back(value);
-    return "";
+    return common::Status::ok();
   }
   if (name == "io") {
     if (value == "auto") {
@@ -188,19 +192,20 @@ std::string store_text(std::string_view name, std::string_view value, ServerConf
     } else if (value == "epoll") {
       c.io = io::BackendChoice::kEpoll;
     } else {
-      return "--io: '" + std::string(value) + "' is not auto, uring or epoll";
+      return common::Status::invalid_argument("--io: '" + std::string(value) +
+                                              "' is not auto, uring or epoll");
     }
-    return "";
+    return common::Status::ok();
   }
   if (name == "slow-consumer-policy") {
     protocol::pubsub::Policy policy = protocol::pubsub::Policy::kDefault;
     if (!protocol::pubsub::parse_policy(value, policy) ||
         policy == protocol::pubsub::Policy::kDefault) {
-      return "--slow-consumer-policy: '" + std::string(value) +
-             "' is not disconnect, drop, conflate or catchup";
+      return common::Status::invalid_argument("--slow-consumer-policy: '" + std::string(value) +
+                                              "' is not disconnect, drop, conflate or catchup");
     }
     c.slow_consumer_policy = policy;
-    return "";
+    return common::Status::ok();
   }
   if (name == "cert") {
     c.cert_path = std::string(value);
@@ -211,7 +216,7 @@ std::string store_text(std::string_view name, std::string_view value, ServerConf
   } else {
     return store_access(name, value, c);
   }
-  return "";
+  return common::Status::ok();
 }
 
 const Flag* find_flag(std::string_view name) {
@@ -228,24 +233,26 @@ FlagsResult fail(std::string message) {
   return result;
 }
 
-// Applies one flag with its value (if it takes one). Returns an error message or "".
-std::string apply(const Flag& flag, std::string_view value, ServerConfig& config) {
+// Applies one flag with its value (if it takes one). Fails with the line to print.
+common::Status apply(const Flag& flag, std::string_view value, ServerConfig& config) {
   std::string dashed = "--" + std::string(flag.name);
   if (flag.kind == Flag::Kind::kText) {
-    if (value.empty()) return dashed + ": empty value";
+    if (value.empty()) return common::Status::invalid_argument(dashed + ": empty value");
     return store_text(flag.name, value, config);
   }
   uint64_t number = 0;
   auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), number);
   if (ec != std::errc() || end != value.data() + value.size() || value.empty()) {
-    return dashed + ": not a number: '" + std::string(value) + "'";
+    return common::Status::invalid_argument(dashed + ": not a number: '" + std::string(value) +
+                                            "'");
   }
   if (number < flag.min || number > flag.max) {
-    return dashed + ": " + std::string(value) + " is out of range [" + std::to_string(flag.min) +
-           ", " + std::to_string(flag.max) + "]";
+    return common::Status::invalid_argument(dashed + ": " + std::string(value) +
+                                            " is out of range [" + std::to_string(flag.min) + ", " +
+                                            std::to_string(flag.max) + "]");
   }
   store(flag.name, number, config);
-  return "";
+  return common::Status::ok();
 }
 
 }  // namespace
@@ -276,8 +283,8 @@ FlagsResult parse_flags(std::span<const char* const> args) {
       if (i + 1 == args.size()) return fail("--" + std::string(arg) + " needs a value");
       value = args[++i];
     }
-    if (std::string error = apply(*flag, value, result.config); !error.empty()) {
-      return fail(std::move(error));
+    if (common::Status applied = apply(*flag, value, result.config); !applied.is_ok()) {
+      return fail(applied.message());
     }
   }
   const ServerConfig& c = result.config;

@@ -28,18 +28,17 @@ uint16_t bound_port(int fd) {
   return ntohs(reinterpret_cast<const sockaddr_in*>(&address)->sin_port);
 }
 
-std::string describe(const std::string& host, uint16_t port, const char* step, int error) {
+common::Status describe(const std::string& host, uint16_t port, const char* step, int error) {
   std::string line =
       std::string(step) + " " + host + ":" + std::to_string(port) + ": " + std::strerror(error);
   if (error == EADDRINUSE) line += " (another process holds the port; pick another --port)";
   if (error == EACCES) line += " (ports below 1024 need CAP_NET_BIND_SERVICE)";
   if (error == EADDRNOTAVAIL) line += " (--host is not an address of this machine)";
-  return line;
+  return common::Status::io_error(std::move(line));
 }
 
-// A socket bound to host:port (SO_REUSEADDR, plus SO_REUSEPORT when `share`), or -1 with
-// `error` set.
-int bind_socket(const std::string& host, uint16_t port, bool share, std::string& error) {
+// A socket bound to host:port (SO_REUSEADDR, plus SO_REUSEPORT when `share`).
+common::Result<int> bind_socket(const std::string& host, uint16_t port, bool share) {
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
@@ -47,14 +46,14 @@ int bind_socket(const std::string& host, uint16_t port, bool share, std::string&
   addrinfo* found = nullptr;
   std::string service = std::to_string(port);
   if (int rc = getaddrinfo(host.c_str(), service.c_str(), &hints, &found); rc != 0) {
-    error = "cannot resolve --host " + host + ": " + gai_strerror(rc);
-    return -1;
+    return {common::Status::io_error("cannot resolve --host " + host + ": " + gai_strerror(rc)),
+            -1};
   }
   int fd = socket(found->ai_family, found->ai_socktype | SOCK_CLOEXEC, 0);
   if (fd < 0) {
-    error = describe(host, port, "socket for", errno);
+    common::Status failed = describe(host, port, "socket for", errno);
     freeaddrinfo(found);
-    return -1;
+    return {std::move(failed), -1};
   }
   int one = 1;
   setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
@@ -64,11 +63,10 @@ int bind_socket(const std::string& host, uint16_t port, bool share, std::string&
   int bind_errno = errno;
   freeaddrinfo(found);
   if (rc != 0) {
-    error = describe(host, port, "cannot bind", bind_errno);
     ::close(fd);
-    return -1;
+    return {describe(host, port, "cannot bind", bind_errno), -1};
   }
-  return fd;
+  return {common::Status::ok(), fd};
 }
 
 }  // namespace
@@ -89,12 +87,11 @@ void Listener::close() {
   if (fd_ >= 0) ::close(std::exchange(fd_, -1));
 }
 
-bool Listener::check_port_free(const std::string& host, uint16_t port, std::string& error) {
-  if (port == 0) return true;
-  int fd = bind_socket(host, port, false, error);
-  if (fd < 0) return false;
-  ::close(fd);
-  return true;
+common::Status Listener::check_port_free(const std::string& host, uint16_t port) {
+  if (port == 0) return common::Status::ok();
+  common::Result<int> bound = bind_socket(host, port, false);
+  if (bound.status.is_ok()) ::close(bound.value);
+  return std::move(bound.status);
 }
 
 Listener Listener::adopt(int fd, uint16_t port) {
@@ -104,17 +101,16 @@ Listener Listener::adopt(int fd, uint16_t port) {
   return listener;
 }
 
-Listener Listener::open(const std::string& host, uint16_t port, std::string& error) {
+common::Result<Listener> Listener::open(const std::string& host, uint16_t port) {
+  common::Result<int> bound = bind_socket(host, port, true);
+  if (!bound.status.is_ok()) return {std::move(bound.status), {}};
   Listener listener;
-  int fd = bind_socket(host, port, true, error);
-  if (fd < 0) return {};
-  listener.fd_ = fd;
-  if (listen(fd, kBacklog) != 0) {
-    error = describe(host, port, "cannot listen on", errno);
-    return {};
+  listener.fd_ = bound.value;
+  if (listen(listener.fd_, kBacklog) != 0) {
+    return {describe(host, port, "cannot listen on", errno), {}};
   }
-  listener.port_ = bound_port(fd);
-  return listener;
+  listener.port_ = bound_port(listener.fd_);
+  return {common::Status::ok(), std::move(listener)};
 }
 
 }  // namespace herald::broker::net

@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <string>
 
+#include "protocol/common/status.h"
+
 namespace herald::broker::net {
 
 class Listener {
@@ -19,12 +21,11 @@ class Listener {
   // Fails with EADDRINUSE when any other socket holds host:port, even one that set
   // SO_REUSEPORT (which would otherwise let a second server silently share the port).
   // Call once before opening the workers' listeners.
-  [[nodiscard]] static bool check_port_free(const std::string& host, uint16_t port,
-                                            std::string& error);
+  [[nodiscard]] static common::Status check_port_free(const std::string& host, uint16_t port);
 
   // Binds and listens on host:port. Port 0 picks a free port; open the other workers'
-  // listeners on port() so they share it. On failure returns a one-line cause in `error`.
-  [[nodiscard]] static Listener open(const std::string& host, uint16_t port, std::string& error);
+  // listeners on port() so they share it. Fails with a one-line cause (io_error).
+  [[nodiscard]] static common::Result<Listener> open(const std::string& host, uint16_t port);
 
   // Owns `fd` as a listener that was opened elsewhere (a simulation's stand-in descriptor).
   [[nodiscard]] static Listener adopt(int fd, uint16_t port);

@@ -72,24 +72,25 @@ Plan make_plan(const ServerConfig& config, uint64_t file_limit, io::BackendKind 
   return plan;
 }
 
-std::vector<Listener> open_listeners(const ServerConfig& config, uint32_t count,
-                                     std::string& error) {
+common::Result<std::vector<Listener>> open_listeners(const ServerConfig& config, uint32_t count) {
+  if (common::Status free = Listener::check_port_free(config.host, config.port); !free.is_ok()) {
+    return {std::move(free), {}};
+  }
   std::vector<Listener> listeners;
-  if (!Listener::check_port_free(config.host, config.port, error)) return {};
   uint16_t port = config.port;
   for (uint32_t i = 0; i < count; ++i) {
-    Listener listener = Listener::open(config.host, port, error);
-    if (!listener.is_open()) return {};
-    port = listener.port();  // --port 0: the others share the port the first one got
-    listeners.push_back(std::move(listener));
+    common::Result<Listener> opened = Listener::open(config.host, port);
+    if (!opened.status.is_ok()) return {std::move(opened.status), {}};
+    port = opened.value.port();  // --port 0: the others share the port the first one got
+    listeners.push_back(std::move(opened.value));
   }
-  return listeners;
+  return {common::Status::ok(), std::move(listeners)};
 }
 
 struct Threads {
   std::vector<std::unique_ptr<Worker>> workers;
   std::vector<std::thread> threads;
-  std::vector<std::string> errors;
+  std::vector<common::Status> errors;
   std::unique_ptr<std::latch> ready;  // here, not on a stack the threads could outlive
 
   void stop_and_join() {
@@ -99,18 +100,18 @@ struct Threads {
 };
 
 // Starts every worker on its own thread and waits until each has set up its ring (which
-// must happen on that thread); no worker runs before all are set up. Returns "" or the
-// first setup error.
-std::string start_workers(Threads& threads) {
+// must happen on that thread); no worker runs before all are set up. Fails with the first
+// setup error.
+common::Status start_workers(Threads& threads) {
   size_t count = threads.workers.size();
   threads.errors.resize(count);
   threads.ready = std::make_unique<std::latch>(static_cast<std::ptrdiff_t>(count));
   for (size_t i = 0; i < count; ++i) {
     threads.threads.emplace_back([&threads, i] {
       Worker& worker = *threads.workers[i];
-      std::string error = worker.setup();
-      bool ok = error.empty();
-      threads.errors[i] = std::move(error);
+      common::Status status = worker.setup();
+      bool ok = status.is_ok();
+      threads.errors[i] = std::move(status);
       // Wait for every worker's setup, not only our own: run() may wake a peer at once, and
       // the peer's ring and eventfd are in the Hub only once its setup is done.
       threads.ready->arrive_and_wait();
@@ -118,39 +119,40 @@ std::string start_workers(Threads& threads) {
     });
   }
   threads.ready->wait();
-  for (const std::string& error : threads.errors) {
-    if (!error.empty()) return error;
+  for (const common::Status& error : threads.errors) {
+    if (!error.is_ok()) return error;
   }
-  return "";
+  return common::Status::ok();
 }
 
 // The storage writer when --history rules exist (else null, and no data directory is made).
-std::unique_ptr<storage::StorageWriter> open_storage(const ServerConfig& config, uint32_t workers,
-                                                     std::string& error) {
-  if (config.history.empty()) return nullptr;
+common::Result<std::unique_ptr<storage::StorageWriter>> open_storage(const ServerConfig& config,
+                                                                     uint32_t workers) {
+  if (config.history.empty()) return {};
   storage::StorageConfig storage_config;
   storage_config.data_dir = config.data_dir;
-  auto rules = storage::HistoryRules::parse(config.history, error);
-  if (!rules) return nullptr;
-  storage_config.rules = std::move(*rules);
+  auto rules = storage::HistoryRules::parse(config.history);
+  if (!rules.status.is_ok()) return {std::move(rules.status), nullptr};
+  storage_config.rules = std::move(rules.value);
   storage_config.producer_count = workers;
   auto opened = storage::StorageWriter::open(std::move(storage_config));
   if (!opened.status.is_ok()) {
-    error = "cannot open the history logs in " + config.data_dir + ": " + opened.status.message() +
-            " (check --data-dir and its permissions)";
-    return nullptr;
+    return {common::Status::io_error("cannot open the history logs in " + config.data_dir + ": " +
+                                     opened.status.message() +
+                                     " (check --data-dir and its permissions)"),
+            nullptr};
   }
   if (uint64_t skip = opened.value->crash_seq_skip(); skip != 0) {
     print_line("history: the logs in " + config.data_dir +
                " were not closed cleanly; every topic's sequence skips " + std::to_string(skip) +
                " numbers so that none delivered before the crash is reused");
   }
-  return std::move(opened.value);
+  return opened;
 }
 
 // Gives each worker its producer, and the owners of recovered topics their last sequence.
-std::string attach_storage(storage::StorageWriter& writer, core::HistoryTopics& topics,
-                           const std::vector<std::unique_ptr<Worker>>& workers) {
+common::Status attach_storage(storage::StorageWriter& writer, core::HistoryTopics& topics,
+                              const std::vector<std::unique_ptr<Worker>>& workers) {
   auto count = static_cast<uint32_t>(workers.size());
   for (uint32_t i = 0; i < count; ++i) {
     Worker* worker = workers[i].get();
@@ -160,10 +162,11 @@ std::string attach_storage(storage::StorageWriter& writer, core::HistoryTopics& 
   for (const storage::TopicState& topic : writer.recovered_topics()) {
     topics.add(topic.topic);
     if (!workers[core::owner_of(topic.topic, count)]->continue_topic(topic.topic, topic.last_seq)) {
-      return "the history logs hold more topics than --max-topics allows";
+      return common::Status::invalid_argument(
+          "the history logs hold more topics than --max-topics allows");
     }
   }
-  return "";
+  return common::Status::ok();
 }
 
 // SIGHUP: a new context from the same paths, or the old one kept with one line saying why.
@@ -173,14 +176,12 @@ void reload_tls(const ServerConfig& config, TlsContextSlot* slot) {
     print_line("SIGHUP ignored: no TLS listener (--tls-port) to reload");
     return;
   }
-  std::string error;
-  std::shared_ptr<const TlsContext> context =
-      TlsContext::load(config.cert_path, config.key_path, error);
-  if (!context) {
-    print_line("TLS reload refused, keeping the previous certificate: " + error);
+  auto loaded = TlsContext::load(config.cert_path, config.key_path);
+  if (!loaded.status.is_ok()) {
+    print_line("TLS reload refused, keeping the previous certificate: " + loaded.status.message());
     return;
   }
-  slot->publish(std::move(context));
+  slot->publish(std::move(loaded.value));
   print_line("TLS certificate reloaded from " + config.cert_path);
 }
 
@@ -197,32 +198,33 @@ int run_server(const ServerConfig& config) {
     print_line("I/O on epoll: io_uring is unavailable: " + backend.fallback_cause);
   }
   Plan plan = make_plan(config, file_limit, backend.kind);
-  std::string error;
   std::unique_ptr<TlsContextSlot> tls_slot;
   std::vector<Listener> tls_listeners;
   if (config.tls) {
-    std::shared_ptr<const TlsContext> context =
-        TlsContext::load(config.cert_path, config.key_path, error);
-    if (!context) {
-      print_line(error + " (check --cert and --key: PEM files, the key matching the leaf)");
+    auto loaded = TlsContext::load(config.cert_path, config.key_path);
+    if (!loaded.status.is_ok()) {
+      print_line(loaded.status.message() +
+                 " (check --cert and --key: PEM files, the key matching the leaf)");
       return 1;
     }
-    tls_slot = std::make_unique<TlsContextSlot>(std::move(context));
+    tls_slot = std::make_unique<TlsContextSlot>(std::move(loaded.value));
     ServerConfig tls_config = config;
     tls_config.port = config.tls_port;
-    tls_listeners = open_listeners(tls_config, plan.workers, error);
-    if (tls_listeners.empty()) {
-      print_line("--tls-port: " + error);
+    auto opened = open_listeners(tls_config, plan.workers);
+    if (!opened.status.is_ok()) {
+      print_line("--tls-port: " + opened.status.message());
       return 1;
     }
+    tls_listeners = std::move(opened.value);
   }
   std::vector<Listener> listeners;
   if (!config.tls_only) {
-    listeners = open_listeners(config, plan.workers, error);
-    if (listeners.empty()) {
-      print_line(error);
+    auto opened = open_listeners(config, plan.workers);
+    if (!opened.status.is_ok()) {
+      print_line(opened.status.message());
       return 1;
     }
+    listeners = std::move(opened.value);
   } else {
     listeners.resize(plan.workers);  // closed: the workers accept on the TLS port only
   }
@@ -244,12 +246,13 @@ int run_server(const ServerConfig& config) {
   std::atomic<uint64_t> open_connections{0};
   // Declared before the threads: it outlives every worker and frees what they left in it.
   Hub hub(plan.workers, config.max_topics);
-  std::unique_ptr<storage::StorageWriter> history = open_storage(config, plan.workers, error);
-  core::HistoryTopics history_topics;  // outlives the workers, which list topics in it
-  if (!error.empty()) {
-    print_line(error);
+  auto opened_storage = open_storage(config, plan.workers);
+  if (!opened_storage.status.is_ok()) {
+    print_line(opened_storage.status.message());
     return 1;
   }
+  std::unique_ptr<storage::StorageWriter> history = std::move(opened_storage.value);
+  core::HistoryTopics history_topics;  // outlives the workers, which list topics in it
   Threads threads;
   for (uint32_t i = 0; i < plan.workers; ++i) {
     threads.workers.push_back(std::make_unique<Worker>(
@@ -257,17 +260,17 @@ int run_server(const ServerConfig& config) {
     if (tls_slot) threads.workers.back()->enable_tls(std::move(tls_listeners[i]), *tls_slot);
   }
   if (history != nullptr) {
-    if (std::string failure = attach_storage(*history, history_topics, threads.workers);
-        !failure.empty()) {
-      print_line(failure);
+    if (common::Status attached = attach_storage(*history, history_topics, threads.workers);
+        !attached.is_ok()) {
+      print_line(attached.message());
       return 1;
     }
     history->start();
   }
-  if (std::string failure = start_workers(threads); !failure.empty()) {
+  if (common::Status started = start_workers(threads); !started.is_ok()) {
     threads.stop_and_join();
     if (history != nullptr) history->stop();
-    print_line(failure);
+    print_line(started.message());
     return 1;
   }
   if (tls_slot) {

@@ -6,24 +6,15 @@
 #include <openssl/ssl.h>
 
 #include <cstring>
+#include <utility>
+
+#include "protocol/tls/memory_bio.h"
 
 namespace herald::broker::net {
 
-namespace {
+namespace tls = protocol::tls;
 
-// The oldest queued OpenSSL error as text, and the queue cleared: errors are per thread and a
-// stale one would be blamed on the next failure.
-std::string openssl_error() {
-  unsigned long code = ERR_peek_last_error();
-  std::string text = "unknown error";
-  if (code != 0) {
-    char buffer[256];
-    ERR_error_string_n(code, buffer, sizeof(buffer));
-    text = buffer;
-  }
-  ERR_clear_error();
-  return text;
-}
+namespace {
 
 // ALPN (RFC 7301): WebSocket over TLS is HTTP/1.1 (RFC 6455 §4.1). A client offering only
 // other protocols gets no ALPN answer rather than a failed handshake.
@@ -41,31 +32,32 @@ int select_alpn(SSL* /*ssl*/, const unsigned char** out, unsigned char* out_leng
 
 constexpr unsigned char kSessionIdContext[] = "herald";
 
+common::Result<std::shared_ptr<const TlsContext>> refuse(std::string message) {
+  return {common::Status::invalid_argument(std::move(message)), nullptr};
+}
+
 }  // namespace
 
-std::shared_ptr<const TlsContext> TlsContext::load(const std::string& cert_path,
-                                                   const std::string& key_path,
-                                                   std::string& error) {
+common::Result<std::shared_ptr<const TlsContext>> TlsContext::load(const std::string& cert_path,
+                                                                   const std::string& key_path) {
   ERR_clear_error();
   SSL_CTX* ctx = SSL_CTX_new(TLS_server_method());
   if (ctx == nullptr) {
-    error = "SSL_CTX_new: " + openssl_error();
-    return nullptr;
+    return refuse("SSL_CTX_new: " + tls::take_openssl_error());
   }
   std::shared_ptr<const TlsContext> context(new TlsContext(ctx));
   if (SSL_CTX_use_certificate_chain_file(ctx, cert_path.c_str()) != 1) {
-    error = "cannot load the certificate chain " + cert_path + ": " + openssl_error();
-    return nullptr;
+    return refuse("cannot load the certificate chain " + cert_path + ": " +
+                  tls::take_openssl_error());
   }
   if (SSL_CTX_use_PrivateKey_file(ctx, key_path.c_str(), SSL_FILETYPE_PEM) != 1) {
-    error = "cannot load the private key " + key_path + " (or it does not match the certificate " +
-            cert_path + "): " + openssl_error();
-    return nullptr;
+    return refuse("cannot load the private key " + key_path +
+                  " (or it does not match the certificate " + cert_path +
+                  "): " + tls::take_openssl_error());
   }
   if (SSL_CTX_check_private_key(ctx) != 1) {
-    error = "the key " + key_path + " does not match the certificate " + cert_path + ": " +
-            openssl_error();
-    return nullptr;
+    return refuse("the key " + key_path + " does not match the certificate " + cert_path + ": " +
+                  tls::take_openssl_error());
   }
   SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
   // TLS 1.2: ECDHE only (forward secrecy) with AEAD ciphers; TLS 1.3 suites are all modern.
@@ -84,7 +76,7 @@ std::shared_ptr<const TlsContext> TlsContext::load(const std::string& cert_path,
   SSL_CTX_sess_set_cache_size(ctx, 20000);
   SSL_CTX_set_session_id_context(ctx, kSessionIdContext, sizeof(kSessionIdContext) - 1);
   SSL_CTX_set_num_tickets(ctx, 1);
-  return context;
+  return {common::Status::ok(), std::move(context)};
 }
 
 TlsContext::~TlsContext() { SSL_CTX_free(ctx_); }

@@ -10,6 +10,8 @@
 #include <string>
 #include <utility>
 
+#include "protocol/common/status.h"
+
 using SSL_CTX = struct ssl_ctx_st;
 
 namespace herald::broker::net {
@@ -20,10 +22,10 @@ class TlsContext {
  public:
   // Reads the chain and key, checks that they match, and sets the defaults: TLS 1.2 and 1.3,
   // forward-secret AEAD suites for 1.2, ALPN http/1.1, a server-side session cache and
-  // session tickets. Returns null with a one-line cause in `error`.
-  [[nodiscard]] static std::shared_ptr<const TlsContext> load(const std::string& cert_path,
-                                                              const std::string& key_path,
-                                                              std::string& error);
+  // session tickets. Fails with a one-line cause (invalid_argument: a file is missing, not
+  // PEM, or the key does not match).
+  [[nodiscard]] static common::Result<std::shared_ptr<const TlsContext>> load(
+      const std::string& cert_path, const std::string& key_path);
   ~TlsContext();
   TlsContext(const TlsContext&) = delete;
   TlsContext& operator=(const TlsContext&) = delete;

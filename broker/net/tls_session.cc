@@ -9,18 +9,11 @@
 #include <cassert>
 #include <climits>
 
+#include "protocol/tls/memory_bio.h"
+
 namespace herald::broker::net {
 
-namespace {
-
-BIO* new_memory_bio() {
-  BIO* bio = BIO_new(BIO_s_mem());
-  // An empty memory BIO reports "retry" rather than EOF, which is what a socket would do.
-  if (bio != nullptr) BIO_set_mem_eof_return(bio, -1);
-  return bio;
-}
-
-}  // namespace
+using protocol::tls::new_memory_bio;
 
 TlsSession::TlsSession(const TlsContext& context) {
   ssl_ = SSL_new(context.native());
@@ -110,16 +103,7 @@ std::span<const uint8_t> TlsSession::take_output() {
     output_.clear();  // keeps the capacity for the next flush
     output_sent_ = 0;
   }
-  if (write_bio_ != nullptr) {
-    size_t pending = BIO_ctrl_pending(write_bio_);
-    if (pending > 0) {
-      size_t old_size = output_.size();
-      output_.resize(old_size + pending);
-      size_t read = 0;
-      if (BIO_read_ex(write_bio_, output_.data() + old_size, pending, &read) != 1) read = 0;
-      output_.resize(old_size + read);
-    }
-  }
+  if (write_bio_ != nullptr) protocol::tls::append_pending(write_bio_, output_);
   return {output_.data() + output_sent_, output_.size() - output_sent_};
 }
 

@@ -62,15 +62,15 @@ Worker::~Worker() {
   if (wake_fd_ >= 0) close(wake_fd_);
 }
 
-std::string Worker::setup(std::unique_ptr<io::Backend> backend) {
-  if (wake_fd_ < 0) return "eventfd: " + errno_text(errno);
+common::Status Worker::setup(std::unique_ptr<io::Backend> backend) {
+  if (wake_fd_ < 0) return common::Status::io_error("eventfd: " + errno_text(errno));
   io_ = backend != nullptr ? std::move(backend) : io::make_backend(limits_.backend);
   io::BackendConfig backend_config;
   backend_config.file_slots = limits_.table_slots;
   backend_config.recv_buffer_count = config_.recv_buffer_count;
   backend_config.recv_buffer_bytes = config_.recv_buffer_bytes;
   backend_config.queue_entries = config_.ring_entries;
-  if (std::optional<io::SetupError> failed = io_->init(backend_config)) return failed->message;
+  if (common::Status failed = io_->init(backend_config); !failed.is_ok()) return failed;
   hub_.attach_wake(index_, io_->wake_address(wake_fd_));
   sockaddr_storage bound{};
   socklen_t bound_bytes = sizeof(bound);
@@ -82,7 +82,7 @@ std::string Worker::setup(std::unique_ptr<io::Backend> backend) {
   tls_acceptor_.start(*io_);
   submit_timer();
   submit_wake_read();
-  return "";
+  return common::Status::ok();
 }
 
 void Worker::request_stop() {

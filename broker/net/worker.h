@@ -66,7 +66,7 @@ class Worker final : private ConnectionHandler {
   // Thread: the worker's own, which then calls run() (a ring is SINGLE_ISSUER). Creates the
   // I/O backend (its file table and buffers), or takes `backend` (a test's simulation), and
   // arms accept. Returns "" or one line.
-  [[nodiscard]] std::string setup(std::unique_ptr<io::Backend> backend = nullptr);
+  [[nodiscard]] common::Status setup(std::unique_ptr<io::Backend> backend = nullptr);
   // Serves until request_stop() and the graceful shutdown are done.
   void run();
   // One tick of run(): wait for completions, run them, flush. False once the worker is done.

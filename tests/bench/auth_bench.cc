@@ -32,22 +32,19 @@ void run(benchmark::State& state, const Verifier& verifier, const std::string& t
 
 void BM_VerifyHs256(benchmark::State& state) {
   const std::string secret(32, 's');
-  std::string error;
-  auto verifier = Verifier::from_secret(secret, error);
+  auto verifier = Verifier::from_secret(secret).value;
   run(state, *verifier, testing::hs256_token(secret, kPayload));
 }
 
 void BM_VerifyRs256(benchmark::State& state) {
   testing::Key key = testing::make_rsa_key();
-  std::string error;
-  auto verifier = Verifier::from_public_key_pem(testing::public_pem(key.get()), error);
+  auto verifier = Verifier::from_public_key_pem(testing::public_pem(key.get())).value;
   run(state, *verifier, testing::key_token(key.get(), "RS256", kPayload));
 }
 
 void BM_VerifyEs256(benchmark::State& state) {
   testing::Key key = testing::make_ec_key();
-  std::string error;
-  auto verifier = Verifier::from_public_key_pem(testing::public_pem(key.get()), error);
+  auto verifier = Verifier::from_public_key_pem(testing::public_pem(key.get())).value;
   run(state, *verifier, testing::key_token(key.get(), "ES256", kPayload));
 }
 

@@ -34,10 +34,9 @@ class ScratchDir {
 inline std::unique_ptr<StorageWriter> open_writer(const std::string& dir, const std::string& rule) {
   StorageConfig config;
   config.data_dir = dir;
-  std::string error;
-  auto rules = HistoryRules::parse({rule}, error);
-  if (!rules) throw std::runtime_error(error);
-  config.rules = std::move(*rules);
+  auto rules = HistoryRules::parse({rule});
+  if (!rules.status.is_ok()) throw std::runtime_error(rules.status.message());
+  config.rules = std::move(rules.value);
   auto opened = StorageWriter::open(std::move(config));
   if (!opened.status.is_ok()) throw std::runtime_error(opened.status.message());
   return std::move(opened.value);

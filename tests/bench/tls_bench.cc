@@ -29,8 +29,7 @@ struct Fixture {
   Fixture() {
     test_support::write_pem_key(dir.file("key.pem"), key);
     test_support::write_pem_certificate(dir.file("cert.pem"), cert);
-    std::string error;
-    server = TlsContext::load(dir.file("cert.pem"), dir.file("key.pem"), error);
+    server = TlsContext::load(dir.file("cert.pem"), dir.file("key.pem")).value;
     X509_STORE_add_cert(SSL_CTX_get_cert_store(client), cert);
     SSL_CTX_set_verify(client, SSL_VERIFY_PEER, nullptr);
   }

@@ -44,17 +44,16 @@ class PubSubWorkerTest : public ::testing::TestWithParam<io::BackendKind> {
     session_config.subprotocols = {"herald.v1"};
     hub = std::make_unique<Hub>(kWorkers, config.max_topics);
     for (uint32_t i = 0; i < kWorkers; ++i) {
-      std::string error;
-      Listener listener = Listener::open("127.0.0.1", 0, error);
-      ASSERT_TRUE(listener.is_open()) << error;
+      common::Result<Listener> opened = Listener::open("127.0.0.1", 0);
+      ASSERT_TRUE(opened.status.is_ok()) << opened.status.message();
       workers[i] =
-          std::make_unique<Worker>(config, session_config, std::move(listener),
+          std::make_unique<Worker>(config, session_config, std::move(opened.value),
                                    WorkerLimits{64, 32, GetParam()}, open_connections, *hub, i);
     }
     // Every worker's setup must finish before any worker runs (the server's latch).
     for (uint32_t i = 0; i < kWorkers; ++i) {
       threads[i] = std::thread([&, i] {
-        if (!workers[i]->setup().empty()) failed = true;
+        if (!workers[i]->setup().is_ok()) failed = true;
         ++ready;
         while (ready < kWorkers) std::this_thread::yield();
         if (!failed) workers[i]->run();

@@ -90,8 +90,8 @@ class Simulation {
     worker_ = std::make_unique<Worker>(
         config_, session_config_, Listener::adopt(eventfd(0, EFD_CLOEXEC), 0),
         WorkerLimits{64, 48, io::BackendKind::kSimulated}, open_connections_, *hub_, 0);
-    std::string error = worker_->setup(std::move(backend));
-    EXPECT_EQ(error, "");
+    const common::Status setup = worker_->setup(std::move(backend));
+    EXPECT_TRUE(setup.is_ok()) << setup.message();
   }
   ~Simulation() {
     worker_->request_stop();

@@ -42,9 +42,9 @@ class TlsSessionTest : public ::testing::Test {
     cert_ = new_test_certificate(key_);
     write_key(dir_.file("key.pem"), key_);
     write_cert(dir_.file("cert.pem"), cert_);
-    std::string error;
-    context_ = TlsContext::load(dir_.file("cert.pem"), dir_.file("key.pem"), error);
-    ASSERT_TRUE(context_) << error;
+    auto loaded = TlsContext::load(dir_.file("cert.pem"), dir_.file("key.pem"));
+    ASSERT_TRUE(loaded.status.is_ok()) << loaded.status.message();
+    context_ = std::move(loaded.value);
     client_ctx_ = SSL_CTX_new(TLS_client_method());
     X509_STORE_add_cert(SSL_CTX_get_cert_store(client_ctx_), cert_);
     SSL_CTX_set_verify(client_ctx_, SSL_VERIFY_PEER, nullptr);
@@ -245,32 +245,34 @@ TEST_F(TlsSessionTest, ShrinkKeepsAnIdleSessionWorking) {
 }
 
 TEST_F(TlsSessionTest, LoadRefusesMissingAndMismatchedFiles) {
-  std::string error;
-  EXPECT_FALSE(TlsContext::load(dir_.file("absent.pem"), dir_.file("key.pem"), error));
+  // The message of a load that must fail, with the context left null.
+  auto refused = [](const std::string& cert, const std::string& key) {
+    auto loaded = TlsContext::load(cert, key);
+    EXPECT_EQ(loaded.status.code(), common::Status::Code::kInvalidArgument);
+    EXPECT_EQ(loaded.value, nullptr);
+    return loaded.status.message();
+  };
+  std::string error = refused(dir_.file("absent.pem"), dir_.file("key.pem"));
   EXPECT_NE(error.find("certificate"), std::string::npos) << error;
 
   EVP_PKEY* other = new_test_key();
   write_key(dir_.file("other_key.pem"), other);
   EVP_PKEY_free(other);
-  error.clear();
-  EXPECT_FALSE(TlsContext::load(dir_.file("cert.pem"), dir_.file("other_key.pem"), error));
+  error = refused(dir_.file("cert.pem"), dir_.file("other_key.pem"));
   EXPECT_NE(error.find("private key"), std::string::npos) << error;
 
   FILE* f = std::fopen(dir_.file("junk.pem").c_str(), "w");
   std::fputs("-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n", f);
   std::fclose(f);
-  error.clear();
-  EXPECT_FALSE(TlsContext::load(dir_.file("junk.pem"), dir_.file("key.pem"), error));
-  EXPECT_FALSE(error.empty());
+  EXPECT_FALSE(refused(dir_.file("junk.pem"), dir_.file("key.pem")).empty());
 }
 
 TEST_F(TlsSessionTest, SlotPublishesANewContextAndKeepsTheOldAlive) {
   TlsContextSlot slot(context_);
   uint64_t before = slot.generation();
   TlsSession kept(*slot.current());
-  std::string error;
   std::shared_ptr<const TlsContext> fresh =
-      TlsContext::load(dir_.file("cert.pem"), dir_.file("key.pem"), error);
+      TlsContext::load(dir_.file("cert.pem"), dir_.file("key.pem")).value;
   ASSERT_TRUE(fresh);
   slot.publish(fresh);
   context_.reset();  // the old context's last shared owner here; the SSL keeps its SSL_CTX

@@ -30,17 +30,17 @@ class WorkerTest : public ::testing::TestWithParam<io::BackendKind> {
   void start() {
     config.echo = true;
     session_config.message_bytes_max = config.max_message_bytes;
-    std::string error;
-    Listener listener = Listener::open("127.0.0.1", 0, error);
-    ASSERT_TRUE(listener.is_open()) << error;
+    common::Result<Listener> opened = Listener::open("127.0.0.1", 0);
+    ASSERT_TRUE(opened.status.is_ok()) << opened.status.message();
+    Listener listener = std::move(opened.value);
     hub = std::make_unique<Hub>(1, config.max_topics);
     worker = std::make_unique<Worker>(config, session_config, std::move(listener),
                                       WorkerLimits{64, 32, GetParam()}, open_connections, *hub, 0);
     std::atomic<int> ready{0};
     thread = std::thread([&] {
-      std::string setup_error = worker->setup();
-      ready = setup_error.empty() ? 1 : 2;
-      if (setup_error.empty()) worker->run();
+      const common::Status setup = worker->setup();
+      ready = setup.is_ok() ? 1 : 2;
+      if (setup.is_ok()) worker->run();
     });
     while (ready == 0) std::this_thread::yield();
     ASSERT_EQ(ready, 1) << "the I/O backend failed to set up";

@@ -46,25 +46,25 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // Origins: a fixed list against the input, and the input as a list.
   static const OriginPolicy fixed = [] {
     OriginPolicy policy;
-    std::string error;
-    check(policy.parse("https://app.example.com,*.example.net,http://[::1]:8080", error));
+    check(policy.parse("https://app.example.com,*.example.net,http://[::1]:8080").is_ok());
     return policy;
   }();
   [[maybe_unused]] bool allowed = fixed.allows(parts[0]);
   OriginPolicy parsed;
-  std::string error;
-  if (parsed.parse(parts[0], error)) {
+  if (const herald::common::Status status = parsed.parse(parts[0]); status.is_ok()) {
     [[maybe_unused]] bool any = parsed.allows(parts[1]);
   } else {
-    check(!error.empty());
+    check(!status.message().empty());
   }
 
   // Trusted ranges from the input, then X-Forwarded-For walked from a trusted peer.
-  std::vector<IpRange> ranges;
-  if (!parse_ranges(parts[1], ranges, error)) {
-    check(!error.empty());
-    check(parse_ranges("10.0.0.0/8,::1", ranges, error));
+  herald::common::Result<std::vector<IpRange>> parsed_ranges = parse_ranges(parts[1]);
+  if (!parsed_ranges.status.is_ok()) {
+    check(!parsed_ranges.status.message().empty());
+    parsed_ranges = parse_ranges("10.0.0.0/8,::1");
+    check(parsed_ranges.status.is_ok());
   }
+  const std::vector<IpRange>& ranges = parsed_ranges.value;
   IpAddress peer;
   check(IpAddress::parse("10.0.0.1", peer));
   const IpAddress client = forwarded_client(parts[2], peer, ranges);

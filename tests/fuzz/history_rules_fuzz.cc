@@ -26,12 +26,12 @@ void require(bool condition) {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view text(reinterpret_cast<const char*>(data), size);
-  std::string error;
-  std::optional<HistoryRule> rule = herald::storage::parse_history_rule(text, error);
-  if (!rule) {
-    require(!error.empty());
+  herald::storage::Result<HistoryRule> parsed = herald::storage::parse_history_rule(text);
+  if (!parsed.status.is_ok()) {
+    require(!parsed.status.message().empty());
     return 0;
   }
+  const HistoryRule* rule = &parsed.value;
   require(pubsub::check_filter(rule->pattern) == pubsub::TopicError::kNone);
   require(text.substr(0, rule->pattern.size()) == rule->pattern);
   const auto& bounds = rule->retention;

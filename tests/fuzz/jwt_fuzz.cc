@@ -29,10 +29,7 @@ std::string sign(std::string_view header, std::string_view payload) {
 }
 
 const Verifier& verifier() {
-  static const std::unique_ptr<Verifier> instance = [] {
-    std::string error;
-    return Verifier::from_secret(kSecret, error);
-  }();
+  static const std::unique_ptr<Verifier> instance = Verifier::from_secret(kSecret).value;
   return *instance;
 }
 

@@ -34,9 +34,8 @@ const TlsContext& context() {
     require(herald::test_support::write_pem_certificate(dir.file("cert.pem"), cert));
     X509_free(cert);
     EVP_PKEY_free(key);
-    std::string error;
     std::shared_ptr<const TlsContext> loaded =
-        TlsContext::load(dir.file("cert.pem"), dir.file("key.pem"), error);
+        TlsContext::load(dir.file("cert.pem"), dir.file("key.pem")).value;
     require(loaded != nullptr);
     return loaded;
   }();

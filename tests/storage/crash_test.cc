@@ -32,8 +32,7 @@ std::string payload_of(uint64_t seq) {
 StorageConfig crash_config(const std::string& dir) {
   StorageConfig config;
   config.data_dir = dir;
-  std::string error;
-  config.rules = *HistoryRules::parse({"crash.>=rocksdb,count=100000000,durability=sync"}, error);
+  config.rules = HistoryRules::parse({"crash.>=rocksdb,count=100000000,durability=sync"}).value;
   config.append_queue_capacity = 1024;
   config.rocksdb_write_buffer_bytes = 1 << 20;
   return config;

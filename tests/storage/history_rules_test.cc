@@ -6,18 +6,16 @@ namespace herald::storage {
 namespace {
 
 HistoryRule parse_ok(std::string_view text) {
-  std::string error;
-  std::optional<HistoryRule> rule = parse_history_rule(text, error);
-  EXPECT_TRUE(rule) << text << ": " << error;
-  return rule.value_or(HistoryRule{});
+  Result<HistoryRule> rule = parse_history_rule(text);
+  EXPECT_TRUE(rule.status.is_ok()) << text << ": " << rule.status.message();
+  return rule.value;
 }
 
 std::string parse_error(std::string_view text) {
-  std::string error;
-  std::optional<HistoryRule> rule = parse_history_rule(text, error);
-  EXPECT_FALSE(rule) << text;
-  EXPECT_FALSE(error.empty()) << text;
-  return error;
+  Result<HistoryRule> rule = parse_history_rule(text);
+  EXPECT_EQ(rule.status.code(), Status::Code::kInvalidArgument) << text;
+  EXPECT_FALSE(rule.status.message().empty()) << text;
+  return rule.status.message();
 }
 
 TEST(HistoryRules, ParsesTheIssueExamples) {
@@ -79,11 +77,10 @@ TEST(HistoryRules, RejectsBadRules) {
 }
 
 TEST(HistoryRules, FirstMatchWinsAndNoneExcludes) {
-  std::string error;
-  auto rules = HistoryRules::parse({"prices.tmp.>=none", "prices.>=rocksdb,count=10",
-                                    "game.>=memory,count=100", ">=memory,count=1"},
-                                   error);
-  ASSERT_TRUE(rules) << error;
+  auto parsed = HistoryRules::parse({"prices.tmp.>=none", "prices.>=rocksdb,count=10",
+                                     "game.>=memory,count=100", ">=memory,count=1"});
+  ASSERT_TRUE(parsed.status.is_ok()) << parsed.status.message();
+  const HistoryRules* rules = &parsed.value;
   EXPECT_EQ(rules->match("prices.tmp.x"), nullptr);
   ASSERT_NE(rules->match("prices.AAPL"), nullptr);
   EXPECT_EQ(rules->match("prices.AAPL")->backend, Backend::kRocksDb);
@@ -94,18 +91,18 @@ TEST(HistoryRules, FirstMatchWinsAndNoneExcludes) {
 }
 
 TEST(HistoryRules, UnmatchedTopicsKeepNothing) {
-  std::string error;
-  auto rules = HistoryRules::parse({"game.>=memory,count=100"}, error);
-  ASSERT_TRUE(rules) << error;
+  auto parsed = HistoryRules::parse({"game.>=memory,count=100"});
+  ASSERT_TRUE(parsed.status.is_ok()) << parsed.status.message();
+  const HistoryRules* rules = &parsed.value;
   EXPECT_EQ(rules->match("game"), nullptr);  // '>' needs at least one more token
   EXPECT_EQ(rules->match("prices.AAPL"), nullptr);
   EXPECT_FALSE(rules->uses(Backend::kRocksDb));
 }
 
 TEST(HistoryRules, ErrorQuotesTheFlag) {
-  std::string error;
-  auto rules = HistoryRules::parse({"a=memory,count=1", "b=floppy"}, error);
-  EXPECT_FALSE(rules);
+  auto rules = HistoryRules::parse({"a=memory,count=1", "b=floppy"});
+  EXPECT_EQ(rules.status.code(), Status::Code::kInvalidArgument);
+  const std::string& error = rules.status.message();
   EXPECT_NE(error.find("--history 'b=floppy'"), std::string::npos) << error;
   EXPECT_NE(error.find("floppy"), std::string::npos);
 }

@@ -25,10 +25,9 @@ bool wait_for(Done done) {
 }
 
 HistoryRules rules_of(const std::vector<std::string>& flags) {
-  std::string error;
-  auto rules = HistoryRules::parse(flags, error);
-  EXPECT_TRUE(rules) << error;
-  return rules.value_or(HistoryRules{});
+  auto rules = HistoryRules::parse(flags);
+  EXPECT_TRUE(rules.status.is_ok()) << rules.status.message();
+  return std::move(rules.value);
 }
 
 StorageConfig config_for(const TempDir& dir, const std::vector<std::string>& flags,

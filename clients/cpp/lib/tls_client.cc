@@ -7,21 +7,11 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
+#include "protocol/tls/memory_bio.h"
+
 namespace herald::client {
 
 namespace {
-
-std::string openssl_error() {
-  unsigned long code = ERR_peek_last_error();
-  std::string text = "unknown error";
-  if (code != 0) {
-    char buffer[256];
-    ERR_error_string_n(code, buffer, sizeof(buffer));
-    text = buffer;
-  }
-  ERR_clear_error();
-  return text;
-}
 
 bool is_ip_literal(const std::string& name) {
   unsigned char address[16];
@@ -36,7 +26,7 @@ std::shared_ptr<TlsClientContext> TlsClientContext::create(const std::string& ca
   ERR_clear_error();
   SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
   if (ctx == nullptr) {
-    error = "SSL_CTX_new: " + openssl_error();
+    error = "SSL_CTX_new: " + protocol::tls::take_openssl_error();
     return nullptr;
   }
   std::shared_ptr<TlsClientContext> context(new TlsClientContext(ctx));
@@ -52,7 +42,7 @@ std::shared_ptr<TlsClientContext> TlsClientContext::create(const std::string& ca
   int loaded = ca_file.empty() ? SSL_CTX_set_default_verify_paths(ctx)
                                : SSL_CTX_load_verify_locations(ctx, ca_file.c_str(), nullptr);
   if (loaded != 1) {
-    error = "cannot load the CA file " + ca_file + ": " + openssl_error();
+    error = "cannot load the CA file " + ca_file + ": " + protocol::tls::take_openssl_error();
     return nullptr;
   }
   return context;
@@ -63,8 +53,8 @@ TlsClientContext::~TlsClientContext() { SSL_CTX_free(ctx_); }
 TlsClientSession::TlsClientSession(const TlsClientContext& context,
                                    const std::string& server_name) {
   ssl_ = SSL_new(context.native());
-  BIO* read_bio = BIO_new(BIO_s_mem());
-  write_bio_ = BIO_new(BIO_s_mem());
+  BIO* read_bio = protocol::tls::new_memory_bio();
+  write_bio_ = protocol::tls::new_memory_bio();
   if (ssl_ == nullptr || read_bio == nullptr || write_bio_ == nullptr) {
     BIO_free(read_bio);
     BIO_free(write_bio_);
@@ -72,8 +62,6 @@ TlsClientSession::TlsClientSession(const TlsClientContext& context,
     (void)fail();
     return;
   }
-  BIO_set_mem_eof_return(read_bio, -1);
-  BIO_set_mem_eof_return(write_bio_, -1);
   SSL_set_bio(ssl_, read_bio, write_bio_);
   SSL_set_connect_state(ssl_);
   if (is_ip_literal(server_name)) {
@@ -162,18 +150,8 @@ std::span<const uint8_t> TlsClientSession::take_output() {
     output_.clear();
     output_sent_ = 0;
   }
-  if (write_bio_ != nullptr) {
-    size_t pending = BIO_ctrl_pending(write_bio_);
-    if (pending > 0) {
-      size_t old_size = output_.size();
-      output_.resize(old_size + pending);
-      size_t got = 0;
-      if (BIO_read_ex(write_bio_, output_.data() + old_size, pending, &got) != 1) got = 0;
-      output_.resize(old_size + got);
-    }
-  }
-  return {reinterpret_cast<const uint8_t*>(output_.data()) + output_sent_,
-          output_.size() - output_sent_};
+  if (write_bio_ != nullptr) protocol::tls::append_pending(write_bio_, output_);
+  return {output_.data() + output_sent_, output_.size() - output_sent_};
 }
 
 void TlsClientSession::consume(size_t bytes) { output_sent_ += bytes; }

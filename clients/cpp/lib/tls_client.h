@@ -7,6 +7,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <vector>
 
 using SSL_CTX = struct ssl_ctx_st;
 using SSL = struct ssl_st;
@@ -65,7 +66,7 @@ class TlsClientSession {
 
   SSL* ssl_ = nullptr;
   BIO* write_bio_ = nullptr;  // owned by ssl_
-  std::string output_;
+  std::vector<uint8_t> output_;
   size_t output_sent_ = 0;
   long verify_result_ = 0;
   bool handshake_done_ = false;

@@ -27,9 +27,9 @@ TEST(AccessFlagsTest, DefaultsAreOffAndOpen) {
   EXPECT_EQ(access.connections_per_ip_max, 0u);
   EXPECT_EQ(access.new_connections_per_ip_per_s, 0u);
   EXPECT_EQ(result.config.max_publish_rate, 0u);
-  std::string error;
-  auto policy = AccessPolicy::build(access, error);
-  ASSERT_TRUE(policy) << error;
+  auto built = AccessPolicy::build(access);
+  ASSERT_TRUE(built.status.is_ok()) << built.status.message();
+  const AccessPolicy* policy = built.value.get();
   EXPECT_FALSE(policy->auth_required());
   EXPECT_NE(policy->describe().find("auth off"), std::string::npos);
   EXPECT_FALSE(policy->needs_peer_address());
@@ -82,30 +82,39 @@ class AccessPolicyTest : public ::testing::Test {
   std::vector<std::string> paths_;
 };
 
+// The message of a build that must fail (empty, and a test failure, when it succeeds).
+std::string build_error(const AccessSettings& settings) {
+  auto built = AccessPolicy::build(settings);
+  EXPECT_FALSE(built.status.is_ok());
+  EXPECT_EQ(built.value, nullptr);
+  return built.status.message();
+}
+
 TEST_F(AccessPolicyTest, BuildErrors) {
-  std::string error;
   AccessSettings settings;
   settings.auth_required = true;
-  EXPECT_FALSE(AccessPolicy::build(settings, error));
+  std::string error = build_error(settings);
   EXPECT_NE(error.find("exactly one"), std::string::npos) << error;
   settings.jwt_secret_file = write("short", "short\n");
-  EXPECT_FALSE(AccessPolicy::build(settings, error));
+  error = build_error(settings);
   EXPECT_NE(error.find("32"), std::string::npos) << error;
   settings.jwt_secret_file = "/nonexistent/secret";
-  EXPECT_FALSE(AccessPolicy::build(settings, error));
+  error = build_error(settings);
   EXPECT_NE(error.find("cannot read"), std::string::npos) << error;
+  EXPECT_EQ(AccessPolicy::build(settings).status.code(), common::Status::Code::kIoError);
   settings.jwt_public_key = write("key", "not a key");
-  EXPECT_FALSE(AccessPolicy::build(settings, error));
+  error = build_error(settings);
   settings = AccessSettings();
   settings.jwt_secret_file = write("secret", std::string(40, 's'));
-  EXPECT_FALSE(AccessPolicy::build(settings, error));
+  error = build_error(settings);
   EXPECT_NE(error.find("--auth required"), std::string::npos) << error;
   settings = AccessSettings();
   settings.allowed_origins = "example.com";
-  EXPECT_FALSE(AccessPolicy::build(settings, error));
+  error = build_error(settings);
+  EXPECT_EQ(AccessPolicy::build(settings).status.code(), common::Status::Code::kInvalidArgument);
   settings = AccessSettings();
   settings.trusted_proxies = "10.0.0.0/99";
-  EXPECT_FALSE(AccessPolicy::build(settings, error));
+  error = build_error(settings);
   EXPECT_NE(error.find("--trusted-proxies"), std::string::npos) << error;
 }
 
@@ -115,9 +124,9 @@ TEST_F(AccessPolicyTest, VerifiesWithTheSecretFile) {
   settings.auth_required = true;
   settings.jwt_secret_file = write("secret", secret + "\r\n");
   settings.connections_per_ip_max = 2;
-  std::string error;
-  auto policy = AccessPolicy::build(settings, error);
-  ASSERT_TRUE(policy) << error;
+  auto built = AccessPolicy::build(settings);
+  ASSERT_TRUE(built.status.is_ok()) << built.status.message();
+  const AccessPolicy* policy = built.value.get();
   EXPECT_TRUE(policy->auth_required());
   EXPECT_TRUE(policy->needs_peer_address());
   EXPECT_NE(policy->describe().find("HS256"), std::string::npos);

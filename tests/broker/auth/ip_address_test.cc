@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace herald::broker::auth {
@@ -38,10 +39,9 @@ TEST(IpAddressTest, LimitKeyIsTheAddressOrTheSlash64) {
 }
 
 TEST(IpAddressTest, Ranges) {
-  std::vector<IpRange> ranges;
-  std::string error;
-  ASSERT_TRUE(parse_ranges("10.0.0.0/8, 192.168.1.7,2001:db8::/32,172.16.0.0/12", ranges, error))
-      << error;
+  auto parsed = parse_ranges("10.0.0.0/8, 192.168.1.7,2001:db8::/32,172.16.0.0/12");
+  ASSERT_TRUE(parsed.status.is_ok()) << parsed.status.message();
+  std::vector<IpRange> ranges = std::move(parsed.value);
   EXPECT_TRUE(in_ranges(ranges, ip("10.255.0.1")));
   EXPECT_FALSE(in_ranges(ranges, ip("11.0.0.1")));
   EXPECT_TRUE(in_ranges(ranges, ip("192.168.1.7")));
@@ -52,21 +52,25 @@ TEST(IpAddressTest, Ranges) {
   EXPECT_FALSE(in_ranges(ranges, ip("172.32.0.0")));
   // An IPv4 range never matches an IPv6 address that merely shares bytes.
   EXPECT_FALSE(in_ranges(ranges, ip("::10.0.0.1")));
-  ASSERT_TRUE(parse_ranges("0.0.0.0/0", ranges, error));
+  parsed = parse_ranges("0.0.0.0/0");
+  ASSERT_TRUE(parsed.status.is_ok());
+  ranges = std::move(parsed.value);
   EXPECT_TRUE(in_ranges(ranges, ip("8.8.8.8")));
   EXPECT_FALSE(in_ranges(ranges, ip("2001:db8::1")));
-  ASSERT_TRUE(parse_ranges("", ranges, error));
-  EXPECT_TRUE(ranges.empty());
+  parsed = parse_ranges("");
+  ASSERT_TRUE(parsed.status.is_ok());
+  EXPECT_TRUE(parsed.value.empty());
   for (const char* bad : {"10.0.0.0/33", "::/129", "10.0.0.0/", "10.0.0.0/x", "host.example"}) {
-    EXPECT_FALSE(parse_ranges(bad, ranges, error)) << bad;
-    EXPECT_NE(error.find(bad), std::string::npos) << error;
+    parsed = parse_ranges(bad);
+    EXPECT_EQ(parsed.status.code(), common::Status::Code::kInvalidArgument) << bad;
+    EXPECT_NE(parsed.status.message().find(bad), std::string::npos) << parsed.status.message();
   }
 }
 
 TEST(IpAddressTest, ForwardedForWalksPastTrustedHops) {
-  std::vector<IpRange> trusted;
-  std::string error;
-  ASSERT_TRUE(parse_ranges("10.0.0.0/8", trusted, error));
+  auto parsed = parse_ranges("10.0.0.0/8");
+  ASSERT_TRUE(parsed.status.is_ok());
+  const std::vector<IpRange> trusted = std::move(parsed.value);
   const IpAddress proxy = ip("10.0.0.1");
   EXPECT_EQ(forwarded_client("203.0.113.5", proxy, trusted), ip("203.0.113.5"));
   EXPECT_EQ(forwarded_client("198.51.100.1, 203.0.113.5", proxy, trusted), ip("203.0.113.5"));

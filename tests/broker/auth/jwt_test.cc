@@ -4,7 +4,10 @@
 
 #include <gtest/gtest.h>
 
+#include <memory>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "tests/broker/auth/token_signer.h"
@@ -25,10 +28,9 @@ std::string claims(int64_t exp, std::string extra = "") {
 }
 
 std::unique_ptr<Verifier> hs_verifier() {
-  std::string error;
-  auto verifier = Verifier::from_secret(kSecret, error);
-  EXPECT_TRUE(verifier) << error;
-  return verifier;
+  auto built = Verifier::from_secret(kSecret);
+  EXPECT_TRUE(built.status.is_ok()) << built.status.message();
+  return std::move(built.value);
 }
 
 TEST(JwtTest, AcceptsAGoodHs256Token) {
@@ -148,17 +150,18 @@ TEST(JwtTest, LimitsThePatternCount) {
 }
 
 TEST(JwtTest, RefusesShortSecrets) {
-  std::string error;
-  EXPECT_FALSE(Verifier::from_secret("short", error));
-  EXPECT_NE(error.find("32"), std::string::npos) << error;
+  auto built = Verifier::from_secret("short");
+  EXPECT_EQ(built.status.code(), common::Status::Code::kInvalidArgument);
+  EXPECT_EQ(built.value, nullptr);
+  EXPECT_NE(built.status.message().find("32"), std::string::npos) << built.status.message();
 }
 
 TEST(JwtTest, Rs256) {
   testing::Key key = testing::make_rsa_key();
   ASSERT_TRUE(key);
-  std::string error;
-  auto verifier = Verifier::from_public_key_pem(testing::public_pem(key.get()), error);
-  ASSERT_TRUE(verifier) << error;
+  auto built = Verifier::from_public_key_pem(testing::public_pem(key.get()));
+  ASSERT_TRUE(built.status.is_ok()) << built.status.message();
+  const std::unique_ptr<Verifier> verifier = std::move(built.value);
   EXPECT_EQ(verifier->algorithm(), Verifier::Algorithm::kRs256);
   const std::string payload = claims(kNow + 60);
   EXPECT_EQ(verifier->verify(key_token(key.get(), "RS256", payload), kNow).error,
@@ -174,9 +177,9 @@ TEST(JwtTest, Rs256) {
 TEST(JwtTest, Es256) {
   testing::Key key = testing::make_ec_key();
   ASSERT_TRUE(key);
-  std::string error;
-  auto verifier = Verifier::from_public_key_pem(testing::public_pem(key.get()), error);
-  ASSERT_TRUE(verifier) << error;
+  auto built = Verifier::from_public_key_pem(testing::public_pem(key.get()));
+  ASSERT_TRUE(built.status.is_ok()) << built.status.message();
+  const std::unique_ptr<Verifier> verifier = std::move(built.value);
   EXPECT_EQ(verifier->algorithm(), Verifier::Algorithm::kEs256);
   const std::string payload = claims(kNow + 60);
   const std::string token = key_token(key.get(), "ES256", payload);
@@ -193,15 +196,21 @@ TEST(JwtTest, Es256) {
 }
 
 TEST(JwtTest, RefusesUnsuitableKeys) {
-  std::string error;
-  EXPECT_FALSE(Verifier::from_public_key_pem("not a key", error));
+  // The message of a key that must be refused.
+  auto refused = [](std::string_view pem) {
+    auto built = Verifier::from_public_key_pem(pem);
+    EXPECT_EQ(built.status.code(), common::Status::Code::kInvalidArgument);
+    EXPECT_EQ(built.value, nullptr);
+    return built.status.message();
+  };
+  EXPECT_FALSE(refused("not a key").empty());
   testing::Key p384 = testing::make_ec_key("P-384");
   ASSERT_TRUE(p384);
-  EXPECT_FALSE(Verifier::from_public_key_pem(testing::public_pem(p384.get()), error));
+  std::string error = refused(testing::public_pem(p384.get()));
   EXPECT_NE(error.find("P-256"), std::string::npos) << error;
   testing::Key small = testing::make_rsa_key(1024);
   ASSERT_TRUE(small);
-  EXPECT_FALSE(Verifier::from_public_key_pem(testing::public_pem(small.get()), error));
+  error = refused(testing::public_pem(small.get()));
   EXPECT_NE(error.find("2048"), std::string::npos) << error;
 }
 

@@ -12,19 +12,16 @@ TEST(OriginPolicyTest, AnyOriginByDefault) {
   OriginPolicy policy;
   EXPECT_TRUE(policy.allows("https://evil.example"));
   EXPECT_TRUE(policy.allows(""));
-  std::string error;
-  ASSERT_TRUE(policy.parse("*", error));
+  ASSERT_TRUE(policy.parse("*").is_ok());
   EXPECT_TRUE(policy.allows("null"));
 }
 
 TEST(OriginPolicyTest, ExactAndPatterns) {
   OriginPolicy policy;
-  std::string error;
-  ASSERT_TRUE(
-      policy.parse("https://app.example.com, http://localhost:3000,*.trusted.org,"
-                   "https://*.example.net",
-                   error))
-      << error;
+  const common::Status parsed = policy.parse(
+      "https://app.example.com, http://localhost:3000,*.trusted.org,"
+      "https://*.example.net");
+  ASSERT_TRUE(parsed.is_ok()) << parsed.message();
   EXPECT_TRUE(policy.allows("https://app.example.com"));
   EXPECT_TRUE(policy.allows("HTTPS://App.Example.COM"));
   EXPECT_FALSE(policy.allows("http://app.example.com"));
@@ -44,8 +41,7 @@ TEST(OriginPolicyTest, ExactAndPatterns) {
 
 TEST(OriginPolicyTest, MissingOriginIsAFlag) {
   OriginPolicy policy;
-  std::string error;
-  ASSERT_TRUE(policy.parse("https://a.com", error));
+  ASSERT_TRUE(policy.parse("https://a.com").is_ok());
   EXPECT_TRUE(policy.allows(""));
   policy.set_allow_missing(false);
   EXPECT_FALSE(policy.allows(""));
@@ -54,10 +50,10 @@ TEST(OriginPolicyTest, MissingOriginIsAFlag) {
 
 TEST(OriginPolicyTest, RefusesBadLists) {
   OriginPolicy policy;
-  std::string error;
   for (const char* list : {"", ",", "app.example.com", "://x", "https://", "*.", "https://a b"}) {
-    EXPECT_FALSE(policy.parse(list, error)) << list;
-    EXPECT_FALSE(error.empty()) << list;
+    const common::Status parsed = policy.parse(list);
+    EXPECT_EQ(parsed.code(), common::Status::Code::kInvalidArgument) << list;
+    EXPECT_FALSE(parsed.message().empty()) << list;
   }
 }
 

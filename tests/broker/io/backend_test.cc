@@ -34,8 +34,8 @@ class BackendTest : public ::testing::TestWithParam<BackendKind> {
     config.recv_buffer_count = 8;
     config.recv_buffer_bytes = 4096;
     config.queue_entries = 64;
-    std::optional<SetupError> failed = backend->init(config);
-    ASSERT_FALSE(failed) << failed->message;
+    const common::Status status = backend->init(config);
+    ASSERT_TRUE(status.is_ok()) << status.message();
     listen_fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     sockaddr_in address{};
     address.sin_family = AF_INET;
@@ -264,7 +264,7 @@ TEST_P(BackendTest, WakeReachesAnotherLoop) {
   config.recv_buffer_count = 1;
   config.recv_buffer_bytes = 64;
   config.queue_entries = 8;
-  ASSERT_FALSE(peer->init(config));
+  ASSERT_TRUE(peer->init(config).is_ok());
   int peer_event_fd = eventfd(0, EFD_CLOEXEC);
   uint64_t value = 0;
   peer->read(peer_event_fd, &value, sizeof(value), 4);
