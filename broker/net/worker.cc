@@ -23,7 +23,6 @@ namespace ws = protocol::websocket;
 namespace {
 
 using worker_detail::encode;
-using worker_detail::kGenerationMask;
 using worker_detail::monotonic_ns;
 
 constexpr size_t kCompletionBatch = 256;
@@ -127,7 +126,8 @@ void Worker::process_completions() {
 }
 
 void Worker::dispatch(const io::Completion& completion) {
-  auto kind = static_cast<OpKind>(completion.user_data >> 56);
+  io::OpTag op = io::OpTag::unpack(completion.user_data);
+  auto kind = static_cast<OpKind>(op.kind);
   switch (kind) {
     case OpKind::kAccept:
       on_accept_complete(acceptor_, completion, false);
@@ -151,9 +151,7 @@ void Worker::dispatch(const io::Completion& completion) {
     default:
       break;
   }
-  auto slot = static_cast<uint32_t>(completion.user_data);
-  auto generation = static_cast<uint32_t>(completion.user_data >> 32) & kGenerationMask;
-  Connection& connection = connections_.at(slot, generation);
+  Connection& connection = connections_.at(op.slot, op.generation);
   on_connection_complete(kind, connection, completion);
   release_if_done(connection);
 }

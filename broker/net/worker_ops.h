@@ -31,8 +31,6 @@ enum class Worker::OpKind : uint8_t {
 
 namespace worker_detail {
 
-inline constexpr uint32_t kGenerationMask = io::OpTag::kGenerationMask;
-
 // A template so that it needs no access to the private Worker::OpKind: its callers name it.
 template <typename Kind>
 uint64_t encode(Kind kind, uint32_t generation, uint32_t slot) {
