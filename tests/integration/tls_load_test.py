@@ -202,7 +202,7 @@ class TlsSlowConsumerTest(unittest.TestCase):
     def stall_and_pump(self, policy):
         """A TLS reader subscribed with `policy` stops reading while a plain publisher sends
         1 KB messages until the broker applies the policy (bounded: 32 MiB); then 4 more.
-        Returns (the stalled client, its topic, messages published)."""
+        Returns (the stalled client, its topic, messages published, the publisher)."""
         topic = harness.unique_topic("tlsslow")
         stalled = self.tls_client(rcvbuf=4096)
         stalled.sub(self, topic, policy=policy)
@@ -225,7 +225,7 @@ class TlsSlowConsumerTest(unittest.TestCase):
             pub.pub(topic, "null")
             sent += 1
         pub.pub_acked(self, topic, "0")
-        return stalled, topic, sent + 1
+        return stalled, topic, sent + 1, pub
 
     def read_all(self, client):
         """Frames until a second of silence or the broker's close (bounded)."""
@@ -237,10 +237,25 @@ class TlsSlowConsumerTest(unittest.TestCase):
                 break
         return frames
 
+    def read_through(self, stalled, pub, topic, sent):
+        """Everything the stalled reader gets once it reads again, then one more message.
+        The tail published while it stalled may have been dropped too, and a gap notice only
+        precedes the topic's next message (PROTOCOL.md section 6): the last one settles the
+        count. Returns the decoded events and the last sequence published."""
+        events = [harness.decode_server_frame(f.opcode, f.payload) for f in self.read_all(stalled)]
+        final = pub.pub_acked(self, topic, '"end"')[0]
+        for _ in range(100):
+            frame = stalled.read_frame(timeout=5.0)
+            event = harness.decode_server_frame(frame.opcode, frame.payload)
+            events.append(event)
+            if event.type == "msg" and event.seq == final:
+                break
+        self.assertEqual(final, sent + 1)
+        return events, final
+
     def test_stalled_tls_reader_gets_gaps_then_everything_in_order(self):
-        stalled, topic, sent = self.stall_and_pump("drop")
-        events = [harness.decode_server_frame(f.opcode, f.payload)
-                  for f in self.read_all(stalled)]
+        stalled, topic, sent, pub = self.stall_and_pump("drop")
+        events, sent = self.read_through(stalled, pub, topic, sent)
         last, gaps, expect_after_gap = 0, 0, None
         for e in events:
             if e.type == "gap":
@@ -255,16 +270,15 @@ class TlsSlowConsumerTest(unittest.TestCase):
         self.assertEqual(last, sent, "the last message arrives, every frame decrypted")
 
     def test_stalled_tls_reader_with_conflate_gets_the_latest(self):
-        stalled, topic, sent = self.stall_and_pump("conflate")
-        events = [harness.decode_server_frame(f.opcode, f.payload)
-                  for f in self.read_all(stalled)]
+        stalled, topic, sent, pub = self.stall_and_pump("conflate")
+        events, sent = self.read_through(stalled, pub, topic, sent)
         seqs = [e.seq for e in events if e.type == "msg"]
         self.assertEqual(seqs, sorted(set(seqs)), "in order, each at most once")
         self.assertLess(len(seqs), sent, "some messages were replaced")
         self.assertEqual(seqs[-1], sent, "the latest value arrives")
 
     def test_stalled_tls_reader_with_disconnect_gets_close_1008(self):
-        stalled, _, _ = self.stall_and_pump("disconnect")
+        stalled, _, _, _ = self.stall_and_pump("disconnect")
         frames = self.read_all(stalled)
         self.assertTrue(frames, "the queued frames and the Close decrypt")
         self.assertEqual(frames[-1].opcode, harness.OP_CLOSE, frames[-1])
