@@ -126,10 +126,12 @@ uint64_t Connection::enqueue(SharedRef frame, ConnectionContext& context) {
   return queue_.push(std::move(frame));
 }
 
-void Connection::send_text(std::string_view payload) {
+void Connection::send_notice(const protocol::pubsub::Notice& notice) {
   if (!session_.can_send()) return;
-  session_.send_text({reinterpret_cast<const uint8_t*>(payload.data()), payload.size()});
-  take_session_output();
+  take_session_output();  // what the Session queued (a Pong) was caused first
+  SharedRef frame = SharedRef::allocate(protocol::pubsub::notice_frame_bytes(notice));
+  protocol::pubsub::write_notice_frame(frame.mutable_bytes().data(), notice);
+  queue_.push(std::move(frame));
 }
 
 }  // namespace herald::broker::net

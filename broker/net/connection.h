@@ -22,6 +22,7 @@
 #include "broker/net/replay_state.h"
 #include "broker/net/send_queue.h"
 #include "broker/net/tls_session.h"
+#include "protocol/pubsub/notice.h"
 #include "protocol/websocket/session.h"
 
 namespace herald::broker::net {
@@ -118,8 +119,9 @@ class Connection {
   // Queues a shared frame (the broadcast path): one reference, no copy. Returns its serial
   // in the send queue.
   uint64_t enqueue(SharedRef frame, ConnectionContext& context);
-  // Queues a text frame (ack, error, gap) after any output the Session holds.
-  void send_text(std::string_view payload);
+  // Queues a notice (ack, error, gap, recovery) after any output the Session holds, written
+  // straight into a shared buffer of its exact size.
+  void send_notice(const protocol::pubsub::Notice& notice);
 
   [[nodiscard]] protocol::websocket::Session& session() { return session_; }
   [[nodiscard]] SendQueue& queue() { return queue_; }

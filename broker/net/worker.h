@@ -170,7 +170,7 @@ class Worker final : private ConnectionHandler {
   void publish(Connection& connection, const protocol::pubsub::Command& command);
   void command_failed(Connection& connection, std::string_view id, protocol::pubsub::ErrorCode code,
                       std::string_view text);
-  void send_text(Connection& connection, std::string_view payload);
+  void send_notice(Connection& connection, const protocol::pubsub::Notice& notice);
   void drop_subscriptions(Connection& connection);
   [[nodiscard]] static uint64_t subscriber_id(const Connection& connection,
                                               std::string_view filter);

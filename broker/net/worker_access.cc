@@ -106,7 +106,7 @@ void Worker::authenticate(Connection& connection, const pubsub::Command& command
   if (!auth_required()) {
     // Auth off: everything is allowed already, so a client written for a secured broker works.
     connection.bad_commands_ = 0;
-    if (!command.id.empty()) send_text(connection, pubsub::encode_ack(command.id, false, 0));
+    if (!command.id.empty()) send_notice(connection, pubsub::Ack{command.id});
     return;
   }
   auth::VerifyResult result = config_.access->verify(command.token);
@@ -119,7 +119,7 @@ void Worker::authenticate(Connection& connection, const pubsub::Command& command
   }
   connection.grant_ = std::make_unique<auth::Claims>(std::move(result.claims));
   connection.bad_commands_ = 0;
-  if (!command.id.empty()) send_text(connection, pubsub::encode_ack(command.id, false, 0));
+  if (!command.id.empty()) send_notice(connection, pubsub::Ack{command.id});
 }
 
 void Worker::sweep_access(Connection& connection) {

@@ -72,7 +72,7 @@ void Worker::on_publish_answer(core::PublishRequest* request) {
       command_failed(*connection, request->id(), pubsub::ErrorCode::kStorageFailed,
                      "the message was delivered but its history write failed");
     } else if (!request->id().empty()) {
-      send_text(*connection, pubsub::encode_ack(request->id(), true, request->seq));
+      send_notice(*connection, pubsub::Ack{request->id(), true, request->seq});
     }
   }
   core::PublishRequest::destroy(request);

@@ -274,13 +274,13 @@ void Worker::on_read_result(storage::ReadResult& result) {
 
 void Worker::send_recovery(Connection& connection, const std::string& topic,
                            const ReplayEntry& entry, const core::Recovery& recovery) {
-  send_text(connection,
-            pubsub::encode_recovery({topic, core::epoch_text(recovery.epoch), recovery.first_seq,
-                                     recovery.from, recovery.next, recovery.complete}));
+  send_notice(connection,
+              pubsub::Recovery{topic, core::epoch_text(recovery.epoch), recovery.first_seq,
+                               recovery.from, recovery.next, recovery.complete});
   if (entry.group != 0) {
     group_recovered(connection, entry.group, recovery.complete);
   } else if (!entry.ack_id.empty()) {
-    send_text(connection, pubsub::encode_subscribe_ack(entry.ack_id, recovery.complete));
+    send_notice(connection, pubsub::SubscribeAck{entry.ack_id, recovery.complete});
   }
 }
 

@@ -49,7 +49,7 @@ void Worker::start_pattern_replay(Connection& connection, const pubsub::Command&
   uint64_t group = 0;
   if (!command.id.empty()) {
     if (pattern_topics_.empty()) {
-      send_text(connection, pubsub::encode_subscribe_ack(command.id, true));
+      send_notice(connection, pubsub::SubscribeAck{command.id, true});
     } else {
       group = ++group_ids_;
       patterns.groups[group] =
@@ -96,7 +96,7 @@ void Worker::group_recovered(Connection& connection, uint64_t group, bool comple
   if (it == groups.end()) return;
   it->second.complete = it->second.complete && complete;
   if (--it->second.remaining > 0) return;
-  send_text(connection, pubsub::encode_subscribe_ack(it->second.ack_id, it->second.complete));
+  send_notice(connection, pubsub::SubscribeAck{it->second.ack_id, it->second.complete});
   groups.erase(it);
 }
 

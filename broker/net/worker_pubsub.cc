@@ -86,7 +86,7 @@ void Worker::subscribe(Connection& connection, const pubsub::Command& command) {
     return;
   }
   end_replay(connection, command.topic);  // a subscription's options were replaced
-  if (!command.id.empty()) send_text(connection, pubsub::encode_ack(command.id, false, 0));
+  if (!command.id.empty()) send_notice(connection, pubsub::Ack{command.id});
 }
 
 void Worker::unsubscribe(Connection& connection, const pubsub::Command& command) {
@@ -109,7 +109,7 @@ void Worker::unsubscribe(Connection& connection, const pubsub::Command& command)
   filters.pop_back();
   counters_.subscriptions.set(router_.subscription_count());
   connection.bad_commands_ = 0;
-  if (!command.id.empty()) send_text(connection, pubsub::encode_ack(command.id, false, 0));
+  if (!command.id.empty()) send_notice(connection, pubsub::Ack{command.id});
 }
 
 void Worker::publish(Connection& connection, const pubsub::Command& command) {
@@ -129,14 +129,14 @@ void Worker::publish(Connection& connection, const pubsub::Command& command) {
     command_failed(connection, command.id, pubsub::ErrorCode::kTooManyTopics,
                    "the broker is at its topic limit");
   } else if (!command.id.empty()) {
-    send_text(connection, pubsub::encode_ack(command.id, true, seq));
+    send_notice(connection, pubsub::Ack{command.id, true, seq});
   }
 }
 
 void Worker::command_failed(Connection& connection, std::string_view id, pubsub::ErrorCode code,
                             std::string_view text) {
   ++counters_.command_errors;
-  send_text(connection, pubsub::encode_error(id, code, text));
+  send_notice(connection, pubsub::Error{id, code, text});
   // The topic limit and the disk are the broker's state, not the client's mistake; a
   // rate-limited publish is well-formed, and its cost is already bounded by the bucket.
   if (code == pubsub::ErrorCode::kTooManyTopics || code == pubsub::ErrorCode::kStorageFailed ||
@@ -149,8 +149,8 @@ void Worker::command_failed(Connection& connection, std::string_view id, pubsub:
   }
 }
 
-void Worker::send_text(Connection& connection, std::string_view payload) {
-  connection.send_text(payload);
+void Worker::send_notice(Connection& connection, const pubsub::Notice& notice) {
+  connection.send_notice(notice);
   schedule_flush(connection);
 }
 
@@ -255,7 +255,7 @@ void Worker::deliver_to(Connection& connection, const SharedRef& frame, std::str
       return connection_.slow_.get();
     }
     void send_gap(uint64_t, std::string_view gap_topic, uint64_t missed) override {
-      connection_.send_text(pubsub::encode_gap(gap_topic, missed));
+      connection_.send_notice(pubsub::Gap{gap_topic, missed});
     }
     uint64_t enqueue(uint64_t, const SharedRef& queued) override {
       return connection_.enqueue(queued, worker_.context_);

@@ -1,11 +1,11 @@
-// Server-to-client encoding (PROTOCOL.md sections 4 and 5). A message is encoded once into a
-// complete WebSocket frame (header included) that every subscriber's queue can share.
+// Server-to-client message frames (PROTOCOL.md sections 4 and 5). A message is encoded once
+// into a complete WebSocket frame (header included) that every subscriber's queue can share.
+// The other server messages are notices (notice.h).
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <span>
-#include <string>
 #include <string_view>
 
 #include "protocol/pubsub/command.h"
@@ -27,24 +27,5 @@ namespace herald::protocol::pubsub {
 // check_topic (so it never needs JSON escaping). Returns the bytes written.
 size_t encode_message_frame(uint8_t* out, std::string_view topic, uint64_t seq,
                             std::span<const uint8_t> data, bool binary);
-
-// Payloads of text frames (the caller frames them, e.g. Session::send_text).
-// `id` is raw JSON as in Command::id; `seq` is included when has_seq.
-[[nodiscard]] std::string encode_ack(std::string_view id, bool has_seq, uint64_t seq);
-[[nodiscard]] std::string encode_error(std::string_view id, ErrorCode code, std::string_view text);
-[[nodiscard]] std::string encode_gap(std::string_view topic, uint64_t missed);
-
-// What a `recovery` message tells about one topic's replay (PROTOCOL.md section 9).
-struct Recovery {
-  std::string_view topic;  // passes check_topic
-  std::string_view epoch;  // 16 lowercase hex digits
-  uint64_t first = 0;      // first retained sequence, 0 when none
-  uint64_t from = 0;       // first replayed sequence
-  uint64_t next = 0;       // sequence of the first live message after the replay
-  bool complete = true;
-};
-[[nodiscard]] std::string encode_recovery(const Recovery& recovery);
-// The ack of a subscribe with history: {"type":"ack","id":...,"complete":...}.
-[[nodiscard]] std::string encode_subscribe_ack(std::string_view id, bool complete);
 
 }  // namespace herald::protocol::pubsub

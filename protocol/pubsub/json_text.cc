@@ -2,6 +2,7 @@
 // and writes numbers and strings. Stateless; no allocation except in append_json_string.
 #include "protocol/pubsub/json_text.h"
 
+#include <cstring>
 #include <utility>
 
 namespace herald::protocol::pubsub {
@@ -171,29 +172,71 @@ bool read_raw_json_value(ondemand::value value, std::string_view& raw) {
   return true;
 }
 
-void append_json_string(std::string& out, std::string_view text) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  out += '"';
+namespace {
+
+constexpr char kHex[] = "0123456789abcdef";
+
+// The escape RFC 8259 requires for `c`, or an empty view when it stands for itself.
+// `scratch` holds a \u00XX escape.
+std::string_view json_escape(char c, char (&scratch)[6]) {
+  switch (c) {
+    case '"':
+      return R"(\")";
+    case '\\':
+      return R"(\\)";
+    case '\n':
+      return R"(\n)";
+    case '\r':
+      return R"(\r)";
+    case '\t':
+      return R"(\t)";
+    default:
+      break;
+  }
+  const auto byte = static_cast<unsigned char>(c);
+  if (byte >= 0x20) return {};
+  scratch[0] = '\\';
+  scratch[1] = 'u';
+  scratch[2] = '0';
+  scratch[3] = '0';
+  scratch[4] = kHex[byte >> 4];
+  scratch[5] = kHex[byte & 0xF];
+  return {scratch, 6};
+}
+
+}  // namespace
+
+size_t json_string_bytes(std::string_view text) {
+  size_t bytes = 2;
+  char scratch[6];
   for (const char c : text) {
-    const auto byte = static_cast<unsigned char>(c);
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (c == '\n') {
-      out += "\\n";
-    } else if (c == '\r') {
-      out += "\\r";
-    } else if (c == '\t') {
-      out += "\\t";
-    } else if (byte < 0x20) {
-      out += "\\u00";
-      out += kHex[byte >> 4];
-      out += kHex[byte & 0xF];
+    const std::string_view escape = json_escape(c, scratch);
+    bytes += escape.empty() ? 1 : escape.size();
+  }
+  return bytes;
+}
+
+size_t write_json_string(char* out, std::string_view text) {
+  char* p = out;
+  *p++ = '"';
+  char scratch[6];
+  for (const char c : text) {
+    const std::string_view escape = json_escape(c, scratch);
+    if (escape.empty()) {
+      *p++ = c;
     } else {
-      out += c;
+      std::memcpy(p, escape.data(), escape.size());
+      p += escape.size();
     }
   }
-  out += '"';
+  *p++ = '"';
+  return static_cast<size_t>(p - out);
+}
+
+void append_json_string(std::string& out, std::string_view text) {
+  const size_t at = out.size();
+  out.resize(at + json_string_bytes(text));
+  write_json_string(out.data() + at, text);
 }
 
 }  // namespace herald::protocol::pubsub

@@ -38,7 +38,10 @@ inline constexpr int kJsonDepthMax = 1000;
 // it marks its end).
 [[nodiscard]] bool read_raw_json_value(simdjson::ondemand::value value, std::string_view& raw);
 
-// Appends `text` as a JSON string, quotes included, escaping what RFC 8259 requires.
+// `text` as a JSON string, quotes included, escaping what RFC 8259 requires: its length, and
+// writing it into `out` (json_string_bytes() long; returns that count), and appending it.
+[[nodiscard]] size_t json_string_bytes(std::string_view text);
+size_t write_json_string(char* out, std::string_view text);
 void append_json_string(std::string& out, std::string_view text);
 
 }  // namespace herald::protocol::pubsub

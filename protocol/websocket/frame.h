@@ -22,6 +22,14 @@ inline constexpr size_t kControlPayloadBytesMax = 125;
 
 [[nodiscard]] constexpr bool is_control(Opcode op) { return (static_cast<uint8_t>(op) & 0x8) != 0; }
 
+// Bytes of an unmasked (server) frame header: RFC 6455 section 5.2's shortest length encoding,
+// as write_frame_header() uses.
+[[nodiscard]] constexpr size_t frame_header_bytes(uint64_t payload_bytes) {
+  if (payload_bytes <= 125) return 2;
+  if (payload_bytes <= 0xFFFF) return 4;
+  return 10;
+}
+
 // Writes an unmasked (server) frame header into `out`, which must hold
 // kServerFrameHeaderBytesMax bytes. Uses the shortest length encoding. Returns bytes written.
 size_t write_frame_header(uint8_t* out, Opcode opcode, uint64_t payload_bytes, bool fin = true);

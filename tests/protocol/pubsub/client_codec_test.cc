@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "protocol/pubsub/encode.h"
+#include "protocol/pubsub/notice.h"
 
 namespace herald::protocol::pubsub {
 namespace {
@@ -231,13 +232,13 @@ TEST(ClientServerRoundTripTest, ServerMessagesReachTheClientIntact) {
     EXPECT_EQ(message.data, data);
     EXPECT_EQ(message.binary, binary);
   }
-  ASSERT_TRUE(parser.parse_text(bytes(encode_ack(R"("id")", true, 5)), message));
+  ASSERT_TRUE(parser.parse_text(bytes(encode_notice(Ack{R"("id")", true, 5})), message));
   EXPECT_EQ(message.id, R"("id")");
   EXPECT_EQ(message.seq, 5u);
-  ASSERT_TRUE(parser.parse_text(bytes(encode_error("3", ErrorCode::kBadRequest, "x\"y")), message));
+  ASSERT_TRUE(parser.parse_text(bytes(encode_notice(Error{"3", ErrorCode::kBadRequest, "x\"y"})), message));
   EXPECT_EQ(message.code, "bad_request");
   EXPECT_EQ(message.text, "x\"y");
-  ASSERT_TRUE(parser.parse_text(bytes(encode_gap("g", 4)), message));
+  ASSERT_TRUE(parser.parse_text(bytes(encode_notice(Gap{"g", 4})), message));
   EXPECT_EQ(message.kind, ServerMessage::Kind::kGap);
   EXPECT_EQ(message.missed, 4u);
 }

@@ -1,6 +1,7 @@
 // Server encoders (PROTOCOL.md sections 4 and 5) byte for byte: message frames with their
 // WebSocket headers at each length encoding, acks, errors and gaps.
 #include "protocol/pubsub/encode.h"
+#include "protocol/pubsub/notice.h"
 
 #include <gtest/gtest.h>
 
@@ -94,26 +95,26 @@ TEST(EncodeTest, FramesLongBinaryMessages) {
 }
 
 TEST(EncodeTest, WritesAcks) {
-  EXPECT_EQ(encode_ack(R"("s1")", false, 0), R"({"type":"ack","id":"s1"})");
-  EXPECT_EQ(encode_ack("7", true, 42), R"({"type":"ack","id":7,"seq":42})");
-  EXPECT_EQ(encode_ack("0", true, UINT64_MAX),
+  EXPECT_EQ(encode_notice(Ack{R"("s1")", false, 0}), R"({"type":"ack","id":"s1"})");
+  EXPECT_EQ(encode_notice(Ack{"7", true, 42}), R"({"type":"ack","id":7,"seq":42})");
+  EXPECT_EQ(encode_notice(Ack{"0", true, UINT64_MAX}),
             R"({"type":"ack","id":0,"seq":18446744073709551615})");
-  EXPECT_EQ(encode_ack(R"("a\"b")", true, 0), R"({"type":"ack","id":"a\"b","seq":0})");
+  EXPECT_EQ(encode_notice(Ack{R"("a\"b")", true, 0}), R"({"type":"ack","id":"a\"b","seq":0})");
 }
 
 TEST(EncodeTest, WritesErrors) {
-  EXPECT_EQ(encode_error(R"("s1")", ErrorCode::kBadTopic, "empty token in topic"),
+  EXPECT_EQ(encode_notice(Error{R"("s1")", ErrorCode::kBadTopic, "empty token in topic"}),
             R"({"type":"error","id":"s1","code":"bad_topic","text":"empty token in topic"})");
-  EXPECT_EQ(encode_error("", ErrorCode::kBadJson, "invalid JSON"),
+  EXPECT_EQ(encode_notice(Error{"", ErrorCode::kBadJson, "invalid JSON"}),
             R"({"type":"error","code":"bad_json","text":"invalid JSON"})");
-  EXPECT_EQ(encode_error("3", ErrorCode::kTooManyTopics, "say \"hi\"\\\n\x01"),
+  EXPECT_EQ(encode_notice(Error{"3", ErrorCode::kTooManyTopics, "say \"hi\"\\\n\x01"}),
             R"({"type":"error","id":3,"code":"too_many_topics","text":"say \"hi\"\\\n\u0001"})");
 }
 
 TEST(EncodeTest, WritesGaps) {
-  EXPECT_EQ(encode_gap("prices.nasdaq.AAPL", 12),
+  EXPECT_EQ(encode_notice(Gap{"prices.nasdaq.AAPL", 12}),
             R"({"type":"gap","topic":"prices.nasdaq.AAPL","missed":12})");
-  EXPECT_EQ(encode_gap("t", 0), R"({"type":"gap","topic":"t","missed":0})");
+  EXPECT_EQ(encode_notice(Gap{"t", 0}), R"({"type":"gap","topic":"t","missed":0})");
 }
 
 }  // namespace

@@ -13,6 +13,7 @@
 #include "protocol/pubsub/client_codec.h"
 #include "protocol/pubsub/command.h"
 #include "protocol/pubsub/encode.h"
+#include "protocol/pubsub/notice.h"
 
 namespace herald::protocol::pubsub {
 namespace {
@@ -283,19 +284,19 @@ std::string encode_server_message(const ServerMessage& message) {
       // A subscribe's ack after a replay carries `complete` instead of a publish's `seq`.
       if (message.has_complete) {
         EXPECT_FALSE(message.has_seq) << "no encoder writes both seq and complete";
-        return encode_subscribe_ack(message.id, message.complete);
+        return encode_notice(SubscribeAck{message.id, message.complete});
       }
-      return encode_ack(message.id, message.has_seq, message.seq);
+      return encode_notice(Ack{message.id, message.has_seq, message.seq});
     case ServerMessage::Kind::kError:
       if (const std::optional<ErrorCode> code = error_code_named(message.code)) {
-        return encode_error(message.id, *code, message.text);
+        return encode_notice(Error{message.id, *code, message.text});
       }
       ADD_FAILURE() << "unknown code " << message.code;
       return {};
     case ServerMessage::Kind::kGap:
-      return encode_gap(message.topic, message.missed);
+      return encode_notice(Gap{message.topic, message.missed});
     case ServerMessage::Kind::kRecovery:
-      return encode_recovery({message.topic, message.epoch, message.first, message.from,
+      return encode_notice(Recovery{message.topic, message.epoch, message.first, message.from,
                               message.next, message.complete});
   }
   return {};

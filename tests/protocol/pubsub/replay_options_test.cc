@@ -6,6 +6,7 @@
 
 #include "protocol/pubsub/command.h"
 #include "protocol/pubsub/encode.h"
+#include "protocol/pubsub/notice.h"
 
 namespace herald::protocol::pubsub {
 namespace {
@@ -151,15 +152,15 @@ TEST_F(ReplayOptionsTest, BoundsThePatternTable) {
 }
 
 TEST(RecoveryEncodingTest, WritesTheSection9Shapes) {
-  EXPECT_EQ(encode_recovery({"T", "9f2c4e1a0b3d5c7e", 5, 121, 130, true}),
+  EXPECT_EQ(encode_notice(Recovery{"T", "9f2c4e1a0b3d5c7e", 5, 121, 130, true}),
             R"({"type":"recovery","topic":"T","epoch":"9f2c4e1a0b3d5c7e","first":5,"from":121,)"
             R"("next":130,"complete":true})");
-  EXPECT_EQ(encode_recovery({"a.b", "0000000000000000", 0, 1, 1, false}),
+  EXPECT_EQ(encode_notice(Recovery{"a.b", "0000000000000000", 0, 1, 1, false}),
             R"({"type":"recovery","topic":"a.b","epoch":"0000000000000000","first":0,"from":1,)"
             R"("next":1,"complete":false})");
-  EXPECT_EQ(encode_subscribe_ack(R"("s1")", true), R"({"type":"ack","id":"s1","complete":true})");
-  EXPECT_EQ(encode_subscribe_ack("7", false), R"({"type":"ack","id":7,"complete":false})");
-  EXPECT_EQ(encode_subscribe_ack("", true), R"({"type":"ack","complete":true})");
+  EXPECT_EQ(encode_notice(SubscribeAck{R"("s1")", true}), R"({"type":"ack","id":"s1","complete":true})");
+  EXPECT_EQ(encode_notice(SubscribeAck{"7", false}), R"({"type":"ack","id":7,"complete":false})");
+  EXPECT_EQ(encode_notice(SubscribeAck{"", true}), R"({"type":"ack","complete":true})");
 }
 
 }  // namespace
