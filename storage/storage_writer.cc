@@ -278,6 +278,7 @@ bool StorageWriter::do_round() {
 // One group commit: one append per log, fsynced when any rocksdb message of the batch asked
 // for sync (the others become durable sooner than they needed to, never later).
 void StorageWriter::write_appends() {
+  if (config_.before_write) config_.before_write();
   Batch& batch = *batch_;
   batch.memory_entries.clear();
   batch.rocksdb_entries.clear();

@@ -32,6 +32,9 @@ struct StorageConfig {
   uint64_t rocksdb_block_cache_bytes = 32 << 20;
   // Unix milliseconds for age retention; tests may replace it.
   std::function<int64_t()> clock_ms;
+  // Called on the writer's thread before each group commit, when set: tests hold the writer
+  // with it, as a slow disk would, to fill the append queues.
+  std::function<void()> before_write;
 };
 
 // One message to store. The producer fills it (copying the topic and payload once, or moving
@@ -77,6 +80,9 @@ class StorageProducer {
   // when the queue is full, in which case `request` is left untouched. The append is only
   // picked up after the next submit().
   [[nodiscard]] uint64_t try_append(AppendRequest&& request);
+  // Whether try_append() would queue one now. A publisher checks first: a message must not
+  // take a sequence number it cannot append.
+  [[nodiscard]] bool can_append() { return appends_.writable(); }
   // Queues one read; false (request untouched) when read_queue_capacity reads are already
   // waiting to be answered or taken.
   [[nodiscard]] bool try_read(ReadRequest&& request);

@@ -70,7 +70,7 @@ std::string_view refusal_name(Refusal refusal) {
       "bad_commands",   "publish_rate",       "origin",
       "unauthorized",   "forbidden",          "auth_timeout",
       "token_expired",  "connections_per_ip", "connection_rate_per_ip",
-      "proxy_header"};
+      "proxy_header",   "storage_busy"};
   return kNames[static_cast<size_t>(refusal)];
 }
 

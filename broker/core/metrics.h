@@ -69,8 +69,9 @@ enum class Refusal : uint8_t {
   kConnectionsPerIp,  // 429: --max-connections-per-ip
   kConnectionRate,    // 429: --max-new-connections-per-ip-per-s (or the address table full)
   kProxyHeader,       // TCP closed: an invalid PROXY v2 header from a trusted proxy
+  kStorageBusy,       // 503 + Retry-After: POST /publish while the history writer is behind
 };
-inline constexpr size_t kRefusalKinds = 16;
+inline constexpr size_t kRefusalKinds = 17;
 // Their label values, in enum order.
 [[nodiscard]] std::string_view refusal_name(Refusal refusal);
 

@@ -156,6 +156,7 @@ class Connection {
   Phase phase_ = Phase::kActive;
   bool recv_armed_ = false;          // a multishot receive is in flight
   bool recv_paused_ = false;         // reading stopped: the send queue is over its bound
+  bool storage_paused_ = false;      // reading stopped: a topic's owner holds its publishes
   bool peer_eof_ = false;            // the peer ended its side (recv returned 0)
   bool ping_sent_ = false;           // an idle ping is out and nothing arrived since
   bool refused_ = false;             // answered 503; never counted as open

@@ -143,6 +143,13 @@ void Worker::on_http_publish(Connection& connection) {
   if (json && !is_one_json_value(request.body)) {
     return session.respond(400, "text/plain", "invalid JSON: the body must be one JSON value\n");
   }
+  if (storage_busy_for(topic)) {
+    // The owner holds this topic's publishes until the history writer catches up; a WebSocket
+    // publisher is paused instead, but an HTTP client is told to come back.
+    counters_.count_refusal(core::Refusal::kStorageBusy);
+    static const std::string kRetryAfter[] = {"Retry-After: 1"};
+    return session.respond(503, "text/plain", "history writer busy: retry\n", kRetryAfter);
+  }
   core::PublishRequest::Fields fields;
   fields.topic = topic;
   fields.payload = {reinterpret_cast<const uint8_t*>(request.body.data()), request.body.size()};

@@ -59,6 +59,16 @@ class Hub {
   // sees the subscription (worker_history.cc, "The seam").
   void bump_seam(uint32_t index) { seams_[index].count.fetch_add(1, std::memory_order_acq_rel); }
 
+  // Any thread: whether worker `index` holds publishes because its storage queue is full.
+  // Publishers of its topics with history stop reading until it clears (worker_history.cc,
+  // "Back-pressure"); it wakes every worker when it does.
+  [[nodiscard]] bool storage_busy(uint32_t index) const {
+    return seams_[index].storage_busy.load(std::memory_order_acquire);
+  }
+  void set_storage_busy(uint32_t index, bool busy) {
+    seams_[index].storage_busy.store(busy, std::memory_order_release);
+  }
+
   // The shared count behind --max-topics (TopicTable).
   [[nodiscard]] std::atomic<uint64_t>& topic_count() { return topic_count_; }
   [[nodiscard]] uint64_t topics_max() const { return topics_max_; }
@@ -83,6 +93,7 @@ class Hub {
   std::vector<std::unique_ptr<Channel>> channels_;  // [from * count + to], null on the diagonal
   struct alignas(64) Seam {  // a line each: owners bump their own on every history append
     std::atomic<uint64_t> count{0};
+    std::atomic<bool> storage_busy{false};  // written only when it changes
   };
 
   std::vector<Peer> peers_;

@@ -22,6 +22,12 @@ void PeerChannels::note_wake(uint32_t to) {
   wake_list_.push_back(to);
 }
 
+void PeerChannels::wake_all() {
+  for (uint32_t to = 0; to < outboxes_.size(); ++to) {
+    if (to != index_) note_wake(to);
+  }
+}
+
 void PeerChannels::push(uint32_t to, ChannelItem item, WorkerCounters& counters) {
   Outbox& outbox = outboxes_[to];
   // Behind an overflow the item must wait its turn: channels are FIFO per pair.

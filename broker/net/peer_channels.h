@@ -22,6 +22,8 @@ class PeerChannels {
   PeerChannels(const PeerChannels&) = delete;
   PeerChannels& operator=(const PeerChannels&) = delete;
 
+  // Wakes every other worker at the next flush (they look at shared state again).
+  void wake_all();
   // Queues `item` for peer `to`, behind anything already waiting for it (channels are FIFO).
   void push(uint32_t to, ChannelItem item, WorkerCounters& counters);
   // Hands each waiting item to `on_item(item)`, at most kDrainMax per peer per call.

@@ -58,6 +58,7 @@ Worker::Worker(const ServerConfig& config, const ws::SessionConfig& session_conf
 Worker::~Worker() {
   // Publishes whose history write was never settled: nobody is left to answer.
   for (const PendingAck& ack : acks_waiting_) core::PublishRequest::destroy(ack.request);
+  for (core::PublishRequest* request : held_publishes_) core::PublishRequest::destroy(request);
   if (wake_fd_ >= 0) close(wake_fd_);
 }
 
@@ -261,7 +262,7 @@ void Worker::open_connection(uint32_t file_slot, bool tls) {
 
 bool Worker::wants_recv(const Connection& connection) const {
   return connection.phase_ != Connection::Phase::kClosing && !connection.recv_armed_ &&
-         !connection.recv_paused_ && !connection.peer_eof_;
+         !connection.recv_paused_ && !connection.storage_paused_ && !connection.peer_eof_;
 }
 
 void Worker::submit_recv(Connection& connection) {
@@ -346,6 +347,10 @@ void Worker::pause_recv(Connection& connection) {
   if (connection.recv_paused_) return;
   connection.recv_paused_ = true;
   ++counters_.recv_pauses;
+  stop_recv(connection);
+}
+
+void Worker::stop_recv(Connection& connection) {
   if (!connection.recv_armed_) return;
   io_->cancel(tag(OpKind::kRecv, connection), tag(OpKind::kCancel, connection));
   ++connection.ops_in_flight_;

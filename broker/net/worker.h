@@ -114,6 +114,7 @@ class Worker final : private ConnectionHandler {
   void on_recv_complete(Connection& connection, const io::Completion& completion);
   void on_bytes(Connection& connection, uint16_t buffer_id, size_t bytes);
   void pause_recv(Connection& connection);
+  void stop_recv(Connection& connection);
   void submit_send(Connection& connection);
   void on_send_complete(Connection& connection, const io::Completion& completion);
   void schedule_flush(Connection& connection);
@@ -203,6 +204,16 @@ class Worker final : private ConnectionHandler {
   // replay seam relies on that order). Returns its ticket, 0 when the topic keeps no history.
   [[nodiscard]] uint64_t append_history(const core::PublishRequest::Fields& fields, uint64_t seq);
   void answer_publish(core::PublishRequest* request);
+  // Back-pressure (worker_history.cc): publishes to topics with history wait in
+  // held_publishes_ while the storage queue is full, and their publishers stop reading.
+  [[nodiscard]] bool must_wait_for_storage(std::string_view topic);
+  void hold_publish(core::PublishRequest* request);
+  void release_held_publishes();
+  // After a publish on `topic` by `connection`: stop reading it while the owner holds.
+  void pause_if_storage_busy(Connection& connection, std::string_view topic);
+  void resume_storage_paused();
+  // POST /publish answers 503 rather than wait: the owner of `topic` holds publishes.
+  [[nodiscard]] bool storage_busy_for(std::string_view topic);
   void storage_tick();
   void settle_acks();
   // Bumps every worker's seam (Hub::bump_seam) once a subscription is registered.
@@ -257,6 +268,8 @@ class Worker final : private ConnectionHandler {
   void push_item(uint32_t to, ChannelItem item);
   void on_item(const ChannelItem& item);
   void on_publish_request(core::PublishRequest* request);
+  // The owner's part for a request: sequence it, then answer it (at once, or once durable).
+  void sequence_request(core::PublishRequest* request);
   void on_publish_answer(core::PublishRequest* request);
 
   const ServerConfig& config_;
@@ -309,6 +322,13 @@ class Worker final : private ConnectionHandler {
   std::vector<std::string> pattern_topics_;  // reused by every pattern subscribe
   uint64_t group_ids_ = 0;
   std::deque<PendingAck> acks_waiting_;                       // in ticket order
+  std::deque<core::PublishRequest*> held_publishes_;          // in arrival order
+  bool holding_ = false;                                      // set in the Hub (storage_busy)
+  struct StoragePause {
+    uint64_t connection;
+    uint32_t owner;  // whose storage_busy it waits on
+  };
+  std::vector<StoragePause> storage_paused_;
   std::deque<storage::ReadRequest> reads_waiting_;            // the read queue was full
   std::unordered_map<uint64_t, ReadTarget> reads_in_flight_;  // by token
   std::vector<ReadTarget> replays_draining_;  // replays waiting for their send queue to drain

@@ -28,6 +28,14 @@ void Worker::on_item(const ChannelItem& item) {
 }
 
 void Worker::on_publish_request(core::PublishRequest* request) {
+  if (must_wait_for_storage(request->topic())) {
+    hold_publish(request);
+    return;
+  }
+  sequence_request(request);
+}
+
+void Worker::sequence_request(core::PublishRequest* request) {
   core::PublishRequest::Fields fields;
   fields.topic = request->topic();
   fields.id = request->id();
@@ -49,8 +57,8 @@ void Worker::on_publish_request(core::PublishRequest* request) {
     return;
   }
   // The answer follows this message's frame on the same channel, so the publisher's worker
-  // delivers an echo before it acknowledges.
-  push_item(request->reply().worker, ChannelItem{ChannelItem::Kind::kAnswer, request});
+  // delivers an echo before it acknowledges (a held publish may be this worker's own).
+  answer_publish(request);
 }
 
 void Worker::on_publish_answer(core::PublishRequest* request) {

@@ -12,7 +12,6 @@
 // read while the send queue drains; held frames are bounded and, past the bound, let go and
 // read back from the log instead. The rules live in core::ReplayCursor; this file carries out
 // its actions (reads, recoveries, replayed pages, held frames released live).
-#include <sched.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -111,17 +110,73 @@ uint64_t Worker::append_history(const core::PublishRequest::Fields& fields, uint
   request.binary = fields.binary;
   request.payload.assign(reinterpret_cast<const char*>(fields.payload.data()),
                          fields.payload.size());
-  uint64_t ticket = storage_->try_append(std::move(request));
-  // A full queue means the disk is behind by a whole queue: wait for it here rather than
-  // broadcast a frame whose append is not queued (the seam) or grow without bound.
-  while (ticket == 0) {
-    storage_->submit();
-    sched_yield();
-    ticket = storage_->try_append(std::move(request));
-  }
+  // must_wait_for_storage() said there is room, and only this thread fills the queue.
+  const uint64_t ticket = storage_->try_append(std::move(request));
+  assert(ticket != 0);
   // Pairs with the bump in start_replay(): see the seam above.
   hub_.bump_seam(index_);
   return ticket;
+}
+
+// Back-pressure. A full storage queue means the disk is behind by a whole queue. The owner
+// must neither broadcast a message whose append is not queued (the seam) nor wait for the
+// disk on the loop, which serves every other connection. So it holds the topic's publishes,
+// in order, behind the first that found the queue full, and says so in the Hub; the workers
+// of their publishers stop reading those connections (each has sent at most what one receive
+// held) and POST /publish answers 503 with Retry-After. Each tick the owner sequences what now
+// fits; once none is held it clears the flag and wakes every worker to read again.
+
+bool Worker::must_wait_for_storage(std::string_view topic) {
+  if (storage_ == nullptr) return false;
+  if (held_publishes_.empty() && storage_->can_append()) return false;
+  return has_history(topic, true);
+}
+
+void Worker::hold_publish(core::PublishRequest* request) {
+  held_publishes_.push_back(request);
+  ++counters_.publishes_held;
+  if (!holding_) {
+    holding_ = true;
+    hub_.set_storage_busy(index_, true);
+  }
+}
+
+void Worker::release_held_publishes() {
+  while (!held_publishes_.empty() && storage_->can_append()) {
+    core::PublishRequest* request = held_publishes_.front();
+    held_publishes_.pop_front();
+    sequence_request(request);
+  }
+  if (holding_ && held_publishes_.empty()) {
+    holding_ = false;
+    hub_.set_storage_busy(index_, false);
+    channels_.wake_all();
+  }
+}
+
+bool Worker::storage_busy_for(std::string_view topic) {
+  if (storage_ == nullptr) return false;
+  return hub_.storage_busy(core::owner_of(topic, hub_.worker_count())) && has_history(topic, false);
+}
+
+void Worker::pause_if_storage_busy(Connection& connection, std::string_view topic) {
+  if (connection.storage_paused_ || !storage_busy_for(topic)) return;
+  connection.storage_paused_ = true;
+  storage_paused_.push_back(
+      StoragePause{key_of(connection), core::owner_of(topic, hub_.worker_count())});
+  ++counters_.storage_pauses;
+  stop_recv(connection);
+}
+
+void Worker::resume_storage_paused() {
+  std::erase_if(storage_paused_, [this](const StoragePause& pause) {
+    if (hub_.storage_busy(pause.owner)) return false;
+    if (Connection* connection = find(pause.connection); connection != nullptr) {
+      connection->storage_paused_ = false;
+      if (wants_recv(*connection)) submit_recv(*connection);
+    }
+    return true;
+  });
 }
 
 void Worker::answer_publish(core::PublishRequest* request) {
@@ -168,6 +223,8 @@ void Worker::storage_tick() {
   while (!reads_waiting_.empty() && storage_->try_read(std::move(reads_waiting_.front()))) {
     reads_waiting_.pop_front();
   }
+  release_held_publishes();
+  resume_storage_paused();
   storage_->submit();
   count_storage_failures();
   settle_acks();

@@ -123,7 +123,9 @@ void Worker::publish(Connection& connection, const pubsub::Command& command) {
   fields.reply = core::ReplyAddress{index_, key_of(connection)};
   core::PublishRequest::Status status = core::PublishRequest::Status::kPending;
   uint64_t seq = 0;
-  if (!route_publish(fields, status, seq)) return;  // the owner answers later
+  const bool answered = route_publish(fields, status, seq);
+  pause_if_storage_busy(connection, command.topic);
+  if (!answered) return;  // the owner answers later
   if (status == core::PublishRequest::Status::kTooManyTopics) {
     counters_.count_refusal(core::Refusal::kTopics);
     command_failed(connection, command.id, pubsub::ErrorCode::kTooManyTopics,
@@ -177,6 +179,10 @@ bool Worker::route_publish(const core::PublishRequest::Fields& fields,
   if (owner != index_) {
     push_item(owner,
               ChannelItem{ChannelItem::Kind::kPublish, core::PublishRequest::create(fields)});
+    return false;
+  }
+  if (must_wait_for_storage(fields.topic)) {
+    hold_publish(core::PublishRequest::create(fields));
     return false;
   }
   uint64_t ticket = 0;

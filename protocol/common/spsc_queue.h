@@ -28,6 +28,15 @@ class SpscQueue {
   [[nodiscard]] bool try_push(const T& item) { return push(item); }
   [[nodiscard]] bool try_push(T&& item) { return push(std::move(item)); }
 
+  // Producer only: whether a push would succeed now.
+  [[nodiscard]] bool writable() {
+    const size_t tail = tail_.load(std::memory_order_relaxed);
+    if (tail - head_cached_ <= mask_) return true;
+    // Only the consumer moves head_: refresh the cached copy only when it looks full.
+    head_cached_ = head_.load(std::memory_order_acquire);
+    return tail - head_cached_ <= mask_;
+  }
+
   // Consumer only. Moves the oldest item into `out`; false when empty.
   [[nodiscard]] bool try_pop(T& out) {
     size_t head = head_.load(std::memory_order_relaxed);
@@ -57,12 +66,8 @@ class SpscQueue {
 
   template <typename U>
   bool push(U&& item) {
-    size_t tail = tail_.load(std::memory_order_relaxed);
-    if (tail - head_cached_ > mask_) {
-      // Only the consumer moves head_: refresh the cached copy only when it looks full.
-      head_cached_ = head_.load(std::memory_order_acquire);
-      if (tail - head_cached_ > mask_) return false;
-    }
+    if (!writable()) return false;
+    const size_t tail = tail_.load(std::memory_order_relaxed);
     slots_[tail & mask_] = std::forward<U>(item);
     tail_.store(tail + 1, std::memory_order_release);  // publishes the slot to the consumer
     return true;

@@ -130,9 +130,10 @@ void Session::reject(int http_status, std::string_view reason) {
   answer_and_close(build_http_response(http_status, "text/plain", reason));
 }
 
-void Session::respond(int http_status, std::string_view content_type, std::string_view body) {
+void Session::respond(int http_status, std::string_view content_type, std::string_view body,
+                      std::span<const std::string> extra_headers) {
   assert(state_ == State::kDeciding);
-  answer_and_close(build_http_response(http_status, content_type, body));
+  answer_and_close(build_http_response(http_status, content_type, body, extra_headers));
 }
 
 void Session::send_text(std::span<const uint8_t> payload) {

@@ -77,7 +77,9 @@ class Session {
   // Decisions, valid only in kDeciding.
   void accept();                                          // queue 101, enter kOpen
   void reject(int http_status, std::string_view reason);  // queue an error page, enter kClosed
-  void respond(int http_status, std::string_view content_type, std::string_view body);
+  // `extra_headers`: whole lines without CRLF, e.g. "Retry-After: 1".
+  void respond(int http_status, std::string_view content_type, std::string_view body,
+               std::span<const std::string> extra_headers = {});
 
   // Valid only in kOpen; each queues one complete, unfragmented frame.
   void send_text(std::span<const uint8_t> payload);

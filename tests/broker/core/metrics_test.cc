@@ -107,7 +107,7 @@ TEST(MetricsTest, EveryFamilyHasHelpAndTypeBeforeItsSamples) {
   // but not exported: connections closed and refused, messages in and out, I/O errors,
   // abnormal closes, three timeouts, receive pauses and buffer shortages, channel overflows,
   // close codes and other close codes; and closes by reason (core::CloseReason).
-  EXPECT_EQ(families, 35);
+  EXPECT_EQ(families, 37);
 }
 
 // Every entry of metric_table.h is exported: HELP with its text, TYPE, and a sample that
