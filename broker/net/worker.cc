@@ -56,9 +56,6 @@ Worker::Worker(const ServerConfig& config, const ws::SessionConfig& session_conf
 }
 
 Worker::~Worker() {
-  // Publishes whose history write was never settled: nobody is left to answer.
-  for (const PendingAck& ack : acks_waiting_) core::PublishRequest::destroy(ack.request);
-  for (core::PublishRequest* request : held_publishes_) core::PublishRequest::destroy(request);
   if (wake_fd_ >= 0) close(wake_fd_);
 }
 

@@ -28,6 +28,7 @@
 #include "broker/net/connection.h"
 #include "broker/net/connection_table.h"
 #include "broker/net/counters.h"
+#include "broker/net/history_client.h"
 #include "broker/net/hub.h"
 #include "broker/net/listener.h"
 #include "broker/net/peer_channels.h"
@@ -192,20 +193,13 @@ class Worker final : private ConnectionHandler {
   [[nodiscard]] static size_t entries_in_send(const Connection& connection);
 
   // History, durable acks and replay (worker_history.cc).
-  struct PendingAck {
-    uint64_t ticket;  // the append's; the ack goes out once the storage settles it
-    core::PublishRequest* request;
-  };
-  struct ReadTarget {
-    uint64_t connection;
-    std::string topic;
-  };
+  using ReadTarget = HistoryClient::ReadTarget;
   // Queues the append of a message of a topic with history before it is broadcast (the
   // replay seam relies on that order). Returns its ticket, 0 when the topic keeps no history.
   [[nodiscard]] uint64_t append_history(const core::PublishRequest::Fields& fields, uint64_t seq);
   void answer_publish(core::PublishRequest* request);
-  // Back-pressure (worker_history.cc): publishes to topics with history wait in
-  // held_publishes_ while the storage queue is full, and their publishers stop reading.
+  // Back-pressure (worker_history.cc): publishes to topics with history wait in the history
+  // client while the storage queue is full, and their publishers stop reading.
   [[nodiscard]] bool must_wait_for_storage(std::string_view topic);
   void hold_publish(core::PublishRequest* request);
   void release_held_publishes();
@@ -215,11 +209,8 @@ class Worker final : private ConnectionHandler {
   // POST /publish answers 503 rather than wait: the owner of `topic` holds publishes.
   [[nodiscard]] bool storage_busy_for(std::string_view topic);
   void storage_tick();
-  void settle_acks();
   // Bumps every worker's seam (Hub::bump_seam) once a subscription is registered.
   void bump_seams();
-  // Sets the storage_failures counter from the producer's failed and settled tickets.
-  void count_storage_failures();
   // Subscribe on a topic with history: registers the replay and sends the first read. The
   // recovery, the replayed messages and the ack follow when the read is answered.
   void start_replay(Connection& connection, const protocol::pubsub::Command& command,
@@ -229,10 +220,6 @@ class Worker final : private ConnectionHandler {
                     protocol::pubsub::Replay start, uint64_t value, std::string_view epoch,
                     std::string_view ack_id, protocol::pubsub::Policy policy,
                     std::string_view filter, uint64_t group);
-  // Whether `topic` keeps history (cached per worker); `owner`: list it in HistoryTopics.
-  [[nodiscard]] bool has_history(std::string_view topic, bool owner);
-  // False when a replay or snapshot option on `filter` could find no history (no_history).
-  [[nodiscard]] bool may_have_history(std::string_view filter);
   // worker_history_patterns.cc: a pattern subscribe replays every matching topic; a topic
   // first met later is introduced with a recovery (false when it needs none).
   void start_pattern_replay(Connection& connection, const protocol::pubsub::Command& command,
@@ -243,7 +230,7 @@ class Worker final : private ConnectionHandler {
   void end_pattern_replays(Connection& connection, std::string_view filter);
   void request_read(Connection& connection, const std::string& topic, ReplayEntry& entry,
                     core::ReplayRead read);
-  void on_read_result(storage::ReadResult& result);
+  void on_read_result(storage::ReadResult& result, const ReadTarget& where);
   void send_recovery(Connection& connection, const std::string& topic, const ReplayEntry& entry,
                      const core::Recovery& recovery);
   // The cursor of `topic` went live: its held frames go out through the policy.
@@ -310,29 +297,16 @@ class Worker final : private ConnectionHandler {
   bool peer_name_failed_ = false;    // the kernel lacks SO_PEERNAME over io_uring (logged once)
 
   // History: null without --history rules.
-  storage::StorageProducer* storage_ = nullptr;
-  const storage::HistoryRules* history_rules_ = nullptr;
-  core::HistoryTopics* history_topics_ = nullptr;
+  std::unique_ptr<HistoryClient> history_;
   bool storage_failure_logged_ = false;
-  struct HistoryCacheEntry {
-    bool kept;    // a rule gives the topic history
-    bool listed;  // this worker (its owner) put it in history_topics_
-  };
-  TopicMap<HistoryCacheEntry> history_cache_;
   std::vector<std::string> pattern_topics_;  // reused by every pattern subscribe
   uint64_t group_ids_ = 0;
-  std::deque<PendingAck> acks_waiting_;                       // in ticket order
-  std::deque<core::PublishRequest*> held_publishes_;          // in arrival order
-  bool holding_ = false;                                      // set in the Hub (storage_busy)
   struct StoragePause {
     uint64_t connection;
     uint32_t owner;  // whose storage_busy it waits on
   };
   std::vector<StoragePause> storage_paused_;
-  std::deque<storage::ReadRequest> reads_waiting_;            // the read queue was full
-  std::unordered_map<uint64_t, ReadTarget> reads_in_flight_;  // by token
   std::vector<ReadTarget> replays_draining_;  // replays waiting for their send queue to drain
-  uint64_t read_tokens_ = 0;
   storage::ReadResult read_result_;  // reused by every taken read
   // TLS: null slot for a plain-only server.
   Acceptor tls_acceptor_;

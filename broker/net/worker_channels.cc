@@ -53,7 +53,7 @@ void Worker::sequence_request(core::PublishRequest* request) {
     return;
   }
   if (ticket != 0) {  // answered once durable (worker_history.cc)
-    acks_waiting_.push_back(PendingAck{ticket, request});
+    history_->ack_after(ticket, request);
     return;
   }
   // The answer follows this message's frame on the same channel, so the publisher's worker

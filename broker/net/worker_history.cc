@@ -80,9 +80,7 @@ core::ReplayPage page_of(const storage::ReadResult& result) {
 
 void Worker::attach_storage(storage::StorageProducer& producer, const storage::HistoryRules& rules,
                             core::HistoryTopics& topics) {
-  storage_ = &producer;
-  history_rules_ = &rules;
-  history_topics_ = &topics;
+  history_ = std::make_unique<HistoryClient>(producer, rules, topics);
 }
 
 bool Worker::continue_topic(std::string_view topic, uint64_t last_seq) {
@@ -102,17 +100,8 @@ void Worker::wake() {
 // Appends and acks.
 
 uint64_t Worker::append_history(const core::PublishRequest::Fields& fields, uint64_t seq) {
-  if (!has_history(fields.topic, true)) return 0;
-  storage::AppendRequest request;
-  request.topic = std::string(fields.topic);
-  request.seq = seq;
-  request.time_ms = wall_clock_ms();
-  request.binary = fields.binary;
-  request.payload.assign(reinterpret_cast<const char*>(fields.payload.data()),
-                         fields.payload.size());
-  // must_wait_for_storage() said there is room, and only this thread fills the queue.
-  const uint64_t ticket = storage_->try_append(std::move(request));
-  assert(ticket != 0);
+  if (!history_->has_history(fields.topic, true)) return 0;
+  const uint64_t ticket = history_->append(fields, seq, wall_clock_ms());
   // Pairs with the bump in start_replay(): see the seam above.
   hub_.bump_seam(index_);
   return ticket;
@@ -127,36 +116,28 @@ uint64_t Worker::append_history(const core::PublishRequest::Fields& fields, uint
 // fits; once none is held it clears the flag and wakes every worker to read again.
 
 bool Worker::must_wait_for_storage(std::string_view topic) {
-  if (storage_ == nullptr) return false;
-  if (held_publishes_.empty() && storage_->can_append()) return false;
-  return has_history(topic, true);
+  return history_ != nullptr && history_->must_wait(topic);
 }
 
 void Worker::hold_publish(core::PublishRequest* request) {
-  held_publishes_.push_back(request);
+  if (!history_->holding()) hub_.set_storage_busy(index_, true);
+  history_->hold(request);
   ++counters_.publishes_held;
-  if (!holding_) {
-    holding_ = true;
-    hub_.set_storage_busy(index_, true);
-  }
 }
 
 void Worker::release_held_publishes() {
-  while (!held_publishes_.empty() && storage_->can_append()) {
-    core::PublishRequest* request = held_publishes_.front();
-    held_publishes_.pop_front();
-    sequence_request(request);
-  }
-  if (holding_ && held_publishes_.empty()) {
-    holding_ = false;
+  if (!history_->holding()) return;
+  while (core::PublishRequest* request = history_->take_held()) sequence_request(request);
+  if (!history_->holding()) {
     hub_.set_storage_busy(index_, false);
     channels_.wake_all();
   }
 }
 
 bool Worker::storage_busy_for(std::string_view topic) {
-  if (storage_ == nullptr) return false;
-  return hub_.storage_busy(core::owner_of(topic, hub_.worker_count())) && has_history(topic, false);
+  if (history_ == nullptr) return false;
+  return hub_.storage_busy(core::owner_of(topic, hub_.worker_count())) &&
+         history_->has_history(topic, false);
 }
 
 void Worker::pause_if_storage_busy(Connection& connection, std::string_view topic) {
@@ -187,48 +168,27 @@ void Worker::answer_publish(core::PublishRequest* request) {
   push_item(request->reply().worker, ChannelItem{ChannelItem::Kind::kAnswer, request});
 }
 
-void Worker::settle_acks() {
-  if (acks_waiting_.empty()) return;
-  const uint64_t done = storage_->done_upto();
-  const uint64_t failed = storage_->failed_from();
-  while (!acks_waiting_.empty() && acks_waiting_.front().ticket <= done) {
-    PendingAck ack = acks_waiting_.front();
-    acks_waiting_.pop_front();
-    if (ack.ticket >= failed) ack.request->status = core::PublishRequest::Status::kStorageFailed;
-    answer_publish(ack.request);
-  }
-}
-
-// A failure is sticky: every ticket from failed_from() on fails, so the settled ones from
-// there to done_upto() are this worker's failed appends, whether or not a publisher waits.
-void Worker::count_storage_failures() {
-  const uint64_t failed = storage_->failed_from();
-  if (failed == UINT64_MAX) return;
-  const uint64_t done = storage_->done_upto();
-  counters_.storage_failures.set(done >= failed ? done - failed + 1 : 0);
-  if (!storage_failure_logged_) {
-    // Publishers see storage_failed and 503, but the operator would see nothing: say it once.
-    // The storage's own reason is in RocksDB's LOG under --data-dir.
-    storage_failure_logged_ = true;
-    std::fprintf(stderr,
-                 "herald: error: worker %u: a history write failed; messages to topics with "
-                 "history are still delivered live but no longer stored or acknowledged until "
-                 "a restart (check the disk and the LOG file in --data-dir)\n",
-                 index_);
-  }
-}
-
 void Worker::storage_tick() {
-  if (storage_ == nullptr) return;
-  while (!reads_waiting_.empty() && storage_->try_read(std::move(reads_waiting_.front()))) {
-    reads_waiting_.pop_front();
-  }
+  if (history_ == nullptr) return;
   release_held_publishes();
   resume_storage_paused();
-  storage_->submit();
-  count_storage_failures();
-  settle_acks();
-  while (storage_->try_take_read_result(read_result_)) on_read_result(read_result_);
+  history_->submit();
+  if (uint64_t failed = history_->failed_appends(); failed != 0) {
+    counters_.storage_failures.set(failed);
+    if (!storage_failure_logged_) {
+      // Publishers see storage_failed and 503, but the operator would see nothing: say it
+      // once. The storage's own reason is in RocksDB's LOG under --data-dir.
+      storage_failure_logged_ = true;
+      std::fprintf(stderr,
+                   "herald: error: worker %u: a history write failed; messages to topics with "
+                   "history are still delivered live but no longer stored or acknowledged "
+                   "until a restart (check the disk and the LOG file in --data-dir)\n",
+                   index_);
+    }
+  }
+  history_->settle([this](core::PublishRequest* request) { answer_publish(request); });
+  ReadTarget where;
+  while (history_->take_result(read_result_, where)) on_read_result(read_result_, where);
   resume_draining_replays();
 }
 
@@ -273,19 +233,10 @@ void Worker::request_read(Connection& connection, const std::string& topic, Repl
   // A page at most half the connection's bound: replayed frames bypass the policy, so this is
   // what keeps a replaying connection's queue within one and a half bounds.
   request.limits.bytes_max = std::min<uint64_t>(kPageBytes, config_.max_queued_bytes / 2);
-  request.token = ++read_tokens_;
-  entry.token = request.token;
-  reads_in_flight_[request.token] = ReadTarget{key_of(connection), topic};
-  if (!reads_waiting_.empty() || !storage_->try_read(std::move(request))) {
-    reads_waiting_.push_back(std::move(request));
-  }
+  entry.token = history_->read(std::move(request), ReadTarget{key_of(connection), topic});
 }
 
-void Worker::on_read_result(storage::ReadResult& result) {
-  auto target = reads_in_flight_.find(result.token);
-  if (target == reads_in_flight_.end()) return;
-  const ReadTarget where = std::move(target->second);
-  reads_in_flight_.erase(target);
+void Worker::on_read_result(storage::ReadResult& result, const ReadTarget& where) {
   Connection* connection = find(where.connection);
   if (connection == nullptr || connection->phase_ != Connection::Phase::kActive ||
       connection->replays_ == nullptr) {
@@ -418,7 +369,7 @@ bool Worker::take_for_replay(Connection& connection, const SharedRef& frame,
 }
 
 bool Worker::start_catchup(Connection& connection, const SharedRef& frame, std::string_view topic) {
-  if (storage_ == nullptr || !has_history(topic, false)) return false;
+  if (history_ == nullptr || !history_->has_history(topic, false)) return false;
   if (connection.replays_ == nullptr) connection.replays_ = std::make_unique<ReplayTable>();
   std::string name(topic);
   // This frame is the first the subscriber misses; it is in the log (appended before it was

@@ -14,34 +14,13 @@ namespace herald::broker::net {
 
 namespace pubsub = protocol::pubsub;
 
-bool Worker::may_have_history(std::string_view filter) {
-  if (storage_ == nullptr) return false;
-  // A pattern may match topics of several rules, so only a server without rules refuses it.
-  return pubsub::is_pattern(filter) || has_history(filter, false);
-}
-
-bool Worker::has_history(std::string_view topic, bool owner) {
-  auto it = history_cache_.find(topic);
-  if (it == history_cache_.end()) {
-    const bool kept = history_rules_->match(topic) != nullptr;
-    it = history_cache_.emplace(std::string(topic), HistoryCacheEntry{kept, false}).first;
-  }
-  // The owner lists the topic before its first append and broadcast, so a pattern subscribe
-  // either finds it or receives that first message live (and introduces it then).
-  if (owner && it->second.kept && !it->second.listed) {
-    history_topics_->add(topic);
-    it->second.listed = true;
-  }
-  return it->second.kept;
-}
-
 void Worker::start_pattern_replay(Connection& connection, const pubsub::Command& command,
                                   pubsub::Policy policy) {
   // Pairs with the bump in append_history(), as for an exact topic.
   bump_seams();
   if (command.replay != pubsub::Replay::kNone) ++counters_.replays;
   pattern_topics_.clear();
-  history_topics_->matching(command.topic, pattern_topics_);
+  history_->matching(command.topic, pattern_topics_);
   if (connection.pattern_history_ == nullptr) {
     connection.pattern_history_ = std::make_unique<PatternHistory>();
   }
@@ -78,7 +57,7 @@ void Worker::start_pattern_replay(Connection& connection, const pubsub::Command&
 bool Worker::introduce_topic(Connection& connection, const SharedRef& frame, std::string_view topic,
                              pubsub::Policy policy) {
   PatternHistory& patterns = *connection.pattern_history_;
-  if (patterns.introduced.contains(topic) || !has_history(topic, false)) return false;
+  if (patterns.introduced.contains(topic) || !history_->has_history(topic, false)) return false;
   patterns.introduced.emplace(topic);
   // A replay from this very message: the read returns the topic's epoch and state, and the
   // frame is held until the recovery has gone out.

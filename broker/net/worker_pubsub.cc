@@ -64,7 +64,8 @@ void Worker::subscribe(Connection& connection, const pubsub::Command& command) {
                    "the connection is at its subscription limit");
     return;
   }
-  if (command.replay != pubsub::Replay::kNone && !may_have_history(command.topic)) {
+  if (command.replay != pubsub::Replay::kNone &&
+      (history_ == nullptr || !history_->may_have_history(command.topic))) {
     command_failed(connection, command.id, pubsub::ErrorCode::kNoHistory,
                    "no history is kept for this topic");
     return;
@@ -76,12 +77,12 @@ void Worker::subscribe(Connection& connection, const pubsub::Command& command) {
   if (is_new) filters.emplace_back(command.topic);
   counters_.subscriptions.set(router_.subscription_count());
   connection.bad_commands_ = 0;
-  if (storage_ != nullptr && pubsub::is_pattern(command.topic)) {
+  if (history_ != nullptr && pubsub::is_pattern(command.topic)) {
     end_pattern_replays(connection, command.topic);
     start_pattern_replay(connection, command, policy);  // the ack follows the recoveries
     return;
   }
-  if (storage_ != nullptr && has_history(command.topic, false)) {
+  if (history_ != nullptr && history_->has_history(command.topic, false)) {
     start_replay(connection, command, policy);  // the ack follows the recovery
     return;
   }
@@ -195,7 +196,7 @@ bool Worker::route_publish(const core::PublishRequest::Fields& fields,
     core::PublishRequest* request = core::PublishRequest::create(fields);
     request->seq = seq;
     request->status = status;
-    acks_waiting_.push_back(PendingAck{ticket, request});
+    history_->ack_after(ticket, request);
     return false;
   }
   return true;
@@ -204,7 +205,7 @@ bool Worker::route_publish(const core::PublishRequest::Fields& fields,
 uint64_t Worker::sequence(const core::PublishRequest::Fields& fields, uint64_t& ticket) {
   core::Sequencer<SharedRef>::Sequenced sequenced =
       sequencer_.sequence(fields, [&](uint64_t seq) -> uint64_t {
-        return storage_ != nullptr ? append_history(fields, seq) : 0;
+        return history_ != nullptr ? append_history(fields, seq) : 0;
       });
   ticket = sequenced.ticket;
   if (sequenced.seq == 0) return 0;
