@@ -1,5 +1,5 @@
-// Connection: Session events to actions. Requests and pub/sub commands go to the handler (the
-// Worker); the echo route is answered here.
+// Connection: Session events to actions. Requests and pub/sub commands become events the
+// worker pulls; the echo route, pings and closes are answered here.
 #include "broker/net/connection.h"
 
 #include <cassert>
@@ -27,37 +27,33 @@ Connection::~Connection() {
   assert(queue_.empty());
 }
 
-void Connection::receive(std::span<uint8_t> bytes, ConnectionContext& context) {
+void Connection::receive(std::span<uint8_t> bytes) {
   if (tls_) {
-    receive_tls(bytes, context);
+    tls_->feed(bytes);
   } else {
-    receive_plain(bytes, context);
+    session_.receive(bytes);
   }
 }
 
-void Connection::receive_plain(std::span<uint8_t> bytes, ConnectionContext& context) {
-  session_.receive(bytes);
+ConnectionEvent Connection::next_event(ConnectionContext& context) {
+  using Kind = ConnectionEvent::Kind;
   for (;;) {
     ws::Session::Event event = session_.next_event();
     switch (event.kind) {
       case ws::Session::Event::Kind::kNeedMore:
         take_session_output();
-        return;
+        if (tls_ && decrypt_next(context)) break;
+        return {};
       case ws::Session::Event::Kind::kUpgradeRequest:
-        on_request(true, context);
-        break;
+        return ConnectionEvent{Kind::kRequest, true, false, {}};
       case ws::Session::Event::Kind::kHttpRequest:
-        on_request(false, context);
-        break;
+        return ConnectionEvent{Kind::kRequest, false, false, {}};
       case ws::Session::Event::Kind::kText:
       case ws::Session::Event::Kind::kBinary: {
         ++context.counters.messages_in;
         bool binary = event.kind == ws::Session::Event::Kind::kBinary;
-        if (route_ == Route::kEcho) {
-          echo(binary ? ws::Opcode::kBinary : ws::Opcode::kText, event.payload, context);
-        } else {
-          context.handler.on_command(*this, event.payload, binary);
-        }
+        if (route_ != Route::kEcho) return ConnectionEvent{Kind::kCommand, false, binary, event.payload};
+        echo(binary ? ws::Opcode::kBinary : ws::Opcode::kText, event.payload, context);
         break;
       }
       case ws::Session::Event::Kind::kPing:  // the Session already queued the Pong
@@ -73,12 +69,6 @@ void Connection::receive_plain(std::span<uint8_t> bytes, ConnectionContext& cont
         break;
     }
   }
-}
-
-void Connection::on_request(bool upgrade, ConnectionContext& context) {
-  context.handler.on_request(*this, upgrade);
-  // The 101 (or the answer) must precede any frame queued after it.
-  take_session_output();
 }
 
 void Connection::echo(ws::Opcode opcode, std::span<const uint8_t> payload,

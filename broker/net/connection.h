@@ -1,6 +1,7 @@
-// One accepted TCP connection: the glue from received bytes to the Session and from Session
-// events to its handler (routes, commands) or the echo route. Owns its Session, queued bytes
-// and subscription list; it never issues I/O: the Worker does, and tracks the operations here.
+// One accepted TCP connection: the glue from received bytes to the Session, and from Session
+// events to the events its worker pulls (requests, commands) or to the echo route. Owns its
+// Session, queued bytes and subscription list; it never issues I/O: the Worker does, and
+// tracks the operations here.
 #pragma once
 
 #include <netinet/in.h>
@@ -27,27 +28,25 @@
 
 namespace herald::broker::net {
 
-class Connection;
-
-// Where a connection hands what it cannot answer alone. Implemented by the Worker; called on
-// the worker's thread from inside Connection::receive().
-class ConnectionHandler {
- public:
-  // A request was read (the Session is in kDeciding): accept, reject or respond, now or later.
-  virtual void on_request(Connection& connection, bool upgrade) = 0;
-  // A complete message on a pub/sub session: one command.
-  virtual void on_command(Connection& connection, std::span<const uint8_t> payload,
-                          bool binary) = 0;
-
- protected:
-  ~ConnectionHandler() = default;
+// What a connection cannot answer alone, pulled by its worker after receive(). The worker
+// acts on one before it asks for the next, so nothing calls back into it while a parse is on
+// the stack.
+struct ConnectionEvent {
+  enum class Kind : uint8_t {
+    kNone,     // nothing more until more bytes arrive
+    kRequest,  // a request was read (the Session is in kDeciding): accept, reject or respond
+    kCommand,  // a complete message on a pub/sub session: one command
+  };
+  Kind kind = Kind::kNone;
+  bool upgrade = false;               // kRequest: a WebSocket upgrade, else plain HTTP
+  bool binary = false;                // kCommand: a binary frame, else text
+  std::span<const uint8_t> payload;   // kCommand: valid until the next call
 };
 
 // What a connection may use while handling bytes; owned by its worker.
 struct ConnectionContext {
   const ServerConfig& config;
   WorkerCounters& counters;
-  ConnectionHandler& handler;
   // TLS connections decrypt into and encrypt from these (16 KiB each, one record), per worker.
   std::span<uint8_t> tls_read_scratch{};
   std::span<uint8_t> tls_write_scratch{};
@@ -82,9 +81,15 @@ class Connection {
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
 
-  // Feeds received bytes (modified in place) to the Session and acts on every event. The
-  // bytes are not used after it returns. Afterwards the Session may be kClosed.
-  void receive(std::span<uint8_t> bytes, ConnectionContext& context);
+  // Feeds received bytes (modified in place; for TLS, ciphertext). They must stay valid until
+  // next_event() returns kNone.
+  void receive(std::span<uint8_t> bytes);
+  // Answers what it can alone (echo, pings, closes, TLS records) and returns the next event
+  // for the worker, or kNone once the bytes are used up. Afterwards the Session may be
+  // kClosed. After acting on a kRequest the worker calls answered().
+  [[nodiscard]] ConnectionEvent next_event(ConnectionContext& context);
+  // The worker decided a request: its answer (the 101) precedes any frame queued after it.
+  void answered() { take_session_output(); }
   // TLS (connection_tls.cc). A TLS connection's queue holds plaintext; it is encrypted into
   // the TlsSession's output when the Worker gathers a send, so a shared frame stays shared.
   void start_tls(const TlsContext& context);
@@ -132,12 +137,12 @@ class Connection {
   [[nodiscard]] Route route() const { return route_; }
 
  private:
-  void receive_plain(std::span<uint8_t> bytes, ConnectionContext& context);
-  void receive_tls(std::span<uint8_t> bytes, ConnectionContext& context);
+  // For TLS: decrypts the next record into the Session. False when there is none, or the
+  // TLS session or the Session ended.
+  bool decrypt_next(ConnectionContext& context);
   void encrypt_queued(ConnectionContext& context, size_t output_bytes_max);
   void end_tls(WorkerCounters& counters);
   void take_session_output();
-  void on_request(bool upgrade, ConnectionContext& context);
   void echo(protocol::websocket::Opcode opcode, std::span<const uint8_t> payload,
             ConnectionContext& context);
 

@@ -21,35 +21,34 @@ void Connection::start_tls(const TlsContext& context) {
   tls_ = std::make_unique<TlsSession>(context);
 }
 
-void Connection::receive_tls(std::span<uint8_t> bytes, ConnectionContext& context) {
+bool Connection::decrypt_next(ConnectionContext& context) {
   assert(context.tls_read_scratch.size() >= 16 * 1024);
-  bool was_done = tls_->handshake_done();
-  tls_->feed(bytes);
-  // Bounded: each read consumes a record of the ciphertext just fed, or stops.
-  for (;;) {
-    size_t plaintext = 0;
-    TlsSession::Status status = tls_->read(context.tls_read_scratch, plaintext);
-    if (!was_done && tls_->handshake_done()) {
-      was_done = true;
-      ++context.counters.tls_handshakes;
-      if (tls_->resumed()) ++context.counters.tls_resumptions;
-    }
-    if (status == TlsSession::Status::kFailed) {
-      // No WebSocket exists yet during the handshake (so no close code); later, a bad record
-      // cannot be answered with a Close either: only the alert goes out.
-      if (!tls_->handshake_done()) ++context.counters.tls_handshake_failures;
-      end_tls(context.counters);
-      return;
-    }
-    if (status == TlsSession::Status::kClosed) {
-      tls_closed_ = true;
-      end_tls(context.counters);
-      return;
-    }
-    if (plaintext == 0) return;
-    receive_plain(context.tls_read_scratch.first(plaintext), context);
-    if (session_.state() == protocol::websocket::Session::State::kClosed) return;
+  // Once the Session is done, what follows is not read; the scratch is reused only now that
+  // the Session has used up the last record (it asked for more).
+  if (session_.state() == protocol::websocket::Session::State::kClosed) return false;
+  const bool was_done = tls_->handshake_done();
+  // Bounded: each read consumes a record of the ciphertext fed, or stops.
+  size_t plaintext = 0;
+  TlsSession::Status status = tls_->read(context.tls_read_scratch, plaintext);
+  if (!was_done && tls_->handshake_done()) {
+    ++context.counters.tls_handshakes;
+    if (tls_->resumed()) ++context.counters.tls_resumptions;
   }
+  if (status == TlsSession::Status::kFailed) {
+    // No WebSocket exists yet during the handshake (so no close code); later, a bad record
+    // cannot be answered with a Close either: only the alert goes out.
+    if (!tls_->handshake_done()) ++context.counters.tls_handshake_failures;
+    end_tls(context.counters);
+    return false;
+  }
+  if (status == TlsSession::Status::kClosed) {
+    tls_closed_ = true;
+    end_tls(context.counters);
+    return false;
+  }
+  if (plaintext == 0) return false;
+  session_.receive(context.tls_read_scratch.first(plaintext));
+  return true;
 }
 
 void Connection::end_tls(WorkerCounters& counters) {

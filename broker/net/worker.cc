@@ -45,7 +45,7 @@ Worker::Worker(const ServerConfig& config, const ws::SessionConfig& session_conf
       index_(index),
       connections_(limits.table_slots),
       send_ops_(kSendOpsRetained),
-      context_{config_, counters_, *this},
+      context_{config_, counters_},
       topics_(hub.topic_count(), hub.topics_max()),
       channels_(hub, index, encode(OpKind::kRetry, 0, 0), encode(OpKind::kChannel, 0, 0)) {
   assert(index < hub.worker_count());
@@ -292,6 +292,23 @@ void Worker::on_recv_complete(Connection& connection, const io::Completion& comp
   if (wants_recv(connection)) submit_recv(connection);
 }
 
+void Worker::take_events(Connection& connection) {
+  for (;;) {
+    ConnectionEvent event = connection.next_event(context_);
+    switch (event.kind) {
+      case ConnectionEvent::Kind::kNone:
+        return;
+      case ConnectionEvent::Kind::kRequest:
+        on_request(connection, event.upgrade);
+        connection.answered();
+        break;
+      case ConnectionEvent::Kind::kCommand:
+        on_command(connection, event.payload, event.binary);
+        break;
+    }
+  }
+}
+
 void Worker::on_bytes(Connection& connection, uint16_t buffer_id, size_t bytes) {
   counters_.bytes_in += bytes;
   connection.last_receive_ms_ = now_ms_;
@@ -300,10 +317,14 @@ void Worker::on_bytes(Connection& connection, uint16_t buffer_id, size_t bytes) 
   if (connection.phase_ == Connection::Phase::kActive) {
     std::span<uint8_t> input = io_->buffer(buffer_id, bytes);
     if (connection.proxy_header_done_) {
-      connection.receive(input, context_);
+      connection.receive(input);
+      take_events(connection);
     } else {
       input = take_proxy_header(connection, input);  // may point into proxy_prefix
-      if (!input.empty()) connection.receive(input, context_);
+      if (!input.empty()) {
+        connection.receive(input);
+        take_events(connection);
+      }
       if (connection.proxy_header_done_) std::string().swap(connection.address_->proxy_prefix);
     }
   }

@@ -47,7 +47,7 @@ struct WorkerLimits {
   io::BackendKind backend = io::BackendKind::kUring;
 };
 
-class Worker final : private ConnectionHandler {
+class Worker final {
  public:
   // `config`, `session_config`, `open_connections` (the count across workers, checked
   // against --max-connections) and `hub` must outlive the worker; `index` is its place in the
@@ -114,6 +114,8 @@ class Worker final : private ConnectionHandler {
   void submit_recv(Connection& connection);
   void on_recv_complete(Connection& connection, const io::Completion& completion);
   void on_bytes(Connection& connection, uint16_t buffer_id, size_t bytes);
+  // Acts on every event the connection's received bytes made (requests, commands).
+  void take_events(Connection& connection);
   void pause_recv(Connection& connection);
   void stop_recv(Connection& connection);
   void submit_send(Connection& connection);
@@ -137,7 +139,7 @@ class Worker final : private ConnectionHandler {
   }
 
   // Routes and HTTP (http_routes.cc).
-  void on_request(Connection& connection, bool upgrade) override;
+  void on_request(Connection& connection, bool upgrade);
   void on_upgrade(Connection& connection);
   void on_http_request(Connection& connection);
   void on_http_publish(Connection& connection);
@@ -166,7 +168,7 @@ class Worker final : private ConnectionHandler {
   [[nodiscard]] bool auth_required() const;
 
   // Commands (worker_pubsub.cc).
-  void on_command(Connection& connection, std::span<const uint8_t> payload, bool binary) override;
+  void on_command(Connection& connection, std::span<const uint8_t> payload, bool binary);
   void subscribe(Connection& connection, const protocol::pubsub::Command& command);
   void unsubscribe(Connection& connection, const protocol::pubsub::Command& command);
   void publish(Connection& connection, const protocol::pubsub::Command& command);
