@@ -159,7 +159,10 @@ describe('in Chromium', () => {
         const aborted = client.publish('page.iso', 4, { signal: controller.signal });
         controller.abort();
         out.aborted = await aborted.then(String, (e) => e.code);
-        out.timedOut = await client.ready({ timeoutMs: 50 }).then(() => 'open', (e) => e.code);
+        out.timedOut = await client.ready({ timeoutMs: 50 }).then(
+          () => 'open',
+          (e) => e.code,
+        );
         client.close();
         return out;
       },
