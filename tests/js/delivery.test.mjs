@@ -55,8 +55,7 @@ describe('handler isolation', () => {
     const printed = t.mock.method(console, 'error', () => {});
     const client = new HeraldClient('ws://fake/', { WebSocket: server.WebSocket });
     const connecting = client.connect();
-    const socket = await server.socket(0);
-    socket.open();
+    const socket = await server.opened(0);
     await connecting;
     const got = [];
     client.subscribe('x', () => {
@@ -101,8 +100,7 @@ describe('resume positions', () => {
     socket.ackSubscribes();
     for (const seq of [1, 2, 3]) socket.receive(msg('h.a', seq, seq));
     socket.drop(1006);
-    const next = await server.socket(1);
-    next.open();
+    const next = await server.opened(1);
     const [sub] = next.ops('sub');
     assert.deepEqual({ ...sub, id: 0 }, { op: 'sub', topic: 'h.a', id: 0, from: 4, epoch: 'e1' });
     next.receive({ ...recovery('h.a', 'e1', 6), from: 4 });
@@ -125,8 +123,7 @@ describe('resume positions', () => {
     socket.receive(msg('h.b', 1, null));
     socket.receive(msg('plain', 1, null)); // no subscription, no history: not resumed
     socket.drop(1001);
-    const next = await server.socket(1);
-    next.open();
+    const next = await server.opened(1);
     const [sub] = next.ops('sub');
     assert.deepEqual(sub.from, { 'h.a': 3, 'h.b': 2 });
     assert.deepEqual(sub.epoch, { 'h.a': 'ea', 'h.b': 'eb' });
@@ -143,8 +140,7 @@ describe('resume positions', () => {
     socket.ackSubscribes();
     socket.receive(msg('h.a', 7, null));
     socket.drop(1006);
-    const next = await server.socket(1);
-    next.open();
+    const next = await server.opened(1);
     const [sub] = next.ops('sub');
     assert.equal(sub.last, undefined);
     assert.equal(sub.from, 8);
@@ -159,8 +155,7 @@ describe('resume positions', () => {
     socket.ackSubscribes();
     socket.receive(msg('h.a', 1, null));
     socket.drop(1006);
-    const next = await server.socket(1);
-    next.open();
+    const next = await server.opened(1);
     const [resume] = next.ops('sub');
     next.receive({ type: 'error', id: resume.id, code: 'no_history', text: 'none' });
     const live = next.ops('sub')[1];
@@ -184,8 +179,7 @@ describe('subscription states', () => {
     assert.deepEqual(await subscription.ready, { complete: true });
     socket.drop(1006);
     assert.equal(subscription.state, 'recovering');
-    const next = await server.socket(1);
-    next.open();
+    const next = await server.opened(1);
     assert.equal(subscription.state, 'recovering'); // until the resubscribe's ack
     next.ackSubscribes();
     const gone = subscription.unsubscribe();

@@ -106,6 +106,13 @@ export class FakeServer {
     return this.sockets[index];
   }
 
+  /** Socket number `index`, once the client made it, opened by the server. */
+  async opened(index) {
+    const socket = await this.socket(index);
+    socket.open();
+    return socket;
+  }
+
   /** A client on this server (reconnects immediately unless told otherwise), and its log. */
   client(options = {}, urls = 'ws://fake/') {
     const client = new HeraldClient(urls, {

@@ -4,26 +4,17 @@
 // and the client's own publishes still resolve. Needs a broker with --history and --data-dir.
 
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import WebSocket from 'ws';
 
 import { HeraldClient } from '../../clients/js/src/index.js';
-import { Broker, requireFlag, waitFor } from './broker.mjs';
+import { historyBroker, requireFlag, waitFor } from './broker.mjs';
 
 const skip = requireFlag('--history', 'history and replay, PROTOCOL.md section 9');
 const kBackoff = { backoffBaseMs: 20, backoffCapMs: 300 };
 
 describe('a throwing handler', { skip }, () => {
-  const dataDir = skip ? null : mkdtempSync(path.join(os.tmpdir(), 'herald-js-iso-'));
-  const broker = new Broker(['--data-dir', dataDir, '--history', 'iso.>=rocksdb,count=1000']);
-  before(() => broker.start());
-  after(async () => {
-    await broker.stop().finally(() => broker.kill());
-    rmSync(dataDir, { recursive: true, force: true });
-  });
+  const broker = historyBroker('iso.>=rocksdb,count=1000', skip);
 
   test('takes nothing from an overlapping subscription, before and after a reconnect', async (t) => {
     const subscriber = new HeraldClient(broker.url, { WebSocket, ...kBackoff });

@@ -14,8 +14,7 @@ describe('the offline queue', () => {
     const opened = client.connect();
     const acks = ['a', 'b', 'c'].map((data) => client.publish('q.t', data));
     await assert.rejects(client.publish('q.t', 'd'), { code: 'queue_full' });
-    const socket = await server.socket(0);
-    socket.open();
+    const socket = await server.opened(0);
     await opened;
     const sent = socket.ops('pub');
     assert.deepEqual(
@@ -33,8 +32,7 @@ describe('the offline queue', () => {
     const lost = client.publish('q.t', 1);
     socket.drop(1006);
     await assert.rejects(lost, { code: 'connection_lost' });
-    const next = await server.socket(1);
-    next.open();
+    const next = await server.opened(1);
     assert.deepEqual(next.ops('pub'), []);
     client.close();
   });
@@ -74,8 +72,7 @@ describe('cancellation', () => {
     const kept = client.publish('c.t', 'yes');
     controller.abort('changed my mind');
     await assert.rejects(cancelled, (e) => e.code === 'aborted' && e.cause === 'changed my mind');
-    const socket = await server.socket(0);
-    socket.open();
+    const socket = await server.opened(0);
     await opened;
     const [only] = socket.ops('pub');
     assert.equal(socket.ops('pub').length, 1);
@@ -120,8 +117,7 @@ describe('tokens', () => {
     const tokens = ['t1', 't2'];
     const { client } = server.client({ token: async () => tokens.shift() });
     const opened = client.connect();
-    const first = await server.socket(0);
-    first.open();
+    const first = await server.opened(0);
     await opened;
     first.drop(1001);
     const second = await server.socket(1);

@@ -295,8 +295,7 @@ describe("the server's reconnect message (a planned move)", () => {
     const queued = client.publish('q.t', 'meanwhile');
     await sleep(20);
     assert.equal(server.sockets.length, 1, 'reconnected before after_ms');
-    const next = await server.socket(1);
-    next.open();
+    const next = await server.opened(1);
     const [publish] = next.ops('pub');
     assert.equal(publish.data, 'meanwhile');
     next.receive({ type: 'ack', id: publish.id, seq: 9 });

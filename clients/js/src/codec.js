@@ -12,13 +12,8 @@ const textDecoder = new TextDecoder('utf-8', { fatal: true });
 /** @typedef {string | number} Id  a command id (section 3) */
 
 /**
- * @typedef {object} WireSubscribeOptions
- * @property {string} [policy]
- * @property {number | Record<string, number>} [from]
- * @property {string | Record<string, string>} [epoch]
- * @property {number} [last]
- * @property {number} [since]
- * @property {boolean} [snapshot]
+ * The options a subscribe command carries (sections 6 and 9).
+ * @typedef {import('./subscription.js').Replay & { policy?: string }} WireSubscribeOptions
  */
 
 /**

@@ -61,13 +61,11 @@ export function decodeBinary(buffer: ArrayBuffer | ArrayBufferView): {
  * a command id (section 3)
  */
 export type Id = string | number;
-export type WireSubscribeOptions = {
-    policy?: string | undefined;
-    from?: number | Record<string, number> | undefined;
-    epoch?: string | Record<string, string> | undefined;
-    last?: number | undefined;
-    since?: number | undefined;
-    snapshot?: boolean | undefined;
+/**
+ * The options a subscribe command carries (sections 6 and 9).
+ */
+export type WireSubscribeOptions = import("./subscription.js").Replay & {
+    policy?: string;
 };
 /**
  * A server message, decoded (PROTOCOL.md sections 4, 5, 9 and "reconnect").

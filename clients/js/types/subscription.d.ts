@@ -34,7 +34,7 @@
  */
 export function parseSubscribeOptions(options: SubscribeOptions): {
     policy: SlowConsumerPolicy | undefined;
-    replay: Pick<SubscribeOptions, "epoch" | "from" | "last" | "since" | "snapshot"> | null;
+    replay: Pick<SubscribeOptions, "from" | "epoch" | "last" | "since" | "snapshot"> | null;
 };
 /**
  * What the client drives a subscription with, kept out of its public face.
@@ -98,7 +98,7 @@ export class Route {
     pattern: string;
     isPattern: boolean;
     policy: SlowConsumerPolicy | undefined;
-    replay: Pick<SubscribeOptions, "epoch" | "from" | "last" | "since" | "snapshot"> | null;
+    replay: Pick<SubscribeOptions, "from" | "epoch" | "last" | "since" | "snapshot"> | null;
     /** @type {Map<Subscription<unknown>, Control>} */
     subscriptions: Map<Subscription<unknown>, Control>;
     /** @type {Control[]} the subscriptions whose `ready` the subscribe in flight settles */
