@@ -197,6 +197,29 @@ describe('subscription states', () => {
     client.close();
   });
 
+  test('unsubscribing while recovering: gone on reconnect; a pending unsub ends with the link', async () => {
+    const server = new FakeServer();
+    const { client, socket } = await server.connected();
+    const kept = client.subscribe('k.t', () => {});
+    const dropped = client.subscribe('d.t', () => {});
+    const leaving = client.subscribe('l.t', () => {});
+    socket.ackSubscribes();
+    const pending = leaving.unsubscribe(); // its ack never comes: the connection drops first
+    socket.drop(1006);
+    await pending;
+    assert.equal(dropped.state, 'recovering');
+    await dropped.unsubscribe();
+    assert.equal(dropped.state, 'unsubscribed');
+    const next = await server.opened(1);
+    assert.deepEqual(
+      next.ops('sub').map((c) => c.topic),
+      ['k.t'],
+    );
+    assert.deepEqual(next.ops('unsub'), []);
+    assert.equal(kept.state, 'recovering');
+    client.close();
+  });
+
   test('joining a live pattern is live at once; a refused one is unsubscribed', async () => {
     const server = new FakeServer();
     const { client, socket } = await server.connected();

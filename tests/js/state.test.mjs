@@ -88,6 +88,16 @@ describe('connection states', () => {
     client.close();
   });
 
+  test('close() before any connect: idle to closed, and nothing is opened', async () => {
+    const server = new FakeServer();
+    const { client, log } = server.client();
+    const waiting = client.subscribe('a.t', () => {});
+    client.close();
+    await assert.rejects(waiting.ready, { code: 'closed' });
+    assert.deepEqual(log.states, ['closed']);
+    assert.equal(server.sockets.length, 0);
+  });
+
   test('reconnect: false and maxReconnectAttempts end in closed', async () => {
     const server = new FakeServer();
     const { client, log } = server.client({ reconnect: false });

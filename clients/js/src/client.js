@@ -9,13 +9,13 @@ import * as codec from './codec.js';
 import { Emitter } from './emitter.js';
 import { HeraldError } from './errors.js';
 import { Positions } from './positions.js';
+import { Requests } from './requests.js';
 import { Route, Subscription, parseSubscribeOptions } from './subscription.js';
 import { isPattern, isValidPattern, isValidTopic, matches } from './topic.js';
 
 // PROTOCOL.md section 8: the server would refuse these again, so retrying needs a change.
 const kFinalCloseCodes = new Set([1002, 1007, 1008, 1009, 4001, 4003]);
 const kAuthCloseCodes = new Set([4001, 4003]);
-const kIdLimit = 2 ** 32; // binary publish ids are unsigned 32-bit (section 5)
 const kPlannedJitterMs = 1000; // PROTOCOL.md "reconnect": jitter_ms when the server gives none
 
 const kDefaults = {
@@ -28,80 +28,14 @@ const kDefaults = {
 };
 
 /**
- * What the client needs of a WebSocket instance: the browser's and the `ws` package's fit.
- * @typedef {object} WebSocketLike
- * @property {string} binaryType
- * @property {(data: string | Uint8Array) => void} send
- * @property {(code?: number, reason?: string) => void} close
- */
-
-/** @typedef {new (url: string, protocols: string) => WebSocketLike} WebSocketConstructor */
-
-/**
- * The handler slots the client sets on a socket (every WHATWG WebSocket has them).
- * @typedef {WebSocketLike & {
- *   onopen: () => void,
- *   onmessage: (event: { data: string | ArrayBuffer }) => void,
- *   onerror: (event: { error?: unknown, message?: string }) => void,
- *   onclose: (event: CloseInfo) => void,
- * }} Socket
- */
-
-/**
- * @typedef {object} HeraldClientOptions
- * @property {WebSocketConstructor} [WebSocket]  defaults to globalThis.WebSocket
- * @property {string | (() => string | Promise<string>)} [token]  a JWT sent as `?token=`
- *   (section 10); a function is asked again before every connection
- * @property {boolean} [reconnect]  reconnect after an unexpected close (default true)
- * @property {number} [backoffBaseMs]  round n of reconnects waits uniformly in
- *   [0, min(cap, base * 2^(n-1))] ms (default 250)
- * @property {number} [backoffCapMs]  default 10000
- * @property {number} [maxReconnectAttempts]  failed attempts in a row (default Infinity)
- * @property {number} [connectTimeoutMs]  an attempt not open after this long is abandoned
- *   (default 10000)
- * @property {number} [maxOfflinePublishes]  publishes held while offline; beyond it publish()
- *   rejects 'queue_full' (default 1000)
- * @property {() => number} [random]  the jitter's source, uniform in [0, 1) (default
- *   Math.random; tests pass a seeded one)
- */
-
-/** @typedef {'idle' | 'connecting' | 'open' | 'reconnecting' | 'closed'} ConnectionState */
-
-/** @typedef {{ code: number, reason: string, wasClean: boolean }} CloseInfo */
-
-/**
- * A reconnect about to happen: `attempt` counts failures in a row (0 for a planned move, which
- * is not one), `delay` the wait in ms, `url` the server tried next; `planned` when the server
- * asked for it (its `reconnect` message), with its `reason` if it gave one.
- * @typedef {{ attempt: number, delay: number, url: string, planned: boolean, reason?: string }}
- *   ReconnectingInfo
- */
-
-/**
- * @typedef {object} PublishOptions
- * @property {boolean} [echo]  false: not delivered back to this client (default true)
- * @property {AbortSignal} [signal]  stops waiting: rejects with a HeraldError 'aborted'
- * @property {number} [timeoutMs]  stops waiting after this long: a HeraldError 'timeout'
- */
-
-/**
- * @typedef {object} HeraldEvents
- * @property {[]} open
- * @property {[CloseInfo]} close
- * @property {[Error]} error
- * @property {[ReconnectingInfo]} reconnecting
- * @property {[import('./positions.js').GapInfo]} gap
- * @property {[import('./positions.js').RecoveryInfo]} recovery
- * @property {[{ state: ConnectionState, previous: ConnectionState }]} state
- */
-
-/**
- * @typedef {{ encode: (id: number) => string | Uint8Array, id?: number,
- *   resolve: (seq: number) => void, reject: (error: HeraldError) => void }} Outgoing
- * @typedef {{ kind: 'pub', entry: Outgoing }
- *   | { kind: 'sub', route: Route, resumed: boolean }
- *   | { kind: 'unsub', resolve: () => void }
- *   | { kind: 'auth', resolve: () => void, reject: (error: HeraldError) => void }} Request
+ * @typedef {import('./types.js').WebSocketConstructor} WebSocketConstructor
+ * @typedef {import('./types.js').Socket} Socket
+ * @typedef {import('./types.js').HeraldClientOptions} HeraldClientOptions
+ * @typedef {import('./types.js').ConnectionState} ConnectionState
+ * @typedef {import('./types.js').CloseInfo} CloseInfo
+ * @typedef {import('./types.js').PublishOptions} PublishOptions
+ * @typedef {import('./types.js').HeraldEvents} HeraldEvents
+ * @typedef {import('./requests.js').Outgoing} Outgoing
  * @typedef {{ resolve: () => void, reject: (error: HeraldError) => void }} Waiter
  * @typedef {import('./subscription.js').SubscribeOptions} SubscribeOptions
  * @typedef {import('./abort.js').CancelOptions} CancelOptions
@@ -133,9 +67,7 @@ export class HeraldClient extends Emitter {
   #userClosed = false;
   /** @type {{ due: boolean } | null} a planned move (the server's `reconnect`) under way */
   #planned = null;
-  #nextId = 1;
-  /** @type {Map<number, Request>} */
-  #pending = new Map();
+  #requests = new Requests();
   /** @type {Outgoing[]} publishes waiting for a connection */
   #offline = [];
   /** @type {Map<string, Route>} pattern -> its wire subscription */
@@ -343,8 +275,7 @@ export class HeraldClient extends Emitter {
       return Promise.reject(new HeraldError('not_connected', 'not open'));
     }
     return new Promise((resolve, reject) => {
-      const id = this.#takeId();
-      this.#pending.set(id, { kind: 'auth', resolve, reject });
+      const id = this.#requests.add({ kind: 'auth', resolve, reject });
       socket.send(codec.encodeAuth(token, id));
     });
   }
@@ -434,16 +365,7 @@ export class HeraldClient extends Emitter {
 
   /** @param {CloseInfo} close */
   #afterClose(close) {
-    // Unacknowledged publishes may or may not have been published: they are not resent (that
-    // could duplicate them) but rejected, and the caller decides.
-    const pending = [...this.#pending.values()];
-    this.#pending.clear();
-    const lost = new HeraldError('connection_lost', 'connection closed before the ack');
-    for (const request of pending) {
-      if (request.kind === 'pub') request.entry.reject(lost);
-      if (request.kind === 'auth') request.reject(lost);
-      if (request.kind === 'unsub') request.resolve(); // gone with the connection
-    }
+    this.#requests.lost(new HeraldError('connection_lost', 'connection closed before the ack'));
     for (const route of this.#routes.values()) {
       route.live = false;
       for (const control of route.subscriptions.values()) {
@@ -521,19 +443,12 @@ export class HeraldClient extends Emitter {
     this.#setState('closed');
   }
 
-  #takeId() {
-    const id = this.#nextId;
-    this.#nextId = id + 1 >= kIdLimit ? 1 : id + 1;
-    return id;
-  }
-
   // ---- outgoing -------------------------------------------------------------------------
 
   /** @param {Outgoing} entry */
   #sendPublish(entry) {
-    const id = this.#takeId();
+    const id = this.#requests.add({ kind: 'pub', entry });
     entry.id = id;
-    this.#pending.set(id, { kind: 'pub', entry });
     this.#socket?.send(entry.encode(id));
   }
 
@@ -544,10 +459,7 @@ export class HeraldClient extends Emitter {
   #cancelPublish(entry, error) {
     const queued = this.#offline.indexOf(entry);
     if (queued >= 0) this.#offline.splice(queued, 1);
-    // Sent already: its ack, if one comes, finds nothing and is ignored.
-    if (entry.id !== undefined && this.#pending.get(entry.id)?.kind === 'pub') {
-      this.#pending.delete(entry.id);
-    }
+    this.#requests.forget(entry);
     entry.reject(error);
   }
 
@@ -563,9 +475,8 @@ export class HeraldClient extends Emitter {
     } else if (resume) {
       options = { ...options, ...this.#positions.resumeFor(route.pattern, route.isPattern) };
     }
-    const id = this.#takeId();
     const resumed = options.from !== undefined && route.synced;
-    this.#pending.set(id, { kind: 'sub', route, resumed });
+    const id = this.#requests.add({ kind: 'sub', route, resumed });
     socket.send(codec.encodeSubscribe(route.pattern, id, options));
   }
 
@@ -584,9 +495,8 @@ export class HeraldClient extends Emitter {
     const socket = this.#socket;
     if (this.#state !== 'open' || socket === null) return Promise.resolve();
     return new Promise((resolve) => {
-      const id = this.#takeId();
       // A failure here leaves nothing to undo: the subscriptions are gone either way.
-      this.#pending.set(id, { kind: 'unsub', resolve });
+      const id = this.#requests.add({ kind: 'unsub', resolve });
       socket.send(codec.encodeUnsubscribe(route.pattern, id));
     });
   }
@@ -654,7 +564,7 @@ export class HeraldClient extends Emitter {
 
   /** @param {{ id: string | number, seq?: number, complete?: boolean }} message */
   #onAck(message) {
-    const request = this.#pendingFor(message.id);
+    const request = this.#requests.take(message.id);
     if (request === undefined) return;
     if (request.kind === 'pub') return request.entry.resolve(message.seq ?? 0);
     if (request.kind !== 'sub') return request.resolve();
@@ -666,22 +576,11 @@ export class HeraldClient extends Emitter {
     for (const control of route.subscriptions.values()) control.setState('live');
   }
 
-  /**
-   * The request an answer with `id` is for, taken out of the pending ones.
-   * @param {string | number | undefined} id
-   */
-  #pendingFor(id) {
-    if (typeof id !== 'number') return undefined;
-    const request = this.#pending.get(id);
-    this.#pending.delete(id);
-    return request;
-  }
-
   /** @param {{ code: string, text?: string, id?: string | number }} message */
   #onError(message) {
     const code = /** @type {import('./errors.js').ErrorCode} */ (message.code);
     const error = new HeraldError(code, message.text);
-    const request = this.#pendingFor(message.id);
+    const request = this.#requests.take(message.id);
     if (request === undefined) return this.emit('error', error);
     if (request.kind === 'pub') return request.entry.reject(error);
     if (request.kind === 'auth') return request.reject(error);

@@ -7,14 +7,14 @@ export { isValidPattern, isValidTopic, matches } from './topic.js';
 export * as codec from './codec.js';
 
 /**
- * @typedef {import('./client.js').HeraldClientOptions} HeraldClientOptions
- * @typedef {import('./client.js').HeraldEvents} HeraldEvents
- * @typedef {import('./client.js').ConnectionState} ConnectionState
- * @typedef {import('./client.js').CloseInfo} CloseInfo
- * @typedef {import('./client.js').ReconnectingInfo} ReconnectingInfo
- * @typedef {import('./client.js').PublishOptions} PublishOptions
- * @typedef {import('./client.js').WebSocketLike} WebSocketLike
- * @typedef {import('./client.js').WebSocketConstructor} WebSocketConstructor
+ * @typedef {import('./types.js').HeraldClientOptions} HeraldClientOptions
+ * @typedef {import('./types.js').HeraldEvents} HeraldEvents
+ * @typedef {import('./types.js').ConnectionState} ConnectionState
+ * @typedef {import('./types.js').CloseInfo} CloseInfo
+ * @typedef {import('./types.js').ReconnectingInfo} ReconnectingInfo
+ * @typedef {import('./types.js').PublishOptions} PublishOptions
+ * @typedef {import('./types.js').WebSocketLike} WebSocketLike
+ * @typedef {import('./types.js').WebSocketConstructor} WebSocketConstructor
  * @typedef {import('./abort.js').CancelOptions} CancelOptions
  * @typedef {import('./errors.js').ErrorCode} ErrorCode
  * @typedef {import('./errors.js').ServerErrorCode} ServerErrorCode

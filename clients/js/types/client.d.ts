@@ -1,69 +1,12 @@
 /**
- * What the client needs of a WebSocket instance: the browser's and the `ws` package's fit.
- * @typedef {object} WebSocketLike
- * @property {string} binaryType
- * @property {(data: string | Uint8Array) => void} send
- * @property {(code?: number, reason?: string) => void} close
- */
-/** @typedef {new (url: string, protocols: string) => WebSocketLike} WebSocketConstructor */
-/**
- * The handler slots the client sets on a socket (every WHATWG WebSocket has them).
- * @typedef {WebSocketLike & {
- *   onopen: () => void,
- *   onmessage: (event: { data: string | ArrayBuffer }) => void,
- *   onerror: (event: { error?: unknown, message?: string }) => void,
- *   onclose: (event: CloseInfo) => void,
- * }} Socket
- */
-/**
- * @typedef {object} HeraldClientOptions
- * @property {WebSocketConstructor} [WebSocket]  defaults to globalThis.WebSocket
- * @property {string | (() => string | Promise<string>)} [token]  a JWT sent as `?token=`
- *   (section 10); a function is asked again before every connection
- * @property {boolean} [reconnect]  reconnect after an unexpected close (default true)
- * @property {number} [backoffBaseMs]  round n of reconnects waits uniformly in
- *   [0, min(cap, base * 2^(n-1))] ms (default 250)
- * @property {number} [backoffCapMs]  default 10000
- * @property {number} [maxReconnectAttempts]  failed attempts in a row (default Infinity)
- * @property {number} [connectTimeoutMs]  an attempt not open after this long is abandoned
- *   (default 10000)
- * @property {number} [maxOfflinePublishes]  publishes held while offline; beyond it publish()
- *   rejects 'queue_full' (default 1000)
- * @property {() => number} [random]  the jitter's source, uniform in [0, 1) (default
- *   Math.random; tests pass a seeded one)
- */
-/** @typedef {'idle' | 'connecting' | 'open' | 'reconnecting' | 'closed'} ConnectionState */
-/** @typedef {{ code: number, reason: string, wasClean: boolean }} CloseInfo */
-/**
- * A reconnect about to happen: `attempt` counts failures in a row (0 for a planned move, which
- * is not one), `delay` the wait in ms, `url` the server tried next; `planned` when the server
- * asked for it (its `reconnect` message), with its `reason` if it gave one.
- * @typedef {{ attempt: number, delay: number, url: string, planned: boolean, reason?: string }}
- *   ReconnectingInfo
- */
-/**
- * @typedef {object} PublishOptions
- * @property {boolean} [echo]  false: not delivered back to this client (default true)
- * @property {AbortSignal} [signal]  stops waiting: rejects with a HeraldError 'aborted'
- * @property {number} [timeoutMs]  stops waiting after this long: a HeraldError 'timeout'
- */
-/**
- * @typedef {object} HeraldEvents
- * @property {[]} open
- * @property {[CloseInfo]} close
- * @property {[Error]} error
- * @property {[ReconnectingInfo]} reconnecting
- * @property {[import('./positions.js').GapInfo]} gap
- * @property {[import('./positions.js').RecoveryInfo]} recovery
- * @property {[{ state: ConnectionState, previous: ConnectionState }]} state
- */
-/**
- * @typedef {{ encode: (id: number) => string | Uint8Array, id?: number,
- *   resolve: (seq: number) => void, reject: (error: HeraldError) => void }} Outgoing
- * @typedef {{ kind: 'pub', entry: Outgoing }
- *   | { kind: 'sub', route: Route, resumed: boolean }
- *   | { kind: 'unsub', resolve: () => void }
- *   | { kind: 'auth', resolve: () => void, reject: (error: HeraldError) => void }} Request
+ * @typedef {import('./types.js').WebSocketConstructor} WebSocketConstructor
+ * @typedef {import('./types.js').Socket} Socket
+ * @typedef {import('./types.js').HeraldClientOptions} HeraldClientOptions
+ * @typedef {import('./types.js').ConnectionState} ConnectionState
+ * @typedef {import('./types.js').CloseInfo} CloseInfo
+ * @typedef {import('./types.js').PublishOptions} PublishOptions
+ * @typedef {import('./types.js').HeraldEvents} HeraldEvents
+ * @typedef {import('./requests.js').Outgoing} Outgoing
  * @typedef {{ resolve: () => void, reject: (error: HeraldError) => void }} Waiter
  * @typedef {import('./subscription.js').SubscribeOptions} SubscribeOptions
  * @typedef {import('./abort.js').CancelOptions} CancelOptions
@@ -74,14 +17,14 @@
  * @typedef {import('./subscription.js').Message<T>} Message
  */
 /** @extends {Emitter<HeraldEvents>} */
-export class HeraldClient extends Emitter<HeraldEvents> {
+export class HeraldClient extends Emitter<import("./types.js").HeraldEvents> {
     /**
      * @param {string | readonly string[]} urls  one server, or several tried in turn
      * @param {HeraldClientOptions} [options]
      */
-    constructor(urls: string | readonly string[], options?: HeraldClientOptions | undefined);
+    constructor(urls: string | readonly string[], options?: import("./types.js").HeraldClientOptions | undefined);
     /** @returns {ConnectionState} */
-    get state(): ConnectionState;
+    get state(): import("./types.js").ConnectionState;
     /** The server URL in use, or tried next. */
     get url(): string;
     /**
@@ -145,7 +88,7 @@ export class HeraldClient extends Emitter<HeraldEvents> {
      * @param {PublishOptions} [options]
      * @returns {Promise<number>}
      */
-    publish(topic: string, data: unknown, { echo, signal, timeoutMs }?: PublishOptions | undefined): Promise<number>;
+    publish(topic: string, data: unknown, { echo, signal, timeoutMs }?: import("./types.js").PublishOptions | undefined): Promise<number>;
     /**
      * Sends a new token (section 10) and keeps it for reconnects. Needs an open connection.
      * @param {string} token
@@ -154,137 +97,14 @@ export class HeraldClient extends Emitter<HeraldEvents> {
     authenticate(token: string): Promise<void>;
     #private;
 }
-/**
- * What the client needs of a WebSocket instance: the browser's and the `ws` package's fit.
- */
-export type WebSocketLike = {
-    binaryType: string;
-    send: (data: string | Uint8Array) => void;
-    close: (code?: number, reason?: string) => void;
-};
-export type WebSocketConstructor = new (url: string, protocols: string) => WebSocketLike;
-/**
- * The handler slots the client sets on a socket (every WHATWG WebSocket has them).
- */
-export type Socket = WebSocketLike & {
-    onopen: () => void;
-    onmessage: (event: {
-        data: string | ArrayBuffer;
-    }) => void;
-    onerror: (event: {
-        error?: unknown;
-        message?: string;
-    }) => void;
-    onclose: (event: CloseInfo) => void;
-};
-export type HeraldClientOptions = {
-    /**
-     * defaults to globalThis.WebSocket
-     */
-    WebSocket?: WebSocketConstructor | undefined;
-    /**
-     * a JWT sent as `?token=`
-     * (section 10); a function is asked again before every connection
-     */
-    token?: string | (() => string | Promise<string>) | undefined;
-    /**
-     * reconnect after an unexpected close (default true)
-     */
-    reconnect?: boolean | undefined;
-    /**
-     * round n of reconnects waits uniformly in
-     * [0, min(cap, base * 2^(n-1))] ms (default 250)
-     */
-    backoffBaseMs?: number | undefined;
-    /**
-     * default 10000
-     */
-    backoffCapMs?: number | undefined;
-    /**
-     * failed attempts in a row (default Infinity)
-     */
-    maxReconnectAttempts?: number | undefined;
-    /**
-     * an attempt not open after this long is abandoned
-     * (default 10000)
-     */
-    connectTimeoutMs?: number | undefined;
-    /**
-     * publishes held while offline; beyond it publish()
-     * rejects 'queue_full' (default 1000)
-     */
-    maxOfflinePublishes?: number | undefined;
-    /**
-     * the jitter's source, uniform in [0, 1) (default
-     * Math.random; tests pass a seeded one)
-     */
-    random?: (() => number) | undefined;
-};
-export type ConnectionState = "idle" | "connecting" | "open" | "reconnecting" | "closed";
-export type CloseInfo = {
-    code: number;
-    reason: string;
-    wasClean: boolean;
-};
-/**
- * A reconnect about to happen: `attempt` counts failures in a row (0 for a planned move, which
- * is not one), `delay` the wait in ms, `url` the server tried next; `planned` when the server
- * asked for it (its `reconnect` message), with its `reason` if it gave one.
- */
-export type ReconnectingInfo = {
-    attempt: number;
-    delay: number;
-    url: string;
-    planned: boolean;
-    reason?: string;
-};
-export type PublishOptions = {
-    /**
-     * false: not delivered back to this client (default true)
-     */
-    echo?: boolean | undefined;
-    /**
-     * stops waiting: rejects with a HeraldError 'aborted'
-     */
-    signal?: AbortSignal | undefined;
-    /**
-     * stops waiting after this long: a HeraldError 'timeout'
-     */
-    timeoutMs?: number | undefined;
-};
-export type HeraldEvents = {
-    open: [];
-    close: [CloseInfo];
-    error: [Error];
-    reconnecting: [ReconnectingInfo];
-    gap: [import("./positions.js").GapInfo];
-    recovery: [import("./positions.js").RecoveryInfo];
-    state: [{
-        state: ConnectionState;
-        previous: ConnectionState;
-    }];
-};
-export type Outgoing = {
-    encode: (id: number) => string | Uint8Array;
-    id?: number;
-    resolve: (seq: number) => void;
-    reject: (error: HeraldError) => void;
-};
-export type Request = {
-    kind: "pub";
-    entry: Outgoing;
-} | {
-    kind: "sub";
-    route: Route;
-    resumed: boolean;
-} | {
-    kind: "unsub";
-    resolve: () => void;
-} | {
-    kind: "auth";
-    resolve: () => void;
-    reject: (error: HeraldError) => void;
-};
+export type WebSocketConstructor = import("./types.js").WebSocketConstructor;
+export type Socket = import("./types.js").Socket;
+export type HeraldClientOptions = import("./types.js").HeraldClientOptions;
+export type ConnectionState = import("./types.js").ConnectionState;
+export type CloseInfo = import("./types.js").CloseInfo;
+export type PublishOptions = import("./types.js").PublishOptions;
+export type HeraldEvents = import("./types.js").HeraldEvents;
+export type Outgoing = import("./requests.js").Outgoing;
 export type Waiter = {
     resolve: () => void;
     reject: (error: HeraldError) => void;
@@ -296,4 +116,3 @@ export type Message<T> = import("./subscription.js").Message<T>;
 import { Emitter } from './emitter.js';
 import { Subscription } from './subscription.js';
 import { HeraldError } from './errors.js';
-import { Route } from './subscription.js';
