@@ -274,6 +274,7 @@ describe("the server's reconnect message (a planned move)", () => {
       { attempt: 0, delay: 50, url: 'ws://b/', planned: true, reason: 'drain' },
     ]);
     assert.equal(client.state, 'open'); // the old connection serves until the move
+    assert.equal(client.url, 'ws://a/');
     const moved = await server.socket(1);
     assert.ok(Date.now() - asked >= 45, `moved after ${Date.now() - asked} ms`);
     assert.deepEqual(socket.closedWith, { code: 1000, reason: 'planned reconnect' });

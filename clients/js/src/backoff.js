@@ -44,10 +44,14 @@ export class Rotation {
     this.#failures = 0;
   }
 
-  /** Moves to the next URL as a planned move; returns it. */
+  /** The URL after the current one, where a planned move goes. */
+  get next() {
+    return this.#urls[(this.#index + 1) % this.#urls.length];
+  }
+
+  /** Moves to the next URL as a planned move, not counted as a failure. */
   planned() {
     this.#index = (this.#index + 1) % this.#urls.length;
-    return this.url;
   }
 
   /**

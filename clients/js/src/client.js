@@ -408,7 +408,7 @@ export class HeraldClient extends Emitter {
     const planned = { due: false };
     this.#planned = planned;
     const delay = after_ms + Math.floor(this.#options.random() * (jitter_ms + 1));
-    const url = this.#rotation.planned();
+    const url = this.#rotation.next; // moved to when the move starts: `url` is in use until then
     this.emit('reconnecting', { attempt: 0, delay, url, planned: true, reason });
     this.#timer = setTimeout(() => {
       planned.due = true;
@@ -419,6 +419,7 @@ export class HeraldClient extends Emitter {
 
   #movePlanned() {
     this.#planned = null;
+    this.#rotation.planned();
     this.#open();
   }
 

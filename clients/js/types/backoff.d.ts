@@ -19,8 +19,10 @@ export class Rotation {
     get failures(): number;
     /** A connection opened, or the caller connects anew: failures start again from 0. */
     reset(): void;
-    /** Moves to the next URL as a planned move; returns it. */
-    planned(): string;
+    /** The URL after the current one, where a planned move goes. */
+    get next(): string;
+    /** Moves to the next URL as a planned move, not counted as a failure. */
+    planned(): void;
     /**
      * Counts a failure, moves to the next URL and returns the attempt number and the delay to
      * wait before trying it.
