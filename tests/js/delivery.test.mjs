@@ -197,7 +197,7 @@ describe('subscription states', () => {
     client.close();
   });
 
-  test('unsubscribing while recovering: gone on reconnect; a pending unsub ends with the link', async () => {
+  test('unsubscribed while recovering: not resent; a pending unsub ends with it', async () => {
     const server = new FakeServer();
     const { client, socket } = await server.connected();
     const kept = client.subscribe('k.t', () => {});

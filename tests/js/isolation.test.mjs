@@ -16,7 +16,7 @@ const kBackoff = { backoffBaseMs: 20, backoffCapMs: 300 };
 describe('a throwing handler', { skip }, () => {
   const broker = historyBroker('iso.>=rocksdb,count=1000', skip);
 
-  test('takes nothing from an overlapping subscription, before and after a reconnect', async (t) => {
+  test('starves no overlapping subscription, before and after a reconnect', async (t) => {
     const subscriber = new HeraldClient(broker.url, { WebSocket, ...kBackoff });
     const publisher = new HeraldClient(broker.url, { WebSocket, ...kBackoff });
     t.after(() => {

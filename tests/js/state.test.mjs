@@ -257,7 +257,7 @@ describe("the server's reconnect message (a planned move)", () => {
     complete: true,
   });
 
-  test('keeps positions, waits after_ms plus jitter, moves to the next URL, no failure', async () => {
+  test('keeps positions, waits after_ms + jitter, moves to the next URL: no failure', async () => {
     const server = new FakeServer();
     const { client, log, socket } = await server.connected({ random: () => 0.5 }, [
       'ws://a/',

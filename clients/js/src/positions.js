@@ -37,7 +37,11 @@ import { matches } from './topic.js';
  * @property {number} generation  the connection it was last moved on
  */
 
-/** @typedef {{ from: number | Record<string, number>, epoch?: string | Record<string, string> }} Resume */
+/**
+ * Where a subscription resumes: one topic's numbers, or per topic for a pattern.
+ * @typedef {{ from: number | Record<string, number>, epoch?: string | Record<string, string> }}
+ *   Resume
+ */
 
 export class Positions {
   /** @type {Map<string, Position>} */

@@ -112,7 +112,11 @@ export class Subscription extends Emitter {
   #bufferSize;
   /** @type {Message<T>[]} */
   #buffer = [];
-  /** @type {{ resolve: (r: IteratorResult<Message<T>, undefined>) => void, reject: (e: HeraldError) => void }[]} */
+  /**
+   * The loop's next() calls waiting for a message (only while the buffer is empty).
+   * @type {{ resolve: (r: IteratorResult<Message<T>, undefined>) => void,
+   *   reject: (e: HeraldError) => void }[]}
+   */
   #waiters = [];
   /** @type {{ error: HeraldError | null } | null} */
   #ended = null;

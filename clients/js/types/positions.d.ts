@@ -28,7 +28,11 @@
  * @property {boolean} provisional  an epoch not to trust yet (see onRecovery)
  * @property {number} generation  the connection it was last moved on
  */
-/** @typedef {{ from: number | Record<string, number>, epoch?: string | Record<string, string> }} Resume */
+/**
+ * Where a subscription resumes: one topic's numbers, or per topic for a pattern.
+ * @typedef {{ from: number | Record<string, number>, epoch?: string | Record<string, string> }}
+ *   Resume
+ */
 export class Positions {
     /**
      * check() then, for a message to deliver, advance().
@@ -145,6 +149,9 @@ export type Position = {
      */
     generation: number;
 };
+/**
+ * Where a subscription resumes: one topic's numbers, or per topic for a pattern.
+ */
 export type Resume = {
     from: number | Record<string, number>;
     epoch?: string | Record<string, string>;
