@@ -103,12 +103,7 @@ describe('a planned move (the reconnect message) over real sockets', () => {
 
   test('from a draining server to the broker: no failure counted, resubscribed', async (t) => {
     // A server that acknowledges subscribes, then asks its client to move within 30 ms.
-    const draining = new WebSocketServer({
-      host: '127.0.0.1',
-      port: 0,
-      handleProtocols: () => 'herald.v1',
-    });
-    await new Promise((resolve) => draining.once('listening', resolve));
+    const { server: draining, url: from } = await listening();
     const closes = [];
     draining.on('connection', (socket) => {
       socket.on('close', (code, reason) => closes.push([code, String(reason)]));
@@ -119,7 +114,6 @@ describe('a planned move (the reconnect message) over real sockets', () => {
         socket.send(JSON.stringify({ type: 'reconnect', after_ms: 10, jitter_ms: 20 }));
       });
     });
-    const from = `ws://127.0.0.1:${draining.address().port}/`;
     const client = new HeraldClient([from, broker.url], { WebSocket, ...kBackoff });
     t.after(() => {
       client.close();
@@ -146,21 +140,27 @@ describe('a planned move (the reconnect message) over real sockets', () => {
   });
 });
 
-// A WebSocket server that closes every connection with a scripted code, and records the URLs.
-async function scriptedServer(closeCodeFor) {
+// A WebSocket server speaking herald.v1 on a free loopback port, once it listens.
+async function listening() {
   const server = new WebSocketServer({
     host: '127.0.0.1',
     port: 0,
     handleProtocols: () => 'herald.v1',
   });
   await new Promise((resolve) => server.once('listening', resolve));
+  return { server, url: `ws://127.0.0.1:${server.address().port}/` };
+}
+
+// A WebSocket server that closes every connection with a scripted code, and records the URLs.
+async function scriptedServer(closeCodeFor) {
+  const { server, url } = await listening();
   const urls = [];
   server.on('connection', (socket, request) => {
     urls.push(request.url);
     const code = closeCodeFor(request.url, urls.length);
     if (code !== null) socket.close(code, `scripted ${code}`);
   });
-  return { server, urls, url: `ws://127.0.0.1:${server.address().port}/` };
+  return { server, urls, url };
 }
 
 describe('close codes', () => {
