@@ -3,7 +3,11 @@
 // or --herald PATH.
 
 import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before } from 'node:test';
 
 const kStartTimeoutMs = 10_000;
 const kStopTimeoutMs = 10_000;
@@ -146,6 +150,22 @@ export class Broker {
     await this.stop();
     await this.start();
   }
+}
+
+/**
+ * Inside a describe(): a broker keeping history by `rule` (a --history value) in a fresh data
+ * directory, started before the suite's tests, stopped and its directory removed after them.
+ * Pass the suite's `skip`: a skipped suite starts nothing.
+ */
+export function historyBroker(rule, skip) {
+  const dataDir = skip ? null : mkdtempSync(path.join(os.tmpdir(), 'herald-js-data-'));
+  const broker = new Broker(['--data-dir', dataDir, '--history', rule]);
+  before(() => broker.start());
+  after(async () => {
+    await broker.stop().finally(() => broker.kill());
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+  return broker;
 }
 
 /** Resolves when `predicate()` holds, polling; rejects after `timeoutMs` naming `what`. */

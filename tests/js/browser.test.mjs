@@ -1,5 +1,6 @@
 // The client in real headless Chromium: two pages exchange JSON and binary messages through
-// the broker, and the ticker demo renders live prices (its screenshot is saved).
+// the broker, a page uses the URL list, isolated handlers, async iteration, subscription states
+// and cancellation, and the ticker demo renders live prices (its screenshot is saved).
 
 import assert from 'node:assert/strict';
 import { statSync } from 'node:fs';
@@ -12,7 +13,7 @@ import WebSocket from 'ws';
 import { HeraldClient } from '../../clients/js/src/index.js';
 import { startPublisher, kSymbols } from '../../clients/js/demo/publisher.mjs';
 import { startBrowser } from './browser.mjs';
-import { Broker } from './broker.mjs';
+import { Broker, freePort } from './broker.mjs';
 
 describe('in Chromium', () => {
   const broker = new Broker();
@@ -125,6 +126,65 @@ describe('in Chromium', () => {
     assert.deepEqual(gaps, ['reset']); // no history: the restarted broker numbers from 1 again
     assert.deepEqual(page.errors, []);
     await page.evaluate(() => window.client.close());
+    await page.close();
+  });
+
+  test('a page: URL list, isolated handlers, async iteration, states, cancellation', async () => {
+    const page = await browser.page();
+    const dead = `ws://127.0.0.1:${await freePort()}/`;
+    const result = await page.evaluate(
+      async ({ urls }) => {
+        const { HeraldClient } = window.herald;
+        const client = new HeraldClient(urls, { backoffBaseMs: 20, backoffCapMs: 200 });
+        const out = { tried: [], errors: [], other: [], states: [], loop: [] };
+        client.on('reconnecting', ({ attempt, url }) => out.tried.push([attempt, url]));
+        client.on('error', (e) => {
+          if (e.code === 'handler_failed') out.errors.push([e.topic, e.seq, e.cause.message]);
+        });
+        await client.connect({ timeoutMs: 10_000 });
+        out.url = client.url;
+        client.subscribe('page.iso', () => {
+          throw new Error('bug');
+        });
+        client.subscribe('page.*', (m) => out.other.push(m.seq));
+        const stream = client.subscribe('page.iso');
+        stream.on('state', ({ state }) => out.states.push(state));
+        await stream.ready;
+        for (let i = 1; i <= 3; ++i) await client.publish('page.iso', { i });
+        for await (const m of stream) {
+          out.loop.push([m.seq, m.data.i]);
+          if (m.seq === 3) break;
+        }
+        const controller = new AbortController();
+        const aborted = client.publish('page.iso', 4, { signal: controller.signal });
+        controller.abort();
+        out.aborted = await aborted.then(String, (e) => e.code);
+        out.timedOut = await client.ready({ timeoutMs: 50 }).then(
+          () => 'open',
+          (e) => e.code,
+        );
+        client.close();
+        return out;
+      },
+      { urls: [dead, broker.url] },
+    );
+    assert.deepEqual(result.tried, [[1, broker.url]]);
+    assert.equal(result.url, broker.url);
+    assert.deepEqual(result.loop, [
+      [1, 1],
+      [2, 2],
+      [3, 3],
+    ]);
+    assert.deepEqual(result.errors, [
+      ['page.iso', 1, 'bug'],
+      ['page.iso', 2, 'bug'],
+      ['page.iso', 3, 'bug'],
+    ]);
+    assert.deepEqual(result.other.slice(0, 3), [1, 2, 3]);
+    assert.deepEqual(result.states, ['live', 'unsubscribed']);
+    assert.equal(result.aborted, 'aborted');
+    assert.equal(result.timedOut, 'open');
+    assert.deepEqual(page.errors, []);
     await page.close();
   });
 

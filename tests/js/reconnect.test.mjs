@@ -1,5 +1,6 @@
-// Reconnects: backoff to a restarted broker, resubscribing, the offline publish queue, and the
-// close-code policy (section 8), the last against a scripted WebSocket server from `ws`.
+// Reconnects: backoff to a restarted broker, resubscribing, the offline publish queue, a planned
+// move from a draining server, and the close-code policy (section 8), the last two against
+// scripted WebSocket servers from `ws`.
 
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -95,21 +96,71 @@ describe('a restarted broker', () => {
   });
 });
 
-// A WebSocket server that closes every connection with a scripted code, and records the URLs.
-async function scriptedServer(closeCodeFor) {
+describe('a planned move (the reconnect message) over real sockets', () => {
+  const broker = new Broker();
+  before(() => broker.start());
+  after(() => broker.stop().finally(() => broker.kill()));
+
+  test('from a draining server to the broker: no failure counted, resubscribed', async (t) => {
+    // A server that acknowledges subscribes, then asks its client to move within 30 ms.
+    const { server: draining, url: from } = await listening();
+    const closes = [];
+    draining.on('connection', (socket) => {
+      socket.on('close', (code, reason) => closes.push([code, String(reason)]));
+      socket.on('message', (data) => {
+        const command = JSON.parse(String(data));
+        if (command.op !== 'sub') return;
+        socket.send(JSON.stringify({ type: 'ack', id: command.id }));
+        socket.send(JSON.stringify({ type: 'reconnect', after_ms: 10, jitter_ms: 20 }));
+      });
+    });
+    const client = new HeraldClient([from, broker.url], { WebSocket, ...kBackoff });
+    t.after(() => {
+      client.close();
+      draining.close();
+    });
+    const events = [];
+    client.on('reconnecting', (r) => events.push(r));
+    const got = [];
+    const subscription = client.subscribe('move.t', (m) => got.push(m.data));
+    await client.connect();
+    await subscription.ready;
+    // The url changes when the move starts: open on it is the new connection.
+    await waitFor(() => client.url === broker.url && client.state === 'open', 'the move');
+    await waitFor(() => subscription.state === 'live', 'live on the broker');
+    await client.publish('move.t', 'after the move');
+    await waitFor(() => got.length === 1, 'the message on the broker');
+    assert.deepEqual(got, ['after the move']);
+    assert.equal(events.length, 1);
+    assert.equal(events[0].planned, true);
+    assert.equal(events[0].attempt, 0);
+    assert.ok(events[0].delay >= 10 && events[0].delay <= 30, `delay ${events[0].delay}`);
+    await waitFor(() => closes.length === 1, 'the old connection closed');
+    assert.deepEqual(closes, [[1000, 'planned reconnect']]);
+  });
+});
+
+// A WebSocket server speaking herald.v1 on a free loopback port, once it listens.
+async function listening() {
   const server = new WebSocketServer({
     host: '127.0.0.1',
     port: 0,
     handleProtocols: () => 'herald.v1',
   });
   await new Promise((resolve) => server.once('listening', resolve));
+  return { server, url: `ws://127.0.0.1:${server.address().port}/` };
+}
+
+// A WebSocket server that closes every connection with a scripted code, and records the URLs.
+async function scriptedServer(closeCodeFor) {
+  const { server, url } = await listening();
   const urls = [];
   server.on('connection', (socket, request) => {
     urls.push(request.url);
     const code = closeCodeFor(request.url, urls.length);
     if (code !== null) socket.close(code, `scripted ${code}`);
   });
-  return { server, urls, url: `ws://127.0.0.1:${server.address().port}/` };
+  return { server, urls, url };
 }
 
 describe('close codes', () => {

@@ -3,14 +3,11 @@
 // the history no longer covers its position. Needs a broker with --history and --data-dir.
 
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import WebSocket from 'ws';
 
 import { HeraldClient } from '../../clients/js/src/index.js';
-import { Broker, requireFlag, waitFor } from './broker.mjs';
+import { Broker, historyBroker, requireFlag, waitFor } from './broker.mjs';
 import { assertExactlyOnce, publishStream } from './stream.mjs';
 
 const skip = requireFlag('--history', 'history and replay, PROTOCOL.md section 9');
@@ -32,13 +29,7 @@ function recorder(client, pattern) {
 }
 
 describe('history on disk', { skip }, () => {
-  const dataDir = skip ? null : mkdtempSync(path.join(os.tmpdir(), 'herald-js-data-'));
-  const broker = new Broker(['--data-dir', dataDir, '--history', 'rec.>=rocksdb,count=100000']);
-  before(() => broker.start());
-  after(async () => {
-    await broker.stop().finally(() => broker.kill());
-    rmSync(dataDir, { recursive: true, force: true });
-  });
+  const broker = historyBroker('rec.>=rocksdb,count=100000', skip);
 
   // Subscribed by one pattern, or by each topic exactly: both must resume. The subscriber
   // either reconnects by itself (racing the publisher's own reconnect), or stays offline

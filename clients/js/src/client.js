@@ -1,19 +1,22 @@
-// HeraldClient: one WebSocket to a Herald broker, kept open across failures. It owns the
-// connection state, reconnects with backoff, resubscribes from the last positions seen and
-// queues publishes while offline. The wire format lives in codec.js, positions in positions.js.
+// HeraldClient: one WebSocket to one of a list of Herald brokers, kept open across failures.
+// It owns the connection state, reconnects with backoff, resubscribes from the last positions
+// seen, queues publishes while offline and hands each message to every subscription, each
+// isolated from the others. The wire format lives in codec.js, positions in positions.js.
 
-import { backoffDelay } from './backoff.js';
+import { abortError, onCancel } from './abort.js';
+import { Rotation } from './backoff.js';
 import * as codec from './codec.js';
 import { Emitter } from './emitter.js';
 import { HeraldError } from './errors.js';
 import { Positions } from './positions.js';
+import { Requests } from './requests.js';
 import { Route, Subscription, parseSubscribeOptions } from './subscription.js';
 import { isPattern, isValidPattern, isValidTopic, matches } from './topic.js';
 
 // PROTOCOL.md section 8: the server would refuse these again, so retrying needs a change.
 const kFinalCloseCodes = new Set([1002, 1007, 1008, 1009, 4001, 4003]);
 const kAuthCloseCodes = new Set([4001, 4003]);
-const kIdLimit = 2 ** 32; // binary publish ids are unsigned 32-bit (section 5)
+const kPlannedJitterMs = 1000; // PROTOCOL.md "reconnect": jitter_ms when the server gives none
 
 const kDefaults = {
   reconnect: true,
@@ -24,63 +27,124 @@ const kDefaults = {
   maxOfflinePublishes: 1000,
 };
 
+/**
+ * @typedef {import('./types.js').WebSocketConstructor} WebSocketConstructor
+ * @typedef {import('./types.js').Socket} Socket
+ * @typedef {import('./types.js').HeraldClientOptions} HeraldClientOptions
+ * @typedef {import('./types.js').ConnectionState} ConnectionState
+ * @typedef {import('./types.js').CloseInfo} CloseInfo
+ * @typedef {import('./types.js').PublishOptions} PublishOptions
+ * @typedef {import('./types.js').HeraldEvents} HeraldEvents
+ * @typedef {import('./requests.js').Outgoing} Outgoing
+ * @typedef {{ resolve: () => void, reject: (error: HeraldError) => void }} Waiter
+ * @typedef {import('./subscription.js').SubscribeOptions} SubscribeOptions
+ * @typedef {import('./abort.js').CancelOptions} CancelOptions
+ * @typedef {import('./subscription.js').Control} Control
+ */
+
+/**
+ * @template T
+ * @typedef {import('./subscription.js').Message<T>} Message
+ */
+
+/** @extends {Emitter<HeraldEvents>} */
 export class HeraldClient extends Emitter {
-  #url;
+  #rotation;
   #options;
   #WebSocket;
+  /** @type {Socket | null} */
   #socket = null;
+  /** @type {ConnectionState} */
   #state = 'idle';
   #generation = 0; // connections opened so far
-  #attempt = 0;
-  #timer = null;
+  /** @type {ReturnType<typeof setTimeout> | undefined} */
+  #timer;
   #token;
+  /** @type {string | undefined} */
   #lastToken;
-  #refusedToken; // a token the server closed with 4001/4003; retried only once it changes
+  /** @type {string | undefined} a token the server closed with 4001/4003; retried once changed */
+  #refusedToken;
   #userClosed = false;
-  #nextId = 1;
-  #pending = new Map(); // id -> { kind, resolve, reject, route }
-  #offline = []; // publishes waiting for a connection
-  #routes = new Map(); // pattern -> Route
+  /** @type {{ due: boolean } | null} a planned move (the server's `reconnect`) under way */
+  #planned = null;
+  #requests = new Requests();
+  /** @type {Outgoing[]} publishes waiting for a connection */
+  #offline = [];
+  /** @type {Map<string, Route>} pattern -> its wire subscription */
+  #routes = new Map();
   #positions = new Positions();
-  #connectWaiters = [];
+  /** @type {Waiter[]} */
+  #openWaiters = [];
 
-  constructor(url, options = {}) {
+  /**
+   * @param {string | readonly string[]} urls  one server, or several tried in turn
+   * @param {HeraldClientOptions} [options]
+   */
+  constructor(urls, options = {}) {
     super();
-    this.#url = url;
-    this.#options = { ...kDefaults, ...options };
-    this.#WebSocket = options.WebSocket ?? globalThis.WebSocket;
-    if (typeof this.#WebSocket !== 'function') {
+    const list = typeof urls === 'string' ? [urls] : [...urls];
+    if (list.length === 0) throw new TypeError('no server URL');
+    this.#rotation = new Rotation(list);
+    this.#options = { ...kDefaults, ...options, random: options.random ?? Math.random };
+    /** @type {WebSocketConstructor | undefined} */
+    const WebSocket = options.WebSocket ?? globalThis.WebSocket;
+    if (typeof WebSocket !== 'function') {
       throw new TypeError('no WebSocket: pass options.WebSocket (for example the ws package)');
     }
+    this.#WebSocket = WebSocket;
     this.#token = options.token;
   }
 
-  /** 'idle', 'connecting', 'open', 'reconnecting' or 'closed'. */
+  /** @returns {ConnectionState} */
   get state() {
     return this.#state;
   }
 
-  /** The last sequence delivered and the epoch of `topic`, if known. */
+  /** The server URL in use, or tried next. */
+  get url() {
+    return this.#rotation.url;
+  }
+
+  /**
+   * The last sequence handed to every subscription, and the epoch, of `topic`, if known.
+   * @param {string} topic
+   */
   position(topic) {
     return this.#positions.get(topic);
   }
 
-  /** Opens the connection; resolves once open, rejects if it closes for good first. */
-  connect() {
-    if (this.#state === 'open') return Promise.resolve();
-    const opened = new Promise((resolve, reject) => this.#connectWaiters.push({ resolve, reject }));
+  /**
+   * Opens the connection; resolves once open, rejects if it closes for good first. A signal
+   * or timeout ends the wait only: call close() to stop connecting.
+   * @param {CancelOptions} [options]
+   * @returns {Promise<void>}
+   */
+  connect(options = {}) {
+    const opened = this.#waitOpen(options);
     if (this.#state === 'idle' || this.#state === 'closed') {
       this.#userClosed = false;
-      this.#attempt = 0;
+      this.#rotation.reset();
       this.#open();
     }
     return opened;
+  }
+
+  /**
+   * Resolves once the connection is open (at once if it is); rejects if the client is or gets
+   * closed for good first. Does not connect.
+   * @param {CancelOptions} [options]
+   * @returns {Promise<void>}
+   */
+  ready(options = {}) {
+    if (this.#state === 'closed') return Promise.reject(new HeraldError('closed', 'closed'));
+    return this.#waitOpen(options);
   }
 
   /** Closes for good (code 1000): no reconnect; queued and unacknowledged publishes reject. */
   close(code = 1000, reason = '') {
     this.#userClosed = true;
     clearTimeout(this.#timer);
+    this.#planned = null;
     if (this.#socket !== null) {
       this.#socket.close(code, reason);
     } else {
@@ -89,13 +153,41 @@ export class HeraldClient extends Emitter {
   }
 
   /**
-   * Subscribes `handler(message)` to a topic or pattern. Options: `policy` (section 6) and one
-   * of `from` (with `epoch`), `last`, `since`, `snapshot` (section 9). Returns a Subscription.
+   * Subscribes a handler to a topic or pattern; each message goes to every subscription that
+   * matches it. A handler that throws is reported ('error' event, a HeraldError
+   * 'handler_failed' with the topic and seq) and does not stop the others. Options: `policy`
+   * (section 6), one of `from` (with `epoch`), `last`, `since`, `snapshot` (section 9),
+   * `signal`.
+   * @template [T=unknown]
+   * @overload
+   * @param {string} pattern
+   * @param {(message: Message<T>) => void} handler
+   * @param {SubscribeOptions} [options]
+   * @returns {Subscription<T>}
    */
-  subscribe(pattern, handler, options = {}) {
+  /**
+   * Subscribes without a handler: iterate the subscription (`for await`) for its messages,
+   * buffered up to `bufferSize` (default 1024); one more ends it with a HeraldError
+   * 'overflow' once the buffered ones are read. Leaving the loop unsubscribes.
+   * @template [T=unknown]
+   * @overload
+   * @param {string} pattern
+   * @param {SubscribeOptions} [options]
+   * @returns {Subscription<T>}
+   */
+  /**
+   * @param {string} pattern
+   * @param {((message: Message<unknown>) => void) | SubscribeOptions} [handlerOrOptions]
+   * @param {SubscribeOptions} [moreOptions]
+   * @returns {Subscription<unknown>}
+   */
+  subscribe(pattern, handlerOrOptions, moreOptions) {
     if (!isValidPattern(pattern)) throw new HeraldError('bad_topic', `invalid pattern ${pattern}`);
-    if (typeof handler !== 'function') throw new TypeError('handler must be a function');
-    const { policy, replay } = parseSubscribeOptions(options);
+    const handler = typeof handlerOrOptions === 'function' ? handlerOrOptions : null;
+    if (handler === null && handlerOrOptions !== undefined && typeof handlerOrOptions !== 'object')
+      throw new TypeError('handler must be a function');
+    const options = (handler === null ? handlerOrOptions : moreOptions) ?? {};
+    const { policy, replay } = parseSubscribeOptions(/** @type {SubscribeOptions} */ (options));
     let route = this.#routes.get(pattern);
     const resend = route === undefined || replay !== null || policy !== route.policy;
     if (route === undefined) {
@@ -106,15 +198,22 @@ export class HeraldClient extends Emitter {
       route.replay = replay;
       route.synced = false;
     }
-    const subscription = new Subscription(route, handler, (r, s) => this.#removeSubscription(r, s));
-    route.subscriptions.add(subscription);
+    const { bufferSize, signal } = /** @type {SubscribeOptions} */ (options);
+    const subscription = new Subscription(route, handler, bufferSize, (r, s) =>
+      this.#removeSubscription(r, s),
+    );
+    const control = /** @type {Control} */ (route.subscriptions.get(subscription));
+    if (route.live) control.setState('live');
     if (resend || !route.synced) {
       // Settled by the ack of the subscribe in flight, or of the one sent here.
-      route.waiting.push(subscription);
-      if (resend && this.#state === 'open') this.#sendSubscribe(route);
+      route.waiting.push(control);
+      if (resend && this.#socket !== null && this.#state === 'open') {
+        this.#sendSubscribe(this.#socket, route);
+      }
     } else {
-      subscription.settle.resolve({ complete: true });
+      control.settle({ complete: true });
     }
+    control.follow(signal);
     return subscription;
   }
 
@@ -122,12 +221,20 @@ export class HeraldClient extends Emitter {
    * Publishes a JSON value, a string, or binary data (ArrayBuffer or a typed array). Resolves
    * with the sequence number the broker gave it; rejects with the server's error (HeraldError).
    * While offline, up to maxOfflinePublishes wait for the connection; beyond that, or once
-   * closed for good, it rejects at once ('queue_full', 'closed').
+   * closed for good, it rejects at once ('queue_full', 'closed'). A signal or timeout that
+   * ends the wait takes a queued publish out of the queue; one already sent may still be
+   * published.
+   * @param {string} topic
+   * @param {unknown} data
+   * @param {PublishOptions} [options]
+   * @returns {Promise<number>}
    */
-  publish(topic, data, { echo = true } = {}) {
+  publish(topic, data, { echo = true, signal, timeoutMs } = {}) {
     if (!isValidTopic(topic))
       return Promise.reject(new HeraldError('bad_topic', `invalid topic ${topic}`));
+    if (signal?.aborted) return Promise.reject(abortError(signal));
     const bytes = codec.bytesOf(data);
+    /** @type {Outgoing['encode']} */
     let encode;
     if (bytes !== null) {
       encode = (id) => codec.encodeBinaryPublish(topic, bytes, id, echo);
@@ -137,33 +244,45 @@ export class HeraldClient extends Emitter {
         return Promise.reject(new HeraldError('bad_request', 'data is not JSON'));
       encode = (id) => codec.encodePublish(topic, json, id, echo);
     }
+    if (this.#state === 'closed') {
+      return Promise.reject(new HeraldError('closed', 'the client is closed'));
+    }
+    if (this.#state !== 'open' && this.#offline.length >= this.#options.maxOfflinePublishes) {
+      return Promise.reject(new HeraldError('queue_full', 'too many publishes waiting'));
+    }
     return new Promise((resolve, reject) => {
-      const entry = { encode, resolve, reject };
-      if (this.#state === 'open') {
-        this.#sendPublish(entry);
-      } else if (this.#state === 'closed') {
-        reject(new HeraldError('closed', 'the client is closed'));
-      } else if (this.#offline.length >= this.#options.maxOfflinePublishes) {
-        reject(new HeraldError('queue_full', 'too many publishes waiting for a connection'));
-      } else {
-        this.#offline.push(entry);
-      }
+      /** @type {Outgoing} */
+      const entry = {
+        encode,
+        resolve: (seq) => (detach(), resolve(seq)),
+        reject: (error) => (detach(), reject(error)),
+      };
+      const detach = onCancel({ signal, timeoutMs }, (error) => this.#cancelPublish(entry, error));
+      if (this.#state === 'open') this.#sendPublish(entry);
+      else this.#offline.push(entry);
     });
   }
 
-  /** Sends a new token (section 10) and keeps it for reconnects. Needs an open connection. */
+  /**
+   * Sends a new token (section 10) and keeps it for reconnects. Needs an open connection.
+   * @param {string} token
+   * @returns {Promise<void>}
+   */
   authenticate(token) {
     this.#token = token;
-    if (this.#state !== 'open') return Promise.reject(new HeraldError('not_connected', 'not open'));
+    const socket = this.#socket;
+    if (this.#state !== 'open' || socket === null) {
+      return Promise.reject(new HeraldError('not_connected', 'not open'));
+    }
     return new Promise((resolve, reject) => {
-      const id = this.#takeId();
-      this.#pending.set(id, { kind: 'auth', resolve, reject });
-      this.#socket.send(codec.encodeAuth(token, id));
+      const id = this.#requests.add({ kind: 'auth', resolve, reject });
+      socket.send(codec.encodeAuth(token, id));
     });
   }
 
   // ---- connection -----------------------------------------------------------------------
 
+  /** @param {ConnectionState} state */
   #setState(state) {
     if (state === this.#state) return;
     const previous = this.#state;
@@ -171,9 +290,32 @@ export class HeraldClient extends Emitter {
     this.emit('state', { state, previous });
   }
 
+  /**
+   * @param {CancelOptions} options
+   * @returns {Promise<void>}
+   */
+  #waitOpen(options) {
+    if (this.#state === 'open') return Promise.resolve();
+    if (options.signal?.aborted) return Promise.reject(abortError(options.signal));
+    return new Promise((resolve, reject) => {
+      /** @type {Waiter} */
+      const waiter = {
+        resolve: () => (detach(), resolve()),
+        reject: (error) => (detach(), reject(error)),
+      };
+      const detach = onCancel(options, (error) => {
+        this.#openWaiters.splice(this.#openWaiters.indexOf(waiter), 1);
+        reject(error);
+      });
+      this.#openWaiters.push(waiter);
+    });
+  }
+
   async #open() {
     this.#setState('connecting');
-    let url = this.#url;
+    let url = this.#rotation.url;
+    /** @type {Socket} */
+    let socket;
     try {
       const token = typeof this.#token === 'function' ? await this.#token() : this.#token;
       if (this.#userClosed) return this.#finish(new HeraldError('closed', 'closed by the caller'));
@@ -182,25 +324,24 @@ export class HeraldClient extends Emitter {
       }
       this.#lastToken = token;
       if (token) url = withToken(url, token);
-      this.#socket = new this.#WebSocket(url, 'herald.v1');
+      socket = /** @type {Socket} */ (new this.#WebSocket(url, 'herald.v1'));
     } catch (error) {
-      this.emit('error', error);
-      return this.#afterClose({
-        code: 1006,
-        reason: String(error.message ?? error),
-        wasClean: false,
-      });
+      const reason = error instanceof Error ? error.message : String(error);
+      this.emit('error', error instanceof Error ? error : new HeraldError('socket_error', reason));
+      return this.#afterClose({ code: 1006, reason, wasClean: false });
     }
-    const socket = this.#socket;
+    this.#socket = socket;
     socket.binaryType = 'arraybuffer';
     const timeout = setTimeout(() => socket.close(), this.#options.connectTimeoutMs);
     socket.onopen = () => {
       clearTimeout(timeout);
-      this.#onOpen();
+      this.#onOpen(socket);
     };
     socket.onmessage = (event) => this.#onMessage(event.data);
-    socket.onerror = (event) =>
-      this.emit('error', event.error ?? new HeraldError('socket_error', event.message));
+    socket.onerror = (event) => {
+      const error = event.error instanceof Error ? event.error : null;
+      this.emit('error', error ?? new HeraldError('socket_error', event.message));
+    };
     socket.onclose = (event) => {
       clearTimeout(timeout);
       if (this.#socket !== socket) return;
@@ -209,91 +350,142 @@ export class HeraldClient extends Emitter {
     };
   }
 
-  #onOpen() {
+  /** @param {Socket} socket */
+  #onOpen(socket) {
     this.#generation += 1;
-    this.#attempt = 0;
+    this.#rotation.reset();
     this.#refusedToken = undefined;
     this.#setState('open');
-    for (const route of this.#routes.values()) this.#sendSubscribe(route);
+    for (const route of this.#routes.values()) this.#sendSubscribe(socket, route);
     const offline = this.#offline.splice(0);
     for (const entry of offline) this.#sendPublish(entry);
     this.emit('open');
-    for (const waiter of this.#connectWaiters.splice(0)) waiter.resolve();
+    for (const waiter of this.#openWaiters.splice(0)) waiter.resolve();
   }
 
+  /** @param {CloseInfo} close */
   #afterClose(close) {
-    // Unacknowledged publishes may or may not have been published: they are not resent (that
-    // could duplicate them) but rejected, and the caller decides.
-    for (const [id, request] of this.#pending) {
-      if (request.kind !== 'sub' && request.kind !== 'unsub') {
-        request.reject(new HeraldError('connection_lost', 'connection closed before the ack'));
+    this.#requests.lost(new HeraldError('connection_lost', 'connection closed before the ack'));
+    for (const route of this.#routes.values()) {
+      route.live = false;
+      for (const control of route.subscriptions.values()) {
+        if (control.state() === 'live') control.setState('recovering');
       }
-      this.#pending.delete(id);
     }
     this.emit('close', close);
     if (this.#userClosed) return this.#finish(new HeraldError('closed', 'closed by the caller'));
-    const final = kFinalCloseCodes.has(close.code);
-    if (kAuthCloseCodes.has(close.code)) this.#refusedToken = this.#lastToken;
-    if (final && !(kAuthCloseCodes.has(close.code) && typeof this.#token === 'function')) {
+    const auth = kAuthCloseCodes.has(close.code);
+    if (auth) this.#refusedToken = this.#lastToken;
+    if (kFinalCloseCodes.has(close.code) && !(auth && typeof this.#token === 'function')) {
       return this.#finish(
         new HeraldError('closed', `closed by the server: ${close.code} ${close.reason}`),
       );
     }
-    if (!this.#options.reconnect || this.#attempt >= this.#options.maxReconnectAttempts) {
+    if (this.#planned !== null) {
+      // A planned move is no failure: it goes on at the time it was given, however early the
+      // server closed.
+      this.#setState('reconnecting');
+      if (this.#planned.due) this.#movePlanned();
+      return;
+    }
+    const { reconnect, maxReconnectAttempts, backoffBaseMs, backoffCapMs } = this.#options;
+    if (!reconnect || this.#rotation.failures >= maxReconnectAttempts) {
       return this.#finish(new HeraldError('closed', `connection closed: ${close.code}`));
     }
-    this.#attempt += 1;
-    const delay = backoffDelay(
-      this.#attempt,
-      this.#options.backoffBaseMs,
-      this.#options.backoffCapMs,
-    );
+    const next = this.#rotation.failed(backoffBaseMs, backoffCapMs, this.#options.random);
     this.#setState('reconnecting');
-    this.emit('reconnecting', { attempt: this.#attempt, delay });
-    this.#timer = setTimeout(() => this.#open(), delay);
+    this.emit('reconnecting', { ...next, planned: false });
+    this.#timer = setTimeout(() => this.#open(), next.delay);
   }
 
+  /**
+   * The server's `reconnect` message (PROTOCOL.md): close after `after_ms` plus a jitter in
+   * [0, jitter_ms] and connect to the next URL, keeping every position.
+   * @param {{ after_ms: number, jitter_ms?: number, reason?: string }} message
+   */
+  #planMove({ after_ms, jitter_ms = kPlannedJitterMs, reason }) {
+    if (this.#planned !== null) return;
+    const planned = { due: false };
+    this.#planned = planned;
+    const delay = after_ms + Math.floor(this.#options.random() * (jitter_ms + 1));
+    const url = this.#rotation.next; // moved to when the move starts: `url` is in use until then
+    this.emit('reconnecting', { attempt: 0, delay, url, planned: true, reason });
+    this.#timer = setTimeout(() => {
+      planned.due = true;
+      if (this.#socket !== null) this.#socket.close(1000, 'planned reconnect');
+      else this.#movePlanned();
+    }, delay);
+  }
+
+  #movePlanned() {
+    this.#planned = null;
+    this.#rotation.planned();
+    this.#open();
+  }
+
+  /** @param {HeraldError} error */
   #finish(error) {
+    clearTimeout(this.#timer);
+    this.#planned = null;
     for (const entry of this.#offline.splice(0)) entry.reject(error);
-    // Subscriptions stay registered (a later connect() resubscribes them), but no ack is
-    // coming for the ones still waiting.
-    for (const route of this.#routes.values()) {
-      for (const subscription of route.waiting.splice(0)) subscription.settle.reject(error);
+    // Subscriptions with a handler stay registered (a later connect() resubscribes them), but
+    // no ack is coming for the ones still waiting. A loop over one ends: after close() as a
+    // loop does, otherwise by throwing why.
+    const ending = this.#userClosed ? null : error;
+    for (const route of [...this.#routes.values()]) {
+      for (const control of route.waiting.splice(0)) control.settle(error);
+      for (const [subscription, control] of [...route.subscriptions]) {
+        if (!control.iterated) continue;
+        control.end(ending);
+        this.#removeSubscription(route, subscription);
+      }
     }
-    for (const waiter of this.#connectWaiters.splice(0)) waiter.reject(error);
+    for (const waiter of this.#openWaiters.splice(0)) waiter.reject(error);
     this.#setState('closed');
-  }
-
-  #takeId() {
-    const id = this.#nextId;
-    this.#nextId = id + 1 >= kIdLimit ? 1 : id + 1;
-    return id;
   }
 
   // ---- outgoing -------------------------------------------------------------------------
 
+  /** @param {Outgoing} entry */
   #sendPublish(entry) {
-    const id = this.#takeId();
-    this.#pending.set(id, { kind: 'pub', resolve: entry.resolve, reject: entry.reject });
-    this.#socket.send(entry.encode(id));
+    const id = this.#requests.add({ kind: 'pub', entry });
+    entry.id = id;
+    this.#socket?.send(entry.encode(id));
   }
 
-  #sendSubscribe(route, { resume = true } = {}) {
+  /**
+   * @param {Outgoing} entry
+   * @param {HeraldError} error
+   */
+  #cancelPublish(entry, error) {
+    const queued = this.#offline.indexOf(entry);
+    if (queued >= 0) this.#offline.splice(queued, 1);
+    this.#requests.forget(entry);
+    entry.reject(error);
+  }
+
+  /**
+   * @param {Socket} socket
+   * @param {Route} route
+   */
+  #sendSubscribe(socket, route, resume = true) {
+    /** @type {import('./codec.js').WireSubscribeOptions} */
     let options = { policy: route.policy };
     if (!route.synced && route.replay !== null) {
       options = { ...options, ...route.replay };
     } else if (resume) {
       options = { ...options, ...this.#positions.resumeFor(route.pattern, route.isPattern) };
     }
-    const id = this.#takeId();
-    this.#pending.set(id, {
-      kind: 'sub',
-      route,
-      resumed: options.from !== undefined && route.synced,
-    });
-    this.#socket.send(codec.encodeSubscribe(route.pattern, id, options));
+    const resumed = options.from !== undefined && route.synced;
+    const id = this.#requests.add({ kind: 'sub', route, resumed });
+    socket.send(codec.encodeSubscribe(route.pattern, id, options));
   }
 
+  /**
+   * @param {Route} route
+   * @param {Subscription<unknown>} subscription
+   * @returns {Promise<void>}
+   */
   #removeSubscription(route, subscription) {
     route.subscriptions.delete(subscription);
     if (route.subscriptions.size > 0 || this.#routes.get(route.pattern) !== route) {
@@ -301,17 +493,18 @@ export class HeraldClient extends Emitter {
     }
     this.#routes.delete(route.pattern);
     this.#positions.prune([...this.#routes.keys()]);
-    if (this.#state !== 'open') return Promise.resolve();
+    const socket = this.#socket;
+    if (this.#state !== 'open' || socket === null) return Promise.resolve();
     return new Promise((resolve) => {
-      const id = this.#takeId();
-      // A failure here leaves nothing to undo: the handlers are gone either way.
-      this.#pending.set(id, { kind: 'unsub', resolve, reject: resolve });
-      this.#socket.send(codec.encodeUnsubscribe(route.pattern, id));
+      // A failure here leaves nothing to undo: the subscriptions are gone either way.
+      const id = this.#requests.add({ kind: 'unsub', resolve });
+      socket.send(codec.encodeUnsubscribe(route.pattern, id));
     });
   }
 
   // ---- incoming -------------------------------------------------------------------------
 
+  /** @param {string | ArrayBuffer} data */
   #onMessage(data) {
     const message = typeof data === 'string' ? codec.decodeText(data) : codec.decodeBinary(data);
     if (message === null) {
@@ -332,66 +525,86 @@ export class HeraldClient extends Emitter {
         if (gap !== null) this.emit('gap', gap);
         return this.emit('recovery', message);
       }
+      case 'reconnect':
+        return this.#planMove(message);
     }
   }
 
-  #deliver(message, binary) {
-    const { deliver, gap } = this.#positions.onMessage(
-      message.topic,
-      message.seq,
-      this.#generation,
-    );
+  /**
+   * Hands a message to every matching subscription, each isolated: one that throws or
+   * overflows is reported and the others still get it. Only then does the topic's position
+   * move, so a resume after a reconnect starts after what every subscription had.
+   * @param {{ topic: string, seq: number, data: unknown }} message
+   * @param {boolean} binary
+   */
+  #deliver({ topic, seq, data }, binary) {
+    const { deliver, gap } = this.#positions.check(topic, seq, this.#generation);
     if (gap !== null) this.emit('gap', gap);
     if (!deliver) return;
-    const delivered = { topic: message.topic, seq: message.seq, data: message.data, binary };
-    for (const route of this.#routes.values()) {
-      if (
-        route.isPattern ? !matches(route.pattern, message.topic) : route.pattern !== message.topic
-      ) {
-        continue;
+    const message = { topic, seq, data, binary };
+    // Copies: a handler may subscribe or unsubscribe while it runs.
+    for (const route of [...this.#routes.values()]) {
+      if (route.isPattern ? !matches(route.pattern, topic) : route.pattern !== topic) continue;
+      for (const control of [...route.subscriptions.values()]) {
+        const error = control.handOver(message);
+        if (error !== null) this.#report(error);
       }
-      for (const subscription of route.subscriptions) subscription.handler(delivered);
     }
+    this.#positions.advance(topic, seq, this.#generation);
   }
 
+  /**
+   * An error of the caller's own code: to the 'error' listeners, or to the console when there
+   * are none, since swallowing it would hide a bug.
+   * @param {HeraldError} error
+   */
+  #report(error) {
+    if (this.listened('error')) this.emit('error', error);
+    else console.error(error);
+  }
+
+  /** @param {{ id: string | number, seq?: number, complete?: boolean }} message */
   #onAck(message) {
-    const request = this.#pending.get(message.id);
+    const request = this.#requests.take(message.id);
     if (request === undefined) return;
-    this.#pending.delete(message.id);
-    if (request.kind === 'pub') return request.resolve(message.seq);
+    if (request.kind === 'pub') return request.entry.resolve(message.seq ?? 0);
     if (request.kind !== 'sub') return request.resolve();
-    request.route.synced = true;
+    const { route } = request;
+    route.synced = true;
+    route.live = true;
     const answer = { complete: message.complete ?? true };
-    for (const subscription of request.route.waiting.splice(0)) subscription.settle.resolve(answer);
+    for (const control of route.waiting.splice(0)) control.settle(answer);
+    for (const control of route.subscriptions.values()) control.setState('live');
   }
 
+  /** @param {{ code: string, text?: string, id?: string | number }} message */
   #onError(message) {
-    const error = new HeraldError(message.code, message.text);
-    const request = message.id === undefined ? undefined : this.#pending.get(message.id);
+    const code = /** @type {import('./errors.js').ErrorCode} */ (message.code);
+    const error = new HeraldError(code, message.text);
+    const request = this.#requests.take(message.id);
     if (request === undefined) return this.emit('error', error);
-    this.#pending.delete(message.id);
-    if (request.kind !== 'sub') return request.reject(error);
+    if (request.kind === 'pub') return request.entry.reject(error);
+    if (request.kind === 'auth') return request.reject(error);
+    if (request.kind === 'unsub') return request.resolve();
     const { route } = request;
+    const socket = this.#socket;
     if (message.code === 'no_history' && request.resumed) {
       // The topics no longer keep history: subscribe live and report what may be lost.
       for (const [topic, position] of this.#positions.historyTopics(route.pattern)) {
-        this.emit('gap', {
-          topic,
-          from: position.seq + 1,
-          to: null,
-          missed: null,
-          reason: 'history',
-        });
+        const from = position.seq + 1;
+        this.emit('gap', { topic, from, to: null, missed: null, reason: 'history' });
       }
-      if (this.#state === 'open') this.#sendSubscribe(route, { resume: false });
+      if (this.#state === 'open' && socket !== null) this.#sendSubscribe(socket, route, false);
       return;
     }
     this.emit('error', error);
     if (route.synced) return; // a resubscribe failed; the caller learns it from 'error'
-    for (const subscription of route.waiting.splice(0)) {
-      subscription.active = false;
+    const refused = new Set(route.waiting.splice(0));
+    for (const [subscription, control] of route.subscriptions) {
+      if (!refused.has(control)) continue;
       route.subscriptions.delete(subscription);
-      subscription.settle.reject(error);
+      control.settle(error);
+      control.end(error);
     }
     if (route.subscriptions.size === 0 && this.#routes.get(route.pattern) === route) {
       this.#routes.delete(route.pattern);
@@ -399,6 +612,10 @@ export class HeraldClient extends Emitter {
   }
 }
 
+/**
+ * @param {string} url
+ * @param {string} token
+ */
 function withToken(url, token) {
   const parsed = new URL(url);
   parsed.searchParams.set('token', token);

@@ -9,6 +9,28 @@ const kFlagNoEcho = 0x02;
 const textEncoder = new TextEncoder();
 const textDecoder = new TextDecoder('utf-8', { fatal: true });
 
+/** @typedef {string | number} Id  a command id (section 3) */
+
+/**
+ * The options a subscribe command carries (sections 6 and 9).
+ * @typedef {import('./subscription.js').Replay & { policy?: string }} WireSubscribeOptions
+ */
+
+/**
+ * A server message, decoded (PROTOCOL.md sections 4, 5, 9 and "reconnect").
+ * @typedef {{ type: 'msg', topic: string, seq: number, data: unknown }
+ *   | { type: 'ack', id: Id, seq?: number, complete?: boolean }
+ *   | { type: 'error', code: string, text?: string, id?: Id }
+ *   | { type: 'gap', topic: string, missed: number }
+ *   | ({ type: 'recovery' } & import('./positions.js').RecoveryInfo)
+ *   | { type: 'reconnect', after_ms: number, jitter_ms?: number, reason?: string }
+ * } ServerMessage
+ */
+
+/**
+ * @param {string} name
+ * @param {unknown} value
+ */
 function field(name, value) {
   return `,"${name}":${JSON.stringify(value)}`;
 }
@@ -16,21 +38,35 @@ function field(name, value) {
 /**
  * `{"op":"sub",...}`. `options` may hold policy, from, epoch, last, since and snapshot
  * (section 9); they are written in that order after the id.
+ * @param {string} topic
+ * @param {Id} [id]
+ * @param {WireSubscribeOptions} [options]
  */
 export function encodeSubscribe(topic, id, options = {}) {
   let out = `{"op":"sub"${field('topic', topic)}`;
   if (id !== undefined) out += field('id', id);
-  for (const name of ['policy', 'from', 'epoch', 'last', 'since', 'snapshot']) {
-    if (options[name] !== undefined) out += field(name, options[name]);
+  const { policy, from, epoch, last, since, snapshot } = options;
+  for (const [name, value] of Object.entries({ policy, from, epoch, last, since, snapshot })) {
+    if (value !== undefined) out += field(name, value);
   }
   return out + '}';
 }
 
+/**
+ * @param {string} topic
+ * @param {Id} [id]
+ */
 export function encodeUnsubscribe(topic, id) {
   return `{"op":"unsub"${field('topic', topic)}${id === undefined ? '' : field('id', id)}}`;
 }
 
-/** A text publish; `dataJson` is already-serialised JSON, written as is. */
+/**
+ * A text publish; `dataJson` is already-serialised JSON, written as is.
+ * @param {string} topic
+ * @param {string} dataJson
+ * @param {Id} [id]
+ * @param {boolean} [echo]
+ */
 export function encodePublish(topic, dataJson, id, echo = true) {
   let out = `{"op":"pub"${field('topic', topic)},"data":${dataJson}`;
   if (id !== undefined) out += field('id', id);
@@ -38,11 +74,21 @@ export function encodePublish(topic, dataJson, id, echo = true) {
   return out + '}';
 }
 
+/**
+ * @param {string} token
+ * @param {Id} [id]
+ */
 export function encodeAuth(token, id) {
   return `{"op":"auth"${field('token', token)}${id === undefined ? '' : field('id', id)}}`;
 }
 
-/** A binary publish frame (section 5); `id`, when given, is an unsigned 32-bit integer. */
+/**
+ * A binary publish frame (section 5); `id`, when given, is an unsigned 32-bit integer.
+ * @param {string} topic
+ * @param {Uint8Array} payload
+ * @param {number} [id]
+ * @param {boolean} [echo]
+ */
 export function encodeBinaryPublish(topic, payload, id, echo = true) {
   const topicBytes = textEncoder.encode(topic);
   const hasId = id !== undefined;
@@ -57,7 +103,11 @@ export function encodeBinaryPublish(topic, payload, id, echo = true) {
   return frame;
 }
 
-/** Bytes of any binary value a caller may publish, without copying. */
+/**
+ * Bytes of any binary value a caller may publish, without copying; null for anything else.
+ * @param {unknown} value
+ * @returns {Uint8Array | null}
+ */
 export function bytesOf(value) {
   if (value instanceof Uint8Array) return value;
   if (value instanceof ArrayBuffer) return new Uint8Array(value);
@@ -66,11 +116,15 @@ export function bytesOf(value) {
   return null;
 }
 
-const isUint = (v) => Number.isSafeInteger(v) && v >= 0;
+/** @param {unknown} v */
+const isUint = (v) => Number.isSafeInteger(v) && /** @type {number} */ (v) >= 0;
+/** @param {unknown} v */
 const isString = (v) => typeof v === 'string';
+/** @param {unknown} v */
 const isId = (v) => isString(v) || isUint(v);
 
 // Required fields of each server message type, with their checks; optional ones after.
+/** @type {Record<string, Record<string, (v: unknown) => boolean>>} */
 const kShapes = {
   msg: { topic: isString, seq: isUint },
   ack: { id: isId },
@@ -84,13 +138,17 @@ const kShapes = {
     next: isUint,
     complete: (v) => typeof v === 'boolean',
   },
+  reconnect: { after_ms: isUint },
 };
 
 /**
  * Decodes a server text frame. Returns the message object ({type, ...}; `data` of a msg is the
  * parsed JSON value), or null when the frame is not a valid server message.
+ * @param {string} text
+ * @returns {ServerMessage | null}
  */
 export function decodeText(text) {
+  /** @type {Record<string, unknown>} */
   let message;
   try {
     message = JSON.parse(text);
@@ -107,12 +165,18 @@ export function decodeText(text) {
   if (message.type === 'msg' && !('data' in message)) return null;
   if (message.type === 'ack' && message.seq !== undefined && !isUint(message.seq)) return null;
   if (message.type === 'error' && message.id !== undefined && !isId(message.id)) return null;
-  return message;
+  if (message.type === 'reconnect') {
+    if (message.jitter_ms !== undefined && !isUint(message.jitter_ms)) return null;
+    if (message.reason !== undefined && !isString(message.reason)) return null;
+  }
+  return /** @type {ServerMessage} */ (message);
 }
 
 /**
  * Decodes a server binary frame (kind 0x02) into {type:'msg', topic, seq, data: Uint8Array},
  * or null. `data` is a view into `buffer`.
+ * @param {ArrayBuffer | ArrayBufferView} buffer
+ * @returns {{ type: 'msg', topic: string, seq: number, data: Uint8Array } | null}
  */
 export function decodeBinary(buffer) {
   const bytes = bytesOf(buffer);

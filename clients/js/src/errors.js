@@ -1,11 +1,63 @@
-// The one error type the client rejects and reports with: `code` is the server's error code
-// (PROTOCOL.md section 4) or one of the client's own, listed in index.d.ts.
+// The one error type the client rejects and reports with. `code` is one of the server's error
+// codes (PROTOCOL.md section 4; errors.test.mjs checks the list against it) or the client's own.
+
+/** The error codes PROTOCOL.md section 4 documents, in its order. */
+export const kServerErrorCodes = /** @type {const} */ ([
+  'bad_json',
+  'bad_request',
+  'unknown_op',
+  'bad_topic',
+  'not_subscribed',
+  'too_many_subscriptions',
+  'too_many_topics',
+  'storage_failed',
+  'no_history',
+  'unauthorized',
+  'forbidden',
+  'rate_limited',
+]);
+
+/** @typedef {typeof kServerErrorCodes[number]} ServerErrorCode */
+
+/**
+ * The client's own codes: 'closed' (closed for good), 'queue_full' (offline queue full),
+ * 'connection_lost' (closed before the ack: the message may or may not have been published),
+ * 'not_connected', 'bad_message' (an invalid server frame), 'socket_error', 'aborted' (the
+ * caller's AbortSignal), 'timeout' (the caller's timeoutMs), 'handler_failed' (a subscription
+ * handler threw; `cause` holds what it threw), 'overflow' (an iterated subscription's buffer
+ * was full).
+ * @typedef {'closed' | 'queue_full' | 'connection_lost' | 'not_connected' | 'bad_message'
+ *   | 'socket_error' | 'aborted' | 'timeout' | 'handler_failed' | 'overflow'} ClientErrorCode
+ */
+
+/** @typedef {ServerErrorCode | ClientErrorCode} ErrorCode */
+
+/**
+ * @typedef {object} ErrorDetails
+ * @property {string} [topic] the topic of the message concerned
+ * @property {number} [seq] the sequence of the message concerned
+ * @property {unknown} [cause] the underlying error or abort reason
+ */
 
 export class HeraldError extends Error {
-  constructor(code, text) {
-    super(text ? `${code}: ${text}` : code);
+  /**
+   * @param {ErrorCode} code
+   * @param {string} [text]
+   * @param {ErrorDetails} [details]
+   */
+  constructor(code, text, details = {}) {
+    super(text ? `${code}: ${text}` : code, 'cause' in details ? { cause: details.cause } : {});
     this.name = 'HeraldError';
+    /** @readonly */
     this.code = code;
+    /** @readonly */
     this.text = text ?? '';
+    /**
+     * The topic and sequence of the message a 'handler_failed' or 'overflow' error concerns.
+     * @readonly
+     */
+    this.topic = details.topic;
+    /** @readonly */
+    this.seq = details.seq;
   }
 }

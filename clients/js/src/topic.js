@@ -5,6 +5,7 @@ const kTopicBytesMax = 255;
 const kTokensMax = 16;
 const kTokenByte = /^[A-Za-z0-9_\-:@~+=#]+$/;
 
+/** @param {unknown} value */
 function tokensOf(value) {
   if (typeof value !== 'string' || value.length === 0 || value.length > kTopicBytesMax) {
     return null;
@@ -13,13 +14,21 @@ function tokensOf(value) {
   return tokens.length > kTokensMax ? null : tokens;
 }
 
-/** True when `topic` is a valid topic (no wildcards). */
+/**
+ * True when `topic` is a valid topic (no wildcards).
+ * @param {unknown} topic
+ * @returns {boolean}
+ */
 export function isValidTopic(topic) {
   const tokens = tokensOf(topic);
   return tokens !== null && tokens.every((token) => kTokenByte.test(token));
 }
 
-/** True when `pattern` is a valid topic or pattern (`*` tokens, `>` as the last token). */
+/**
+ * True when `pattern` is a valid topic or pattern (`*` tokens, `>` as the last token).
+ * @param {unknown} pattern
+ * @returns {boolean}
+ */
 export function isValidPattern(pattern) {
   const tokens = tokensOf(pattern);
   if (tokens === null) return false;
@@ -29,12 +38,19 @@ export function isValidPattern(pattern) {
   );
 }
 
-/** True when `pattern` contains a wildcard token. */
+/**
+ * True when `pattern` contains a wildcard token.
+ * @param {string} pattern
+ */
 export function isPattern(pattern) {
   return pattern.split('.').some((token) => token === '*' || token === '>');
 }
 
-/** Whether `topic` matches `pattern`: `*` is one token, a final `>` one or more. */
+/**
+ * Whether `topic` matches `pattern`: `*` is one token, a final `>` one or more.
+ * @param {string} pattern
+ * @param {string} topic
+ */
 export function matches(pattern, topic) {
   const want = pattern.split('.');
   const have = topic.split('.');
