@@ -9,14 +9,19 @@ packages=(
   # libraries
   liburing-dev libssl-dev libsimdjson-dev librocksdb-dev zlib1g-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  # independent test clients; chromium runs the JavaScript client's browser tests (Node 20+
-  # and npm are not Debian 12 packages: deploy/test.sh checks for them)
-  python3 python3-websockets chromium
+  # independent test clients; chromium runs the JavaScript client's browser tests
+  python3 python3-websockets chromium curl ca-certificates
   # the test CA and certificates for wss:// tests; RS256/ES256 test tokens
   openssl
 )
 
 missing=()
+# The JavaScript client and its tests run on Debian 12's Node 18 and npm. A machine with its
+# own Node (18 or newer, with npm) keeps it: Debian's packages would conflict with it.
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  packages+=(nodejs npm)
+fi
+
 for package in "${packages[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed"; then
     missing+=("$package")

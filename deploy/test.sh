@@ -11,11 +11,11 @@ jobs=$(nproc)
 
 deploy/install-deps.sh
 
-# The JavaScript client's tests need Node 20+ and their npm packages (ws, playwright-core),
-# installed exactly as tests/js/package-lock.json pins them.
+# The JavaScript client's tests need Node 18+ (Debian 12's) and their npm packages (ws,
+# playwright-core, typescript, esbuild), installed exactly as tests/js/package-lock.json pins.
 node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
-if [ "$node_major" -lt 20 ] || ! command -v npm >/dev/null; then
-  echo "test.sh: the JavaScript client tests need Node 20+ with npm (found: ${node_major})" >&2
+if [ "$node_major" -lt 18 ] || ! command -v npm >/dev/null; then
+  echo "test.sh: the JavaScript client tests need Node 18+ with npm (found: ${node_major})" >&2
   exit 1
 fi
 npm ci --prefix tests/js --no-audit --no-fund --loglevel=error
