@@ -19,8 +19,9 @@ Connection::Connection(const ws::SessionConfig& session_config, uint32_t slot, u
       file_slot_(file_slot),
       last_receive_ms_(now_ms),
       phase_since_ms_(now_ms),
-      session_(session_config),
-      accepted_ms_(now_ms) {}
+      session_(session_config) {
+  access.accepted_ms = now_ms;
+}
 
 Connection::~Connection() {
   assert(ops_in_flight_ == 0 && send_op_ == nullptr && !recv_armed_);

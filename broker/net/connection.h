@@ -64,6 +64,18 @@ struct ClientAddress {
   bool admitted = false;     // counted by the IpLimiter: release once
 };
 
+// What the AccessGate keeps per connection. Each part is allocated only when its feature is
+// configured, so an idle connection pays three pointers: the claims of the last valid token,
+// the publish bucket (--max-publish-rate), the client's address (per-address limits or
+// trusted proxies). The accept time is for the 4001 deadline.
+struct AccessState {
+  std::unique_ptr<auth::Claims> grant;
+  std::unique_ptr<auth::TokenBucket> publish_bucket;
+  std::unique_ptr<ClientAddress> address;
+  uint64_t accepted_ms = 0;
+  bool proxy_header_done = true;  // false while a PROXY v2 header may still arrive
+};
+
 // Thread: the owning worker's. Lives in the worker's slot table from accept until every
 // operation it issued has completed (ops_in_flight == 0 in kClosing); only then is it freed.
 class Connection {
@@ -136,6 +148,9 @@ class Connection {
   [[nodiscard]] uint32_t file_slot() const { return file_slot_; }
   [[nodiscard]] Route route() const { return route_; }
 
+  // Read and written by the AccessGate, through the Worker.
+  AccessState access;
+
  private:
   // For TLS: decrypts the next record into the Session. False when there is none, or the
   // TLS session or the Session ended.
@@ -182,16 +197,6 @@ class Connection {
   std::unique_ptr<ReplayTable> replays_;
   std::unique_ptr<PatternHistory> pattern_history_;  // null until a pattern meets history
   std::unique_ptr<TlsSession> tls_;                  // null for a plain connection
-
-  // Access (worker_access.cc, worker_addresses.cc). Each part is allocated only when its
-  // feature is configured, so an idle connection pays three pointers: the claims of the last
-  // valid token, the publish bucket (--max-publish-rate), the client's address (per-address
-  // limits or trusted proxies). The accept time is for the 4001 deadline.
-  std::unique_ptr<auth::Claims> grant_;
-  std::unique_ptr<auth::TokenBucket> publish_bucket_;
-  std::unique_ptr<ClientAddress> address_;
-  const uint64_t accepted_ms_;
-  bool proxy_header_done_ = true;  // false while a PROXY v2 header may still arrive
 };
 
 }  // namespace herald::broker::net

@@ -1,13 +1,13 @@
-// Routing of requests: WebSocket upgrades ("/" pub/sub with herald.v1, "/echo") and the plain
-// HTTP endpoints on the same port (PROTOCOL.md section 7): /healthz, /metrics, /publish.
-// Answers through the Session; never touches a socket.
+// HttpRoutes: upgrades to "/" (herald.v1) and "/echo", and /healthz, /metrics, POST /publish
+// (topic from the query, the body checked when it claims to be JSON). Never touches a socket.
+#include "broker/net/http_routes.h"
+
 #include <simdjson.h>
 
 #include <cctype>
 #include <string>
 #include <string_view>
 
-#include "broker/net/worker.h"
 #include "protocol/pubsub/topic.h"
 #include "protocol/websocket/handshake.h"
 
@@ -77,98 +77,104 @@ bool is_one_json_value(const std::string& body) {
 
 }  // namespace
 
-void Worker::on_request(Connection& connection, bool upgrade) {
-  if (!admit_forwarded(connection)) return;
-  if (upgrade) {
-    on_upgrade(connection);
-  } else {
-    on_http_request(connection);
-  }
+Connection::Route HttpRoutes::on_request(ws::Session& session, AccessState& access, bool upgrade,
+                                         core::ReplyAddress reply, uint64_t now_ms) {
+  return upgrade ? on_upgrade(session, access, now_ms) : on_http_request(session, reply);
 }
 
-void Worker::on_upgrade(Connection& connection) {
-  ws::Session& session = connection.session_;
+Connection::Route HttpRoutes::on_upgrade(ws::Session& session, AccessState& access,
+                                         uint64_t now_ms) {
   std::string_view path = session.request().path();
-  if ((path == "/" || (config_.echo && path == "/echo")) && !admit_upgrade(connection)) return;
+  if ((path == "/" || (config_.echo && path == "/echo")) &&
+      !gate_.admit_upgrade(session, access, now_ms)) {
+    return Connection::Route::kNone;
+  }
   if (config_.echo && path == "/echo") {
-    connection.route_ = Connection::Route::kEcho;
     session.accept();
-  } else if (path == "/") {
+    return Connection::Route::kEcho;
+  }
+  if (path == "/") {
     // PROTOCOL.md section 1: herald.v1 when offered, served anyway when nothing is offered
     // (generic tools), refused when only other subprotocols are.
     bool offered_any = !session.request().header("sec-websocket-protocol").empty();
     if (session.subprotocol() == kSubprotocol || !offered_any) {
-      connection.route_ = Connection::Route::kPubSub;
       session.accept();
-    } else {
-      session.reject(400, "herald.v1 subprotocol required");
+      return Connection::Route::kPubSub;
     }
+    session.reject(400, "herald.v1 subprotocol required");
   } else {
     session.reject(404, "not found");
   }
+  return Connection::Route::kNone;
 }
 
-void Worker::on_http_request(Connection& connection) {
-  ws::Session& session = connection.session_;
+Connection::Route HttpRoutes::on_http_request(ws::Session& session, core::ReplyAddress reply) {
   std::string_view path = session.request().path();
   std::string_view method = session.request().method;
   if (path == "/healthz") {
-    if (method != "GET") return session.respond(405, "text/plain", "method not allowed\n");
-    session.respond(200, "text/plain", "ok\n");
+    if (method != "GET") {
+      session.respond(405, "text/plain", "method not allowed\n");
+    } else {
+      session.respond(200, "text/plain", "ok\n");
+    }
   } else if (path == "/metrics") {
-    if (method != "GET") return session.respond(405, "text/plain", "method not allowed\n");
-    session.respond(200, "text/plain; version=0.0.4; charset=utf-8",
-                    hub_.render_metrics() + hub_.render_io_metrics(io_->kind()));
+    if (method != "GET") {
+      session.respond(405, "text/plain", "method not allowed\n");
+    } else {
+      session.respond(200, "text/plain; version=0.0.4; charset=utf-8", metrics_.metrics_text());
+    }
   } else if (path == "/publish") {
-    if (method != "POST") return session.respond(405, "text/plain", "method not allowed\n");
-    on_http_publish(connection);
+    if (method == "POST") return on_http_publish(session, reply);
+    session.respond(405, "text/plain", "method not allowed\n");
   } else {
     session.respond(404, "text/plain", "not found\n");
   }
+  return Connection::Route::kNone;
 }
 
-void Worker::on_http_publish(Connection& connection) {
-  ws::Session& session = connection.session_;
+Connection::Route HttpRoutes::on_http_publish(ws::Session& session, core::ReplyAddress reply) {
   const ws::HttpRequest& request = session.request();
   std::string topic;
   if (!query_topic(request.query(), topic)) {
-    return session.respond(400, "text/plain", "missing topic: POST /publish?topic=T\n");
+    session.respond(400, "text/plain", "missing topic: POST /publish?topic=T\n");
+    return Connection::Route::kNone;
   }
   if (pubsub::TopicError error = pubsub::check_topic(topic); error != pubsub::TopicError::kNone) {
     std::string body = "bad topic: " + std::string(pubsub::topic_error_text(error)) + "\n";
-    return session.respond(400, "text/plain", body);
+    session.respond(400, "text/plain", body);
+    return Connection::Route::kNone;
   }
-  if (!admit_http_publish(connection, topic)) return;
+  if (!gate_.admit_http_publish(session, topic)) return Connection::Route::kNone;
   bool json = is_json_media_type(request.header("content-type"));
   if (json && !is_one_json_value(request.body)) {
-    return session.respond(400, "text/plain", "invalid JSON: the body must be one JSON value\n");
+    session.respond(400, "text/plain", "invalid JSON: the body must be one JSON value\n");
+    return Connection::Route::kNone;
   }
-  if (storage_busy_for(topic)) {
-    // The owner holds this topic's publishes until the history writer catches up; a WebSocket
-    // publisher is paused instead, but an HTTP client is told to come back.
+  if (publisher_.storage_busy(topic)) {
+    // A WebSocket publisher is paused instead; an HTTP client is told to come back.
     counters_.count_refusal(core::Refusal::kStorageBusy);
     static const std::string kRetryAfter[] = {"Retry-After: 1"};
-    return session.respond(503, "text/plain", "history writer busy: retry\n", kRetryAfter);
+    session.respond(503, "text/plain", "history writer busy: retry\n", kRetryAfter);
+    return Connection::Route::kNone;
   }
   core::PublishRequest::Fields fields;
   fields.topic = topic;
   fields.payload = {reinterpret_cast<const uint8_t*>(request.body.data()), request.body.size()};
   fields.binary = !json;
   fields.origin = core::PublishRequest::Origin::kHttp;
-  fields.reply = core::ReplyAddress{index_, key_of(connection)};
+  fields.reply = reply;
   core::PublishRequest::Status status = core::PublishRequest::Status::kPending;
   uint64_t seq = 0;
-  if (route_publish(fields, status, seq)) {
-    respond_publish(connection, topic, status, seq);
-  } else {
+  if (!publisher_.route_publish(fields, status, seq)) {
     // The owner answers through a channel; the Session waits in kDeciding until then.
-    connection.route_ = Connection::Route::kHttpPublish;
+    return Connection::Route::kHttpPublish;
   }
+  respond_publish(session, topic, status, seq);
+  return Connection::Route::kNone;
 }
 
-void Worker::respond_publish(Connection& connection, std::string_view topic,
-                             core::PublishRequest::Status status, uint64_t seq) {
-  ws::Session& session = connection.session_;
+void HttpRoutes::respond_publish(ws::Session& session, std::string_view topic,
+                                 core::PublishRequest::Status status, uint64_t seq) {
   if (status == core::PublishRequest::Status::kTooManyTopics) {
     counters_.count_refusal(core::Refusal::kTopics);
     return session.respond(503, "text/plain", "too many topics\n");

@@ -316,16 +316,20 @@ void Worker::on_bytes(Connection& connection, uint16_t buffer_id, size_t bytes) 
   connection.shrunk_ = false;
   if (connection.phase_ == Connection::Phase::kActive) {
     std::span<uint8_t> input = io_->buffer(buffer_id, bytes);
-    if (connection.proxy_header_done_) {
+    if (connection.access.proxy_header_done) {
       connection.receive(input);
       take_events(connection);
     } else {
-      input = take_proxy_header(connection, input);  // may point into proxy_prefix
-      if (!input.empty()) {
-        connection.receive(input);
+      ProxyInput proxied =
+          gate_.take_proxy_header(connection.access, connection.session_, input, now_ms_);
+      // `rest` may point into proxy_prefix.
+      if (admit(connection, proxied.admission) && !proxied.rest.empty()) {
+        connection.receive(proxied.rest);
         take_events(connection);
       }
-      if (connection.proxy_header_done_) std::string().swap(connection.address_->proxy_prefix);
+      if (connection.access.proxy_header_done) {
+        std::string().swap(connection.access.address->proxy_prefix);
+      }
     }
   }
   // At once: the Session copied what it keeps, and a held buffer starves other connections.
@@ -494,7 +498,7 @@ void Worker::release_if_done(Connection& connection) {
   if (connection.phase_ != Connection::Phase::kClosing || connection.ops_in_flight_ > 0) return;
   connection.queue_.clear();
   drop_subscriptions(connection);
-  release_address(connection);
+  gate_.release_address(connection.access, now_ms_);
   if (!connection.refused_) {
     --open_count_;
     counters_.connections.set(open_count_);

@@ -24,15 +24,18 @@
 #include "broker/core/topic_table.h"
 #include "broker/io/backend.h"
 #include "broker/net/acceptor.h"
+#include "broker/net/access_gate.h"
 #include "broker/net/config.h"
 #include "broker/net/connection.h"
 #include "broker/net/connection_table.h"
 #include "broker/net/counters.h"
 #include "broker/net/history_client.h"
+#include "broker/net/http_routes.h"
 #include "broker/net/hub.h"
 #include "broker/net/listener.h"
 #include "broker/net/peer_channels.h"
 #include "broker/net/send_queue.h"
+#include "broker/net/sweeper.h"
 #include "broker/net/tls_context.h"
 #include "protocol/pubsub/command.h"
 #include "storage/storage_writer.h"
@@ -47,7 +50,7 @@ struct WorkerLimits {
   io::BackendKind backend = io::BackendKind::kUring;
 };
 
-class Worker final {
+class Worker final : private HttpRoutes::Publisher, private HttpRoutes::MetricsSource {
  public:
   // `config`, `session_config`, `open_connections` (the count across workers, checked
   // against --max-connections) and `hub` must outlive the worker; `index` is its place in the
@@ -107,7 +110,8 @@ class Worker final {
   void submit_wake_read();
   void on_wake_complete();
   void begin_stop();
-  void sweep(Connection& connection);
+  // Carries out the Sweeper's decision for one connection.
+  void sweep(Connection& connection, int64_t unix_now_s);
 
   // Connection lifecycle (worker.cc).
   void open_connection(uint32_t file_slot, bool tls = false);
@@ -138,34 +142,19 @@ class Worker final {
     return ConnectionTable::key_of(connection);
   }
 
-  // Routes and HTTP (http_routes.cc).
+  // Requests and access, through gate_ and routes_ (worker_access.cc): the SO_PEERNAME the
+  // gate needs, and carrying out its refusals. The command checks answer with an error reply.
   void on_request(Connection& connection, bool upgrade);
-  void on_upgrade(Connection& connection);
-  void on_http_request(Connection& connection);
-  void on_http_publish(Connection& connection);
   void respond_publish(Connection& connection, std::string_view topic,
                        core::PublishRequest::Status status, uint64_t seq);
-
-  // Access: Origin, tokens, permissions, publish rate (worker_access.cc). Each check that
-  // fails answers (403, 401, an error reply, a close) and returns false.
-  [[nodiscard]] bool admit_upgrade(Connection& connection);
-  [[nodiscard]] bool admit_http_publish(Connection& connection, std::string_view topic);
+  [[nodiscard]] std::string metrics_text() const override;
+  void submit_peer_name(Connection& connection);
+  void on_peer_name_complete(Connection& connection, const io::Completion& completion);
+  // False when refused; a kRespond or kClose admission is carried out here.
+  bool admit(Connection& connection, const Admission& admission);
   [[nodiscard]] bool permit_command(Connection& connection,
                                     const protocol::pubsub::Command& command);
   void authenticate(Connection& connection, const protocol::pubsub::Command& command);
-  void sweep_access(Connection& connection);
-  // Client addresses (worker_access.cc): learning the peer, a PROXY v2 header in front of the
-  // request, X-Forwarded-For, and the per-address limits.
-  void submit_peer_name(Connection& connection);
-  void on_peer_name_complete(Connection& connection, const io::Completion& completion);
-  // Consumes a PROXY v2 header from a trusted proxy's first bytes. Returns the bytes that
-  // follow it (for the Session), or an empty span when it needs more or closed the connection.
-  [[nodiscard]] std::span<uint8_t> take_proxy_header(Connection& connection,
-                                                     std::span<uint8_t> bytes);
-  [[nodiscard]] bool admit_forwarded(Connection& connection);
-  [[nodiscard]] bool admit_address(Connection& connection);
-  void release_address(Connection& connection);
-  [[nodiscard]] bool auth_required() const;
 
   // Commands (worker_pubsub.cc).
   void on_command(Connection& connection, std::span<const uint8_t> payload, bool binary);
@@ -183,7 +172,7 @@ class Worker final {
   // Publishes here when this worker owns the topic (returns true with status and seq), else
   // forwards it to the owner and returns false: the answer comes back through a channel.
   [[nodiscard]] bool route_publish(const core::PublishRequest::Fields& fields,
-                                   core::PublishRequest::Status& status, uint64_t& seq);
+                                   core::PublishRequest::Status& status, uint64_t& seq) override;
   // The owner's part: the next seq, one encoded frame, one reference to every worker with
   // subscriptions (this one directly). Returns the seq, or 0 at the topic limit.
   // `ticket` is the history append's (0 without history): the ack must wait for it.
@@ -209,7 +198,7 @@ class Worker final {
   void pause_if_storage_busy(Connection& connection, std::string_view topic);
   void resume_storage_paused();
   // POST /publish answers 503 rather than wait: the owner of `topic` holds publishes.
-  [[nodiscard]] bool storage_busy_for(std::string_view topic);
+  [[nodiscard]] bool storage_busy(std::string_view topic) override;
   void storage_tick();
   // Bumps every worker's seam (Hub::bump_seam) once a subscription is registered.
   void bump_seams();
@@ -285,6 +274,9 @@ class Worker final {
   SendOpPool send_ops_;
   WorkerCounters counters_;
   ConnectionContext context_;
+  AccessGate gate_{config_, counters_};
+  Sweeper sweeper_{config_, gate_};
+  HttpRoutes routes_{config_, gate_, counters_, *this, *this};
 
   // Pub/sub state of this worker.
   core::Router router_;

@@ -1,141 +1,96 @@
-// Access checks of a worker (PROTOCOL.md section 10): the Origin allow-list and a token at the
-// handshake, the auth command, per-topic permissions on every subscribe and publish, the
-// publish rate, and the 4001/4003 deadlines swept once a second. The policy itself (tokens,
-// patterns, origins) lives in broker/auth; this file only applies it to connections.
-#include <memory>
-#include <string>
+// The worker's side of the AccessGate and the HttpRoutes: the I/O the gate needs (learning the
+// peer with SO_PEERNAME: sockets accepted into the direct-descriptor table have no fd for
+// getpeername), and carrying out what they decide: closes, flushes, error replies.
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
 
-#include "broker/auth/permissions.h"
 #include "broker/net/worker.h"
+#include "broker/net/worker_ops.h"
 #include "protocol/pubsub/encode.h"
 
 namespace herald::broker::net {
 
-namespace ws = protocol::websocket;
 namespace pubsub = protocol::pubsub;
 
-bool Worker::auth_required() const { return config_.access && config_.access->auth_required(); }
-
-bool Worker::admit_upgrade(Connection& connection) {
-  ws::Session& session = connection.session_;
-  const ws::HttpRequest& request = session.request();
-  // RFC 6455 §10.2: a browser always sends Origin, so a page on another site cannot ride on
-  // the user's network position (or cookies) to open a socket here.
-  if (config_.access && !config_.access->origins().allows(request.header("origin"))) {
-    counters_.count_refusal(core::Refusal::kOrigin);
-    session.reject(403, "origin not allowed");
-    return false;
+void Worker::on_request(Connection& connection, bool upgrade) {
+  if (!admit(connection, gate_.admit_forwarded(connection.access, connection.session_, now_ms_))) {
+    return;
   }
-  if (config_.max_publish_rate != 0) {
-    connection.publish_bucket_ = std::make_unique<auth::TokenBucket>(
-        config_.max_publish_rate,
-        config_.max_publish_burst != 0 ? config_.max_publish_burst : config_.max_publish_rate,
-        now_ms_);
-  }
-  if (!auth_required()) return true;
-  std::string_view token = auth::query_token(request.query());
-  if (token.empty()) token = auth::bearer_token(request.header("authorization"));
-  if (token.empty()) return true;  // an auth command may follow (4001 if none does in time)
-  auth::VerifyResult result = config_.access->verify(token);
-  if (result.error != auth::TokenError::kNone) {
-    // Refused before the upgrade: a client with a bad token learns so without a socket.
-    counters_.count_refusal(core::Refusal::kUnauthorized);
-    session.reject(401, auth::token_error_text(result.error));
-    return false;
-  }
-  connection.grant_ = std::make_unique<auth::Claims>(std::move(result.claims));
-  return true;
+  Connection::Route route =
+      routes_.on_request(connection.session_, connection.access, upgrade,
+                         core::ReplyAddress{index_, key_of(connection)}, now_ms_);
+  if (route != Connection::Route::kNone) connection.route_ = route;
 }
 
-bool Worker::admit_http_publish(Connection& connection, std::string_view topic) {
-  if (!auth_required()) return true;
-  ws::Session& session = connection.session_;
-  const ws::HttpRequest& request = session.request();
-  std::string_view token = auth::bearer_token(request.header("authorization"));
-  if (token.empty()) token = auth::query_token(request.query());
-  if (token.empty()) {
-    counters_.count_refusal(core::Refusal::kUnauthorized);
-    session.respond(401, "text/plain", "token required: Authorization: Bearer <JWT>\n");
-    return false;
+void Worker::respond_publish(Connection& connection, std::string_view topic,
+                             core::PublishRequest::Status status, uint64_t seq) {
+  routes_.respond_publish(connection.session_, topic, status, seq);
+}
+
+std::string Worker::metrics_text() const {
+  return hub_.render_metrics() + hub_.render_io_metrics(io_->kind());
+}
+
+void Worker::submit_peer_name(Connection& connection) {
+  if (peer_address_bytes_ == 0 || peer_name_failed_) return;
+  connection.access.address = std::make_unique<ClientAddress>();
+  io_->peer_name(connection.file_slot_, &connection.access.address->peer, peer_address_bytes_,
+                 tag(OpKind::kPeerName, connection));
+  ++connection.ops_in_flight_;
+}
+
+void Worker::on_peer_name_complete(Connection& connection, const io::Completion& completion) {
+  assert(connection.ops_in_flight_ > 0);
+  --connection.ops_in_flight_;
+  if (connection.phase_ != Connection::Phase::kActive) return;
+  if (completion.res < 0) {
+    // -ENOTCONN: the client already left. Anything else: this kernel cannot do it (before
+    // 6.7); per-address limits and trusted proxies are then off on this worker. The worker
+    // prints nothing else: this is a start-up-class problem seen at the first connection.
+    if (completion.res != -ENOTCONN && !peer_name_failed_) {
+      peer_name_failed_ = true;
+      std::fprintf(stderr,
+                   "herald: warning: SO_PEERNAME over io_uring failed (%s); per-IP limits and "
+                   "--trusted-proxies need Linux 6.7 or later\n",
+                   std::strerror(-completion.res));
+    }
+    return;
   }
-  auth::VerifyResult result = config_.access->verify(token);
-  if (result.error != auth::TokenError::kNone) {
-    counters_.count_refusal(core::Refusal::kUnauthorized);
-    session.respond(401, "text/plain", std::string(auth::token_error_text(result.error)) + "\n");
-    return false;
+  admit(connection, gate_.on_peer_address(connection.access, connection.session_, now_ms_));
+}
+
+bool Worker::admit(Connection& connection, const Admission& admission) {
+  switch (admission.kind) {
+    case Admission::Kind::kAdmitted:
+      return true;
+    case Admission::Kind::kAnswered:
+      break;
+    case Admission::Kind::kRespond:
+      connection.queue_.push_copy(admission.response);
+      begin_flushing(connection);
+      break;
+    case Admission::Kind::kClose:
+      close_connection(connection);
+      break;
   }
-  if (!auth::may_publish(result.claims.pub_allow, topic)) {
-    counters_.count_refusal(core::Refusal::kForbidden);
-    session.respond(403, "text/plain", "forbidden: publish to " + std::string(topic) + "\n");
-    return false;
-  }
-  return true;
+  return false;
 }
 
 bool Worker::permit_command(Connection& connection, const pubsub::Command& command) {
-  const bool publish = command.op == pubsub::Op::kPublish;
-  if (command.op != pubsub::Op::kSubscribe && !publish) return true;  // unsub needs no grant
-  if (auth_required()) {
-    if (!connection.grant_) {
-      counters_.count_refusal(core::Refusal::kUnauthorized);
-      command_failed(connection, command.id, pubsub::ErrorCode::kUnauthorized,
-                     "authenticate first: {\"op\":\"auth\",\"token\":...}");
-      return false;
-    }
-    const auth::Claims& grant = *connection.grant_;
-    const bool allowed = publish ? auth::may_publish(grant.pub_allow, command.topic)
-                                 : auth::may_subscribe(grant.sub_allow, command.topic);
-    if (!allowed) {
-      counters_.count_refusal(core::Refusal::kForbidden);
-      std::string text = (publish ? "publish to " : "subscribe to ") + std::string(command.topic) +
-                         " is not allowed by the token";
-      command_failed(connection, command.id, pubsub::ErrorCode::kForbidden, text);
-      return false;
-    }
-  }
-  if (publish && connection.publish_bucket_ && !connection.publish_bucket_->take(now_ms_)) {
-    counters_.count_refusal(core::Refusal::kPublishRate);
-    command_failed(connection, command.id, pubsub::ErrorCode::kRateLimited,
-                   "over --max-publish-rate; the message was not published");
-    return false;
-  }
-  return true;
+  std::optional<Denial> denial = gate_.permit(connection.access, command, now_ms_);
+  if (!denial) return true;
+  command_failed(connection, command.id, denial->code, denial->text);
+  return false;
 }
 
 void Worker::authenticate(Connection& connection, const pubsub::Command& command) {
-  if (!auth_required()) {
-    // Auth off: everything is allowed already, so a client written for a secured broker works.
-    connection.bad_commands_ = 0;
-    if (!command.id.empty()) send_notice(connection, pubsub::Ack{command.id});
+  if (std::optional<Denial> denial = gate_.authenticate(connection.access, command)) {
+    command_failed(connection, command.id, denial->code, denial->text);
     return;
   }
-  auth::VerifyResult result = config_.access->verify(command.token);
-  if (result.error != auth::TokenError::kNone) {
-    // A failed refresh keeps the previous grant: it is still valid until its own expiry.
-    counters_.count_refusal(core::Refusal::kUnauthorized);
-    command_failed(connection, command.id, pubsub::ErrorCode::kUnauthorized,
-                   auth::token_error_text(result.error));
-    return;
-  }
-  connection.grant_ = std::make_unique<auth::Claims>(std::move(result.claims));
   connection.bad_commands_ = 0;
   if (!command.id.empty()) send_notice(connection, pubsub::Ack{command.id});
-}
-
-void Worker::sweep_access(Connection& connection) {
-  // The echo route (a test tool behind --echo) has no commands, so no auth command either.
-  if (!auth_required() || connection.route_ != Connection::Route::kPubSub) return;
-  if (!connection.session_.can_send()) return;
-  if (!connection.grant_) {
-    if (now_ms_ - connection.accepted_ms_ < config_.handshake_timeout_ms) return;
-    counters_.count_refusal(core::Refusal::kAuthTimeout);
-    close_websocket(connection, core::CloseReason::kUnauthorized);
-    return;
-  }
-  // The same leeway as at verification: a token accepted a moment ago is not cut at once.
-  if (connection.grant_->expires_s + auth::kLeewaySeconds >= auth::unix_now_s()) return;
-  counters_.count_refusal(core::Refusal::kTokenExpired);
-  close_websocket(connection, core::CloseReason::kTokenExpired);
 }
 
 }  // namespace herald::broker::net

@@ -134,14 +134,14 @@ void Worker::release_held_publishes() {
   }
 }
 
-bool Worker::storage_busy_for(std::string_view topic) {
+bool Worker::storage_busy(std::string_view topic) {
   if (history_ == nullptr) return false;
   return hub_.storage_busy(core::owner_of(topic, hub_.worker_count())) &&
          history_->has_history(topic, false);
 }
 
 void Worker::pause_if_storage_busy(Connection& connection, std::string_view topic) {
-  if (connection.storage_paused_ || !storage_busy_for(topic)) return;
+  if (connection.storage_paused_ || !storage_busy(topic)) return;
   connection.storage_paused_ = true;
   storage_paused_.push_back(
       StoragePause{key_of(connection), core::owner_of(topic, hub_.worker_count())});

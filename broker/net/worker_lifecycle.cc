@@ -1,5 +1,6 @@
-// The worker's own operations: accepting, the once-a-second sweep (handshake, idle, close
-// timeouts), the stop eventfd and the graceful shutdown. Connection I/O is in worker.cc.
+// The worker's own operations: accepting, the once-a-second sweep (the Sweeper decides, the
+// worker closes, pings and counts), the stop eventfd and the graceful shutdown. Connection I/O
+// is in worker.cc.
 #include <cerrno>
 
 #include "broker/net/worker.h"
@@ -10,12 +11,6 @@ namespace herald::broker::net {
 
 namespace ws = protocol::websocket;
 using worker_detail::encode;
-
-namespace {
-
-constexpr uint64_t kShrinkAfterMs = 1000;
-
-}  // namespace
 
 void Worker::on_accept_complete(Acceptor& acceptor, const io::Completion& completion, bool tls) {
   if (std::optional<uint32_t> file = acceptor.on_complete(completion, *io_, stopping_, counters_)) {
@@ -30,71 +25,68 @@ void Worker::on_timer_complete() {
   tls_acceptor_.on_tick(*io_, stopping_);
   bool cut_all = stopping_ && !timed_out_ && now_ms_ >= stop_deadline_ms_;
   if (cut_all) timed_out_ = true;
+  const int64_t unix_now_s = auth::unix_now_s();  // token expiry, once per tick
   // Closing never frees synchronously (release waits for completions), so this walk is safe.
   for (Connection* connection : connections_) {
     if (connection == nullptr) continue;
     if (cut_all) {
       close_connection(*connection);
     } else {
-      sweep(*connection);
+      sweep(*connection, unix_now_s);
     }
   }
   submit_timer();
 }
 
-void Worker::sweep(Connection& connection) {
-  uint64_t since = now_ms_ - connection.phase_since_ms_;
-  if (connection.phase_ == Connection::Phase::kClosing) return;
-  if (connection.phase_ != Connection::Phase::kActive) {
-    // Flushing to, or lingering for, a peer that does not read or does not hang up.
-    if (since >= config_.close_timeout_ms) {
+void Worker::sweep(Connection& connection, int64_t unix_now_s) {
+  SweepInput input;
+  input.phase = connection.phase_;
+  input.session = connection.session_.state();
+  input.phase_since_ms = connection.phase_since_ms_;
+  input.last_receive_ms = connection.last_receive_ms_;
+  input.ping_sent = connection.ping_sent_;
+  input.shrunk = connection.shrunk_;
+  input.tls_handshake_pending = connection.tls_ && !connection.tls_->handshake_done();
+  input.pubsub = connection.route_ == Connection::Route::kPubSub;
+  input.access = &connection.access;
+  const SweepActions actions = sweeper_.decide(input, now_ms_, unix_now_s);
+  switch (actions.cut) {
+    case SweepActions::Cut::kNone:
+      break;
+    case SweepActions::Cut::kCloseTimeout:
       ++counters_.close_timeouts;
       close_connection(connection);
-    }
-    return;
+      return;
+    case SweepActions::Cut::kHandshakeTimeout:
+      ++counters_.handshake_timeouts;
+      if (actions.tls_handshake_failed) ++counters_.tls_handshake_failures;
+      counters_.count_refusal(core::Refusal::kHandshakeTimeout);
+      close_connection(connection);
+      return;
   }
-  switch (connection.session_.state()) {
-    case ws::Session::State::kHandshake:
-    case ws::Session::State::kDeciding:
-      // Slowloris: a handshake that dribbles in forever.
-      if (since >= config_.handshake_timeout_ms) {
-        ++counters_.handshake_timeouts;
-        if (connection.tls_ && !connection.tls_->handshake_done()) {
-          ++counters_.tls_handshake_failures;
-        }
-        counters_.count_refusal(core::Refusal::kHandshakeTimeout);
-        close_connection(connection);
-      }
-      return;
-    case ws::Session::State::kClosing:
-      if (since >= config_.close_timeout_ms) {
-        ++counters_.close_timeouts;
-        close_connection(connection);
-      }
-      return;
-    case ws::Session::State::kClosed:
-      return;
-    case ws::Session::State::kOpen:
-      sweep_access(connection);
-      break;
+  if (actions.access) {
+    counters_.count_refusal(actions.access->refusal);
+    close_websocket(connection, actions.access->reason);
   }
-  uint64_t silent_ms = now_ms_ - connection.last_receive_ms_;
-  if (silent_ms >= kShrinkAfterMs && !connection.shrunk_) {
+  if (actions.shrink) {
     connection.session_.shrink();
     connection.queue_.shrink();
     if (connection.tls_ && connection.send_op_ == nullptr) connection.tls_->shrink();
     connection.shrunk_ = true;
   }
-  if (connection.ping_sent_) {
-    if (since >= config_.idle_timeout_ms) {  // `since` counts from the ping
+  switch (actions.idle) {
+    case SweepActions::Idle::kNone:
+      break;
+    case SweepActions::Idle::kPing:
+      connection.ping();
+      connection.ping_sent_ = true;
+      connection.phase_since_ms_ = now_ms_;
+      schedule_flush(connection);
+      break;
+    case SweepActions::Idle::kClose:
       ++counters_.idle_timeouts;
       close_websocket(connection, core::CloseReason::kIdleTimeout);
-    }
-  } else if (silent_ms >= config_.idle_timeout_ms) {
-    connection.ping();
-    connection.ping_sent_ = true;
-    connection.phase_since_ms_ = now_ms_;
-    schedule_flush(connection);
+      break;
   }
 }
 

@@ -1,0 +1,80 @@
+// The routes of a request on the broker's port (PROTOCOL.md sections 1 and 7): WebSocket
+// upgrades ("/" with herald.v1, "/echo" behind --echo) and the plain HTTP endpoints /healthz,
+// /metrics and POST /publish. Answers through the Session; knows no socket and no worker: a
+// publish and the metrics text come through the two interfaces below.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "broker/core/publication.h"
+#include "broker/net/access_gate.h"
+#include "broker/net/config.h"
+#include "broker/net/connection.h"
+#include "broker/net/counters.h"
+#include "protocol/websocket/session.h"
+
+namespace herald::broker::net {
+
+// Thread: the owning worker's. Everything passed to the constructor must outlive it.
+class HttpRoutes {
+ public:
+  // Where POST /publish sends its message.
+  class Publisher {
+   public:
+    // Publishes here when this worker owns the topic (true, with status and seq), else
+    // forwards it to the owner (false: the answer comes later, for respond_publish()).
+    [[nodiscard]] virtual bool route_publish(const core::PublishRequest::Fields& fields,
+                                             core::PublishRequest::Status& status,
+                                             uint64_t& seq) = 0;
+    // True while the owner of `topic` holds its publishes until the history writer catches
+    // up: POST /publish answers 503 with Retry-After rather than wait.
+    [[nodiscard]] virtual bool storage_busy(std::string_view topic) = 0;
+
+   protected:
+    ~Publisher() = default;
+  };
+  // The body of GET /metrics (Prometheus text format).
+  class MetricsSource {
+   public:
+    [[nodiscard]] virtual std::string metrics_text() const = 0;
+
+   protected:
+    ~MetricsSource() = default;
+  };
+
+  HttpRoutes(const ServerConfig& config, AccessGate& gate, WorkerCounters& counters,
+             Publisher& publisher, const MetricsSource& metrics)
+      : config_(config),
+        gate_(gate),
+        counters_(counters),
+        publisher_(publisher),
+        metrics_(metrics) {}
+
+  // A request the Session delivered (it is in kDeciding). Returns the route taken: kPubSub or
+  // kEcho for an accepted upgrade, kHttpPublish for a publish waiting for its topic's owner
+  // (the Session stays in kDeciding), kNone once answered. `reply` is where the owner answers.
+  [[nodiscard]] Connection::Route on_request(protocol::websocket::Session& session,
+                                             AccessState& access, bool upgrade,
+                                             core::ReplyAddress reply, uint64_t now_ms);
+  // Answers POST /publish once its topic's owner has: 200 with the seq, or 503.
+  void respond_publish(protocol::websocket::Session& session, std::string_view topic,
+                       core::PublishRequest::Status status, uint64_t seq);
+
+ private:
+  [[nodiscard]] Connection::Route on_upgrade(protocol::websocket::Session& session,
+                                             AccessState& access, uint64_t now_ms);
+  [[nodiscard]] Connection::Route on_http_request(protocol::websocket::Session& session,
+                                                  core::ReplyAddress reply);
+  [[nodiscard]] Connection::Route on_http_publish(protocol::websocket::Session& session,
+                                                  core::ReplyAddress reply);
+
+  const ServerConfig& config_;
+  AccessGate& gate_;
+  WorkerCounters& counters_;
+  Publisher& publisher_;
+  const MetricsSource& metrics_;
+};
+
+}  // namespace herald::broker::net
