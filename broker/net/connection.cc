@@ -14,17 +14,14 @@ namespace ws = protocol::websocket;
 
 Connection::Connection(const ws::SessionConfig& session_config, uint32_t slot, uint32_t generation,
                        uint32_t file_slot, uint64_t now_ms)
-    : slot_(slot),
-      generation_(generation),
-      file_slot_(file_slot),
-      last_receive_ms_(now_ms),
-      phase_since_ms_(now_ms),
-      session_(session_config) {
+    : slot_(slot), generation_(generation), file_slot_(file_slot), session_(session_config) {
+  io.last_receive_ms = now_ms;
+  io.phase_since_ms = now_ms;
   access.accepted_ms = now_ms;
 }
 
 Connection::~Connection() {
-  assert(ops_in_flight_ == 0 && send_op_ == nullptr && !recv_armed_);
+  assert(io.ops_in_flight == 0 && io.send_op == nullptr && !io.recv_armed);
   assert(queue_.empty());
 }
 
@@ -96,7 +93,7 @@ void Connection::close_session(core::CloseReason reason, uint64_t now_ms) {
   core::CloseSpec spec = core::close_spec(reason);
   session_.close(spec.code, spec.text);
   take_session_output();
-  phase_since_ms_ = now_ms;
+  io.phase_since_ms = now_ms;
 }
 
 void Connection::ping() {
@@ -106,7 +103,7 @@ void Connection::ping() {
 }
 
 void Connection::refuse(std::string_view response) {
-  refused_ = true;
+  io.refused = true;
   queue_.push_copy(response);
 }
 

@@ -142,12 +142,48 @@ class Connection {
 
   [[nodiscard]] protocol::websocket::Session& session() { return session_; }
   [[nodiscard]] SendQueue& queue() { return queue_; }
+  [[nodiscard]] const SendQueue& queue() const { return queue_; }
 
   [[nodiscard]] uint32_t slot() const { return slot_; }
   [[nodiscard]] uint32_t generation() const { return generation_; }
   [[nodiscard]] uint32_t file_slot() const { return file_slot_; }
   [[nodiscard]] Route route() const { return route_; }
 
+  [[nodiscard]] TlsSession* tls() { return tls_.get(); }
+  [[nodiscard]] bool is_tls() const { return tls_ != nullptr; }
+  void set_route(Route route) { route_ = route; }
+
+  // The worker issues every operation of this connection and keeps their bookkeeping here.
+  struct Io {
+    SendOp* send_op = nullptr;  // the sendmsg in flight, if any
+    uint64_t last_receive_ms = 0;  // for the idle timeout
+    uint64_t phase_since_ms = 0;   // accept time, then when Close was sent or the phase changed
+    uint16_t ops_in_flight = 0;
+    Phase phase = Phase::kActive;
+    bool recv_armed = false;          // a multishot receive is in flight
+    bool recv_paused = false;         // reading stopped: the send queue is over its bound
+    bool storage_paused = false;      // reading stopped: a topic's owner holds its publishes
+    bool peer_eof = false;            // the peer ended its side (recv returned 0)
+    bool ping_sent = false;           // an idle ping is out and nothing arrived since
+    bool refused = false;             // answered 503; never counted as open
+    bool in_flush_list = false;       // scheduled for a send this tick
+    bool shutdown_in_flight = false;  // close_direct must wait for it (Worker::close_connection)
+    bool file_closed = false;         // close_direct issued
+    bool shrunk = false;              // Session buffers given back since the last receive
+    uint8_t bad_commands = 0;         // pub/sub commands that failed in a row
+  };
+  Io io;
+  // Subscriptions and what the policies and replays keep for them (worker_pubsub.cc,
+  // worker_history*.cc).
+  struct PubSub {
+    std::vector<std::string> subscriptions;         // filters, as subscribed
+    std::unique_ptr<core::SlowConsumerState> slow;  // null until a policy first acts
+    // Replays, catch-ups and live floors, by topic: null until a subscribe on a topic with
+    // history, and again once no cursor is left.
+    std::unique_ptr<ReplayTable> replays;
+    std::unique_ptr<PatternHistory> pattern_history;  // null until a pattern meets history
+  };
+  PubSub pubsub;
   // Read and written by the AccessGate, through the Worker.
   AccessState access;
 
@@ -161,42 +197,16 @@ class Connection {
   void echo(protocol::websocket::Opcode opcode, std::span<const uint8_t> payload,
             ConnectionContext& context);
 
-  // The Worker issues this connection's I/O and keeps the bookkeeping below.
-  friend class Worker;
-
   // Identity: user_data of every operation carries (kind, generation, slot).
   const uint32_t slot_;
   const uint32_t generation_;
   const uint32_t file_slot_;  // index in the ring's direct-descriptor table
-
-  SendOp* send_op_ = nullptr;  // the sendmsg in flight, if any
-  uint64_t last_receive_ms_;   // for the idle timeout
-  uint64_t phase_since_ms_;    // accept time, then when Close was sent or the phase changed
-  uint16_t ops_in_flight_ = 0;
-  Phase phase_ = Phase::kActive;
-  bool recv_armed_ = false;          // a multishot receive is in flight
-  bool recv_paused_ = false;         // reading stopped: the send queue is over its bound
-  bool storage_paused_ = false;      // reading stopped: a topic's owner holds its publishes
-  bool peer_eof_ = false;            // the peer ended its side (recv returned 0)
-  bool ping_sent_ = false;           // an idle ping is out and nothing arrived since
-  bool refused_ = false;             // answered 503; never counted as open
-  bool in_flush_list_ = false;       // scheduled for a send this tick
-  bool shutdown_in_flight_ = false;  // close_direct must wait for it (Worker::close_connection)
-  bool file_closed_ = false;         // close_direct issued
-  bool shrunk_ = false;              // Session buffers given back since the last receive
-  bool tls_closed_ = false;          // the peer's close_notify arrived
+  bool tls_closed_ = false;   // the peer's close_notify arrived
   Route route_ = Route::kNone;
-  uint8_t bad_commands_ = 0;  // bad commands in a row
 
   protocol::websocket::Session session_;
   SendQueue queue_;
-  std::vector<std::string> subscriptions_;         // filters, as subscribed
-  std::unique_ptr<core::SlowConsumerState> slow_;  // null until a policy first acts
-  // Replays, catch-ups and live floors, by topic: null until a subscribe on a topic with
-  // history, and again once no cursor is left.
-  std::unique_ptr<ReplayTable> replays_;
-  std::unique_ptr<PatternHistory> pattern_history_;  // null until a pattern meets history
-  std::unique_ptr<TlsSession> tls_;                  // null for a plain connection
+  std::unique_ptr<TlsSession> tls_;  // null for a plain connection
 };
 
 }  // namespace herald::broker::net

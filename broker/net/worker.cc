@@ -165,17 +165,17 @@ void Worker::on_connection_complete(OpKind kind, Connection& connection,
       return;
     case OpKind::kCancel:  // -ENOENT or -EALREADY are fine: the target ended on its own
     case OpKind::kClose:
-      assert(connection.ops_in_flight_ > 0);
-      --connection.ops_in_flight_;
+      assert(connection.io.ops_in_flight > 0);
+      --connection.io.ops_in_flight;
       return;
     case OpKind::kPeerName:
       on_peer_name_complete(connection, completion);
       return;
     case OpKind::kShutdown:
-      assert(connection.ops_in_flight_ > 0 && connection.shutdown_in_flight_);
-      --connection.ops_in_flight_;
-      connection.shutdown_in_flight_ = false;
-      if (connection.phase_ == Connection::Phase::kClosing) {
+      assert(connection.io.ops_in_flight > 0 && connection.io.shutdown_in_flight);
+      --connection.io.ops_in_flight;
+      connection.io.shutdown_in_flight = false;
+      if (connection.io.phase == Connection::Phase::kClosing) {
         close_file(connection);  // held back until now: see close_connection()
       } else if (completion.res < 0) {
         close_connection(connection);
@@ -187,7 +187,7 @@ void Worker::on_connection_complete(OpKind kind, Connection& connection,
 }
 
 uint64_t Worker::tag(OpKind kind, const Connection& connection) const {
-  return encode(kind, connection.generation_, connection.slot_);
+  return encode(kind, connection.generation(), connection.slot());
 }
 
 void Worker::run_deferred() {
@@ -203,8 +203,8 @@ void Worker::flush_sends() {
   for (uint64_t key : flush_list_) {
     Connection* connection = find(key);
     if (connection == nullptr) continue;
-    connection->in_flush_list_ = false;
-    if (connection->phase_ != Connection::Phase::kClosing && connection->send_op_ == nullptr &&
+    connection->io.in_flush_list = false;
+    if (connection->io.phase != Connection::Phase::kClosing && connection->io.send_op == nullptr &&
         connection->has_output()) {
       submit_send(*connection);
     }
@@ -213,9 +213,9 @@ void Worker::flush_sends() {
 }
 
 void Worker::schedule_flush(Connection& connection) {
-  if (connection.in_flush_list_ || connection.send_op_ != nullptr) return;
-  if (!connection.has_output() || connection.phase_ == Connection::Phase::kClosing) return;
-  connection.in_flush_list_ = true;
+  if (connection.io.in_flush_list || connection.io.send_op != nullptr) return;
+  if (!connection.has_output() || connection.io.phase == Connection::Phase::kClosing) return;
+  connection.io.in_flush_list = true;
   flush_list_.push_back(key_of(connection));
 }
 
@@ -223,7 +223,7 @@ void Worker::open_connection(uint32_t file_slot, bool tls) {
   Connection* connection = &connections_.add(session_config_, file_slot, now_ms_);
   if (tls) connection->start_tls(tls_context());
   if (stopping_) {
-    connection->refused_ = true;  // accepted just before the accept was cancelled
+    connection->io.refused = true;  // accepted just before the accept was cancelled
     close_connection(*connection);
     return;
   }
@@ -236,7 +236,7 @@ void Worker::open_connection(uint32_t file_slot, bool tls) {
   if (over_limit && tls) {
     // No 503 is possible before a TLS handshake: refuse at the TCP level.
     ++counters_.connections_refused;
-    connection->refused_ = true;
+    connection->io.refused = true;
     close_connection(*connection);
     return;
   }
@@ -258,22 +258,22 @@ void Worker::open_connection(uint32_t file_slot, bool tls) {
 // Receive.
 
 bool Worker::wants_recv(const Connection& connection) const {
-  return connection.phase_ != Connection::Phase::kClosing && !connection.recv_armed_ &&
-         !connection.recv_paused_ && !connection.storage_paused_ && !connection.peer_eof_;
+  return connection.io.phase != Connection::Phase::kClosing && !connection.io.recv_armed &&
+         !connection.io.recv_paused && !connection.io.storage_paused && !connection.io.peer_eof;
 }
 
 void Worker::submit_recv(Connection& connection) {
-  assert(!connection.recv_armed_);
-  io_->recv_multishot(connection.file_slot_, tag(OpKind::kRecv, connection));
-  connection.recv_armed_ = true;
-  ++connection.ops_in_flight_;
+  assert(!connection.io.recv_armed);
+  io_->recv_multishot(connection.file_slot(), tag(OpKind::kRecv, connection));
+  connection.io.recv_armed = true;
+  ++connection.io.ops_in_flight;
 }
 
 void Worker::on_recv_complete(Connection& connection, const io::Completion& completion) {
   if (!completion.more()) {
-    assert(connection.recv_armed_ && connection.ops_in_flight_ > 0);
-    connection.recv_armed_ = false;
-    --connection.ops_in_flight_;
+    assert(connection.io.recv_armed && connection.io.ops_in_flight > 0);
+    connection.io.recv_armed = false;
+    --connection.io.ops_in_flight;
   }
   if (completion.res > 0) {
     on_bytes(connection, completion.buffer_id(), static_cast<size_t>(completion.res));
@@ -311,17 +311,17 @@ void Worker::take_events(Connection& connection) {
 
 void Worker::on_bytes(Connection& connection, uint16_t buffer_id, size_t bytes) {
   counters_.bytes_in += bytes;
-  connection.last_receive_ms_ = now_ms_;
-  connection.ping_sent_ = false;
-  connection.shrunk_ = false;
-  if (connection.phase_ == Connection::Phase::kActive) {
+  connection.io.last_receive_ms = now_ms_;
+  connection.io.ping_sent = false;
+  connection.io.shrunk = false;
+  if (connection.io.phase == Connection::Phase::kActive) {
     std::span<uint8_t> input = io_->buffer(buffer_id, bytes);
     if (connection.access.proxy_header_done) {
       connection.receive(input);
       take_events(connection);
     } else {
       ProxyInput proxied =
-          gate_.take_proxy_header(connection.access, connection.session_, input, now_ms_);
+          gate_.take_proxy_header(connection.access, connection.session(), input, now_ms_);
       // `rest` may point into proxy_prefix.
       if (admit(connection, proxied.admission) && !proxied.rest.empty()) {
         connection.receive(proxied.rest);
@@ -334,8 +334,8 @@ void Worker::on_bytes(Connection& connection, uint16_t buffer_id, size_t bytes) 
   }
   // At once: the Session copied what it keeps, and a held buffer starves other connections.
   io_->recycle(buffer_id);
-  if (connection.phase_ != Connection::Phase::kActive) return;
-  if (connection.session_.state() == ws::Session::State::kClosed || connection.tls_ended()) {
+  if (connection.io.phase != Connection::Phase::kActive) return;
+  if (connection.session().state() == ws::Session::State::kClosed || connection.tls_ended()) {
     begin_flushing(connection);
     return;
   }
@@ -346,10 +346,10 @@ void Worker::on_bytes(Connection& connection, uint16_t buffer_id, size_t bytes) 
 }
 
 void Worker::on_peer_eof(Connection& connection) {
-  connection.peer_eof_ = true;
-  switch (connection.phase_) {
+  connection.io.peer_eof = true;
+  switch (connection.io.phase) {
     case Connection::Phase::kActive: {
-      ws::Session::State state = connection.session_.state();
+      ws::Session::State state = connection.session().state();
       if (state == ws::Session::State::kOpen || state == ws::Session::State::kClosing) {
         ++counters_.abnormal_closes;
       }
@@ -366,22 +366,22 @@ void Worker::on_peer_eof(Connection& connection) {
 }
 
 void Worker::pause_recv(Connection& connection) {
-  if (connection.recv_paused_) return;
-  connection.recv_paused_ = true;
+  if (connection.io.recv_paused) return;
+  connection.io.recv_paused = true;
   ++counters_.recv_pauses;
   stop_recv(connection);
 }
 
 void Worker::stop_recv(Connection& connection) {
-  if (!connection.recv_armed_) return;
+  if (!connection.io.recv_armed) return;
   io_->cancel(tag(OpKind::kRecv, connection), tag(OpKind::kCancel, connection));
-  ++connection.ops_in_flight_;
+  ++connection.io.ops_in_flight;
 }
 
 // Send.
 
 void Worker::submit_send(Connection& connection) {
-  assert(connection.send_op_ == nullptr && connection.has_output());
+  assert(connection.io.send_op == nullptr && connection.has_output());
   SendOp* op = send_ops_.acquire();
   if (connection.gather_output(*op, context_) == 0) {
     // Only TLS gets here: encrypting failed (out of memory), so nothing can be sent.
@@ -392,19 +392,19 @@ void Worker::submit_send(Connection& connection) {
   // A lone buffer (a frame at low rates, or a TLS record) skips sendmsg's msghdr and iovec
   // copies.
   if (op->message.msg_iovlen == 1) {
-    io_->send(connection.file_slot_, op->iovecs[0].iov_base, op->iovecs[0].iov_len,
+    io_->send(connection.file_slot(), op->iovecs[0].iov_base, op->iovecs[0].iov_len,
               tag(OpKind::kSend, connection));
   } else {
-    io_->sendmsg(connection.file_slot_, &op->message, tag(OpKind::kSend, connection));
+    io_->sendmsg(connection.file_slot(), &op->message, tag(OpKind::kSend, connection));
   }
-  connection.send_op_ = op;
-  ++connection.ops_in_flight_;
+  connection.io.send_op = op;
+  ++connection.io.ops_in_flight;
 }
 
 void Worker::on_send_complete(Connection& connection, const io::Completion& completion) {
-  assert(connection.send_op_ != nullptr && connection.ops_in_flight_ > 0);
-  --connection.ops_in_flight_;
-  SendOp* op = std::exchange(connection.send_op_, nullptr);
+  assert(connection.io.send_op != nullptr && connection.io.ops_in_flight > 0);
+  --connection.io.ops_in_flight;
+  SendOp* op = std::exchange(connection.io.send_op, nullptr);
   assert(completion.res <= 0 || static_cast<size_t>(completion.res) <= op->bytes);
   send_ops_.release(op);
   if (completion.res <= 0) {
@@ -415,14 +415,14 @@ void Worker::on_send_complete(Connection& connection, const io::Completion& comp
   // A short send leaves the rest queued for the next tick.
   connection.consume_output(static_cast<size_t>(completion.res));
   counters_.bytes_out += static_cast<uint64_t>(completion.res);
-  if (connection.phase_ == Connection::Phase::kClosing) return;
-  if (connection.recv_paused_ && connection.queued_bytes() <= config_.send_queue_bytes_low) {
-    connection.recv_paused_ = false;
+  if (connection.io.phase == Connection::Phase::kClosing) return;
+  if (connection.io.recv_paused && connection.queued_bytes() <= config_.send_queue_bytes_low) {
+    connection.io.recv_paused = false;
     if (wants_recv(connection)) submit_recv(connection);
   }
   if (connection.has_output()) {
     schedule_flush(connection);
-  } else if (connection.phase_ == Connection::Phase::kFlushing) {
+  } else if (connection.io.phase == Connection::Phase::kFlushing) {
     end_tcp(connection);
   }
 }
@@ -437,11 +437,11 @@ void Worker::close_websocket(Connection& connection, core::CloseReason reason) {
 }
 
 void Worker::begin_flushing(Connection& connection) {
-  assert(connection.phase_ == Connection::Phase::kActive);
-  connection.phase_ = Connection::Phase::kFlushing;
-  connection.phase_since_ms_ = now_ms_;
+  assert(connection.io.phase == Connection::Phase::kActive);
+  connection.io.phase = Connection::Phase::kFlushing;
+  connection.io.phase_since_ms = now_ms_;
   connection.finish_tls(context_);  // close_notify after the last frame
-  if (!connection.has_output() && connection.send_op_ == nullptr) {
+  if (!connection.has_output() && connection.io.send_op == nullptr) {
     end_tcp(connection);
   } else {
     schedule_flush(connection);
@@ -449,57 +449,57 @@ void Worker::begin_flushing(Connection& connection) {
 }
 
 void Worker::end_tcp(Connection& connection) {
-  assert(connection.phase_ == Connection::Phase::kFlushing && !connection.has_output());
-  if (connection.peer_eof_) {
+  assert(connection.io.phase == Connection::Phase::kFlushing && !connection.has_output());
+  if (connection.io.peer_eof) {
     close_connection(connection);
     return;
   }
   // Half-close and read until the peer's EOF: closing with unread input would send RST and
   // could destroy the response (or Close frame) still in flight.
-  connection.phase_ = Connection::Phase::kLingering;
-  connection.phase_since_ms_ = now_ms_;
-  io_->shutdown_write(connection.file_slot_, tag(OpKind::kShutdown, connection));
-  connection.shutdown_in_flight_ = true;
-  ++connection.ops_in_flight_;
-  connection.recv_paused_ = false;
+  connection.io.phase = Connection::Phase::kLingering;
+  connection.io.phase_since_ms = now_ms_;
+  io_->shutdown_write(connection.file_slot(), tag(OpKind::kShutdown, connection));
+  connection.io.shutdown_in_flight = true;
+  ++connection.io.ops_in_flight;
+  connection.io.recv_paused = false;
   if (wants_recv(connection)) submit_recv(connection);
 }
 
 void Worker::close_connection(Connection& connection) {
-  if (connection.phase_ == Connection::Phase::kClosing) return;
-  connection.phase_ = Connection::Phase::kClosing;
-  if (!connection.refused_) ++counters_.connections_closed;
+  if (connection.io.phase == Connection::Phase::kClosing) return;
+  connection.io.phase = Connection::Phase::kClosing;
+  if (!connection.io.refused) ++counters_.connections_closed;
   // In-flight operations hold their own reference to the socket, so close_direct alone would
   // leave a receive pending forever: cancel them first (the SQEs are issued in order). Cancel
   // each by its user_data, a hash lookup in the kernel; a cancel by file walks every pending
   // operation of the ring, which made mass closes quadratic in the connection count.
-  if (connection.recv_armed_) {
+  if (connection.io.recv_armed) {
     io_->cancel(tag(OpKind::kRecv, connection), tag(OpKind::kCancel, connection));
-    ++connection.ops_in_flight_;
+    ++connection.io.ops_in_flight;
   }
-  if (connection.send_op_ != nullptr) {  // a send stuck on a peer that does not read
+  if (connection.io.send_op != nullptr) {  // a send stuck on a peer that does not read
     io_->cancel(tag(OpKind::kSend, connection), tag(OpKind::kCancel, connection));
-    ++connection.ops_in_flight_;
+    ++connection.io.ops_in_flight;
   }
   // The kernel always runs a shutdown in an io-wq thread, which looks the direct descriptor
   // up only when it runs: closed now, the slot could already hold the next accepted socket,
   // and the late shutdown would cut that stranger's reply. Close once the shutdown is done.
-  if (!connection.shutdown_in_flight_) close_file(connection);
+  if (!connection.io.shutdown_in_flight) close_file(connection);
 }
 
 void Worker::close_file(Connection& connection) {
-  assert(connection.phase_ == Connection::Phase::kClosing && !connection.file_closed_);
-  connection.file_closed_ = true;
-  io_->close_file(connection.file_slot_, tag(OpKind::kClose, connection));
-  ++connection.ops_in_flight_;
+  assert(connection.io.phase == Connection::Phase::kClosing && !connection.io.file_closed);
+  connection.io.file_closed = true;
+  io_->close_file(connection.file_slot(), tag(OpKind::kClose, connection));
+  ++connection.io.ops_in_flight;
 }
 
 void Worker::release_if_done(Connection& connection) {
-  if (connection.phase_ != Connection::Phase::kClosing || connection.ops_in_flight_ > 0) return;
-  connection.queue_.clear();
+  if (connection.io.phase != Connection::Phase::kClosing || connection.io.ops_in_flight > 0) return;
+  connection.queue().clear();
   drop_subscriptions(connection);
   gate_.release_address(connection.access, now_ms_);
-  if (!connection.refused_) {
+  if (!connection.io.refused) {
     --open_count_;
     counters_.connections.set(open_count_);
     open_connections_.fetch_sub(1, std::memory_order_relaxed);

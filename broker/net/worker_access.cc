@@ -14,18 +14,18 @@ namespace herald::broker::net {
 namespace pubsub = protocol::pubsub;
 
 void Worker::on_request(Connection& connection, bool upgrade) {
-  if (!admit(connection, gate_.admit_forwarded(connection.access, connection.session_, now_ms_))) {
+  if (!admit(connection, gate_.admit_forwarded(connection.access, connection.session(), now_ms_))) {
     return;
   }
   Connection::Route route =
-      routes_.on_request(connection.session_, connection.access, upgrade,
+      routes_.on_request(connection.session(), connection.access, upgrade,
                          core::ReplyAddress{index_, key_of(connection)}, now_ms_);
-  if (route != Connection::Route::kNone) connection.route_ = route;
+  if (route != Connection::Route::kNone) connection.set_route(route);
 }
 
 void Worker::respond_publish(Connection& connection, std::string_view topic,
                              core::PublishRequest::Status status, uint64_t seq) {
-  routes_.respond_publish(connection.session_, topic, status, seq);
+  routes_.respond_publish(connection.session(), topic, status, seq);
 }
 
 std::string Worker::metrics_text() const {
@@ -35,15 +35,15 @@ std::string Worker::metrics_text() const {
 void Worker::submit_peer_name(Connection& connection) {
   if (peer_address_bytes_ == 0 || peer_name_failed_) return;
   connection.access.address = std::make_unique<ClientAddress>();
-  io_->peer_name(connection.file_slot_, &connection.access.address->peer, peer_address_bytes_,
+  io_->peer_name(connection.file_slot(), &connection.access.address->peer, peer_address_bytes_,
                  tag(OpKind::kPeerName, connection));
-  ++connection.ops_in_flight_;
+  ++connection.io.ops_in_flight;
 }
 
 void Worker::on_peer_name_complete(Connection& connection, const io::Completion& completion) {
-  assert(connection.ops_in_flight_ > 0);
-  --connection.ops_in_flight_;
-  if (connection.phase_ != Connection::Phase::kActive) return;
+  assert(connection.io.ops_in_flight > 0);
+  --connection.io.ops_in_flight;
+  if (connection.io.phase != Connection::Phase::kActive) return;
   if (completion.res < 0) {
     // -ENOTCONN: the client already left. Anything else: this kernel cannot do it (before
     // 6.7); per-address limits and trusted proxies are then off on this worker. The worker
@@ -57,7 +57,7 @@ void Worker::on_peer_name_complete(Connection& connection, const io::Completion&
     }
     return;
   }
-  admit(connection, gate_.on_peer_address(connection.access, connection.session_, now_ms_));
+  admit(connection, gate_.on_peer_address(connection.access, connection.session(), now_ms_));
 }
 
 bool Worker::admit(Connection& connection, const Admission& admission) {
@@ -67,7 +67,7 @@ bool Worker::admit(Connection& connection, const Admission& admission) {
     case Admission::Kind::kAnswered:
       break;
     case Admission::Kind::kRespond:
-      connection.queue_.push_copy(admission.response);
+      connection.queue().push_copy(admission.response);
       begin_flushing(connection);
       break;
     case Admission::Kind::kClose:
@@ -89,7 +89,7 @@ void Worker::authenticate(Connection& connection, const pubsub::Command& command
     command_failed(connection, command.id, denial->code, denial->text);
     return;
   }
-  connection.bad_commands_ = 0;
+  connection.io.bad_commands = 0;
   if (!command.id.empty()) send_notice(connection, pubsub::Ack{command.id});
 }
 

@@ -63,13 +63,13 @@ void Worker::sequence_request(core::PublishRequest* request) {
 
 void Worker::on_publish_answer(core::PublishRequest* request) {
   Connection* connection = find(request->reply().connection);
-  if (connection != nullptr && connection->phase_ == Connection::Phase::kActive) {
+  if (connection != nullptr && connection->io.phase == Connection::Phase::kActive) {
     if (request->origin() == core::PublishRequest::Origin::kHttp) {
-      if (connection->route_ == Connection::Route::kHttpPublish &&
-          connection->session_.state() == protocol::websocket::Session::State::kDeciding) {
-        connection->route_ = Connection::Route::kNone;
+      if (connection->route() == Connection::Route::kHttpPublish &&
+          connection->session().state() == protocol::websocket::Session::State::kDeciding) {
+        connection->set_route(Connection::Route::kNone);
         respond_publish(*connection, request->topic(), request->status, request->seq);
-        connection->take_session_output();
+        connection->answered();
         begin_flushing(*connection);  // the answer ends the HTTP exchange
       }
     } else if (request->status == core::PublishRequest::Status::kTooManyTopics) {

@@ -141,8 +141,8 @@ bool Worker::storage_busy(std::string_view topic) {
 }
 
 void Worker::pause_if_storage_busy(Connection& connection, std::string_view topic) {
-  if (connection.storage_paused_ || !storage_busy(topic)) return;
-  connection.storage_paused_ = true;
+  if (connection.io.storage_paused || !storage_busy(topic)) return;
+  connection.io.storage_paused = true;
   storage_paused_.push_back(
       StoragePause{key_of(connection), core::owner_of(topic, hub_.worker_count())});
   ++counters_.storage_pauses;
@@ -153,7 +153,7 @@ void Worker::resume_storage_paused() {
   std::erase_if(storage_paused_, [this](const StoragePause& pause) {
     if (hub_.storage_busy(pause.owner)) return false;
     if (Connection* connection = find(pause.connection); connection != nullptr) {
-      connection->storage_paused_ = false;
+      connection->io.storage_paused = false;
       if (wants_recv(*connection)) submit_recv(*connection);
     }
     return true;
@@ -206,8 +206,8 @@ void Worker::start_replay(Connection& connection, const pubsub::Command& command
 void Worker::begin_replay(Connection& connection, const std::string& topic, pubsub::Replay start,
                           uint64_t value, std::string_view epoch, std::string_view ack_id,
                           pubsub::Policy policy, std::string_view filter, uint64_t group) {
-  if (connection.replays_ == nullptr) connection.replays_ = std::make_unique<ReplayTable>();
-  ReplayTable& replays = *connection.replays_;
+  if (connection.pubsub.replays == nullptr) connection.pubsub.replays = std::make_unique<ReplayTable>();
+  ReplayTable& replays = *connection.pubsub.replays;
   // A replay this one replaces will never send its recovery: its group must not wait for it.
   if (auto it = replays.find(topic);
       it != replays.end() && it->second.group != 0 && it->second.cursor.awaits_recovery()) {
@@ -238,12 +238,12 @@ void Worker::request_read(Connection& connection, const std::string& topic, Repl
 
 void Worker::on_read_result(storage::ReadResult& result, const ReadTarget& where) {
   Connection* connection = find(where.connection);
-  if (connection == nullptr || connection->phase_ != Connection::Phase::kActive ||
-      connection->replays_ == nullptr) {
+  if (connection == nullptr || connection->io.phase != Connection::Phase::kActive ||
+      connection->pubsub.replays == nullptr) {
     return;
   }
-  auto it = connection->replays_->find(where.topic);
-  if (it == connection->replays_->end() || it->second.token != result.token ||
+  auto it = connection->pubsub.replays->find(where.topic);
+  if (it == connection->pubsub.replays->end() || it->second.token != result.token ||
       !it->second.cursor.replaying() || it->second.cursor.waiting_drain()) {
     return;  // stale
   }
@@ -273,7 +273,7 @@ void Worker::on_read_result(storage::ReadResult& result, const ReadTarget& where
   if (step.next == core::ReplayNext::kLive) {
     finish_replay(*connection, where.topic);
   } else if (std::optional<core::ReplayRead> read =
-                 entry.cursor.after_page(connection->queue_.bytes())) {
+                 entry.cursor.after_page(connection->queue().bytes())) {
     request_read(*connection, where.topic, entry, *read);
   } else {
     replays_draining_.push_back(ReadTarget{key_of(*connection), where.topic});
@@ -293,8 +293,8 @@ void Worker::send_recovery(Connection& connection, const std::string& topic,
 }
 
 void Worker::finish_replay(Connection& connection, const std::string& topic) {
-  auto it = connection.replays_->find(topic);
-  assert(it != connection.replays_->end());
+  auto it = connection.pubsub.replays->find(topic);
+  assert(it != connection.pubsub.replays->end());
   // The entry stays, keeping the live floor (core::ReplayCursor): frames the owner had in
   // flight when the read came back are dropped when they arrive.
   std::deque<SharedRef> released = it->second.cursor.take_released();
@@ -303,21 +303,21 @@ void Worker::finish_replay(Connection& connection, const std::string& topic) {
   // From here on the subscription is live: held frames go through its policy like any other.
   // If that policy starts a catch-up on one of them, the rest belong to the new catch-up.
   for (const SharedRef& frame : released) {
-    if (connection.replays_ != nullptr && take_for_replay(connection, frame, name)) continue;
+    if (connection.pubsub.replays != nullptr && take_for_replay(connection, frame, name)) continue;
     deliver_to(connection, frame, name, policy);
   }
 }
 
 void Worker::end_replay(Connection& connection, std::string_view topic) {
-  if (connection.replays_ == nullptr) return;
-  auto it = connection.replays_->find(topic);
-  if (it != connection.replays_->end()) {
+  if (connection.pubsub.replays == nullptr) return;
+  auto it = connection.pubsub.replays->find(topic);
+  if (it != connection.pubsub.replays->end()) {
     if (it->second.group != 0 && it->second.cursor.awaits_recovery()) {
       group_recovered(connection, it->second.group, true);
     }
-    connection.replays_->erase(it);
+    connection.pubsub.replays->erase(it);
   }
-  if (connection.replays_->empty()) connection.replays_.reset();
+  if (connection.pubsub.replays->empty()) connection.pubsub.replays.reset();
 }
 
 // The page's messages from `from` on, as the same frames a live subscriber got, but encoded
@@ -351,8 +351,8 @@ void Worker::enqueue_replayed(Connection& connection, std::string_view topic, ui
 
 bool Worker::take_for_replay(Connection& connection, const SharedRef& frame,
                              std::string_view topic) {
-  auto it = connection.replays_->find(topic);
-  if (it == connection.replays_->end()) return false;
+  auto it = connection.pubsub.replays->find(topic);
+  if (it == connection.pubsub.replays->end()) return false;
   switch (it->second.cursor.on_live(frame_seq(frame), frame.bytes().size(), frame)) {
     case core::LiveAction::kHold:
     case core::LiveAction::kLetGo:
@@ -363,18 +363,18 @@ bool Worker::take_for_replay(Connection& connection, const SharedRef& frame,
   }
   // Past its floor: the cursor is done. No table at all once nothing is left: deliveries test
   // only the pointer.
-  connection.replays_->erase(it);
-  if (connection.replays_->empty()) connection.replays_.reset();
+  connection.pubsub.replays->erase(it);
+  if (connection.pubsub.replays->empty()) connection.pubsub.replays.reset();
   return false;
 }
 
 bool Worker::start_catchup(Connection& connection, const SharedRef& frame, std::string_view topic) {
   if (history_ == nullptr || !history_->has_history(topic, false)) return false;
-  if (connection.replays_ == nullptr) connection.replays_ = std::make_unique<ReplayTable>();
+  if (connection.pubsub.replays == nullptr) connection.pubsub.replays = std::make_unique<ReplayTable>();
   std::string name(topic);
   // This frame is the first the subscriber misses; it is in the log (appended before it was
   // broadcast), so it is not held: the log gives it back once the queue has drained.
-  connection.replays_->insert_or_assign(
+  connection.pubsub.replays->insert_or_assign(
       name,
       ReplayEntry{core::ReplayCursor<SharedRef>::catch_up(replay_limits(config_), frame_seq(frame)),
                   0,
@@ -392,14 +392,14 @@ void Worker::resume_draining_replays() {
     const ReadTarget& target = replays_draining_[i];
     Connection* connection = find(target.connection);
     ReplayEntry* entry = nullptr;
-    if (connection != nullptr && connection->replays_ != nullptr) {
-      auto it = connection->replays_->find(target.topic);
-      if (it != connection->replays_->end() && it->second.cursor.waiting_drain()) {
+    if (connection != nullptr && connection->pubsub.replays != nullptr) {
+      auto it = connection->pubsub.replays->find(target.topic);
+      if (it != connection->pubsub.replays->end() && it->second.cursor.waiting_drain()) {
         entry = &it->second;
       }
     }
     if (entry != nullptr) {
-      std::optional<core::ReplayRead> read = entry->cursor.on_drained(connection->queue_.bytes());
+      std::optional<core::ReplayRead> read = entry->cursor.on_drained(connection->queue().bytes());
       if (!read) {
         ++i;
         continue;

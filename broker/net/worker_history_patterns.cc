@@ -21,10 +21,10 @@ void Worker::start_pattern_replay(Connection& connection, const pubsub::Command&
   if (command.replay != pubsub::Replay::kNone) ++counters_.replays;
   pattern_topics_.clear();
   history_->matching(command.topic, pattern_topics_);
-  if (connection.pattern_history_ == nullptr) {
-    connection.pattern_history_ = std::make_unique<PatternHistory>();
+  if (connection.pubsub.pattern_history == nullptr) {
+    connection.pubsub.pattern_history = std::make_unique<PatternHistory>();
   }
-  PatternHistory& patterns = *connection.pattern_history_;
+  PatternHistory& patterns = *connection.pubsub.pattern_history;
   uint64_t group = 0;
   if (!command.id.empty()) {
     if (pattern_topics_.empty()) {
@@ -56,7 +56,7 @@ void Worker::start_pattern_replay(Connection& connection, const pubsub::Command&
 
 bool Worker::introduce_topic(Connection& connection, const SharedRef& frame, std::string_view topic,
                              pubsub::Policy policy) {
-  PatternHistory& patterns = *connection.pattern_history_;
+  PatternHistory& patterns = *connection.pubsub.pattern_history;
   if (patterns.introduced.contains(topic) || !history_->has_history(topic, false)) return false;
   patterns.introduced.emplace(topic);
   // A replay from this very message: the read returns the topic's epoch and state, and the
@@ -69,8 +69,8 @@ bool Worker::introduce_topic(Connection& connection, const SharedRef& frame, std
 }
 
 void Worker::group_recovered(Connection& connection, uint64_t group, bool complete) {
-  if (connection.pattern_history_ == nullptr) return;
-  auto& groups = connection.pattern_history_->groups;
+  if (connection.pubsub.pattern_history == nullptr) return;
+  auto& groups = connection.pubsub.pattern_history->groups;
   auto it = groups.find(group);
   if (it == groups.end()) return;
   it->second.complete = it->second.complete && complete;
@@ -80,19 +80,19 @@ void Worker::group_recovered(Connection& connection, uint64_t group, bool comple
 }
 
 void Worker::end_pattern_replays(Connection& connection, std::string_view filter) {
-  if (connection.replays_ == nullptr) return;
-  for (auto it = connection.replays_->begin(); it != connection.replays_->end();) {
+  if (connection.pubsub.replays == nullptr) return;
+  for (auto it = connection.pubsub.replays->begin(); it != connection.pubsub.replays->end();) {
     // A finished replay's live floor stays: it belongs to the topic, not to the filter.
     if (it->second.filter == filter && it->second.cursor.replaying()) {
       if (it->second.group != 0 && it->second.cursor.awaits_recovery()) {
         group_recovered(connection, it->second.group, true);
       }
-      it = connection.replays_->erase(it);
+      it = connection.pubsub.replays->erase(it);
     } else {
       ++it;
     }
   }
-  if (connection.replays_->empty()) connection.replays_.reset();
+  if (connection.pubsub.replays->empty()) connection.pubsub.replays.reset();
 }
 
 }  // namespace herald::broker::net

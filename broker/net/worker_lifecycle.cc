@@ -40,14 +40,14 @@ void Worker::on_timer_complete() {
 
 void Worker::sweep(Connection& connection, int64_t unix_now_s) {
   SweepInput input;
-  input.phase = connection.phase_;
-  input.session = connection.session_.state();
-  input.phase_since_ms = connection.phase_since_ms_;
-  input.last_receive_ms = connection.last_receive_ms_;
-  input.ping_sent = connection.ping_sent_;
-  input.shrunk = connection.shrunk_;
-  input.tls_handshake_pending = connection.tls_ && !connection.tls_->handshake_done();
-  input.pubsub = connection.route_ == Connection::Route::kPubSub;
+  input.phase = connection.io.phase;
+  input.session = connection.session().state();
+  input.phase_since_ms = connection.io.phase_since_ms;
+  input.last_receive_ms = connection.io.last_receive_ms;
+  input.ping_sent = connection.io.ping_sent;
+  input.shrunk = connection.io.shrunk;
+  input.tls_handshake_pending = connection.tls() && !connection.tls()->handshake_done();
+  input.pubsub = connection.route() == Connection::Route::kPubSub;
   input.access = &connection.access;
   const SweepActions actions = sweeper_.decide(input, now_ms_, unix_now_s);
   switch (actions.cut) {
@@ -69,18 +69,18 @@ void Worker::sweep(Connection& connection, int64_t unix_now_s) {
     close_websocket(connection, actions.access->reason);
   }
   if (actions.shrink) {
-    connection.session_.shrink();
-    connection.queue_.shrink();
-    if (connection.tls_ && connection.send_op_ == nullptr) connection.tls_->shrink();
-    connection.shrunk_ = true;
+    connection.session().shrink();
+    connection.queue().shrink();
+    if (connection.tls() && connection.io.send_op == nullptr) connection.tls()->shrink();
+    connection.io.shrunk = true;
   }
   switch (actions.idle) {
     case SweepActions::Idle::kNone:
       break;
     case SweepActions::Idle::kPing:
       connection.ping();
-      connection.ping_sent_ = true;
-      connection.phase_since_ms_ = now_ms_;
+      connection.io.ping_sent = true;
+      connection.io.phase_since_ms = now_ms_;
       schedule_flush(connection);
       break;
     case SweepActions::Idle::kClose:
@@ -112,8 +112,8 @@ void Worker::begin_stop() {
   acceptor_.stop(*io_);
   tls_acceptor_.stop(*io_);
   for (Connection* connection : connections_) {
-    if (connection == nullptr || connection->phase_ != Connection::Phase::kActive) continue;
-    switch (connection->session_.state()) {
+    if (connection == nullptr || connection->io.phase != Connection::Phase::kActive) continue;
+    switch (connection->session().state()) {
       case ws::Session::State::kOpen:
         close_websocket(*connection, core::CloseReason::kShutdown);
         break;

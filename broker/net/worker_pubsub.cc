@@ -55,7 +55,7 @@ void Worker::on_command(Connection& connection, std::span<const uint8_t> payload
 }
 
 void Worker::subscribe(Connection& connection, const pubsub::Command& command) {
-  std::vector<std::string>& filters = connection.subscriptions_;
+  std::vector<std::string>& filters = connection.pubsub.subscriptions;
   auto it = std::find(filters.begin(), filters.end(), command.topic);
   bool is_new = it == filters.end();
   if (is_new && filters.size() >= config_.max_subscriptions) {
@@ -76,7 +76,7 @@ void Worker::subscribe(Connection& connection, const pubsub::Command& command) {
   router_.subscribe(command.topic, subscriber_id(connection, command.topic), policy);
   if (is_new) filters.emplace_back(command.topic);
   counters_.subscriptions.set(router_.subscription_count());
-  connection.bad_commands_ = 0;
+  connection.io.bad_commands = 0;
   if (history_ != nullptr && pubsub::is_pattern(command.topic)) {
     end_pattern_replays(connection, command.topic);
     start_pattern_replay(connection, command, policy);  // the ack follows the recoveries
@@ -91,7 +91,7 @@ void Worker::subscribe(Connection& connection, const pubsub::Command& command) {
 }
 
 void Worker::unsubscribe(Connection& connection, const pubsub::Command& command) {
-  std::vector<std::string>& filters = connection.subscriptions_;
+  std::vector<std::string>& filters = connection.pubsub.subscriptions;
   auto it = std::find(filters.begin(), filters.end(), command.topic);
   if (it == filters.end()) {
     command_failed(connection, command.id, pubsub::ErrorCode::kNotSubscribed,
@@ -109,12 +109,12 @@ void Worker::unsubscribe(Connection& connection, const pubsub::Command& command)
   *it = std::move(filters.back());
   filters.pop_back();
   counters_.subscriptions.set(router_.subscription_count());
-  connection.bad_commands_ = 0;
+  connection.io.bad_commands = 0;
   if (!command.id.empty()) send_notice(connection, pubsub::Ack{command.id});
 }
 
 void Worker::publish(Connection& connection, const pubsub::Command& command) {
-  connection.bad_commands_ = 0;
+  connection.io.bad_commands = 0;
   core::PublishRequest::Fields fields;
   fields.topic = command.topic;
   fields.id = command.id;
@@ -146,7 +146,7 @@ void Worker::command_failed(Connection& connection, std::string_view id, pubsub:
       code == pubsub::ErrorCode::kRateLimited) {
     return;
   }
-  if (++connection.bad_commands_ >= kBadCommandsMax && connection.session_.can_send()) {
+  if (++connection.io.bad_commands >= kBadCommandsMax && connection.session().can_send()) {
     counters_.count_refusal(core::Refusal::kBadCommands);
     close_websocket(connection, core::CloseReason::kBadCommands);
   }
@@ -158,13 +158,13 @@ void Worker::send_notice(Connection& connection, const pubsub::Notice& notice) {
 }
 
 void Worker::drop_subscriptions(Connection& connection) {
-  if (connection.subscriptions_.empty()) return;
-  for (const std::string& filter : connection.subscriptions_) {
+  if (connection.pubsub.subscriptions.empty()) return;
+  for (const std::string& filter : connection.pubsub.subscriptions) {
     router_.unsubscribe(filter, subscriber_id(connection, filter));
   }
-  std::vector<std::string>().swap(connection.subscriptions_);
-  connection.replays_.reset();
-  connection.pattern_history_.reset();
+  std::vector<std::string>().swap(connection.pubsub.subscriptions);
+  connection.pubsub.replays.reset();
+  connection.pubsub.pattern_history.reset();
   counters_.subscriptions.set(router_.subscription_count());
 }
 
@@ -233,10 +233,10 @@ void Worker::deliver(const SharedRef& frame) {
     if (skip_publisher && target.subscriber == origin.publisher.connection) continue;
     Connection* connection = find(target.subscriber);
     assert(connection != nullptr && "a released connection keeps no subscription");
-    if (connection->replays_ != nullptr && take_for_replay(*connection, frame, origin.topic)) {
+    if (connection->pubsub.replays != nullptr && take_for_replay(*connection, frame, origin.topic)) {
       continue;
     }
-    if (!target.exact && connection->pattern_history_ != nullptr &&
+    if (!target.exact && connection->pubsub.pattern_history != nullptr &&
         introduce_topic(*connection, frame, origin.topic, target.policy)) {
       continue;
     }
@@ -251,15 +251,15 @@ void Worker::deliver_to(Connection& connection, const SharedRef& frame, std::str
    public:
     Queue(Worker& worker, Connection& connection) : worker_(worker), connection_(connection) {}
     bool can_send(uint64_t) override {
-      return connection_.phase_ == Connection::Phase::kActive && connection_.session_.can_send();
+      return connection_.io.phase == Connection::Phase::kActive && connection_.session().can_send();
     }
     // With TLS, ciphertext made but not yet sent counts too (at most a 64 KiB batch).
     size_t queued_bytes(uint64_t) override { return connection_.queued_bytes(); }
     core::SlowConsumerState* slow_state(uint64_t, bool create) override {
-      if (create && connection_.slow_ == nullptr) {
-        connection_.slow_ = std::make_unique<core::SlowConsumerState>();
+      if (create && connection_.pubsub.slow == nullptr) {
+        connection_.pubsub.slow = std::make_unique<core::SlowConsumerState>();
       }
-      return connection_.slow_.get();
+      return connection_.pubsub.slow.get();
     }
     void send_gap(uint64_t, std::string_view gap_topic, uint64_t missed) override {
       connection_.send_notice(pubsub::Gap{gap_topic, missed});
@@ -268,10 +268,10 @@ void Worker::deliver_to(Connection& connection, const SharedRef& frame, std::str
       return connection_.enqueue(queued, worker_.context_);
     }
     uint64_t first_free(uint64_t) override {
-      return connection_.queue_.front_serial() + entries_in_send(connection_);
+      return connection_.queue().front_serial() + entries_in_send(connection_);
     }
     void replace(uint64_t, uint64_t serial, const SharedRef& newer) override {
-      connection_.queue_.replace(serial, newer);
+      connection_.queue().replace(serial, newer);
     }
     bool start_catchup(uint64_t, const SharedRef& missed, std::string_view missed_topic) override {
       return worker_.start_catchup(connection_, missed, missed_topic);
@@ -306,17 +306,17 @@ void Worker::disconnect_slow(Connection& connection) {
   counters_.count_slow(core::SlowConsumerAction::kDisconnect);
   // The backlog goes, except what a send in flight points at (or a frame half sent, whose
   // rest must precede the Close).
-  connection.queue_.truncate(entries_in_send(connection));
-  connection.slow_.reset();
+  connection.queue().truncate(entries_in_send(connection));
+  connection.pubsub.slow.reset();
   close_websocket(connection, core::CloseReason::kSlowConsumer);
 }
 
 size_t Worker::entries_in_send(const Connection& connection) {
   // A TLS send covers ciphertext, not queued entries: only a half-encrypted front one counts.
-  if (connection.send_op_ != nullptr && !connection.tls_) {
-    return connection.send_op_->message.msg_iovlen;
+  if (connection.io.send_op != nullptr && !connection.is_tls()) {
+    return connection.io.send_op->message.msg_iovlen;
   }
-  return connection.queue_.front_partly_sent() ? 1 : 0;
+  return connection.queue().front_partly_sent() ? 1 : 0;
 }
 
 }  // namespace herald::broker::net
