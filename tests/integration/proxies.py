@@ -102,6 +102,7 @@ class Proxy:
         binary = shutil.which(self.BINARY) or "/usr/sbin/" + self.BINARY
         if not os.access(binary, os.X_OK):
             raise missing("%s is not installed (deploy/install-deps.sh installs it)" % self.NAME)
+        self.binary = binary
         with open(self.path("output.log"), "wb") as log:
             self.proc = subprocess.Popen([binary, *self.command()], stdin=subprocess.DEVNULL,
                                          stdout=log, stderr=log)
@@ -150,6 +151,22 @@ class Nginx(Proxy):
                        self.path("herald.conf")))
         return ["-p", self.dir, "-e", "stderr", "-c", self.path("nginx.conf")]
 
+    def check_in_distribution_config(self):
+        """`nginx -t` of Debian's own /etc/nginx/nginx.conf with this site in place of
+        sites-enabled, as an operator installs it (pid and logs moved to our directory)."""
+        with open("/etc/nginx/nginx.conf") as f:
+            text = f.read()
+        text, sites = re.subn(r"include /etc/nginx/sites-enabled/\*;",
+                              "include %s;" % self.path("herald.conf"), text)
+        if sites != 1:
+            raise AssertionError("/etc/nginx/nginx.conf includes sites-enabled %d times" % sites)
+        text = re.sub(r"^(\s*)(pid|error_log|access_log) [^;]*;",
+                      lambda m: "%s%s %s;" % (m.group(1), m.group(2), self.path(m.group(2))),
+                      text, flags=re.MULTILINE)
+        with open(self.path("debian-nginx.conf"), "w") as f:
+            f.write(text)
+        return [self.binary, "-t", "-c", self.path("debian-nginx.conf")]
+
 
 class Haproxy(Proxy):
     """A global section of the test's own (no chroot, user or syslog), then deploy/haproxy.cfg:
@@ -176,6 +193,11 @@ class Haproxy(Proxy):
         with open(self.path("global.cfg"), "w") as f:
             f.write("global\n    maxconn 1000\n    pidfile %s\n" % self.path("haproxy.pid"))
         return ["-db", "-f", self.path("global.cfg"), "-f", self.path("herald.cfg")]
+
+    def check_in_distribution_config(self):
+        """`haproxy -c` of Debian's own /etc/haproxy/haproxy.cfg (global, defaults) followed by
+        this file, as an operator installs it."""
+        return [self.binary, "-c", "-f", "/etc/haproxy/haproxy.cfg", "-f", self.path("herald.cfg")]
 
 
 def configured_seconds(config, directive, unit):
@@ -324,6 +346,11 @@ class ProxyCase(unittest.TestCase):
         for directive in self.PROXY.IDLE_TIMEOUTS:
             seconds = configured_seconds(self.PROXY.CONFIG, directive, self.PROXY.UNIT)
             self.assertGreater(seconds, 2 * idle_s, "%s %s" % (self.PROXY.CONFIG, directive))
+
+    def test_loads_into_debians_own_config(self):
+        check = subprocess.run(self.proxy.check_in_distribution_config(), capture_output=True,
+                               text=True, timeout=30)
+        self.assertEqual(check.returncode, 0, check.stdout + check.stderr)
 
     def test_metrics_are_not_published_through_the_proxy(self):
         raw = socket.create_connection(("127.0.0.1", self.proxy.port), timeout=harness.IO_TIMEOUT_S)
