@@ -13,6 +13,9 @@ packages=(
   python3 python3-websockets chromium curl ca-certificates
   # the test CA and certificates for wss:// tests; RS256/ES256 test tokens
   openssl
+  # the reverse proxies of deploy/nginx.conf and deploy/haproxy.cfg, which the proxy tests
+  # start themselves on unprivileged ports (never as the system services)
+  nginx haproxy
 )
 
 missing=()

@@ -13,15 +13,18 @@ import { startStaticServer } from '../../clients/js/demo/static_server.mjs';
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const kChromium = process.env.CHROMIUM_BIN ?? '/usr/bin/chromium';
 
-/** Starts Chromium with its own empty profile and the static server; returns the handles. */
-export async function startBrowser() {
+/**
+ * Starts Chromium with its own empty profile and the static server; returns the handles.
+ * `args` are extra Chromium command-line switches.
+ */
+export async function startBrowser({ args = [] } = {}) {
   if (!existsSync(kChromium))
     throw new Error(`no Chromium at ${kChromium}: apt-get install chromium`);
   const profile = mkdtempSync(path.join(os.tmpdir(), 'herald-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: kChromium,
     headless: true,
-    args: ['--no-sandbox'],
+    args: ['--no-sandbox', ...args],
     timeout: 30_000,
     viewport: { width: 1100, height: 640 },
   });
