@@ -50,7 +50,8 @@ ConnectionEvent Connection::next_event(ConnectionContext& context) {
       case ws::Session::Event::Kind::kBinary: {
         ++context.counters.messages_in;
         bool binary = event.kind == ws::Session::Event::Kind::kBinary;
-        if (route_ != Route::kEcho) return ConnectionEvent{Kind::kCommand, false, binary, event.payload};
+        if (route_ != Route::kEcho)
+          return ConnectionEvent{Kind::kCommand, false, binary, event.payload};
         echo(binary ? ws::Opcode::kBinary : ws::Opcode::kText, event.payload, context);
         break;
       }

@@ -38,9 +38,9 @@ struct ConnectionEvent {
     kCommand,  // a complete message on a pub/sub session: one command
   };
   Kind kind = Kind::kNone;
-  bool upgrade = false;               // kRequest: a WebSocket upgrade, else plain HTTP
-  bool binary = false;                // kCommand: a binary frame, else text
-  std::span<const uint8_t> payload;   // kCommand: valid until the next call
+  bool upgrade = false;              // kRequest: a WebSocket upgrade, else plain HTTP
+  bool binary = false;               // kCommand: a binary frame, else text
+  std::span<const uint8_t> payload;  // kCommand: valid until the next call
 };
 
 // What a connection may use while handling bytes; owned by its worker.
@@ -155,7 +155,7 @@ class Connection {
 
   // The worker issues every operation of this connection and keeps their bookkeeping here.
   struct Io {
-    SendOp* send_op = nullptr;  // the sendmsg in flight, if any
+    SendOp* send_op = nullptr;     // the sendmsg in flight, if any
     uint64_t last_receive_ms = 0;  // for the idle timeout
     uint64_t phase_since_ms = 0;   // accept time, then when Close was sent or the phase changed
     uint16_t ops_in_flight = 0;

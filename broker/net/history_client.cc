@@ -8,8 +8,8 @@
 
 namespace herald::broker::net {
 
-HistoryClient::HistoryClient(storage::StorageProducer& producer,
-                             const storage::HistoryRules& rules, core::HistoryTopics& topics)
+HistoryClient::HistoryClient(storage::StorageProducer& producer, const storage::HistoryRules& rules,
+                             core::HistoryTopics& topics)
     : producer_(producer), rules_(rules), topics_(topics) {}
 
 HistoryClient::~HistoryClient() {

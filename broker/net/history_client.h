@@ -97,9 +97,9 @@ class HistoryClient {
   const storage::HistoryRules& rules_;
   core::HistoryTopics& topics_;
   common::StringMap<Cached> cache_;
-  std::deque<PendingAck> acks_;                  // in ticket order
-  std::deque<core::PublishRequest*> held_;       // in arrival order
-  std::deque<storage::ReadRequest> reads_waiting_;  // the read queue was full
+  std::deque<PendingAck> acks_;                               // in ticket order
+  std::deque<core::PublishRequest*> held_;                    // in arrival order
+  std::deque<storage::ReadRequest> reads_waiting_;            // the read queue was full
   std::unordered_map<uint64_t, ReadTarget> reads_in_flight_;  // by token
   uint64_t read_tokens_ = 0;
 };

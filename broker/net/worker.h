@@ -301,7 +301,7 @@ class Worker final : private HttpRoutes::Publisher, private HttpRoutes::MetricsS
   };
   std::vector<StoragePause> storage_paused_;
   std::vector<ReadTarget> replays_draining_;  // replays waiting for their send queue to drain
-  storage::ReadResult read_result_;  // reused by every taken read
+  storage::ReadResult read_result_;           // reused by every taken read
   // TLS: null slot for a plain-only server.
   Acceptor tls_acceptor_;
   TlsContextSlot* tls_slot_ = nullptr;

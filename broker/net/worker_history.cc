@@ -206,7 +206,8 @@ void Worker::start_replay(Connection& connection, const pubsub::Command& command
 void Worker::begin_replay(Connection& connection, const std::string& topic, pubsub::Replay start,
                           uint64_t value, std::string_view epoch, std::string_view ack_id,
                           pubsub::Policy policy, std::string_view filter, uint64_t group) {
-  if (connection.pubsub.replays == nullptr) connection.pubsub.replays = std::make_unique<ReplayTable>();
+  if (connection.pubsub.replays == nullptr)
+    connection.pubsub.replays = std::make_unique<ReplayTable>();
   ReplayTable& replays = *connection.pubsub.replays;
   // A replay this one replaces will never send its recovery: its group must not wait for it.
   if (auto it = replays.find(topic);
@@ -370,7 +371,8 @@ bool Worker::take_for_replay(Connection& connection, const SharedRef& frame,
 
 bool Worker::start_catchup(Connection& connection, const SharedRef& frame, std::string_view topic) {
   if (history_ == nullptr || !history_->has_history(topic, false)) return false;
-  if (connection.pubsub.replays == nullptr) connection.pubsub.replays = std::make_unique<ReplayTable>();
+  if (connection.pubsub.replays == nullptr)
+    connection.pubsub.replays = std::make_unique<ReplayTable>();
   std::string name(topic);
   // This frame is the first the subscriber misses; it is in the log (appended before it was
   // broadcast), so it is not held: the log gives it back once the queue has drained.

@@ -233,7 +233,8 @@ void Worker::deliver(const SharedRef& frame) {
     if (skip_publisher && target.subscriber == origin.publisher.connection) continue;
     Connection* connection = find(target.subscriber);
     assert(connection != nullptr && "a released connection keeps no subscription");
-    if (connection->pubsub.replays != nullptr && take_for_replay(*connection, frame, origin.topic)) {
+    if (connection->pubsub.replays != nullptr &&
+        take_for_replay(*connection, frame, origin.topic)) {
       continue;
     }
     if (!target.exact && connection->pubsub.pattern_history != nullptr &&

@@ -1,5 +1,6 @@
-// Two workers (tests/broker/two_workers.h), a client on each: commands, cross-worker sequencing and acks, HTTP publish, routes, the
-// bad-command limit and the drop and disconnect policies at a tiny queue bound.
+// Two workers (tests/broker/two_workers.h), a client on each: commands, cross-worker sequencing and
+// acks, HTTP publish, routes, the bad-command limit and the drop and disconnect policies at a tiny
+// queue bound.
 #include <unistd.h>
 
 #include <string>

@@ -96,9 +96,9 @@ class StorageBackpressureTest : public testing::TwoWorkerTest {
     return true;
   }
   static std::string publish(const std::string& topic, int id) {
-    return masked_frame(ws::Opcode::kText, R"({"op":"pub","topic":")" + topic +
-                                               R"(","data":)" + std::to_string(id) +
-                                               R"(,"id":)" + std::to_string(id) + "}");
+    return masked_frame(ws::Opcode::kText, R"({"op":"pub","topic":")" + topic + R"(","data":)" +
+                                               std::to_string(id) + R"(,"id":)" +
+                                               std::to_string(id) + "}");
   }
 
   std::filesystem::path data_dir_;
@@ -152,8 +152,8 @@ TEST_P(StorageBackpressureTest, HoldsPausesAnswers503AndLosesNothing) {
   EXPECT_EQ(response.rfind("HTTP/1.1 503", 0), 0u) << response;
   EXPECT_NE(response.find("\r\nRetry-After: 1\r\n"), std::string::npos) << response;
   close(http);
-  EXPECT_GE(workers[0]->counters().refusals[static_cast<size_t>(core::Refusal::kStorageBusy)].load(),
-            1u);
+  EXPECT_GE(
+      workers[0]->counters().refusals[static_cast<size_t>(core::Refusal::kStorageBusy)].load(), 1u);
 
   set_gate(true);
   // Every publish acked once; per topic, seqs follow the publisher's order with no gap.

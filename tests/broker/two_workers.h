@@ -98,8 +98,8 @@ class TwoWorkerTest : public ::testing::TestWithParam<io::BackendKind> {
   }
   int open_session(uint32_t worker, std::string_view protocols = "herald.v1") const {
     int fd = connect_to(worker);
-    raw_socket::write_all(fd,
-              ws::build_upgrade_request("localhost", "/", ws::make_sec_websocket_key(), protocols));
+    raw_socket::write_all(
+        fd, ws::build_upgrade_request("localhost", "/", ws::make_sec_websocket_key(), protocols));
     std::string head = raw_socket::read_until(fd, "\r\n\r\n");
     EXPECT_EQ(head.rfind("HTTP/1.1 101", 0), 0u) << head;
     return fd;
