@@ -34,6 +34,7 @@
 #include "broker/net/hub.h"
 #include "broker/net/listener.h"
 #include "broker/net/peer_channels.h"
+#include "broker/net/replays.h"
 #include "broker/net/send_queue.h"
 #include "broker/net/sweeper.h"
 #include "broker/net/tls_context.h"
@@ -50,7 +51,9 @@ struct WorkerLimits {
   io::BackendKind backend = io::BackendKind::kUring;
 };
 
-class Worker final : private HttpRoutes::Publisher, private HttpRoutes::MetricsSource {
+class Worker final : private HttpRoutes::Publisher,
+                     private HttpRoutes::MetricsSource,
+                     private Replays::Host {
  public:
   // `config`, `session_config`, `open_connections` (the count across workers, checked
   // against --max-connections) and `hub` must outlive the worker; `index` is its place in the
@@ -162,8 +165,8 @@ class Worker final : private HttpRoutes::Publisher, private HttpRoutes::MetricsS
   void unsubscribe(Connection& connection, const protocol::pubsub::Command& command);
   void publish(Connection& connection, const protocol::pubsub::Command& command);
   void command_failed(Connection& connection, std::string_view id, protocol::pubsub::ErrorCode code,
-                      std::string_view text);
-  void send_notice(Connection& connection, const protocol::pubsub::Notice& notice);
+                      std::string_view text) override;
+  void send_notice(Connection& connection, const protocol::pubsub::Notice& notice) override;
   void drop_subscriptions(Connection& connection);
   [[nodiscard]] static uint64_t subscriber_id(const Connection& connection,
                                               std::string_view filter);
@@ -179,12 +182,11 @@ class Worker final : private HttpRoutes::Publisher, private HttpRoutes::MetricsS
   [[nodiscard]] uint64_t sequence(const core::PublishRequest::Fields& fields, uint64_t& ticket);
   void deliver(const SharedRef& frame);
   void deliver_to(Connection& connection, const SharedRef& frame, std::string_view topic,
-                  protocol::pubsub::Policy policy);
+                  protocol::pubsub::Policy policy) override;
   void disconnect_slow(Connection& connection);
   [[nodiscard]] static size_t entries_in_send(const Connection& connection);
 
   // History, durable acks and replay (worker_history.cc).
-  using ReadTarget = HistoryClient::ReadTarget;
   // Queues the append of a message of a topic with history before it is broadcast (the
   // replay seam relies on that order). Returns its ticket, 0 when the topic keeps no history.
   [[nodiscard]] uint64_t append_history(const core::PublishRequest::Fields& fields, uint64_t seq);
@@ -200,44 +202,10 @@ class Worker final : private HttpRoutes::Publisher, private HttpRoutes::MetricsS
   // POST /publish answers 503 rather than wait: the owner of `topic` holds publishes.
   [[nodiscard]] bool storage_busy(std::string_view topic) override;
   void storage_tick();
-  // Bumps every worker's seam (Hub::bump_seam) once a subscription is registered.
-  void bump_seams();
-  // Subscribe on a topic with history: registers the replay and sends the first read. The
-  // recovery, the replayed messages and the ack follow when the read is answered.
-  void start_replay(Connection& connection, const protocol::pubsub::Command& command,
-                    protocol::pubsub::Policy policy);
-  // The replay of one topic for an exact or a pattern subscription (`filter`, `group`).
-  void begin_replay(Connection& connection, const std::string& topic,
-                    protocol::pubsub::Replay start, uint64_t value, std::string_view epoch,
-                    std::string_view ack_id, protocol::pubsub::Policy policy,
-                    std::string_view filter, uint64_t group);
-  // worker_history_patterns.cc: a pattern subscribe replays every matching topic; a topic
-  // first met later is introduced with a recovery (false when it needs none).
-  void start_pattern_replay(Connection& connection, const protocol::pubsub::Command& command,
-                            protocol::pubsub::Policy policy);
-  [[nodiscard]] bool introduce_topic(Connection& connection, const SharedRef& frame,
-                                     std::string_view topic, protocol::pubsub::Policy policy);
-  void group_recovered(Connection& connection, uint64_t group, bool complete);
-  void end_pattern_replays(Connection& connection, std::string_view filter);
-  void request_read(Connection& connection, const std::string& topic, ReplayEntry& entry,
-                    core::ReplayRead read);
-  void on_read_result(storage::ReadResult& result, const ReadTarget& where);
-  void send_recovery(Connection& connection, const std::string& topic, const ReplayEntry& entry,
-                     const core::Recovery& recovery);
-  // The cursor of `topic` went live: its held frames go out through the policy.
-  void finish_replay(Connection& connection, const std::string& topic);
-  void enqueue_replayed(Connection& connection, std::string_view topic, uint64_t from,
-                        const storage::MessagePage& page);
-  // Offers a live frame to the topic's replay cursor: true when the cursor took it (held, let
-  // go, or dropped as already replayed), false when it goes out live.
-  [[nodiscard]] bool take_for_replay(Connection& connection, const SharedRef& frame,
-                                     std::string_view topic);
-  // The catchup policy (PROTOCOL.md section 6): instead of dropping `frame`, feed the topic
-  // from the log from this frame on. False when the topic keeps no history.
-  [[nodiscard]] bool start_catchup(Connection& connection, const SharedRef& frame,
-                                   std::string_view topic);
-  void end_replay(Connection& connection, std::string_view topic);
-  void resume_draining_replays();
+  // Replays::Host (worker_history.cc and the worker's own methods of the same names).
+  [[nodiscard]] Connection* find_connection(uint64_t key) override;
+  void enqueue(Connection& connection, SharedRef frames) override;
+  void bump_seams() override;
 
   // The TLS listener (worker_tls.cc).
   [[nodiscard]] const TlsContext& tls_context();
@@ -292,16 +260,13 @@ class Worker final : private HttpRoutes::Publisher, private HttpRoutes::MetricsS
 
   // History: null without --history rules.
   std::unique_ptr<HistoryClient> history_;
+  std::unique_ptr<Replays> replays_;
   bool storage_failure_logged_ = false;
-  std::vector<std::string> pattern_topics_;  // reused by every pattern subscribe
-  uint64_t group_ids_ = 0;
   struct StoragePause {
     uint64_t connection;
     uint32_t owner;  // whose storage_busy it waits on
   };
   std::vector<StoragePause> storage_paused_;
-  std::vector<ReadTarget> replays_draining_;  // replays waiting for their send queue to drain
-  storage::ReadResult read_result_;           // reused by every taken read
   // TLS: null slot for a plain-only server.
   Acceptor tls_acceptor_;
   TlsContextSlot* tls_slot_ = nullptr;

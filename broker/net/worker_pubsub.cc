@@ -78,15 +78,16 @@ void Worker::subscribe(Connection& connection, const pubsub::Command& command) {
   counters_.subscriptions.set(router_.subscription_count());
   connection.io.bad_commands = 0;
   if (history_ != nullptr && pubsub::is_pattern(command.topic)) {
-    end_pattern_replays(connection, command.topic);
-    start_pattern_replay(connection, command, policy);  // the ack follows the recoveries
+    replays_->end_pattern(connection, command.topic);
+    replays_->start_pattern(connection, command, policy);  // the ack follows the recoveries
     return;
   }
   if (history_ != nullptr && history_->has_history(command.topic, false)) {
-    start_replay(connection, command, policy);  // the ack follows the recovery
+    replays_->start(connection, command, policy);  // the ack follows the recovery
     return;
   }
-  end_replay(connection, command.topic);  // a subscription's options were replaced
+  if (replays_ != nullptr)
+    replays_->end(connection, command.topic);  // a subscription's options were replaced
   if (!command.id.empty()) send_notice(connection, pubsub::Ack{command.id});
 }
 
@@ -102,9 +103,9 @@ void Worker::unsubscribe(Connection& connection, const pubsub::Command& command)
       router_.unsubscribe(command.topic, subscriber_id(connection, command.topic));
   assert(removed);
   if (pubsub::is_pattern(command.topic)) {
-    end_pattern_replays(connection, command.topic);
-  } else {
-    end_replay(connection, command.topic);
+    if (replays_ != nullptr) replays_->end_pattern(connection, command.topic);
+  } else if (replays_ != nullptr) {
+    replays_->end(connection, command.topic);
   }
   *it = std::move(filters.back());
   filters.pop_back();
@@ -234,11 +235,11 @@ void Worker::deliver(const SharedRef& frame) {
     Connection* connection = find(target.subscriber);
     assert(connection != nullptr && "a released connection keeps no subscription");
     if (connection->pubsub.replays != nullptr &&
-        take_for_replay(*connection, frame, origin.topic)) {
+        replays_->take_live(*connection, frame, origin.topic)) {
       continue;
     }
     if (!target.exact && connection->pubsub.pattern_history != nullptr &&
-        introduce_topic(*connection, frame, origin.topic, target.policy)) {
+        replays_->introduce(*connection, frame, origin.topic, target.policy)) {
       continue;
     }
     deliver_to(*connection, frame, origin.topic, target.policy);
@@ -275,7 +276,8 @@ void Worker::deliver_to(Connection& connection, const SharedRef& frame, std::str
       connection_.queue().replace(serial, newer);
     }
     bool start_catchup(uint64_t, const SharedRef& missed, std::string_view missed_topic) override {
-      return worker_.start_catchup(connection_, missed, missed_topic);
+      return worker_.replays_ != nullptr &&
+             worker_.replays_->start_catchup(connection_, missed, missed_topic);
     }
     void close_slow(uint64_t) override { worker_.disconnect_slow(connection_); }
 
