@@ -1,7 +1,9 @@
-// One I/O thread: its io_uring, its SO_REUSEPORT listener, its provided buffers, the
-// connections accepted on it, their subscriptions (a Router) and the topics it owns (a
-// TopicTable). Owns every operation it issues and frees a connection only after the last of
-// its completions. Talks to other workers only through the Hub's channels.
+// One I/O thread: the loop and its wiring. It owns its I/O backend (io_uring, epoll or a
+// test's simulation), its SO_REUSEPORT listener, the connections accepted on it, their
+// subscriptions (a Router) and the topics it owns (a TopicTable), and hands the decisions to
+// the engine (broker/core) and to the objects beside it: AccessGate, Sweeper, HttpRoutes,
+// HistoryClient, Replays, PeerChannels. Owns every operation it issues and frees a connection
+// only after the last of its completions. Talks to other workers only through the Hub.
 #pragma once
 
 #include <array>
@@ -72,7 +74,7 @@ class Worker final : private HttpRoutes::Publisher,
 
   // Thread: the worker's own, which then calls run() (a ring is SINGLE_ISSUER). Creates the
   // I/O backend (its file table and buffers), or takes `backend` (a test's simulation), and
-  // arms accept. Returns "" or one line.
+  // arms accept. Fails with one line.
   [[nodiscard]] common::Status setup(std::unique_ptr<io::Backend> backend = nullptr);
   // Serves until request_stop() and the graceful shutdown are done.
   void run();
