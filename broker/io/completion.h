@@ -3,6 +3,8 @@
 // issued it and can assert it is still that object.
 #pragma once
 
+#include <time.h>
+
 #include <cassert>
 #include <cstdint>
 
@@ -35,6 +37,13 @@ struct Timespec {
   int64_t tv_sec = 0;
   long long tv_nsec = 0;
 };
+
+// CLOCK_MONOTONIC in nanoseconds: the clock of timeouts and of the loop's busy time.
+inline uint64_t monotonic_ns() {
+  timespec now{};
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  return static_cast<uint64_t>(now.tv_sec) * 1000000000 + static_cast<uint64_t>(now.tv_nsec);
+}
 
 // An operation's identity in its user_data: 8 bits of kind (the issuer's own enum), 24 bits of
 // generation (the slot's reuse count) and 32 bits of slot. Backends never interpret it.

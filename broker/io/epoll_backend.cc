@@ -26,12 +26,6 @@ constexpr int kAcceptBatch = 64;
 // per subscriber instead of one each. Bounded, so one busy peer cannot starve the others.
 constexpr int kReceiveBurst = 256;
 
-uint64_t monotonic_ns() {
-  timespec now{};
-  clock_gettime(CLOCK_MONOTONIC, &now);
-  return static_cast<uint64_t>(now.tv_sec) * 1000000000 + static_cast<uint64_t>(now.tv_nsec);
-}
-
 uint64_t pack(uint8_t source, uint32_t index) { return (uint64_t{source} << 32) | index; }
 
 }  // namespace

@@ -23,7 +23,7 @@ namespace ws = protocol::websocket;
 namespace {
 
 using worker_detail::encode;
-using worker_detail::monotonic_ns;
+using io::monotonic_ns;
 
 constexpr size_t kCompletionBatch = 256;
 constexpr size_t kSendOpsRetained = 1024;

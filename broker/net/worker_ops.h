@@ -2,8 +2,6 @@
 // by io::OpTag (kind, generation, slot). Nothing outside broker/net/worker*.cc uses it.
 #pragma once
 
-#include <time.h>
-
 #include <cstdint>
 
 #include "broker/net/worker.h"
@@ -35,12 +33,6 @@ namespace worker_detail {
 template <typename Kind>
 uint64_t encode(Kind kind, uint32_t generation, uint32_t slot) {
   return io::OpTag{static_cast<uint8_t>(kind), generation, slot}.pack();
-}
-
-inline uint64_t monotonic_ns() {
-  timespec now{};
-  clock_gettime(CLOCK_MONOTONIC, &now);
-  return static_cast<uint64_t>(now.tv_sec) * 1000000000 + static_cast<uint64_t>(now.tv_nsec);
 }
 
 }  // namespace worker_detail
