@@ -444,9 +444,15 @@ FlagsResult merge(const Layers& layers) {
 
 // A setting's value as a TOML value: numbers and switches bare, text quoted, a list as an array.
 std::string toml_value(const Flag& flag, const ServerConfig& c) {
-  auto quote = [](std::string_view text) {
+  auto quote = [](std::string_view text) {  // a TOML basic string
     std::string quoted = "\"";
     for (char ch : text) {
+      if (static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f) {
+        char escaped[8];
+        std::snprintf(escaped, sizeof escaped, "\\u%04x", static_cast<unsigned char>(ch));
+        quoted += escaped;
+        continue;
+      }
       if (ch == '"' || ch == '\\') quoted += '\\';
       quoted += ch;
     }

@@ -231,6 +231,22 @@ TEST(ConfigFileTest, PrintConfigShowsEveryValueAndItsSource) {
   EXPECT_EQ(text.find("\nhelp"), std::string::npos);
 }
 
+// --print-config's output is a config file that loads back to the same values, also for
+// text that TOML must escape.
+TEST(ConfigFileTest, PrintConfigRoundTrips) {
+  const std::string odd = "dir \"quoted\" back\\slash\ttab";
+  FlagsResult printed = load("", {},
+                             {"--data-dir", odd.c_str(), "--max-topics", "9", "--history",
+                              "a.>=memory,count=2", "--print-config"});
+  ASSERT_EQ(printed.status, FlagsResult::Status::kPrintConfig) << printed.error;
+  FlagsResult loaded = load(print_config_text(printed));
+  ASSERT_EQ(loaded.status, FlagsResult::Status::kRun) << loaded.error;
+  EXPECT_EQ(loaded.config.data_dir, odd);
+  EXPECT_EQ(loaded.config.max_topics, 9u);
+  EXPECT_EQ(loaded.config.history, std::vector<std::string>{"a.>=memory,count=2"});
+  EXPECT_TRUE(diff_config(printed.config, loaded.config).empty());
+}
+
 TEST(ConfigFileTest, DiffNamesChangesAndWhetherTheyReload) {
   ServerConfig before = load("port = 1\nallowed-origins = \"https://a.example\"\n").config;
   ServerConfig after = load(

@@ -1,7 +1,8 @@
 """The configuration against the real binary: a --config file that takes effect, HERALD_
 variables over the file and flags over both, --print-config and its sources, bad files and
 variables that exit 2 naming their place, the sample deploy/herald.toml, the README's history
-rules, and SIGHUP applying the Origin list while naming what needs a restart."""
+rules, and SIGHUP applying the Origin list and a rotated JWT secret while naming what needs a
+restart."""
 
 import os
 import re
@@ -13,7 +14,9 @@ import time
 import unittest
 
 import harness
-from harness import Broker, RawClient, free_port, run_herald
+import tls_pki
+import tokens
+from harness import Broker, RawClient, free_port
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SAMPLE = os.path.join(ROOT, "deploy", "herald.toml")
@@ -216,11 +219,18 @@ class ReloadTest(unittest.TestCase):
     """SIGHUP: the Origin list changes at once; a limit is logged as needing a restart; a
     broken file changes nothing."""
 
-    def status(self, port, origin):
+    def status(self, port, origin=None, token=None):
+        """The status of a handshake with this Origin or token; the connection is dropped."""
         client = RawClient(port)
-        self.addCleanup(client.close)
-        client.send(harness.upgrade_request("/echo", extra=[("Origin", origin)]))
-        return client.read_http_response().status
+        try:
+            if token is None:
+                client.send(harness.upgrade_request("/echo", extra=[("Origin", origin)]))
+            else:
+                client.send(harness.upgrade_request(
+                    "/?token=" + token, extra=[("Sec-WebSocket-Protocol", harness.SUBPROTOCOL)]))
+            return client.read_http_response().status
+        finally:
+            client.close()
 
     def wait_log(self, broker, text, timeout=5.0):
         deadline = time.monotonic() + timeout
@@ -253,6 +263,54 @@ class ReloadTest(unittest.TestCase):
                               + config.path + ":2: nope: unknown key")
         self.assertEqual(self.status(broker.port, "https://b.example"), 101)
         self.assertEqual(self.status(broker.port, "https://c.example"), 403)
+        broker.stop()
+
+    def test_sighup_moves_to_new_certificate_paths(self):
+        pki = tls_pki.TestPki()
+        self.addCleanup(pki.cleanup)
+        tls_port = free_port()
+        text = 'tls-port = %d\ncert = "%s"\nkey = "%s"\n'
+        config = ConfigFile(self, text % (tls_port, pki.path("leaf1.chain.pem"),
+                                          pki.path("leaf1.key")))
+        broker = Broker("--config", config.path)
+        self.addCleanup(broker.kill)
+        broker.start()
+        context = pki.client_context()
+        self.assertEqual(tls_pki.https_get(tls_port, context)[1]["cn"], "herald-leaf1")
+        config.write(text % (free_port(), pki.path("leaf2.chain.pem"), pki.path("leaf2.key")))
+        broker.send_signal(signal.SIGHUP)
+        self.wait_log(broker, 'SIGHUP: cert "%s" -> "%s" (applied)'
+                      % (pki.path("leaf1.chain.pem"), pki.path("leaf2.chain.pem")))
+        self.wait_log(broker, "SIGHUP: tls-port %d -> " % tls_port)
+        self.assertIn("needs a restart; still %d" % tls_port, broker.output())
+        self.assertEqual(tls_pki.https_get(tls_port, context)[1]["cn"], "herald-leaf2")
+        broker.stop()
+
+    def test_sighup_rotates_the_jwt_secret(self):
+        first, second = b"first-secret-first-secret-first-", b"second-secret-second-secret-sec-"
+        secret = ConfigFile(self, "")
+        with open(secret.path, "wb") as f:
+            f.write(first)
+        config = ConfigFile(self, 'auth = "required"\njwt-secret-file = "%s"\n' % secret.path)
+        broker = Broker("--config", config.path)
+        self.addCleanup(broker.kill)
+        broker.start()
+        old_token = tokens.hs256(first, tokens.claims(sub_allow=[">"]))
+        new_token = tokens.hs256(second, tokens.claims(sub_allow=[">"]))
+        self.assertEqual(self.status(broker.port, token=old_token), 101)
+        self.assertEqual(self.status(broker.port, token=new_token), 401)
+        with open(secret.path, "wb") as f:  # the same path, a new secret
+            f.write(second)
+        broker.send_signal(signal.SIGHUP)
+        self.wait_log(broker, "JWT key reloaded from " + secret.path)
+        self.assertEqual(self.status(broker.port, token=new_token), 101)
+        self.assertEqual(self.status(broker.port, token=old_token), 401)
+        # A secret that does not load keeps the previous one.
+        with open(secret.path, "wb") as f:
+            f.write(b"short")
+        broker.send_signal(signal.SIGHUP)
+        self.wait_log(broker, "access reload refused, keeping the previous key")
+        self.assertEqual(self.status(broker.port, token=new_token), 101)
         broker.stop()
 
 
