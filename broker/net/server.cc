@@ -171,9 +171,10 @@ common::Status attach_storage(storage::StorageWriter& writer, core::HistoryTopic
 
 // SIGHUP: a new context from the paths in `next`, or the old one kept with one line saying
 // why. Connections already open keep the context they were accepted with. Returns whether it
-// took the new one.
+// took the new one. A configuration without TLS now keeps the running listener's context
+// (removing --tls-port needs a restart).
 bool reload_tls(const ServerConfig& next, TlsContextSlot* slot) {
-  if (slot == nullptr) return false;
+  if (slot == nullptr || !next.tls) return false;
   auto loaded = TlsContext::load(next.cert_path, next.key_path);
   if (!loaded.status.is_ok()) {
     print_line("TLS reload refused, keeping the previous certificate: " + loaded.status.message());
