@@ -1,9 +1,12 @@
-// The herald binary: parses flags and runs the server. Wiring only; everything testable
-// lives in broker/net.
+// The herald binary: loads the configuration (flags, HERALD_ variables, --config file) and
+// runs the server. Wiring only; everything testable lives in broker/net.
+#include <unistd.h>
+
 #include <cstdio>
 #include <span>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "broker/auth/access_policy.h"
 #include "broker/net/config.h"
@@ -12,10 +15,17 @@
 int main(int argc, char** argv) {
   using herald::broker::net::FlagsResult;
   std::span<const char* const> args(argv + 1, static_cast<size_t>(argc - 1));
-  FlagsResult flags = herald::broker::net::parse_flags(args);
+  std::vector<std::string> env;
+  for (char** entry = environ; *entry != nullptr; ++entry) env.emplace_back(*entry);
+  // SIGHUP loads the same flags and variables again, and the file as it is then.
+  auto load = [args, env] { return herald::broker::net::load_config(args, env); };
+  FlagsResult flags = load();
   switch (flags.status) {
     case FlagsResult::Status::kHelp:
       std::fputs(herald::broker::net::usage_text().c_str(), stdout);
+      return 0;
+    case FlagsResult::Status::kPrintConfig:
+      std::fputs(herald::broker::net::print_config_text(flags).c_str(), stdout);
       return 0;
     case FlagsResult::Status::kError:
       std::fprintf(stderr, "herald: %s (see herald --help)\n", flags.error.c_str());
@@ -31,5 +41,5 @@ int main(int argc, char** argv) {
     return 1;
   }
   flags.config.access = std::move(access.value);
-  return herald::broker::net::run_server(flags.config);
+  return herald::broker::net::run_server(flags.config, load);
 }

@@ -7,7 +7,7 @@ packages=(
   # build
   cmake ninja-build g++ clang libclang-rt-14-dev pkg-config
   # libraries
-  liburing-dev libssl-dev libsimdjson-dev librocksdb-dev zlib1g-dev
+  liburing-dev libssl-dev libsimdjson-dev librocksdb-dev zlib1g-dev libtomlplusplus-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   # independent test clients; chromium runs the JavaScript client's browser tests
   python3 python3-websockets chromium curl ca-certificates

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Keeps the dependency arrows pointing one way (STYLE.md) by reading every #include of the
 # sources: each layer includes only itself and the layers below it, liburing only under
-# broker/io, RocksDB only in storage/rocksdb_log.cc. The build enforces the same arrows for
-# Herald's own headers (herald_expose); this test also covers the system headers.
+# broker/io, RocksDB only in storage/rocksdb_log.cc, toml++ only in broker/net/config_file.cc.
+# The build enforces the same arrows for Herald's own headers (herald_expose); this test also
+# covers the system headers.
 set -u
 cd "$(dirname "$0")/.."
 passed=0
@@ -60,6 +61,8 @@ only "<liburing.h> only under broker/io/" '#[[:space:]]*include[[:space:]]*<libu
   'broker/io/[^:]*'
 only "RocksDB only in storage/rocksdb_log.cc" '#[[:space:]]*include[[:space:]]*[<"]rocksdb/' \
   'storage/rocksdb_log\.cc'
+only "toml++ only in broker/net/config_file.cc" '#[[:space:]]*include[[:space:]]*[<"]toml\+\+/' \
+  'broker/net/config_file\.cc'
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

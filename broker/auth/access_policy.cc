@@ -1,4 +1,5 @@
-// Building the access policy from the flags, and pulling tokens out of requests.
+// Building the access policy from the flags, swapping its keys on a reload, and pulling tokens
+// out of requests.
 #include "broker/auth/access_policy.h"
 
 #include <ctime>
@@ -12,15 +13,54 @@ common::Result<std::unique_ptr<const AccessPolicy>> refuse(common::Status status
   return {std::move(status), nullptr};
 }
 
+// The key and Origin list of `settings`, checked together. Fails with one line.
+common::Result<std::shared_ptr<const AccessPolicy::Keys>> make_keys(
+    const AccessSettings& settings) {
+  auto keys = std::make_shared<AccessPolicy::Keys>();
+  if (common::Status parsed = keys->origins.parse(settings.allowed_origins); !parsed.is_ok()) {
+    return {std::move(parsed), nullptr};
+  }
+  keys->origins.set_allow_missing(settings.allow_missing_origin);
+  const bool has_secret = !settings.jwt_secret_file.empty();
+  const bool has_key = !settings.jwt_public_key.empty();
+  if (!settings.auth_required) {
+    if (has_secret || has_key) {
+      return {common::Status::invalid_argument(
+                  "a JWT key was given but --auth is off; add --auth required"),
+              nullptr};
+    }
+    return {common::Status::ok(), std::move(keys)};
+  }
+  if (has_secret == has_key) {
+    return {common::Status::invalid_argument(
+                "--auth required needs exactly one of --jwt-secret-file (HS256) and "
+                "--jwt-public-key (RS256/ES256)"),
+            nullptr};
+  }
+  common::Result<std::unique_ptr<Verifier>> verifier =
+      has_secret ? Verifier::from_secret_file(settings.jwt_secret_file)
+                 : Verifier::from_public_key_file(settings.jwt_public_key);
+  if (!verifier.status.is_ok()) {
+    const std::string flag = has_secret ? "--jwt-secret-file: " : "--jwt-public-key: ";
+    // Keep the code: an unreadable file is io_error, a bad key invalid_argument.
+    return {verifier.status.code() == common::Status::Code::kIoError
+                ? common::Status::io_error(flag + verifier.status.message())
+                : common::Status::invalid_argument(flag + verifier.status.message()),
+            nullptr};
+  }
+  keys->verifier = std::move(verifier.value);
+  return {common::Status::ok(), std::move(keys)};
+}
+
 }  // namespace
 
 common::Result<std::unique_ptr<const AccessPolicy>> AccessPolicy::build(
     const AccessSettings& settings) {
   std::unique_ptr<AccessPolicy> policy(new AccessPolicy());
-  if (common::Status parsed = policy->origins_.parse(settings.allowed_origins); !parsed.is_ok()) {
-    return refuse(std::move(parsed));
-  }
-  policy->origins_.set_allow_missing(settings.allow_missing_origin);
+  common::Result<std::shared_ptr<const Keys>> keys = make_keys(settings);
+  if (!keys.status.is_ok()) return refuse(std::move(keys.status));
+  policy->keys_ = std::move(keys.value);
+  policy->auth_required_ = settings.auth_required;
   common::Result<std::vector<IpRange>> proxies = parse_ranges(settings.trusted_proxies);
   if (!proxies.status.is_ok()) {
     return refuse(
@@ -32,51 +72,43 @@ common::Result<std::unique_ptr<const AccessPolicy>> AccessPolicy::build(
       settings.addresses_tracked_max != 0 ? settings.addresses_tracked_max : kAddressesTrackedMin;
   policy->ip_limiter_ = std::make_unique<IpLimiter>(settings.connections_per_ip_max,
                                                     settings.new_connections_per_ip_per_s, tracked);
-  const bool has_secret = !settings.jwt_secret_file.empty();
-  const bool has_key = !settings.jwt_public_key.empty();
-  if (!settings.auth_required) {
-    if (has_secret || has_key) {
-      return refuse(common::Status::invalid_argument(
-          "a JWT key was given but --auth is off; add --auth required"));
-    }
-    return {common::Status::ok(), std::move(policy)};
-  }
-  if (has_secret == has_key) {
-    return refuse(common::Status::invalid_argument(
-        "--auth required needs exactly one of --jwt-secret-file (HS256) and "
-        "--jwt-public-key (RS256/ES256)"));
-  }
-  common::Result<std::unique_ptr<Verifier>> verifier =
-      has_secret ? Verifier::from_secret_file(settings.jwt_secret_file)
-                 : Verifier::from_public_key_file(settings.jwt_public_key);
-  if (!verifier.status.is_ok()) {
-    const std::string flag = has_secret ? "--jwt-secret-file: " : "--jwt-public-key: ";
-    // Keep the code: an unreadable file is io_error, a bad key invalid_argument.
-    return refuse(verifier.status.code() == common::Status::Code::kIoError
-                      ? common::Status::io_error(flag + verifier.status.message())
-                      : common::Status::invalid_argument(flag + verifier.status.message()));
-  }
-  policy->verifier_ = std::move(verifier.value);
   return {common::Status::ok(), std::move(policy)};
 }
 
+common::Status AccessPolicy::reload(const AccessSettings& settings) const {
+  AccessSettings same_mode = settings;
+  same_mode.auth_required = auth_required_;
+  common::Result<std::shared_ptr<const Keys>> keys = make_keys(same_mode);
+  if (!keys.status.is_ok()) return std::move(keys.status);
+  std::lock_guard lock(keys_mutex_);
+  keys_ = std::move(keys.value);
+  return common::Status::ok();
+}
+
+std::shared_ptr<const AccessPolicy::Keys> AccessPolicy::keys() const {
+  std::lock_guard lock(keys_mutex_);
+  return keys_;
+}
+
 VerifyResult AccessPolicy::verify(std::string_view token) const {
-  if (!verifier_) return VerifyResult{TokenError::kMalformed, {}};
-  return verifier_->verify(token, unix_now_s());
+  std::shared_ptr<const Keys> keys = this->keys();
+  if (!keys->verifier) return VerifyResult{TokenError::kMalformed, {}};
+  return keys->verifier->verify(token, unix_now_s());
 }
 
 std::string AccessPolicy::describe() const {
+  std::shared_ptr<const Keys> keys = this->keys();
   std::string text;
-  if (!verifier_) {
+  if (!keys->verifier) {
     text =
         "auth off: every connection may subscribe and publish to any topic "
         "(use --auth required with a JWT key in production)";
   } else {
     constexpr std::string_view kNames[] = {"HS256", "RS256", "ES256"};
-    text = "auth required (" + std::string(kNames[static_cast<size_t>(verifier_->algorithm())]) +
-           " tokens)";
+    text = "auth required (" +
+           std::string(kNames[static_cast<size_t>(keys->verifier->algorithm())]) + " tokens)";
   }
-  text += origins_.allow_any() ? "; any Origin accepted" : "; Origin allow-list in force";
+  text += keys->origins.allow_any() ? "; any Origin accepted" : "; Origin allow-list in force";
   if (!trusted_proxies_.empty()) {
     text += "; client addresses from PROXY v2 or X-Forwarded-For of " +
             std::to_string(trusted_proxies_.size()) + " trusted proxy range(s)";

@@ -1,9 +1,11 @@
 // Who may connect and what a connection may do: the auth mode, the token verifier and the
-// Origin allow-list, built once at start-up from the flags and shared read-only by every
-// worker (thread-safe: nothing in it changes after build()).
+// Origin allow-list, built at start-up from the flags and shared by every worker. The key and
+// the Origin list can be swapped at run time (SIGHUP) as one immutable snapshot; the auth
+// mode, the address limits and the trusted proxies are fixed after build().
 #pragma once
 
 #include <memory>
+#include <mutex>
 #include <span>
 #include <string>
 #include <string_view>
@@ -37,8 +39,33 @@ class AccessPolicy {
   [[nodiscard]] static common::Result<std::unique_ptr<const AccessPolicy>> build(
       const AccessSettings& settings);
 
-  [[nodiscard]] bool auth_required() const { return verifier_ != nullptr; }
-  [[nodiscard]] const OriginPolicy& origins() const { return origins_; }
+  // The parts a reload may change: the verifier (the key file, read again) and the Origin
+  // list. Immutable; a reader holds it for as long as it uses it.
+  struct Keys {
+    std::unique_ptr<Verifier> verifier;  // null when auth is off
+    OriginPolicy origins;
+  };
+  // What origins() returns: the Origin list of one snapshot, alive as long as this object.
+  class Origins {
+   public:
+    explicit Origins(std::shared_ptr<const Keys> keys) : keys_(std::move(keys)) {}
+    [[nodiscard]] bool allows(std::string_view origin) const {
+      return keys_->origins.allows(origin);
+    }
+    [[nodiscard]] bool allow_any() const { return keys_->origins.allow_any(); }
+
+   private:
+    std::shared_ptr<const Keys> keys_;
+  };
+
+  // Reads the key file again and parses the Origin settings of `settings`, and publishes them
+  // to every worker at once; on failure nothing changes. Call from one thread at a time (the
+  // signal thread); readers on any thread are safe. The auth mode, limits and proxies of
+  // `settings` are ignored: they need a new AccessPolicy (a restart).
+  [[nodiscard]] common::Status reload(const AccessSettings& settings) const;
+
+  [[nodiscard]] bool auth_required() const { return auth_required_; }
+  [[nodiscard]] Origins origins() const { return Origins(keys()); }
   // Shared by every worker; thread-safe. Not a const member: it counts connections.
   [[nodiscard]] IpLimiter& ip_limiter() const { return *ip_limiter_; }
   [[nodiscard]] std::span<const IpRange> trusted_proxies() const { return trusted_proxies_; }
@@ -53,8 +80,13 @@ class AccessPolicy {
 
  private:
   AccessPolicy() = default;
-  std::unique_ptr<Verifier> verifier_;
-  OriginPolicy origins_;
+  [[nodiscard]] std::shared_ptr<const Keys> keys() const;
+
+  bool auth_required_ = false;
+  // Guarded by keys_mutex_: held only to copy or swap the pointer (a handshake or a token
+  // check, never a message), so a reload never waits for a verification.
+  mutable std::mutex keys_mutex_;
+  mutable std::shared_ptr<const Keys> keys_;
   std::unique_ptr<IpLimiter> ip_limiter_;
   std::vector<IpRange> trusted_proxies_;
 };

@@ -1,5 +1,5 @@
-// The server's configuration and its command-line flags. Parsing is pure (no exit, no I/O) so
-// tests can drive it; main.cc prints and exits.
+// The server's configuration from its flags, HERALD_* environment variables and a TOML file,
+// all driven by one table of settings. Nothing here exits or prints; main.cc does.
 #pragma once
 
 #include <cstddef>
@@ -7,6 +7,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "broker/auth/access_policy.h"
@@ -63,17 +64,58 @@ struct ServerConfig {
   unsigned ring_entries = 4096;             // SQ size; the CQ is four times larger
 };
 
-struct FlagsResult {
-  enum class Status : uint8_t { kRun, kHelp, kError };
-  Status status = Status::kRun;
-  ServerConfig config;
-  std::string error;  // one line, for kError
+// Where a setting's value came from, in increasing precedence.
+enum class Source : uint8_t { kDefault, kFile, kEnv, kFlag };
+
+// One setting of the table (a flag name, a TOML key, a HERALD_ variable) and where its value
+// came from: "default", "file herald.toml:3", "env HERALD_PORT" or "flag --port".
+struct SettingOrigin {
+  std::string_view name;
+  Source source = Source::kDefault;
+  std::string where;
 };
 
-// Parses argv[1..] ("--name value" or "--name=value"). Never exits and never prints.
+struct FlagsResult {
+  enum class Status : uint8_t { kRun, kHelp, kPrintConfig, kError };
+  Status status = Status::kRun;
+  ServerConfig config;
+  std::string error;                   // one line, for kError
+  std::string config_path;             // --config or HERALD_CONFIG; empty without a file
+  std::vector<SettingOrigin> origins;  // one per setting, in table order
+};
+
+// Parses argv[1..] ("--name value" or "--name=value") alone: no environment, and a --config
+// flag is not read. Never exits and never prints.
 [[nodiscard]] FlagsResult parse_flags(std::span<const char* const> args);
+
+// The whole configuration: flags (args), then the HERALD_<FLAG> variables of `env` ("NAME=VALUE"
+// strings; names that are no setting are ignored), then the TOML file named by --config or
+// HERALD_CONFIG, then the defaults. Reads the file; never exits and never prints. A bad value
+// fails naming its place: "--port: ...", "HERALD_PORT: ...", "herald.toml:3: port: ...".
+[[nodiscard]] FlagsResult load_config(std::span<const char* const> args,
+                                      std::span<const std::string> env);
+
+// The same with the file's text given (tests): `file_path` names it in sources and errors.
+[[nodiscard]] FlagsResult load_config_text(std::span<const char* const> args,
+                                           std::span<const std::string> env,
+                                           std::string_view file_text, std::string_view file_path);
 
 // Every flag with its default, for --help.
 [[nodiscard]] std::string usage_text();
+
+// --print-config: every setting as a TOML line with its effective value and its source.
+// Settings left unset (no default value) are printed commented out.
+[[nodiscard]] std::string print_config_text(const FlagsResult& loaded);
+
+// A setting whose value differs between two configurations (a SIGHUP reload), with both
+// values as --print-config shows them, and whether the running server can take it.
+struct SettingChange {
+  std::string_view name;
+  std::string before;
+  std::string after;
+  bool reloadable = false;
+};
+[[nodiscard]] std::vector<SettingChange> diff_config(const ServerConfig& before,
+                                                     const ServerConfig& after);
 
 }  // namespace herald::broker::net

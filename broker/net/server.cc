@@ -169,25 +169,79 @@ common::Status attach_storage(storage::StorageWriter& writer, core::HistoryTopic
   return common::Status::ok();
 }
 
-// SIGHUP: a new context from the same paths, or the old one kept with one line saying why.
-// Connections already open keep the context they were accepted with.
-void reload_tls(const ServerConfig& config, TlsContextSlot* slot) {
-  if (slot == nullptr) {
-    print_line("SIGHUP ignored: no TLS listener (--tls-port) to reload");
-    return;
-  }
-  auto loaded = TlsContext::load(config.cert_path, config.key_path);
+// SIGHUP: a new context from the paths in `next`, or the old one kept with one line saying
+// why. Connections already open keep the context they were accepted with. Returns whether it
+// took the new one. A configuration without TLS now keeps the running listener's context
+// (removing --tls-port needs a restart).
+bool reload_tls(const ServerConfig& next, TlsContextSlot* slot) {
+  if (slot == nullptr || !next.tls) return false;
+  auto loaded = TlsContext::load(next.cert_path, next.key_path);
   if (!loaded.status.is_ok()) {
     print_line("TLS reload refused, keeping the previous certificate: " + loaded.status.message());
-    return;
+    return false;
   }
   slot->publish(std::move(loaded.value));
-  print_line("TLS certificate reloaded from " + config.cert_path);
+  print_line("TLS certificate reloaded from " + next.cert_path);
+  return true;
+}
+
+// SIGHUP: the JWT key read again and the Origin settings, swapped in one snapshot. Returns
+// whether it took them.
+bool reload_access(const ServerConfig& next, const ServerConfig& running) {
+  if (!running.access) return false;
+  if (common::Status reloaded = running.access->reload(next.access_settings); !reloaded.is_ok()) {
+    print_line("access reload refused, keeping the previous key and Origin settings: " +
+               reloaded.message());
+    return false;
+  }
+  const auth::AccessSettings& a = next.access_settings;
+  if (!a.jwt_secret_file.empty() || !a.jwt_public_key.empty()) {
+    print_line("JWT key reloaded from " +
+               (a.jwt_secret_file.empty() ? a.jwt_public_key : a.jwt_secret_file));
+  }
+  return true;
+}
+
+// SIGHUP with a loader: the configuration again, what the running server can take applied
+// to `running` (the signal thread's copy), one line per change and per change that needs a
+// restart. A configuration that does not load changes nothing.
+void reload_config(const ConfigLoader& load, ServerConfig& running, TlsContextSlot* slot) {
+  FlagsResult next = load();
+  if (next.status == FlagsResult::Status::kError) {
+    print_line("SIGHUP: configuration refused, nothing changed: " + next.error);
+    return;
+  }
+  std::vector<SettingChange> changes = diff_config(running, next.config);
+  bool tls_taken = reload_tls(next.config, slot);
+  bool access_taken = reload_access(next.config, running);
+  for (const SettingChange& change : changes) {
+    bool tls = change.name == "cert" || change.name == "key";
+    bool taken = change.reloadable && (tls ? tls_taken : access_taken);
+    std::string what = std::string(change.name) + " " + change.before + " -> " + change.after;
+    if (taken) {
+      print_line("SIGHUP: " + what + " (applied)");
+    } else {
+      print_line("SIGHUP: " + what + " needs a restart; still " + change.before);
+    }
+  }
+  if (tls_taken) {
+    running.cert_path = next.config.cert_path;
+    running.key_path = next.config.key_path;
+  }
+  if (access_taken) {
+    auth::AccessSettings& a = running.access_settings;
+    const auth::AccessSettings& b = next.config.access_settings;
+    a.jwt_secret_file = b.jwt_secret_file;
+    a.jwt_public_key = b.jwt_public_key;
+    a.allowed_origins = b.allowed_origins;
+    a.allow_missing_origin = b.allow_missing_origin;
+  }
+  if (changes.empty()) print_line("SIGHUP: configuration reloaded, no setting changed");
 }
 
 }  // namespace
 
-int run_server(const ServerConfig& config) {
+int run_server(const ServerConfig& config, const ConfigLoader& reload) {
   uint64_t file_limit = raise_file_limit();
   io::ResolvedBackend backend = io::resolve_backend(config.io);
   if (!backend.failure.empty()) {
@@ -300,8 +354,15 @@ int run_server(const ServerConfig& config) {
   }
 
   int signal = 0;
+  ServerConfig running = config;  // the signal thread's view, for the next reload's diff
   // Bounded by the process's life: every signal but SIGHUP ends the loop.
-  while (sigwait(&signals, &signal) == 0 && signal == SIGHUP) reload_tls(config, tls_slot.get());
+  while (sigwait(&signals, &signal) == 0 && signal == SIGHUP) {
+    if (reload) {
+      reload_config(reload, running, tls_slot.get());
+    } else if (!reload_tls(config, tls_slot.get())) {
+      if (!tls_slot) print_line("SIGHUP ignored: no TLS listener (--tls-port) to reload");
+    }
+  }
   threads.stop_and_join();
   // Writes what the workers queued; it calls into them (wake), so it stops before they go.
   if (history != nullptr) history->stop();

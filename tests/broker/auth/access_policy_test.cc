@@ -137,6 +137,52 @@ TEST_F(AccessPolicyTest, VerifiesWithTheSecretFile) {
   EXPECT_EQ(policy->verify(old).error, TokenError::kExpired);
 }
 
+// SIGHUP: a new key from the same file and a new Origin list, swapped together; a reload that
+// fails changes nothing; the auth mode stays what build() made it.
+TEST_F(AccessPolicyTest, ReloadSwapsTheKeyAndOriginsOrNothing) {
+  const std::string first(40, 'a');
+  const std::string second(40, 'b');
+  AccessSettings settings;
+  settings.auth_required = true;
+  settings.jwt_secret_file = write("rotated", first);
+  settings.allowed_origins = "https://a.example";
+  auto built = AccessPolicy::build(settings);
+  ASSERT_TRUE(built.status.is_ok()) << built.status.message();
+  const AccessPolicy& policy = *built.value;
+  const std::string claims = R"({"exp":)" + std::to_string(unix_now_s() + 60) + "}";
+  const std::string old_token = testing::hs256_token(first, claims);
+  const std::string new_token = testing::hs256_token(second, claims);
+  AccessPolicy::Origins before = policy.origins();  // a reader holding the old snapshot
+  EXPECT_EQ(policy.verify(old_token).error, TokenError::kNone);
+  EXPECT_TRUE(policy.origins().allows("https://a.example"));
+
+  write("rotated", second);
+  settings.allowed_origins = "https://b.example";
+  ASSERT_TRUE(policy.reload(settings).is_ok());
+  EXPECT_EQ(policy.verify(old_token).error, TokenError::kBadSignature);
+  EXPECT_EQ(policy.verify(new_token).error, TokenError::kNone);
+  EXPECT_TRUE(policy.origins().allows("https://b.example"));
+  EXPECT_FALSE(policy.origins().allows("https://a.example"));
+  EXPECT_TRUE(before.allows("https://a.example")) << "a held snapshot stays valid";
+
+  // A bad key or Origin list is refused whole: neither part changes.
+  write("rotated", "short");
+  settings.allowed_origins = "https://c.example";
+  EXPECT_FALSE(policy.reload(settings).is_ok());
+  settings.jwt_secret_file = write("rotated", second);
+  settings.allowed_origins = "c.example";
+  EXPECT_FALSE(policy.reload(settings).is_ok());
+  EXPECT_EQ(policy.verify(new_token).error, TokenError::kNone);
+  EXPECT_TRUE(policy.origins().allows("https://b.example"));
+  // The mode is fixed: settings with auth off still need the key of a required policy.
+  settings.auth_required = false;
+  settings.allowed_origins = "*";
+  ASSERT_TRUE(policy.reload(settings).is_ok());
+  EXPECT_TRUE(policy.auth_required());
+  EXPECT_EQ(policy.verify(new_token).error, TokenError::kNone);
+  EXPECT_TRUE(policy.origins().allows("https://c.example"));
+}
+
 TEST(TokenSourcesTest, BearerAndQuery) {
   EXPECT_EQ(bearer_token("Bearer abc.def.ghi"), "abc.def.ghi");
   EXPECT_EQ(bearer_token("bearer   abc"), "abc");
