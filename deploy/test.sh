@@ -23,7 +23,8 @@ npm ci --prefix tests/js --no-audit --no-fund --loglevel=error
 step() { printf '\n== %s\n' "$*"; }
 
 step "release build (warnings are errors)"
-cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=Release -DHERALD_WERROR=ON >/dev/null
+cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=Release -DHERALD_WERROR=ON \
+  -DHERALD_TESTS=ON -DHERALD_BENCH=ON >/dev/null
 cmake --build build/release -j "$jobs"
 
 step "release tests"
