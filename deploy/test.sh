@@ -20,7 +20,8 @@ if [ "$node_major" -lt 18 ] || ! command -v npm >/dev/null; then
 fi
 npm ci --prefix tests/js --no-audit --no-fund --loglevel=error
 
-step() { printf '\n== %s\n' "$*"; }
+# Each phase says when it starts, so a run's log shows how long every phase took.
+step() { printf '\n== %s (at %dm%02ds)\n' "$*" $((SECONDS / 60)) $((SECONDS % 60)); }
 
 step "release build (warnings are errors)"
 cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=Release -DHERALD_WERROR=ON \
