@@ -1,6 +1,8 @@
 // Fuzzes the permessage-deflate inflater (RFC 7692 §7.2.2) with input cut into pieces and a
 // small output limit: chunked and whole inflation agree, output never passes the limit by more
-// than a byte, and any input compressed by Deflater inflates back to itself. Traps otherwise.
+// than a byte, a MessageParser with the extension on delivers the same message in a compressed
+// frame (or fails with the matching close code), and any input compressed by Deflater inflates
+// back to itself. Traps otherwise.
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -9,6 +11,7 @@
 #include <vector>
 
 #include "protocol/websocket/deflate.h"
+#include "protocol/websocket/message_parser.h"
 
 namespace herald::protocol::websocket {
 namespace {
@@ -51,6 +54,36 @@ Outcome inflate_in_pieces(std::span<const uint8_t> input, uint8_t seed) {
   return outcome;
 }
 
+// `input` as the payload of one compressed binary frame from a server (unmasked, RSV1), read by
+// a client's MessageParser with permessage-deflate on: its event matches the Inflater's outcome.
+void check_parser(std::span<const uint8_t> input, const Outcome& whole) {
+  std::vector<uint8_t> frame(kServerFrameHeaderBytesMax);
+  frame.resize(write_frame_header(frame.data(), Opcode::kBinary, input.size()));
+  frame[0] |= 0x40;
+  frame.insert(frame.end(), input.begin(), input.end());
+  MessageParser parser(Role::kClient, kOutputBytesMax);
+  parser.enable_deflate(false);
+  parser.receive(frame);
+  const ParserEvent event = parser.next();
+  if (input.size() > kOutputBytesMax) {
+    check(event.kind == ParserEvent::Kind::kError && event.code == CloseCode::kMessageTooBig);
+    return;
+  }
+  switch (whole.status) {
+    case Inflater::Status::kOk:
+      check(event.kind == ParserEvent::Kind::kBinary);
+      check(std::string(event.payload.begin(), event.payload.end()) == whole.output);
+      return;
+    case Inflater::Status::kTooBig:
+      check(event.kind == ParserEvent::Kind::kError && event.code == CloseCode::kMessageTooBig);
+      return;
+    case Inflater::Status::kCorrupt:
+    case Inflater::Status::kNoMemory:
+      check(event.kind == ParserEvent::Kind::kError && event.code == CloseCode::kInvalidPayload);
+      return;
+  }
+}
+
 // Deflater's frame for `input`, inflated again, is `input` (a round trip at level 1 to 9).
 void check_round_trip(std::span<const uint8_t> input, int level) {
   Deflater deflater(level);
@@ -72,6 +105,7 @@ int test_one_input(const uint8_t* data, size_t size) {
   const Outcome chunked = inflate_in_pieces(input, data[0] | 1);
   check((whole.status == Inflater::Status::kOk) == (chunked.status == Inflater::Status::kOk));
   if (whole.status == Inflater::Status::kOk) check(whole.output == chunked.output);
+  check_parser(input, whole);
   if (input.size() <= kOutputBytesMax) check_round_trip(input, 1 + data[0] % 9);
   return 0;
 }
