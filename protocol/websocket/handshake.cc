@@ -139,8 +139,8 @@ std::string accept_key(std::string_view sec_websocket_key) {
   return base64_encode(std::span(digest.data(), kSha1Bytes));
 }
 
-std::string build_upgrade_response(std::string_view sec_websocket_key,
-                                   std::string_view subprotocol) {
+std::string build_upgrade_response(std::string_view sec_websocket_key, std::string_view subprotocol,
+                                   std::string_view extensions) {
   // The field order of the §1.3 example, so that the example is reproduced byte for byte.
   std::string out =
       "HTTP/1.1 101 Switching Protocols\r\n"
@@ -150,6 +150,9 @@ std::string build_upgrade_response(std::string_view sec_websocket_key,
   out.append(accept_key(sec_websocket_key)).append("\r\n");
   if (!subprotocol.empty())
     out.append("Sec-WebSocket-Protocol: ").append(subprotocol).append("\r\n");
+  if (!extensions.empty()) {
+    out.append("Sec-WebSocket-Extensions: ").append(extensions).append("\r\n");
+  }
   out.append("\r\n");
   return out;
 }

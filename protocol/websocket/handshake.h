@@ -99,9 +99,10 @@ struct UpgradeDecision {
 [[nodiscard]] std::string accept_key(std::string_view sec_websocket_key);
 
 // "HTTP/1.1 101 Switching Protocols" with Upgrade, Connection, Sec-WebSocket-Accept and,
-// when not empty, Sec-WebSocket-Protocol.
+// when not empty, Sec-WebSocket-Protocol and Sec-WebSocket-Extensions.
 [[nodiscard]] std::string build_upgrade_response(std::string_view sec_websocket_key,
-                                                 std::string_view subprotocol);
+                                                 std::string_view subprotocol,
+                                                 std::string_view extensions = {});
 
 // A complete HTTP/1.1 response with Content-Length and "Connection: close". `extra_headers`
 // are whole lines without the trailing CRLF, e.g. "Sec-WebSocket-Version: 13". A 1xx or 204

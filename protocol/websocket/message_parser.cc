@@ -15,6 +15,7 @@ using Kind = ParserEvent::Kind;
 
 constexpr uint8_t kFinBit = 0x80;
 constexpr uint8_t kRsvBits = 0x70;
+constexpr uint8_t kRsv1Bit = 0x40;
 constexpr uint8_t kOpcodeBits = 0x0F;
 constexpr uint8_t kMaskBit = 0x80;
 constexpr uint8_t kLengthBits = 0x7F;
@@ -93,6 +94,13 @@ void MessageParser::shrink() {
     }
   }
   if (control_.empty()) std::string().swap(control_);
+  // Without context takeover an inflater holds nothing a later message needs (extensions.h).
+  if (inflater_ && !deflate_context_takeover_ && !in_message_) inflater_.reset();
+}
+
+void MessageParser::enable_deflate(bool context_takeover) {
+  deflate_ = true;
+  deflate_context_takeover_ = context_takeover;
 }
 
 ParserEvent MessageParser::fail(CloseCode code) {
@@ -135,9 +143,13 @@ std::optional<ParserEvent> MessageParser::check_first_header_bytes() {
   uint8_t opcode = header_[0] & kOpcodeBits;
   bool fin = (header_[0] & kFinBit) != 0;
   bool masked = (header_[1] & kMaskBit) != 0;
-  // No extension is negotiated, so RSV1-3 must be 0 (§5.2).
-  if ((header_[0] & kRsvBits) != 0) return fail(CloseCode::kProtocolError);
   if (!is_known_opcode(opcode)) return fail(CloseCode::kProtocolError);
+  // §5.2: RSV bits are 0 unless an extension defines them. permessage-deflate defines RSV1 on
+  // the first frame of a data message only (RFC 7692 §6, §6.1).
+  const uint8_t rsv = header_[0] & kRsvBits;
+  const bool rsv1_allowed = deflate_ && !is_control(static_cast<Opcode>(opcode)) &&
+                            static_cast<Opcode>(opcode) != Opcode::kContinuation;
+  if (rsv != 0 && !(rsv == kRsv1Bit && rsv1_allowed)) return fail(CloseCode::kProtocolError);
   // §5.1: a server fails a connection on an unmasked frame; a client on a masked one.
   if (masked != (role_ == Role::kServer)) return fail(CloseCode::kProtocolError);
   if (is_control(static_cast<Opcode>(opcode))) {
@@ -186,6 +198,8 @@ std::optional<ParserEvent> MessageParser::start_frame() {
     message_opcode_ = frame_opcode_;
     message_bytes_ = 0;
     utf8_.reset();
+    message_compressed_ = (header_[0] & kRsv1Bit) != 0;
+    if (message_compressed_ && !inflater_) inflater_ = std::make_unique<Inflater>();
   }
   // Refuse an oversized message from its header, before buffering any of it (§10.4).
   if (payload_bytes > message_bytes_max_ - message_bytes_) {
@@ -216,6 +230,7 @@ std::optional<ParserEvent> MessageParser::parse_payload() {
 
 std::optional<ParserEvent> MessageParser::on_data_piece(std::span<const uint8_t> piece,
                                                         bool whole_frame) {
+  if (message_compressed_) return on_compressed_piece(piece);
   bool text = message_opcode_ == Opcode::kText;
   Kind kind = text ? Kind::kText : Kind::kBinary;
   if (whole_frame && frame_fin_ && frame_opcode_ != Opcode::kContinuation) {
@@ -233,6 +248,52 @@ std::optional<ParserEvent> MessageParser::on_data_piece(std::span<const uint8_t>
   if (text && !utf8_.at_boundary()) return fail(CloseCode::kInvalidPayload);
   delivered_message_ = true;
   return ParserEvent{kind, {reinterpret_cast<const uint8_t*>(assembly_.data()), assembly_.size()}};
+}
+
+std::optional<ParserEvent> MessageParser::on_compressed_piece(std::span<const uint8_t> piece) {
+  // The wire bytes were counted against the limit by start_frame(); the inflated bytes are
+  // counted here, as they are produced.
+  if (auto failure = inflate_into_assembly(piece, false)) return failure;
+  if (frame_payload_done_ < frame_payload_bytes_) return std::nullopt;
+  in_payload_ = false;
+  if (!frame_fin_) return std::nullopt;
+  // §7.2.2: the sender removed the sync flush's 0x00 0x00 0xff 0xff; put it back.
+  if (auto failure = inflate_into_assembly({}, true)) return failure;
+  bool text = message_opcode_ == Opcode::kText;
+  if (text && !utf8_.at_boundary()) return fail(CloseCode::kInvalidPayload);
+  // §7.1.1.2: without context takeover the next message starts with an empty window; after a
+  // final block (BFINAL) a new stream must start in any case.
+  if (!deflate_context_takeover_ || inflater_->stream_ended()) inflater_->reset();
+  message_compressed_ = false;
+  delivered_message_ = true;
+  return ParserEvent{text ? Kind::kText : Kind::kBinary,
+                     {reinterpret_cast<const uint8_t*>(assembly_.data()), assembly_.size()}};
+}
+
+// Inflates one piece of the message (or, at its end, the tail) into assembly_ and checks the
+// new text as it comes (§8.1). Returns the failure, if any.
+std::optional<ParserEvent> MessageParser::inflate_into_assembly(std::span<const uint8_t> piece,
+                                                                bool end_of_message) {
+  const size_t before = assembly_.size();
+  const Inflater::Status status = end_of_message
+                                      ? inflater_->finish_message(assembly_, message_bytes_max_)
+                                      : inflater_->inflate(piece, assembly_, message_bytes_max_);
+  switch (status) {
+    case Inflater::Status::kOk:
+      break;
+    case Inflater::Status::kTooBig:
+      return fail(CloseCode::kMessageTooBig);
+    case Inflater::Status::kCorrupt:
+      return fail(CloseCode::kInvalidPayload);
+    case Inflater::Status::kNoMemory:
+      return fail(CloseCode::kInternalError);
+  }
+  std::span<const uint8_t> inflated(reinterpret_cast<const uint8_t*>(assembly_.data()) + before,
+                                    assembly_.size() - before);
+  if (message_opcode_ == Opcode::kText && !utf8_.feed(inflated)) {
+    return fail(CloseCode::kInvalidPayload);
+  }
+  return std::nullopt;
 }
 
 ParserEvent MessageParser::finish_control_frame(std::span<const uint8_t> payload) {

@@ -4,11 +4,13 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
 
 #include "protocol/websocket/close_code.h"
+#include "protocol/websocket/deflate.h"
 #include "protocol/websocket/frame.h"
 #include "protocol/websocket/utf8.h"
 
@@ -25,7 +27,8 @@ struct ParserEvent {
     kPing,
     kPong,
     kClose,  // the peer's Close: `code` is its status, or kNoStatus if it sent none
-    kError,  // a violation: fail the connection with `code` (1002, 1007 or 1009)
+    kError,  // a violation: fail the connection with `code` (1002, 1007, 1009; 1011 when
+             // zlib cannot allocate)
   };
   Kind kind = Kind::kNeedMore;
   // Message, ping/pong payload or close reason. Valid until the next call to next() or
@@ -35,10 +38,10 @@ struct ParserEvent {
   CloseCode code = CloseCode::kNoStatus;
 };
 
-// Checks every rule of §5 that a receiver must enforce: masking by role, RSV bits (no
-// extensions are negotiated), reserved opcodes, control frames (<=125 bytes, never
-// fragmented), continuation order, 64-bit lengths with the top bit set, the message size
-// limit (1009), UTF-8 of text messages as each piece arrives (1007), close payloads (a
+// Checks every rule of §5 that a receiver must enforce: masking by role, RSV bits (none, or
+// RSV1 on a message's first frame once permessage-deflate is on), reserved opcodes, control frames
+// (<=125 bytes, never fragmented), continuation order, 64-bit lengths with the top bit set, the
+// message size limit (1009), UTF-8 of text messages as each piece arrives (1007), close payloads (a
 // 1-byte payload and codes not allowed on the wire are 1002, an invalid reason is 1007).
 class MessageParser {
  public:
@@ -55,8 +58,17 @@ class MessageParser {
   // Bytes held between calls (partial header, reassembly buffer), for memory accounting.
   [[nodiscard]] size_t buffered_bytes() const;
 
-  // Gives back reassembly memory above a small threshold; call when the connection is idle.
+  // Gives back reassembly memory above a small threshold, and the inflater when it keeps no
+  // window between messages; call when the connection is idle.
   void shrink();
+
+  // Turns permessage-deflate on (RFC 7692), once, before the first frame: RSV1 on the first
+  // frame of a data message marks it compressed, and it is inflated (§7.2.2) before it is
+  // delivered, its inflated size counted against message_bytes_max as it grows (1009), a bad
+  // DEFLATE stream failing with 1007. With `context_takeover` the inflater keeps its window
+  // from one message to the next (§7.1.1.2) and so lives as long as the parser.
+  void enable_deflate(bool context_takeover);
+  [[nodiscard]] bool deflate_enabled() const { return deflate_; }
 
  private:
   // Each step returns the event it produced, or nothing when parsing goes on (the input ran
@@ -67,6 +79,9 @@ class MessageParser {
   std::optional<ParserEvent> start_frame();
   std::optional<ParserEvent> parse_payload();
   std::optional<ParserEvent> on_data_piece(std::span<const uint8_t> piece, bool whole_frame);
+  std::optional<ParserEvent> on_compressed_piece(std::span<const uint8_t> piece);
+  std::optional<ParserEvent> inflate_into_assembly(std::span<const uint8_t> piece,
+                                                   bool end_of_message);
   ParserEvent finish_control_frame(std::span<const uint8_t> payload);
   ParserEvent check_close_payload(std::span<const uint8_t> payload);
   void release_delivered();
@@ -97,6 +112,12 @@ class MessageParser {
   bool delivered_message_ = false;  // the last event points into assembly_
   bool failed_ = false;
   CloseCode failure_ = CloseCode::kProtocolError;
+
+  // permessage-deflate: the inflater exists from the first compressed message on.
+  bool deflate_ = false;
+  bool deflate_context_takeover_ = false;
+  bool message_compressed_ = false;  // RSV1 was set on the open message's first frame
+  std::unique_ptr<Inflater> inflater_;
 };
 
 }  // namespace herald::protocol::websocket

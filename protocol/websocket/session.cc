@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cassert>
 #include <cstring>
+#include <optional>
 #include <utility>
 
 namespace herald::protocol::websocket {
@@ -43,6 +44,7 @@ struct Session::Handshake {
   RequestParser request_parser;
   std::span<uint8_t> input;  // received bytes not yet given to request_parser
   UpgradeDecision upgrade;   // status 101 once an upgrade request passed validate_upgrade()
+  std::optional<DeflateAgreement> deflate;  // the accepted permessage-deflate offer, if any
   // Bytes that followed an upgrade request while the caller decides: the caller's buffer is
   // only lent until next_event() returns kNeedMore, so they are copied, up to a bound.
   std::string early_bytes;
@@ -100,10 +102,18 @@ std::string_view Session::subprotocol() const {
   return handshake_ ? std::string_view(handshake_->upgrade.subprotocol) : std::string_view();
 }
 
+bool Session::deflate_negotiated() const {
+  if (handshake_ && state_ == State::kDeciding) return handshake_->deflate.has_value();
+  return parser_.deflate_enabled();
+}
+
 void Session::accept() {
   assert(state_ == State::kDeciding && handshake_->upgrade.status == kSwitchingProtocols);
-  output_ += build_upgrade_response(request().header("sec-websocket-key"),
-                                    handshake_->upgrade.subprotocol);
+  const std::optional<DeflateAgreement>& deflate = handshake_->deflate;
+  output_ +=
+      build_upgrade_response(request().header("sec-websocket-key"), handshake_->upgrade.subprotocol,
+                             deflate ? std::string_view(deflate->response) : "");
+  if (deflate) parser_.enable_deflate(deflate->client_context_takeover);
   state_ = State::kOpen;
   if (handshake_->early_bytes_overflow) {
     // §4.1: a client waits for the 101 before it sends frames. One that sent more than we
@@ -205,6 +215,9 @@ Session::Event Session::next_handshake_event() {
     answer_and_close(build_upgrade_refusal(handshake_->upgrade));
     return closed_event(CloseCode::kNoStatus, status);
   }
+  // RFC 7692 §5: an offer we cannot accept is declined by leaving it out of the answer; the
+  // handshake goes on.
+  handshake_->deflate = negotiate_deflate(request, config_.deflate);
   return make_event(EventKind::kUpgradeRequest);
 }
 

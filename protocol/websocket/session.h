@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "protocol/websocket/close_code.h"
+#include "protocol/websocket/extensions.h"
 #include "protocol/websocket/handshake.h"
 #include "protocol/websocket/message_parser.h"
 
@@ -23,6 +24,10 @@ struct SessionConfig {
   size_t header_bytes_max = kHeaderBytesMax;
   size_t http_body_bytes_max = size_t{1} << 20;
   std::vector<std::string> subprotocols;  // the server's, in preference order
+  // permessage-deflate (RFC 7692), off by default. On, an upgrade that offers it is answered
+  // with Sec-WebSocket-Extensions and the client's compressed messages are inflated before
+  // they are delivered; sending compressed frames is the caller's (Deflater, deflate.h).
+  DeflatePolicy deflate;
 };
 
 class Session {
@@ -50,7 +55,8 @@ class Session {
     // kText, kBinary, kPing, kPong: valid until the next call to next_event() or receive().
     std::span<const uint8_t> payload;
     // kClosed after the WebSocket opened: the peer's code on a clean close handshake, or the
-    // code we failed the connection with (1002, 1007, 1009).
+    // code we failed the connection with (1002, 1007, 1009; 1011 when an inflater cannot
+    // allocate).
     CloseCode code = CloseCode::kNoStatus;
     // kClosed during the handshake: the HTTP status we answered (400, 426, 431, ...).
     int http_status = 0;
@@ -73,6 +79,9 @@ class Session {
   [[nodiscard]] const HttpRequest& request() const;
   // The subprotocol accept() will confirm, chosen from the client's offer.
   [[nodiscard]] std::string_view subprotocol() const;
+  // Whether permessage-deflate is in use: in kDeciding, whether accept() will confirm it;
+  // once open, whether it was negotiated, so the caller may send compressed frames.
+  [[nodiscard]] bool deflate_negotiated() const;
 
   // Decisions, valid only in kDeciding.
   void accept();                                          // queue 101, enter kOpen

@@ -1,5 +1,6 @@
 // The server session end to end in byte literals: the RFC 6455 §1.3 handshake, messages,
-// ping/pong (§5.5.2), both directions of the closing handshake (§7) and refused handshakes.
+// ping/pong (§5.5.2), both directions of the closing handshake (§7), refused handshakes and
+// permessage-deflate (RFC 7692).
 #include "protocol/websocket/session.h"
 
 #include <gtest/gtest.h>
@@ -9,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "protocol/websocket/deflate.h"
 #include "tests/protocol/websocket/rfc6455_examples.h"
 
 namespace herald::protocol::websocket {
@@ -340,6 +342,231 @@ TEST_F(SessionTest, OpenSessionIsSmall) {
   session_->shrink();
   EXPECT_EQ(session_->buffered_bytes(), 0u);
   EXPECT_LE(sizeof(Session), 256u);
+}
+
+// permessage-deflate (RFC 7692) through the session: negotiation in the 101, compressed
+// messages inflated before delivery, and the close codes of §7.2.2's failures.
+constexpr std::string_view kDeflateAnswer =
+    "Sec-WebSocket-Extensions: permessage-deflate; server_no_context_takeover; "
+    "client_no_context_takeover\r\n";
+
+// The §1.3 request offering `extensions` (Chrome's offer by default).
+std::string request_offering(
+    std::string_view extensions = "permessage-deflate; client_max_window_bits") {
+  std::string request(kRfcRequest);
+  request.insert(request.size() - 2,
+                 "Sec-WebSocket-Extensions: " + std::string(extensions) + "\r\n");
+  return request;
+}
+
+// The §1.3 response with `extensions_line` before its blank line.
+std::string response_with(std::string_view extensions_line) {
+  std::string response(kRfcResponse);
+  response.insert(response.size() - 2, extensions_line);
+  return response;
+}
+
+// A masked client frame with RSV1 set, carrying `compressed` as is.
+Bytes compressed(Opcode opcode, const Bytes& deflated, bool fin = true) {
+  Bytes frame = masked(
+      opcode, std::string_view(reinterpret_cast<const char*>(deflated.data()), deflated.size()),
+      fin);
+  frame[0] |= 0x40;
+  return frame;
+}
+
+// `payload` deflated as a client would send it (the frame's payload, §7.2.1).
+Bytes deflated(std::string_view payload) {
+  Deflater deflater(6);
+  Bytes frame(Deflater::frame_bytes_max(payload.size()));
+  frame.resize(deflater.write_frame(
+      frame, Opcode::kBinary, {reinterpret_cast<const uint8_t*>(payload.data()), payload.size()}));
+  const uint8_t length = frame[1] & 0x7F;
+  const size_t header = length == 126 ? 4 : length == 127 ? 10 : 2;
+  return Bytes(frame.begin() + static_cast<std::ptrdiff_t>(header), frame.end());
+}
+
+const Bytes kHelloDeflated = {0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00};  // RFC 7692 §7.2.3.1
+
+class DeflateSessionTest : public SessionTest {
+ protected:
+  DeflateSessionTest() {
+    config_.deflate.enabled = true;
+    session_ = std::make_unique<Session>(config_);
+  }
+
+  void open_with_deflate(std::string_view offer = "permessage-deflate; client_max_window_bits",
+                         std::string_view answer = kDeflateAnswer) {
+    receive(bytes_of(request_offering(offer)));
+    ASSERT_EQ(next().kind, Kind::kUpgradeRequest);
+    EXPECT_TRUE(session_->deflate_negotiated());
+    session_->accept();
+    ASSERT_EQ(session_->take_output(), response_with(answer));
+    ASSERT_TRUE(session_->deflate_negotiated());
+  }
+
+  void expect_closed_with(CloseCode code, std::string_view close_frame) {
+    Session::Event event = next();
+    ASSERT_EQ(event.kind, Kind::kClosed);
+    EXPECT_EQ(event.code, code);
+    EXPECT_EQ(session_->take_output(), close_frame);
+  }
+};
+
+TEST_F(SessionTest, DeflateIsOffByDefault) {
+  receive(bytes_of(request_offering()));
+  ASSERT_EQ(next().kind, Kind::kUpgradeRequest);
+  EXPECT_FALSE(session_->deflate_negotiated());
+  session_->accept();
+  EXPECT_EQ(session_->take_output(), kRfcResponse);
+  // Without the extension, RSV1 is a protocol error (RFC 6455 §5.2).
+  receive(compressed(Opcode::kText, kHelloDeflated));
+  Session::Event event = next();
+  ASSERT_EQ(event.kind, Kind::kClosed);
+  EXPECT_EQ(event.code, CloseCode::kProtocolError);
+  EXPECT_EQ(session_->take_output(), "\x88\x02\x03\xEA");
+}
+
+TEST_F(DeflateSessionTest, NoOfferNoExtension) {
+  open();  // the exact §1.3 response, without Sec-WebSocket-Extensions
+  EXPECT_FALSE(session_->deflate_negotiated());
+  receive(compressed(Opcode::kText, kHelloDeflated));
+  expect_closed_with(CloseCode::kProtocolError, "\x88\x02\x03\xEA");
+}
+
+TEST_F(DeflateSessionTest, DeclinedOfferStillOpens) {
+  receive(bytes_of(request_offering("permessage-deflate; server_max_window_bits=10")));
+  ASSERT_EQ(next().kind, Kind::kUpgradeRequest);
+  EXPECT_FALSE(session_->deflate_negotiated());
+  session_->accept();
+  EXPECT_EQ(session_->take_output(), kRfcResponse);
+}
+
+TEST_F(DeflateSessionTest, CompressedAndPlainMessages) {
+  open_with_deflate();
+  receive(concat({compressed(Opcode::kText, kHelloDeflated), masked(Opcode::kText, "plain"),
+                  compressed(Opcode::kBinary, {0x00})}));
+  Session::Event event = next();
+  ASSERT_EQ(event.kind, Kind::kText);
+  EXPECT_EQ(text_of(event.payload), "Hello");
+  event = next();
+  ASSERT_EQ(event.kind, Kind::kText);
+  EXPECT_EQ(text_of(event.payload), "plain");
+  event = next();
+  ASSERT_EQ(event.kind, Kind::kBinary);
+  EXPECT_TRUE(event.payload.empty());
+  EXPECT_EQ(next().kind, Kind::kNeedMore);
+  EXPECT_FALSE(session_->has_output());
+}
+
+TEST_F(DeflateSessionTest, FragmentedCompressedMessageWithInterleavedPing) {
+  open_with_deflate();
+  // RFC 7692 §7.2.3.1's fragments: RSV1 on the first frame only.
+  receive(concat({compressed(Opcode::kText, {0xf2, 0x48, 0xcd}, false), masked(Opcode::kPing, "p"),
+                  masked(Opcode::kContinuation, "\xc9\xc9\x07\x00")}));
+  EXPECT_EQ(next().kind, Kind::kPing);
+  Session::Event event = next();
+  ASSERT_EQ(event.kind, Kind::kText);
+  EXPECT_EQ(text_of(event.payload), "Hello");
+}
+
+TEST_F(DeflateSessionTest, CompressedMessageOneByteAtATime) {
+  open_with_deflate();
+  std::string text;
+  for (int i = 0; i < 500; ++i) text += "{\"topic\":\"prices\",\"seq\":" + std::to_string(i) + "}";
+  const Bytes deflated_text = deflated(text);
+  const size_t half = deflated_text.size() / 2;
+  Bytes input = concat(
+      {compressed(Opcode::kText, Bytes(deflated_text.begin(), deflated_text.begin() + half), false),
+       masked(Opcode::kContinuation,
+              std::string(deflated_text.begin() + half, deflated_text.end()))});
+  Session::Event event;
+  for (uint8_t byte : input) {
+    receive({byte});
+    event = next();
+    if (event.kind != Kind::kNeedMore) break;
+  }
+  ASSERT_EQ(event.kind, Kind::kText);
+  EXPECT_EQ(text_of(event.payload), text);
+}
+
+TEST_F(DeflateSessionTest, RoundTripFromZeroBytesToOneMebibyte) {
+  open_with_deflate();
+  for (size_t size : {size_t{0}, size_t{1}, size_t{300}, size_t{70000}, size_t{1} << 20}) {
+    std::string payload(size, '\0');
+    for (size_t i = 0; i < size; ++i) payload[i] = static_cast<char>((i * 7919) >> 3);
+    receive(compressed(Opcode::kBinary, deflated(payload)));
+    Session::Event event = next();
+    ASSERT_EQ(event.kind, Kind::kBinary) << size;
+    EXPECT_EQ(text_of(event.payload), payload) << size;
+    EXPECT_EQ(next().kind, Kind::kNeedMore);
+  }
+}
+
+TEST_F(DeflateSessionTest, ViolationsFailTheConnectionWithTheirCode) {
+  struct Case {
+    Bytes input;
+    CloseCode code;
+    std::string_view close_frame;
+  };
+  Bytes rsv1_continuation = masked(Opcode::kContinuation, "x");
+  rsv1_continuation[0] |= 0x40;
+  Bytes rsv1_ping = masked(Opcode::kPing, "");
+  rsv1_ping[0] |= 0x40;
+  Bytes rsv2 = masked(Opcode::kText, "x");
+  rsv2[0] |= 0x20;
+  Bytes rsv1_and_rsv3 = compressed(Opcode::kText, kHelloDeflated);
+  rsv1_and_rsv3[0] |= 0x10;
+  const std::vector<Case> cases = {
+      {concat({masked(Opcode::kText, "a", false), rsv1_continuation}), CloseCode::kProtocolError,
+       "\x88\x02\x03\xEA"},
+      {rsv1_ping, CloseCode::kProtocolError, "\x88\x02\x03\xEA"},
+      {rsv2, CloseCode::kProtocolError, "\x88\x02\x03\xEA"},
+      {rsv1_and_rsv3, CloseCode::kProtocolError, "\x88\x02\x03\xEA"},
+      // A corrupt DEFLATE stream (a reserved block type), and text invalid once inflated.
+      {compressed(Opcode::kBinary, {0x06, 0x00}), CloseCode::kInvalidPayload, "\x88\x02\x03\xEF"},
+      {compressed(Opcode::kText, deflated("ok \xC0\xAF")), CloseCode::kInvalidPayload,
+       "\x88\x02\x03\xEF"},
+      // A bomb: 4 MiB of zeros in about 4 KiB, against a 64 KiB limit.
+      {compressed(Opcode::kBinary, deflated(std::string(size_t{4} << 20, '\0'))),
+       CloseCode::kMessageTooBig, "\x88\x02\x03\xF1"},
+  };
+  config_.message_bytes_max = 64 << 10;
+  for (const Case& test : cases) {
+    session_ = std::make_unique<Session>(config_);
+    open_with_deflate();
+    receive(test.input);
+    expect_closed_with(test.code, test.close_frame);
+  }
+}
+
+TEST_F(DeflateSessionTest, WindowIsForgottenBetweenMessagesByDefault) {
+  open_with_deflate();
+  // RFC 7692 §7.2.3.2's second message refers to the first: we asked the client not to do that.
+  receive(concat({compressed(Opcode::kText, kHelloDeflated),
+                  compressed(Opcode::kText, {0xf2, 0x00, 0x11, 0x00, 0x00})}));
+  EXPECT_EQ(next().kind, Kind::kText);
+  expect_closed_with(CloseCode::kInvalidPayload, "\x88\x02\x03\xEF");
+}
+
+TEST_F(DeflateSessionTest, ContextTakeoverWhenThePolicyAllowsIt) {
+  config_.deflate.allow_client_context_takeover = true;
+  session_ = std::make_unique<Session>(config_);
+  open_with_deflate("permessage-deflate",
+                    "Sec-WebSocket-Extensions: permessage-deflate; server_no_context_takeover\r\n");
+  // RFC 7692 §7.2.3.2: the second "Hello" is a reference into the first.
+  receive(concat({compressed(Opcode::kText, kHelloDeflated),
+                  compressed(Opcode::kText, {0xf2, 0x00, 0x11, 0x00, 0x00})}));
+  for (int i = 0; i < 2; ++i) {
+    Session::Event event = next();
+    ASSERT_EQ(event.kind, Kind::kText);
+    EXPECT_EQ(text_of(event.payload), "Hello");
+  }
+  session_->shrink();  // the window must survive an idle moment
+  receive(compressed(Opcode::kText, {0xf2, 0x00, 0x11, 0x00, 0x00}));
+  Session::Event event = next();
+  ASSERT_EQ(event.kind, Kind::kText);
+  EXPECT_EQ(text_of(event.payload), "Hello");
 }
 
 }  // namespace
