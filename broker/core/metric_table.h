@@ -52,7 +52,7 @@
   X(catchups, "herald_catchups_total", kCounter,                                                  \
     "Times a slow subscriber was switched to the log by the catchup policy.")                     \
   X(publishes_held, "herald_publishes_held_total", kCounter,                                      \
-    "Publishes to topics with history held by their topic's owner while its storage queue was " \
+    "Publishes to topics with history held by their topic's owner while its storage queue was "   \
     "full; each is sequenced, stored and acked once there is room.")                              \
   X(storage_pauses, "herald_storage_pauses_total", kCounter,                                      \
     "Times reading from a publishing connection stopped until the history writer caught up.")     \

@@ -22,8 +22,8 @@ namespace ws = protocol::websocket;
 
 namespace {
 
-using worker_detail::encode;
 using io::monotonic_ns;
+using worker_detail::encode;
 
 constexpr size_t kCompletionBatch = 256;
 constexpr size_t kSendOpsRetained = 1024;

@@ -235,7 +235,8 @@ TEST(ClientServerRoundTripTest, ServerMessagesReachTheClientIntact) {
   ASSERT_TRUE(parser.parse_text(bytes(encode_notice(Ack{R"("id")", true, 5})), message));
   EXPECT_EQ(message.id, R"("id")");
   EXPECT_EQ(message.seq, 5u);
-  ASSERT_TRUE(parser.parse_text(bytes(encode_notice(Error{"3", ErrorCode::kBadRequest, "x\"y"})), message));
+  ASSERT_TRUE(
+      parser.parse_text(bytes(encode_notice(Error{"3", ErrorCode::kBadRequest, "x\"y"})), message));
   EXPECT_EQ(message.code, "bad_request");
   EXPECT_EQ(message.text, "x\"y");
   ASSERT_TRUE(parser.parse_text(bytes(encode_notice(Gap{"g", 4})), message));

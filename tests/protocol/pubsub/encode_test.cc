@@ -1,12 +1,13 @@
 // Server encoders (PROTOCOL.md sections 4 and 5) byte for byte: message frames with their
 // WebSocket headers at each length encoding, acks, errors and gaps.
 #include "protocol/pubsub/encode.h"
-#include "protocol/pubsub/notice.h"
 
 #include <gtest/gtest.h>
 
 #include <string>
 #include <vector>
+
+#include "protocol/pubsub/notice.h"
 
 namespace herald::protocol::pubsub {
 namespace {

@@ -297,7 +297,7 @@ std::string encode_server_message(const ServerMessage& message) {
       return encode_notice(Gap{message.topic, message.missed});
     case ServerMessage::Kind::kRecovery:
       return encode_notice(Recovery{message.topic, message.epoch, message.first, message.from,
-                              message.next, message.complete});
+                                    message.next, message.complete});
   }
   return {};
 }

@@ -45,8 +45,8 @@ TEST(NoticeTest, FrameIsTheHeaderThenTheText) {
 TEST(NoticeTest, EveryLengthEncodingIsExact) {
   // An error's text is the one unbounded part: walk it across the 7-bit, 16-bit and 64-bit
   // length encodings (RFC 6455 section 5.2), escapes included, which change the length.
-  for (size_t length : {0u, 60u, 61u, 62u, 63u, 64u, 65u, 66u, 70u, 65440u, 65480u, 65535u,
-                        65536u, 70000u}) {
+  for (size_t length :
+       {0u, 60u, 61u, 62u, 63u, 64u, 65u, 66u, 70u, 65440u, 65480u, 65535u, 65536u, 70000u}) {
     for (const char fill : {'a', '"', '\x02'}) {
       const std::string text(length, fill);
       const Notice notice = Error{"1", ErrorCode::kBadRequest, text};

@@ -158,7 +158,8 @@ TEST(RecoveryEncodingTest, WritesTheSection9Shapes) {
   EXPECT_EQ(encode_notice(Recovery{"a.b", "0000000000000000", 0, 1, 1, false}),
             R"({"type":"recovery","topic":"a.b","epoch":"0000000000000000","first":0,"from":1,)"
             R"("next":1,"complete":false})");
-  EXPECT_EQ(encode_notice(SubscribeAck{R"("s1")", true}), R"({"type":"ack","id":"s1","complete":true})");
+  EXPECT_EQ(encode_notice(SubscribeAck{R"("s1")", true}),
+            R"({"type":"ack","id":"s1","complete":true})");
   EXPECT_EQ(encode_notice(SubscribeAck{"7", false}), R"({"type":"ack","id":7,"complete":false})");
   EXPECT_EQ(encode_notice(SubscribeAck{"", true}), R"({"type":"ack","complete":true})");
 }
