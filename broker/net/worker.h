@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <deque>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -150,8 +151,6 @@ class Worker final : private HttpRoutes::Publisher,
   // Requests and access, through gate_ and routes_ (worker_access.cc): the SO_PEERNAME the
   // gate needs, and carrying out its refusals. The command checks answer with an error reply.
   void on_request(Connection& connection, bool upgrade);
-  void respond_publish(Connection& connection, std::string_view topic,
-                       core::PublishRequest::Status status, uint64_t seq);
   [[nodiscard]] std::string metrics_text() const override;
   void submit_peer_name(Connection& connection);
   void on_peer_name_complete(Connection& connection, const io::Completion& completion);
@@ -203,6 +202,8 @@ class Worker final : private HttpRoutes::Publisher,
   void resume_storage_paused();
   // POST /publish answers 503 rather than wait: the owner of `topic` holds publishes.
   [[nodiscard]] bool storage_busy(std::string_view topic) override;
+  // The owner of `topic` when it keeps history and its owner holds publishes.
+  [[nodiscard]] std::optional<uint32_t> busy_owner(std::string_view topic);
   void storage_tick();
   // Replays::Host (worker_history.cc and the worker's own methods of the same names).
   [[nodiscard]] Connection* find_connection(uint64_t key) override;

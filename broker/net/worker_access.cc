@@ -23,11 +23,6 @@ void Worker::on_request(Connection& connection, bool upgrade) {
   if (route != Connection::Route::kNone) connection.set_route(route);
 }
 
-void Worker::respond_publish(Connection& connection, std::string_view topic,
-                             core::PublishRequest::Status status, uint64_t seq) {
-  routes_.respond_publish(connection.session(), topic, status, seq);
-}
-
 std::string Worker::metrics_text() const {
   return hub_.render_metrics() + hub_.render_io_metrics(io_->kind());
 }

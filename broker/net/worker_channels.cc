@@ -68,7 +68,8 @@ void Worker::on_publish_answer(core::PublishRequest* request) {
       if (connection->route() == Connection::Route::kHttpPublish &&
           connection->session().state() == protocol::websocket::Session::State::kDeciding) {
         connection->set_route(Connection::Route::kNone);
-        respond_publish(*connection, request->topic(), request->status, request->seq);
+        routes_.respond_publish(connection->session(), request->topic(), request->status,
+                                request->seq);
         connection->answered();
         begin_flushing(*connection);  // the answer ends the HTTP exchange
       }

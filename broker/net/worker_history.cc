@@ -88,17 +88,21 @@ void Worker::release_held_publishes() {
   }
 }
 
-bool Worker::storage_busy(std::string_view topic) {
-  if (history_ == nullptr) return false;
-  return hub_.storage_busy(core::owner_of(topic, hub_.worker_count())) &&
-         history_->has_history(topic, false);
+std::optional<uint32_t> Worker::busy_owner(std::string_view topic) {
+  if (history_ == nullptr) return std::nullopt;
+  const uint32_t owner = core::owner_of(topic, hub_.worker_count());
+  if (!hub_.storage_busy(owner) || !history_->has_history(topic, false)) return std::nullopt;
+  return owner;
 }
 
+bool Worker::storage_busy(std::string_view topic) { return busy_owner(topic).has_value(); }
+
 void Worker::pause_if_storage_busy(Connection& connection, std::string_view topic) {
-  if (connection.io.storage_paused || !storage_busy(topic)) return;
+  if (connection.io.storage_paused) return;
+  const std::optional<uint32_t> owner = busy_owner(topic);
+  if (!owner) return;
   connection.io.storage_paused = true;
-  storage_paused_.push_back(
-      StoragePause{key_of(connection), core::owner_of(topic, hub_.worker_count())});
+  storage_paused_.push_back(StoragePause{key_of(connection), *owner});
   ++counters_.storage_pauses;
   stop_recv(connection);
 }
