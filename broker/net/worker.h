@@ -6,17 +6,14 @@
 // only after the last of its completions. Talks to other workers only through the Hub.
 #pragma once
 
-#include <array>
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <memory>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 #include "broker/core/fan_out.h"
