@@ -58,6 +58,17 @@
     "Times reading from a publishing connection stopped until the history writer caught up.")     \
   X(storage_failures, "herald_storage_failures_total", kCounter,                                  \
     "History appends the storage worker reported as failed (their publishes are not acked).")     \
+  X(deflate_negotiated, "herald_deflate_negotiated_total", kCounter,                              \
+    "WebSocket upgrades that agreed on permessage-deflate (RFC 7692).")                           \
+  X(deflate_frames, "herald_deflate_frames_total", kCounter,                                      \
+    "Frames compressed: once per broadcast, however many subscribers get it, and once per "       \
+    "replay page or echo.")                                                                       \
+  X(deflate_bytes_in, "herald_deflate_bytes_in_total", kCounter,                                  \
+    "Bytes of the frames compressed, before compression (headers included).")                     \
+  X(deflate_bytes_out, "herald_deflate_bytes_out_total", kCounter,                                \
+    "Bytes of the frames compressed, after compression (headers included).")                      \
+  X(deflate_ns, "herald_deflate_seconds_total", kWorkerSeconds,                                   \
+    "Time each worker spent compressing frames.")                                                 \
   X(close_codes_other, "herald_close_codes_other_total", kCounter,                                \
     "Close handshakes with a code outside 1000-1015 (the application's 3000-4999).")              \
   X(busy_ns, "herald_worker_busy_seconds_total", kWorkerSeconds,                                  \
@@ -74,4 +85,12 @@
   X(refusals, kRefusalKinds, "herald_refusals_total", "reason", refusal_label,            \
     "Requests, commands or connections refused by a limit or an access check.")           \
   X(close_reasons, kCloseReasons, "herald_closes_total", "reason", close_reason_label,    \
-    "WebSocket closes the broker started, by reason (core::CloseReason).")
+    "WebSocket closes the broker started, by reason (core::CloseReason).")                \
+  X(deflate_deliveries, kDeflateDeliveryKinds, "herald_deflate_deliveries_total", "frame", \
+    deflate_delivery_label,                                                               \
+    "Frames queued to connections with permessage-deflate: compressed, or plain (small, " \
+    "incompressible, or being compressed by another worker).")                            \
+  X(inflate_failures, kInflateFailureKinds, "herald_inflate_failures_total", "reason",    \
+    inflate_failure_label,                                                                \
+    "Client messages that failed to inflate: too_big (1009), corrupt (1007), no_memory "  \
+    "(1011).")

@@ -86,6 +86,17 @@ std::string refusal_label(size_t index) {
   return std::string(refusal_name(static_cast<Refusal>(index)));
 }
 
+std::string deflate_delivery_label(size_t index) {
+  static constexpr std::string_view kNames[kDeflateDeliveryKinds] = {"compressed", "plain"};
+  return std::string(kNames[index]);
+}
+
+std::string inflate_failure_label(size_t index) {
+  static constexpr std::string_view kNames[kInflateFailureKinds] = {"too_big", "corrupt",
+                                                                    "no_memory"};
+  return std::string(kNames[index]);
+}
+
 std::string render_metrics(std::span<const WorkerMetrics> workers, uint64_t topics) {
   std::string out;
   out.reserve(8192 + 64 * workers.size());

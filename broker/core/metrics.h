@@ -50,6 +50,13 @@ inline constexpr size_t kCloseCodeSlots = 16;
 // The close codes counted as protocol errors (RFC 6455 violations, bad UTF-8, too big).
 inline constexpr std::array<int, 3> kProtocolErrorCodes = {1002, 1007, 1009};
 
+// Frames queued to connections that negotiated permessage-deflate, by what they got.
+enum class DeflateDelivery : uint8_t { kCompressed, kPlain };
+inline constexpr size_t kDeflateDeliveryKinds = 2;
+// Client messages that failed to inflate, by why: closed 1009, 1007 or 1011.
+enum class InflateFailure : uint8_t { kTooBig, kCorrupt, kNoMemory };
+inline constexpr size_t kInflateFailureKinds = 3;
+
 // Requests refused or connections closed by a limit or an access check, one label each in
 // herald_refusals_total{reason=...}: every limit has a metric (and a documented answer).
 enum class Refusal : uint8_t {
@@ -79,6 +86,8 @@ inline constexpr size_t kRefusalKinds = 17;
 [[nodiscard]] std::string slow_consumer_label(size_t index);  // disconnect, drop, conflate
 [[nodiscard]] std::string close_code_label(size_t index);     // "1000".."1015"
 [[nodiscard]] std::string refusal_label(size_t index);        // refusal_name()
+[[nodiscard]] std::string deflate_delivery_label(size_t index);  // compressed, plain
+[[nodiscard]] std::string inflate_failure_label(size_t index);   // too_big, corrupt, no_memory
 
 // One worker's values at one moment, read from its WorkerCounters: a field per entry of
 // broker/core/metric_table.h.

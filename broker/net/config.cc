@@ -43,6 +43,12 @@ constexpr Flag kFlags[] = {
     {"io", Kind::kText, 0, 0, Scope::kAll, kRestart, "",
      "auto, uring or epoll: the I/O backend (auto: io_uring where allowed, else epoll)"},
     {"echo", Kind::kSwitch, 0, 0, Scope::kAll, kRestart, "", "serve the /echo WebSocket route"},
+    {"compression", Kind::kText, 0, 0, Scope::kAll, kRestart, "",
+     "on or off: permessage-deflate (RFC 7692) with clients that offer it"},
+    {"compression-level", Kind::kNumber, 1, 9, Scope::kAll, kRestart, "",
+     "zlib level of compressed frames: 1 fastest, 9 smallest"},
+    {"compression-min-bytes", Kind::kNumber, 0, uint64_t{1} << 31, Scope::kAll, kRestart, "",
+     "messages smaller than this go out uncompressed"},
     {"max-connections", Kind::kNumber, 1, 100000000, Scope::kAll, kRestart, "",
      "open connections across workers"},
     {"max-message-bytes", Kind::kNumber, 1, uint64_t{1} << 31, Scope::kAll, kRestart, "",
@@ -123,6 +129,9 @@ std::string value_of(std::string_view name, const ServerConfig& c) {
   if (name == "workers") return c.workers == 0 ? "" : number(c.workers);
   if (name == "io") return io_name(c.io);
   if (name == "echo") return flag(c.echo);
+  if (name == "compression") return c.compression ? "on" : "off";
+  if (name == "compression-level") return number(static_cast<uint64_t>(c.compression_level));
+  if (name == "compression-min-bytes") return number(c.compression_min_bytes);
   if (name == "max-connections") return number(c.max_connections);
   if (name == "max-message-bytes") return number(c.max_message_bytes);
   if (name == "handshake-timeout-ms") return number(c.handshake_timeout_ms);
@@ -157,6 +166,8 @@ void store_number(std::string_view name, uint64_t value, ServerConfig& c) {
   if (name == "port") c.port = static_cast<uint16_t>(value);
   if (name == "workers") c.workers = static_cast<uint32_t>(value);
   if (name == "max-connections") c.max_connections = value;
+  if (name == "compression-level") c.compression_level = static_cast<int>(value);
+  if (name == "compression-min-bytes") c.compression_min_bytes = value;
   if (name == "max-message-bytes") c.max_message_bytes = value;
   if (name == "handshake-timeout-ms") c.handshake_timeout_ms = value;
   if (name == "idle-timeout-ms") c.idle_timeout_ms = value;
@@ -227,6 +238,9 @@ common::Status store_text(std::string_view name, std::string_view value, ServerC
     } else {
       return bad_value(value, "auto, uring or epoll");
     }
+  } else if (name == "compression") {
+    if (value != "on" && value != "off") return bad_value(value, "on or off");
+    c.compression = value == "on";
   } else if (name == "slow-consumer-policy") {
     protocol::pubsub::Policy policy = protocol::pubsub::Policy::kDefault;
     if (!protocol::pubsub::parse_policy(value, policy) ||

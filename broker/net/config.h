@@ -23,6 +23,13 @@ struct ServerConfig {
   uint32_t workers = 0;  // 0: one per online core
   io::BackendChoice io = io::BackendChoice::kAuto;
   bool echo = false;
+  // permessage-deflate (RFC 7692), agreed only with clients that offer it. Level 1: a tick
+  // compresses as well as at 6, and 16 KiB three times faster for 25% more bytes (README,
+  // "Measured figures"). Below 128 bytes a JSON payload gains under 18% and from 64 nothing,
+  // while every compression costs about 5 us: those go out plain (RSV1 is per message).
+  bool compression = true;
+  int compression_level = 1;
+  uint64_t compression_min_bytes = 128;
   uint64_t max_connections = 100000;
   uint64_t max_message_bytes = uint64_t{16} << 20;
   uint64_t handshake_timeout_ms = 10000;

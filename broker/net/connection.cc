@@ -12,6 +12,23 @@ namespace herald::broker::net {
 
 namespace ws = protocol::websocket;
 
+namespace {
+
+void count_inflate_failure(ws::Inflater::Status status, WorkerCounters& counters) {
+  switch (status) {
+    case ws::Inflater::Status::kOk:
+      return;
+    case ws::Inflater::Status::kTooBig:
+      return counters.count_inflate_failure(core::InflateFailure::kTooBig);
+    case ws::Inflater::Status::kCorrupt:
+      return counters.count_inflate_failure(core::InflateFailure::kCorrupt);
+    case ws::Inflater::Status::kNoMemory:
+      return counters.count_inflate_failure(core::InflateFailure::kNoMemory);
+  }
+}
+
+}  // namespace
+
 Connection::Connection(const ws::SessionConfig& session_config, uint32_t slot, uint32_t generation,
                        uint32_t file_slot, uint64_t now_ms)
     : slot_(slot), generation_(generation), file_slot_(file_slot), session_(session_config) {
@@ -60,6 +77,7 @@ ConnectionEvent Connection::next_event(ConnectionContext& context) {
         break;
       case ws::Session::Event::Kind::kClosed:
         if (event.http_status == 0) context.counters.count_close(event.code);
+        count_inflate_failure(session_.inflate_failure(), context.counters);
         if (event.http_status == 431) {
           context.counters.count_refusal(core::Refusal::kHeaderTooLarge);
         } else if (event.http_status == 413) {
@@ -82,7 +100,7 @@ void Connection::echo(ws::Opcode opcode, std::span<const uint8_t> payload,
   std::span<uint8_t> out = frame.mutable_bytes();
   std::memcpy(out.data(), header, header_bytes);
   if (!payload.empty()) std::memcpy(out.data() + header_bytes, payload.data(), payload.size());
-  queue_.push(std::move(frame));
+  queue_.push(for_peer(std::move(frame), context));
   ++context.counters.messages_out;
 }
 
@@ -112,7 +130,16 @@ uint64_t Connection::enqueue(SharedRef frame, ConnectionContext& context) {
   assert(session_.can_send());
   take_session_output();
   ++context.counters.messages_out;
-  return queue_.push(std::move(frame));
+  return queue_.push(for_peer(std::move(frame), context));
+}
+
+void Connection::replace_queued(uint64_t serial, SharedRef frame, ConnectionContext& context) {
+  queue_.replace(serial, for_peer(std::move(frame), context));
+}
+
+SharedRef Connection::for_peer(SharedRef frames, ConnectionContext& context) const {
+  if (context.compressor == nullptr || !session_.deflate_negotiated()) return frames;
+  return context.compressor->for_deflate(frames);
 }
 
 void Connection::send_notice(const protocol::pubsub::Notice& notice) {

@@ -20,6 +20,7 @@
 #include "broker/core/slow_consumer.h"
 #include "broker/net/config.h"
 #include "broker/net/counters.h"
+#include "broker/net/frame_compressor.h"
 #include "broker/net/replay_state.h"
 #include "broker/net/send_queue.h"
 #include "broker/net/tls_session.h"
@@ -47,6 +48,8 @@ struct ConnectionEvent {
 struct ConnectionContext {
   const ServerConfig& config;
   WorkerCounters& counters;
+  // Null when --compression is off.
+  FrameCompressor* compressor = nullptr;
   // TLS connections decrypt into and encrypt from these (16 KiB each, one record), per worker.
   std::span<uint8_t> tls_read_scratch{};
   std::span<uint8_t> tls_write_scratch{};
@@ -133,9 +136,12 @@ class Connection {
   void ping();
   // Queues a complete response and nothing else will be read (503 at the connection limit).
   void refuse(std::string_view response);
-  // Queues a shared frame (the broadcast path): one reference, no copy. Returns its serial
-  // in the send queue.
+  // Queues a shared frame (the broadcast path): one reference, no copy, or its compressed
+  // variant when the connection negotiated permessage-deflate. Returns its serial in the send
+  // queue.
   uint64_t enqueue(SharedRef frame, ConnectionContext& context);
+  // Swaps the queued entry `serial` for `frame` (or its compressed variant): conflation.
+  void replace_queued(uint64_t serial, SharedRef frame, ConnectionContext& context);
   // Queues a notice (ack, error, gap, recovery) after any output the Session holds, written
   // straight into a shared buffer of its exact size.
   void send_notice(const protocol::pubsub::Notice& notice);
@@ -194,6 +200,8 @@ class Connection {
   void encrypt_queued(ConnectionContext& context, size_t output_bytes_max);
   void end_tls(WorkerCounters& counters);
   void take_session_output();
+  // `frames` as this connection is sent them: compressed when it negotiated deflate.
+  SharedRef for_peer(SharedRef frames, ConnectionContext& context) const;
   void echo(protocol::websocket::Opcode opcode, std::span<const uint8_t> payload,
             ConnectionContext& context);
 

@@ -17,6 +17,8 @@ struct WorkerCounters {
   static constexpr size_t kSlowConsumerActions = core::kSlowConsumerActions;
   static constexpr size_t kRefusalKinds = core::kRefusalKinds;
   static constexpr size_t kCloseReasons = core::kCloseReasons;
+  static constexpr size_t kDeflateDeliveryKinds = core::kDeflateDeliveryKinds;
+  static constexpr size_t kInflateFailureKinds = core::kInflateFailureKinds;
 
   // One field per table entry, named as in the table: ++counters.io_errors and so on.
   // Arrays: slow_consumer by core::SlowConsumerAction, close_codes by code - 1000 (codes
@@ -41,6 +43,12 @@ struct WorkerCounters {
     } else {
       ++close_codes_other;
     }
+  }
+  void count_deflate_delivery(core::DeflateDelivery kind) {
+    ++deflate_deliveries[static_cast<size_t>(kind)];
+  }
+  void count_inflate_failure(core::InflateFailure failure) {
+    ++inflate_failures[static_cast<size_t>(failure)];
   }
   void count_slow(core::SlowConsumerAction action) { ++slow_consumer[static_cast<size_t>(action)]; }
 

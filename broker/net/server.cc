@@ -297,6 +297,7 @@ int run_server(const ServerConfig& config, const ConfigLoader& reload) {
   // POST /publish bodies are messages: the same limit (413 above it).
   session_config.http_body_bytes_max = config.max_message_bytes;
   session_config.subprotocols = {"herald.v1"};
+  session_config.deflate.enabled = config.compression;
   std::atomic<uint64_t> open_connections{0};
   // Declared before the threads: it outlives every worker and frees what they left in it.
   Hub hub(plan.workers, config.max_topics);

@@ -15,9 +15,34 @@ void SharedBuffer::release() {
   uint32_t before = refs_.fetch_sub(1, std::memory_order_acq_rel);
   assert(before > 0 && "SharedBuffer refcount underflow");
   if (before == 1) {
+    SharedBuffer* variant = variant_.load(std::memory_order_acquire);
+    if (is_variant(variant)) variant->release();
     this->~SharedBuffer();
     ::operator delete(static_cast<void*>(this));
   }
+}
+
+SharedRef::Variant SharedRef::variant(SharedRef& out) const {
+  assert(buffer_ != nullptr);
+  std::atomic<SharedBuffer*>& state = buffer_->variant_;
+  SharedBuffer* seen = state.load(std::memory_order_acquire);
+  if (seen == nullptr) {
+    // The first to ask makes it; acquire pairs with publish_variant()'s release.
+    if (state.compare_exchange_strong(seen, SharedBuffer::making(), std::memory_order_acquire)) {
+      return Variant::kYours;
+    }
+  }
+  if (seen == SharedBuffer::making()) return Variant::kBusy;
+  if (seen == SharedBuffer::absent()) return Variant::kAbsent;
+  seen->retain();
+  out = SharedRef(seen);
+  return Variant::kReady;
+}
+
+void SharedRef::publish_variant(SharedRef variant) const {
+  assert(buffer_ != nullptr && buffer_->variant_.load() == SharedBuffer::making());
+  SharedBuffer* state = variant ? variant.detach() : SharedBuffer::absent();
+  buffer_->variant_.store(state, std::memory_order_release);
 }
 
 SharedRef SharedRef::allocate(size_t bytes, size_t meta_bytes) {

@@ -1,6 +1,8 @@
 // An immutable byte buffer with an atomic intrusive refcount: a frame is encoded once and every
 // send queue that carries it holds a reference (broadcast never copies a payload per
-// subscriber). Owns only its bytes; knows nothing of sockets or queues.
+// subscriber). Owns only its bytes, and at most one variant: another encoding of the same
+// frames (compressed, RFC 7692), made once by whichever thread first needs it and then shared
+// like the buffer. Knows nothing of sockets, queues or compression.
 #pragma once
 
 #include <atomic>
@@ -41,9 +43,19 @@ class SharedBuffer {
   }
   void release();
 
+  // The variant's states besides a pointer to it (which holds one reference).
+  [[nodiscard]] static SharedBuffer* making() { return reinterpret_cast<SharedBuffer*>(1); }
+  [[nodiscard]] static SharedBuffer* absent() { return reinterpret_cast<SharedBuffer*>(2); }
+  [[nodiscard]] static bool is_variant(const SharedBuffer* state) {
+    return reinterpret_cast<uintptr_t>(state) > 2;
+  }
+
   std::atomic<uint32_t> refs_{1};
   uint32_t meta_bytes_;
   size_t size_;
+  // Null until asked for; then making(), then the variant or absent(). A cache of derived
+  // bytes, not part of the value: writable through a const reference.
+  mutable std::atomic<SharedBuffer*> variant_{nullptr};
 };
 
 // Owns one reference. Copying shares the buffer (one atomic increment); moving is free.
@@ -80,6 +92,17 @@ class SharedRef {
     return buffer_ == nullptr ? std::span<const uint8_t>{}
                               : std::span<const uint8_t>{buffer_->meta(), buffer_->meta_size()};
   }
+  // The variant, for a caller that would use it instead of these bytes.
+  enum class Variant : uint8_t {
+    kReady,   // `out` holds it
+    kAbsent,  // there is none: whoever made it found nothing to gain
+    kBusy,    // another thread is making it: use these bytes this time
+    kYours,   // nobody asked before: make it, then publish_variant()
+  };
+  Variant variant(SharedRef& out) const;
+  // Ends kYours: `variant` (may be null: none) is kept until this buffer is freed.
+  void publish_variant(SharedRef variant) const;
+
   // Writable only while this is the sole reference: the buffer is immutable once shared.
   [[nodiscard]] std::span<uint8_t> mutable_bytes() {
     assert(buffer_ != nullptr && buffer_->ref_count() == 1);
@@ -88,6 +111,12 @@ class SharedRef {
   [[nodiscard]] std::span<uint8_t> mutable_meta() {
     assert(buffer_ != nullptr && buffer_->ref_count() == 1);
     return {buffer_->mutable_meta(), buffer_->meta_size()};
+  }
+  // Cuts the bytes to their first `size` (a buffer allocated for the worst case, filled
+  // with less). Sole reference only; the allocation keeps its size.
+  void shrink(size_t size) {
+    assert(buffer_ != nullptr && buffer_->ref_count() == 1 && size <= buffer_->size_);
+    buffer_->size_ = size;
   }
 
  private:

@@ -50,6 +50,11 @@ Worker::Worker(const ServerConfig& config, const ws::SessionConfig& session_conf
       channels_(hub, index, encode(OpKind::kRetry, 0, 0), encode(OpKind::kChannel, 0, 0)) {
   assert(index < hub.worker_count());
   hub_.attach_counters(index_, &counters_);
+  if (config_.compression) {
+    compressor_ = std::make_unique<FrameCompressor>(config_.compression_level,
+                                                    config_.compression_min_bytes, counters_);
+    context_.compressor = compressor_.get();
+  }
   wake_fd_ = eventfd(0, EFD_CLOEXEC);
   flush_list_.reserve(limits.table_slots);
   rearm_list_.reserve(limits.table_slots);

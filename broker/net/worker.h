@@ -241,6 +241,7 @@ class Worker final : private HttpRoutes::Publisher,
 
   SendOpPool send_ops_;
   WorkerCounters counters_;
+  std::unique_ptr<FrameCompressor> compressor_;  // null when --compression is off
   ConnectionContext context_;
   AccessGate gate_{config_, counters_};
   Sweeper sweeper_{config_, gate_};

@@ -20,7 +20,9 @@ void Worker::on_request(Connection& connection, bool upgrade) {
   Connection::Route route =
       routes_.on_request(connection.session(), connection.access, upgrade,
                          core::ReplyAddress{index_, key_of(connection)}, now_ms_);
-  if (route != Connection::Route::kNone) connection.set_route(route);
+  if (route == Connection::Route::kNone) return;
+  connection.set_route(route);
+  if (connection.session().deflate_negotiated()) ++counters_.deflate_negotiated;
 }
 
 std::string Worker::metrics_text() const {

@@ -273,7 +273,7 @@ void Worker::deliver_to(Connection& connection, const SharedRef& frame, std::str
       return connection_.queue().front_serial() + entries_in_send(connection_);
     }
     void replace(uint64_t, uint64_t serial, const SharedRef& newer) override {
-      connection_.queue().replace(serial, newer);
+      connection_.replace_queued(serial, newer, worker_.context_);
     }
     bool start_catchup(uint64_t, const SharedRef& missed, std::string_view missed_topic) override {
       return worker_.replays_ != nullptr &&

@@ -4,6 +4,8 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
+#include <span>
 
 namespace herald::protocol::websocket {
 
@@ -39,5 +41,19 @@ size_t write_frame_header(uint8_t* out, Opcode opcode, uint64_t payload_bytes, b
 // masks the payload itself with unmask() (masking is its own inverse). Returns bytes written.
 size_t write_masked_frame_header(uint8_t* out, Opcode opcode, uint64_t payload_bytes,
                                  uint32_t mask_key, bool fin = true);
+
+// The header of an unmasked frame, as this side wrote it.
+struct FrameHeader {
+  Opcode opcode = Opcode::kText;
+  bool fin = true;
+  uint8_t rsv = 0;  // the three RSV bits, in place (0x70 of the first byte)
+  size_t header_bytes = 0;
+  uint64_t payload_bytes = 0;
+};
+
+// Reads the unmasked frame header at the front of `frame`, which holds the whole frame: for a
+// server walking frames it queued (to compress them, RFC 7692). nullopt when the header is
+// masked, incomplete, or announces more payload than `frame` holds.
+[[nodiscard]] std::optional<FrameHeader> read_frame_header(std::span<const uint8_t> frame);
 
 }  // namespace herald::protocol::websocket

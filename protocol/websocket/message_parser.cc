@@ -278,6 +278,7 @@ std::optional<ParserEvent> MessageParser::inflate_into_assembly(std::span<const 
   const Inflater::Status status = end_of_message
                                       ? inflater_->finish_message(assembly_, message_bytes_max_)
                                       : inflater_->inflate(piece, assembly_, message_bytes_max_);
+  if (status != Inflater::Status::kOk) inflate_failure_ = status;
   switch (status) {
     case Inflater::Status::kOk:
       break;

@@ -69,6 +69,8 @@ class MessageParser {
   // from one message to the next (§7.1.1.2) and so lives as long as the parser.
   void enable_deflate(bool context_takeover);
   [[nodiscard]] bool deflate_enabled() const { return deflate_; }
+  // Why inflating failed, when that is what failed the parser; kOk otherwise.
+  [[nodiscard]] Inflater::Status inflate_failure() const { return inflate_failure_; }
 
  private:
   // Each step returns the event it produced, or nothing when parsing goes on (the input ran
@@ -117,6 +119,7 @@ class MessageParser {
   bool deflate_ = false;
   bool deflate_context_takeover_ = false;
   bool message_compressed_ = false;  // RSV1 was set on the open message's first frame
+  Inflater::Status inflate_failure_ = Inflater::Status::kOk;
   std::unique_ptr<Inflater> inflater_;
 };
 

@@ -82,6 +82,9 @@ class Session {
   // Whether permessage-deflate is in use: in kDeciding, whether accept() will confirm it;
   // once open, whether it was negotiated, so the caller may send compressed frames.
   [[nodiscard]] bool deflate_negotiated() const;
+  // When the session failed because a client message would not inflate: why (1009 too big,
+  // 1007 corrupt, 1011 no memory); kOk otherwise.
+  [[nodiscard]] Inflater::Status inflate_failure() const { return parser_.inflate_failure(); }
 
   // Decisions, valid only in kDeciding.
   void accept();                                          // queue 101, enter kOpen

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <optional>
 #include <vector>
 
 namespace herald::protocol::websocket {
@@ -68,6 +69,42 @@ TEST(FrameTest, WritesTheMaskKeyInWireOrder) {
   EXPECT_EQ(longest.size(), kClientFrameHeaderBytesMax);
   EXPECT_EQ(longest, (std::vector<uint8_t>{0x82, 0xFF, 0, 0, 0, 0, 0, 0x01, 0x11, 0x70, 0x37, 0xfa,
                                            0x21, 0x3d}));
+}
+
+TEST(FrameTest, ReadsBackTheHeadersItWrites) {
+  for (uint64_t size : {0u, 5u, 125u, 126u, 65535u, 65536u}) {
+    std::vector<uint8_t> frame = header(Opcode::kBinary, size);
+    const size_t header_bytes = frame.size();
+    frame.resize(header_bytes + size, 0x5A);
+    std::optional<FrameHeader> read = read_frame_header(frame);
+    ASSERT_TRUE(read.has_value()) << size;
+    EXPECT_EQ(read->opcode, Opcode::kBinary);
+    EXPECT_TRUE(read->fin);
+    EXPECT_EQ(read->rsv, 0);
+    EXPECT_EQ(read->header_bytes, header_bytes);
+    EXPECT_EQ(read->payload_bytes, size);
+    // One byte short of the announced payload: not a whole frame.
+    frame.pop_back();
+    EXPECT_FALSE(read_frame_header(frame).has_value()) << size;
+  }
+  // §5.7's first fragment and RFC 7692 §7.2.3.1's compressed "Hello" (RSV1 set).
+  std::vector<uint8_t> fragment = {0x01, 0x03, 'H', 'e', 'l'};
+  EXPECT_FALSE(read_frame_header(fragment)->fin);
+  std::vector<uint8_t> hello = {0xc1, 0x07, 0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00};
+  EXPECT_EQ(read_frame_header(hello)->rsv, 0x40);
+  EXPECT_EQ(read_frame_header(hello)->opcode, Opcode::kText);
+}
+
+TEST(FrameTest, RefusesMaskedOrTruncatedHeaders) {
+  EXPECT_FALSE(read_frame_header(std::vector<uint8_t>{0x81}).has_value());
+  EXPECT_FALSE(read_frame_header(std::vector<uint8_t>{0x82, 0x7E, 0x01}).has_value());
+  EXPECT_FALSE(read_frame_header(std::vector<uint8_t>{0x82, 0x7F, 0, 0, 0, 0}).has_value());
+  std::vector<uint8_t> masked = masked_header(Opcode::kText, 0, {1, 2, 3, 4});
+  EXPECT_FALSE(read_frame_header(masked).has_value());
+  // A 64-bit length far past the buffer (the subtraction must not wrap).
+  EXPECT_FALSE(read_frame_header(std::vector<uint8_t>{0x82, 0x7F, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
+                                                      0xFF, 0xFF, 0xFF})
+                   .has_value());
 }
 
 }  // namespace
