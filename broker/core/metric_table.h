@@ -76,21 +76,21 @@
 
 // X(member, size, metric name, label name, label value of an index, help): one sample per
 // index, summed over workers.
-#define HERALD_WORKER_ARRAYS(X)                                                           \
-  X(slow_consumer, kSlowConsumerActions, "herald_slow_consumer_total", "policy",          \
-    slow_consumer_label,                                                                  \
-    "Slow-consumer events: connections closed, messages dropped, messages replaced.")     \
-  X(close_codes, kCloseCodeSlots, "herald_close_codes_total", "code", close_code_label,   \
-    "WebSocket closes by code: the peer's on a close handshake, ours when we failed it.") \
-  X(refusals, kRefusalKinds, "herald_refusals_total", "reason", refusal_label,            \
-    "Requests, commands or connections refused by a limit or an access check.")           \
-  X(close_reasons, kCloseReasons, "herald_closes_total", "reason", close_reason_label,    \
-    "WebSocket closes the broker started, by reason (core::CloseReason).")                \
+#define HERALD_WORKER_ARRAYS(X)                                                            \
+  X(slow_consumer, kSlowConsumerActions, "herald_slow_consumer_total", "policy",           \
+    slow_consumer_label,                                                                   \
+    "Slow-consumer events: connections closed, messages dropped, messages replaced.")      \
+  X(close_codes, kCloseCodeSlots, "herald_close_codes_total", "code", close_code_label,    \
+    "WebSocket closes by code: the peer's on a close handshake, ours when we failed it.")  \
+  X(refusals, kRefusalKinds, "herald_refusals_total", "reason", refusal_label,             \
+    "Requests, commands or connections refused by a limit or an access check.")            \
+  X(close_reasons, kCloseReasons, "herald_closes_total", "reason", close_reason_label,     \
+    "WebSocket closes the broker started, by reason (core::CloseReason).")                 \
   X(deflate_deliveries, kDeflateDeliveryKinds, "herald_deflate_deliveries_total", "frame", \
-    deflate_delivery_label,                                                               \
-    "Frames queued to connections with permessage-deflate: compressed, or plain (small, " \
-    "incompressible, or being compressed by another worker).")                            \
-  X(inflate_failures, kInflateFailureKinds, "herald_inflate_failures_total", "reason",    \
-    inflate_failure_label,                                                                \
-    "Client messages that failed to inflate: too_big (1009), corrupt (1007), no_memory "  \
+    deflate_delivery_label,                                                                \
+    "Frames queued to connections with permessage-deflate: compressed, or plain (small, "  \
+    "incompressible, or being compressed by another worker).")                             \
+  X(inflate_failures, kInflateFailureKinds, "herald_inflate_failures_total", "reason",     \
+    inflate_failure_label,                                                                 \
+    "Client messages that failed to inflate: too_big (1009), corrupt (1007), no_memory "   \
     "(1011).")

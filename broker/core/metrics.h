@@ -83,9 +83,9 @@ inline constexpr size_t kRefusalKinds = 17;
 [[nodiscard]] std::string_view refusal_name(Refusal refusal);
 
 // Label values of the arrays' indices, for HERALD_WORKER_ARRAYS.
-[[nodiscard]] std::string slow_consumer_label(size_t index);  // disconnect, drop, conflate
-[[nodiscard]] std::string close_code_label(size_t index);     // "1000".."1015"
-[[nodiscard]] std::string refusal_label(size_t index);        // refusal_name()
+[[nodiscard]] std::string slow_consumer_label(size_t index);     // disconnect, drop, conflate
+[[nodiscard]] std::string close_code_label(size_t index);        // "1000".."1015"
+[[nodiscard]] std::string refusal_label(size_t index);           // refusal_name()
 [[nodiscard]] std::string deflate_delivery_label(size_t index);  // compressed, plain
 [[nodiscard]] std::string inflate_failure_label(size_t index);   // too_big, corrupt, no_memory
 

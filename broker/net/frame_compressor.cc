@@ -72,12 +72,12 @@ SharedRef FrameCompressor::compress(const SharedRef& frames) {
   const auto started = std::chrono::steady_clock::now();
   size_t bound = 0;
   bool any = false;
-  const bool whole = for_each_frame(frames.bytes(), [&](const ws::FrameHeader& header,
-                                                        std::span<const uint8_t> frame) {
-    const bool compress = compressible(header, min_bytes_);
-    any = any || compress;
-    bound += compress ? ws::Deflater::frame_bytes_max(header.payload_bytes) : frame.size();
-  });
+  const bool whole = for_each_frame(
+      frames.bytes(), [&](const ws::FrameHeader& header, std::span<const uint8_t> frame) {
+        const bool compress = compressible(header, min_bytes_);
+        any = any || compress;
+        bound += compress ? ws::Deflater::frame_bytes_max(header.payload_bytes) : frame.size();
+      });
   if (!whole || !any) return {};
   if (!deflater_) deflater_ = std::make_unique<ws::Deflater>(level_);
 
@@ -85,28 +85,29 @@ SharedRef FrameCompressor::compress(const SharedRef& frames) {
   std::span<uint8_t> to = out.mutable_bytes();
   size_t written = 0;
   size_t gained = 0;
-  for_each_frame(frames.bytes(), [&](const ws::FrameHeader& header,
-                                     std::span<const uint8_t> frame) {
-    size_t size = 0;
-    if (compressible(header, min_bytes_)) {
-      size = deflater_->write_frame(to.subspan(written), header.opcode,
-                                    frame.subspan(header.header_bytes));
-      if (size >= frame.size()) size = 0;  // no smaller: the plain frame serves better
-    }
-    if (size > 0) {
-      ++counters_.deflate_frames;
-      counters_.deflate_bytes_in += frame.size();
-      counters_.deflate_bytes_out += size;
-      gained += frame.size() - size;
-    } else {
-      std::memcpy(to.data() + written, frame.data(), frame.size());
-      size = frame.size();
-    }
-    written += size;
-  });
+  for_each_frame(frames.bytes(),
+                 [&](const ws::FrameHeader& header, std::span<const uint8_t> frame) {
+                   size_t size = 0;
+                   if (compressible(header, min_bytes_)) {
+                     size = deflater_->write_frame(to.subspan(written), header.opcode,
+                                                   frame.subspan(header.header_bytes));
+                     if (size >= frame.size())
+                       size = 0;  // no smaller: the plain frame serves better
+                   }
+                   if (size > 0) {
+                     ++counters_.deflate_frames;
+                     counters_.deflate_bytes_in += frame.size();
+                     counters_.deflate_bytes_out += size;
+                     gained += frame.size() - size;
+                   } else {
+                     std::memcpy(to.data() + written, frame.data(), frame.size());
+                     size = frame.size();
+                   }
+                   written += size;
+                 });
   const auto spent = std::chrono::steady_clock::now() - started;
-  counters_.deflate_ns += static_cast<uint64_t>(
-      std::chrono::duration_cast<std::chrono::nanoseconds>(spent).count());
+  counters_.deflate_ns +=
+      static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(spent).count());
   if (gained == 0) return {};
   out.shrink(written);
   return out;

@@ -49,7 +49,8 @@ std::optional<FrameHeader> read_frame_header(std::span<const uint8_t> frame) {
   header.payload_bytes = length;
   if (extra > 0) {
     header.payload_bytes = 0;
-    for (size_t i = 0; i < extra; ++i) header.payload_bytes = header.payload_bytes << 8 | frame[2 + i];
+    for (size_t i = 0; i < extra; ++i)
+      header.payload_bytes = header.payload_bytes << 8 | frame[2 + i];
   }
   header.header_bytes = 2 + extra;
   if (header.payload_bytes > frame.size() - header.header_bytes) return std::nullopt;

@@ -183,10 +183,12 @@ class HandshakeErrorTest(AttackTest):
         client.echo(self, OP_TEXT, b"no subprotocol")
         client.close_cleanly(self)
 
-    def test_extension_offer_ignored_and_rsv1_refused(self):
+    def test_unknown_extension_ignored_and_rsv1_refused(self):
+        # permessage-deflate is the only extension Herald knows (compression_test.py); any
+        # other offer is ignored, and without an agreed extension RSV bits are 1002.
         key = make_key()
         request = upgrade_request(key=key, extra=[
-            ("Sec-WebSocket-Extensions", "permessage-deflate; client_max_window_bits")])
+            ("Sec-WebSocket-Extensions", "x-webkit-deflate-frame; no_context_takeover")])
         client = self.open_raw_with(request, key)  # checks no Sec-WebSocket-Extensions
         client.send_text(b"compressed?", rsv=4)
         client.expect_close(1002)

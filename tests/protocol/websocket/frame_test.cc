@@ -102,8 +102,8 @@ TEST(FrameTest, RefusesMaskedOrTruncatedHeaders) {
   std::vector<uint8_t> masked = masked_header(Opcode::kText, 0, {1, 2, 3, 4});
   EXPECT_FALSE(read_frame_header(masked).has_value());
   // A 64-bit length far past the buffer (the subtraction must not wrap).
-  EXPECT_FALSE(read_frame_header(std::vector<uint8_t>{0x82, 0x7F, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
-                                                      0xFF, 0xFF, 0xFF})
+  EXPECT_FALSE(read_frame_header(
+                   std::vector<uint8_t>{0x82, 0x7F, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF})
                    .has_value());
 }
 
