@@ -1,4 +1,4 @@
-// The --payload json-tick messages of the pub/sub scenarios: stock ticks in JSON of about 300
+// The --payload json-tick messages of the pub/sub scenarios: stock ticks in JSON of about 320
 // bytes, distinct per message, which carry the publisher's counter and send time for the
 // subscribers' order and latency checks; and a fast reader of the broker's text envelope.
 // No I/O, no allocation.

@@ -40,7 +40,7 @@ const std::array kFlags = {
          "binary payload size (>= 16: send time and sequence number)"},
     Flag{"payload", &Options::payload, 0, 0, "fanout, topics",
          "binary: --payload-bytes of binary in binary frames; json-tick: JSON stock ticks of "
-         "about 300 bytes (330 to 350), each distinct (numbers from a PRNG seeded by the "
+         "about 320 bytes, each distinct (numbers from a PRNG seeded by the "
          "message number) and carrying its number, send time and a checksum, published and "
          "delivered in text frames"},
     Flag{"warmup-s", &Options::warmup_s, 0, 60, "echo, fanout, topics", "traffic before measuring"},

@@ -19,7 +19,7 @@ struct Options {
   uint32_t pipeline = 16;
   uint32_t payload_bytes = 64;
   // fanout, topics: "binary" (payload_bytes of binary), or "json-tick" (JSON stock ticks of
-  // about 300 bytes in text frames; payload_bytes is ignored)
+  // about 320 bytes in text frames; payload_bytes is ignored)
   std::string payload = "binary";
   double warmup_s = 1.0;
   double duration_s = 5.0;
