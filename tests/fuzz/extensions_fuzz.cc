@@ -71,8 +71,8 @@ void check_response(std::string_view value, const std::vector<ExtensionOffer>& e
   if (response.status == DeflateResponse::Status::kInvalid) return;
   check(elements.size() == 1 && !elements[0].malformed);
   check(elements[0].name == kPermessageDeflate && elements[0].params.size() <= 4);
-  for (int bits : {response.agreement.server_max_window_bits,
-                   response.agreement.client_max_window_bits}) {
+  for (int bits :
+       {response.agreement.server_max_window_bits, response.agreement.client_max_window_bits}) {
     check(bits >= 8 && bits <= 15);
   }
 }
