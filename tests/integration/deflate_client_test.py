@@ -63,6 +63,8 @@ class ServerThread:
     def __exit__(self, *exc):
         self.loop.call_soon_threadsafe(self.stop_future.set_result, None)
         self.thread.join(10)
+        if not self.thread.is_alive():
+            self.loop.close()
 
 
 def echo_handler(server):
