@@ -92,9 +92,12 @@ struct Deflater::Stream {
   bool initialized = false;
 };
 
-Deflater::Deflater(int level) : stream_(std::make_unique<Stream>()) {
+Deflater::Deflater(int level) : Deflater(level, -kRawWindowBits) {}
+
+Deflater::Deflater(int level, int window_bits) : stream_(std::make_unique<Stream>()) {
   assert(level >= 1 && level <= 9);
-  stream_->initialized = deflateInit2(&stream_->z, level, Z_DEFLATED, kRawWindowBits, kMemoryLevel,
+  assert(window_bits >= kDeflateWindowBitsMin && window_bits <= -kRawWindowBits);
+  stream_->initialized = deflateInit2(&stream_->z, level, Z_DEFLATED, -window_bits, kMemoryLevel,
                                       Z_DEFAULT_STRATEGY) == Z_OK;
 }
 
@@ -108,26 +111,36 @@ size_t Deflater::frame_bytes_max(size_t payload_bytes) {
   return kServerFrameHeaderBytesMax + compressBound(static_cast<uLong>(payload_bytes)) + 8;
 }
 
-size_t Deflater::write_frame(std::span<uint8_t> out, Opcode opcode,
-                             std::span<const uint8_t> payload) {
-  assert(out.size() >= frame_bytes_max(payload.size()));
+size_t Deflater::compressed_bytes_max(size_t payload_bytes) {
+  return frame_bytes_max(payload_bytes) - kServerFrameHeaderBytesMax;
+}
+
+size_t Deflater::compress(std::span<const uint8_t> payload, std::span<uint8_t> out) {
+  assert(out.size() >= compressed_bytes_max(payload.size()));
   if (!stream_->initialized) return 0;
   z_stream& z = stream_->z;
   deflateReset(&z);  // no context takeover: every message is a stream of its own
-  // Compress after the longest header, then slide the data down once its length is known.
-  uint8_t* data = out.data() + kServerFrameHeaderBytesMax;
   z.next_in = const_cast<Bytef*>(payload.data());
   z.avail_in = static_cast<uInt>(payload.size());
-  z.next_out = data;
-  z.avail_out = static_cast<uInt>(out.size() - kServerFrameHeaderBytesMax);
+  z.next_out = out.data();
+  z.avail_out = static_cast<uInt>(out.size());
   const int rc = deflate(&z, Z_SYNC_FLUSH);
-  const size_t produced = static_cast<size_t>(z.next_out - data);
+  const size_t produced = static_cast<size_t>(z.next_out - out.data());
   z.next_in = nullptr;
   z.avail_in = 0;
   if (rc != Z_OK || z.avail_out == 0 || produced < kTail.size()) return 0;
   // §7.2.1: the sync flush ended the data with 0x00 0x00 0xff 0xff; the frame leaves it out.
-  assert(std::memcmp(data + produced - kTail.size(), kTail.data(), kTail.size()) == 0);
-  const size_t payload_bytes = produced - kTail.size();
+  assert(std::memcmp(out.data() + produced - kTail.size(), kTail.data(), kTail.size()) == 0);
+  return produced - kTail.size();
+}
+
+size_t Deflater::write_frame(std::span<uint8_t> out, Opcode opcode,
+                             std::span<const uint8_t> payload) {
+  assert(out.size() >= frame_bytes_max(payload.size()));
+  // Compress after the longest header, then slide the data down once its length is known.
+  uint8_t* data = out.data() + kServerFrameHeaderBytesMax;
+  const size_t payload_bytes = compress(payload, out.subspan(kServerFrameHeaderBytesMax));
+  if (payload_bytes == 0) return 0;
   const size_t header_bytes = frame_header_bytes(payload_bytes);
   std::memmove(out.data() + header_bytes, data, payload_bytes);
   write_frame_header(out.data(), opcode, payload_bytes);

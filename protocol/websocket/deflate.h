@@ -22,6 +22,9 @@
 
 namespace herald::protocol::websocket {
 
+// The smallest window Deflater can compress with (zlib's raw DEFLATE needs 9 bits or more).
+inline constexpr int kDeflateWindowBitsMin = 9;
+
 // Inflates the messages of one connection (RFC 7692 §7.2.2). zlib allocates about 7 KiB of
 // state at construction and a 32 KiB window with the first output; the session creates an
 // Inflater with the first compressed message and, without context takeover, frees it when the
@@ -61,11 +64,16 @@ class Inflater {
 // Compresses whole messages for server_no_context_takeover (§7.1.1.1, §7.2.1): every message is
 // a fresh raw DEFLATE stream, so one broadcast is compressed once and its frame is shared by
 // every subscriber that negotiated the extension. Holds zlib's compressor (about 270 KiB at
-// memory level 8): keep one per worker and level.
+// memory level 8): keep one per worker and level. A client compresses the same way (compress()),
+// which it may always do (§7.1.1.2), so it keeps no window between messages either.
 class Deflater {
  public:
   // `level`: zlib's 1 (fastest) to 9 (smallest).
   explicit Deflater(int level);
+  // With an LZ77 window of 2^`window_bits` bytes, for a client the server limited with
+  // client_max_window_bits (§7.1.2.2). 9 to 15: zlib cannot write raw DEFLATE with a 256-byte
+  // window, so a client told 8 sends its messages uncompressed (kDeflateWindowBitsMin).
+  Deflater(int level, int window_bits);
   ~Deflater();
   Deflater(const Deflater&) = delete;
   Deflater& operator=(const Deflater&) = delete;
@@ -79,6 +87,15 @@ class Deflater {
   // zlib failed (it cannot allocate): send the message uncompressed then.
   [[nodiscard]] size_t write_frame(std::span<uint8_t> out, Opcode opcode,
                                    std::span<const uint8_t> payload);
+
+  // The size of buffer that compress() needs for a payload of `payload_bytes`.
+  [[nodiscard]] static size_t compressed_bytes_max(size_t payload_bytes);
+
+  // Compresses `payload` as one message (a fresh stream) into `out`, which holds at least
+  // compressed_bytes_max(payload.size()) bytes, without the trailing 0x00 0x00 0xff 0xff
+  // (§7.2.1): the payload of a data frame with RSV1, which a client then masks. Returns its
+  // size, or 0 when zlib failed: send the message uncompressed then.
+  [[nodiscard]] size_t compress(std::span<const uint8_t> payload, std::span<uint8_t> out);
 
  private:
   struct Stream;

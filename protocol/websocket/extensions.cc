@@ -1,8 +1,10 @@
-// The Sec-WebSocket-Extensions grammar (RFC 6455 §9.1) and the server's permessage-deflate
-// decision (RFC 7692 §7.1). Reads header values only: no zlib, no frames, no I/O.
+// The Sec-WebSocket-Extensions grammar (RFC 6455 §9.1), the server's permessage-deflate
+// decision and the client's check of the answer (RFC 7692 §7.1). Reads header values only: no
+// zlib, no frames, no I/O.
 #include "protocol/websocket/extensions.h"
 
 #include <algorithm>
+#include <array>
 #include <cstddef>
 #include <optional>
 #include <string>
@@ -156,6 +158,37 @@ bool read_deflate_param(const ExtensionOffer::Param& param, DeflateParams& param
   return !param.has_value;  // the two no_context_takeover flags take no value
 }
 
+// Reads one parameter of a server's answer into `agreement`; false fails the connection (§7.1).
+// `seen` flags each known name once, in the order server_no_context_takeover,
+// client_no_context_takeover, server_max_window_bits, client_max_window_bits.
+bool read_response_param(const ExtensionOffer::Param& param, ClientDeflateAgreement& agreement,
+                         std::array<bool, 4>& seen) {
+  constexpr std::array<std::string_view, 4> kNames = {
+      "server_no_context_takeover", "client_no_context_takeover", "server_max_window_bits",
+      "client_max_window_bits"};
+  const auto* found = std::find(kNames.begin(), kNames.end(), param.name);
+  if (found == kNames.end()) return false;
+  const auto index = static_cast<size_t>(found - kNames.begin());
+  if (seen[index]) return false;
+  seen[index] = true;
+  switch (index) {
+    case 0:
+      agreement.server_context_takeover = false;
+      return !param.has_value;
+    case 1:
+      agreement.client_no_context_takeover = true;
+      return !param.has_value;
+    default: {
+      // §7.1.2.1 and §7.1.2.2: in an answer both window sizes carry a value. The server may
+      // name server_max_window_bits unasked; client_max_window_bits we offered.
+      const std::optional<int> bits = param.has_value ? window_bits(param.value) : std::nullopt;
+      if (!bits) return false;
+      (index == 2 ? agreement.server_max_window_bits : agreement.client_max_window_bits) = *bits;
+      return true;
+    }
+  }
+}
+
 }  // namespace
 
 void parse_extension_offers(std::string_view value, std::vector<ExtensionOffer>& offers) {
@@ -207,6 +240,25 @@ std::optional<DeflateAgreement> negotiate_deflate(const HttpRequest& request,
     if (auto agreement = accept_deflate_offer(offer, policy)) return agreement;
   }
   return std::nullopt;
+}
+
+DeflateResponse judge_deflate_response(std::string_view value) {
+  std::vector<ExtensionOffer> elements;
+  parse_extension_offers(value, elements);
+  DeflateResponse response;
+  if (elements.empty()) return response;
+  response.status = DeflateResponse::Status::kInvalid;
+  // RFC 6455 §9.1: the server answers with extensions the client offered, each once; we offer
+  // permessage-deflate alone.
+  if (elements.size() != 1 || elements[0].malformed || elements[0].name != kPermessageDeflate) {
+    return response;
+  }
+  std::array<bool, 4> seen{};
+  for (const ExtensionOffer::Param& param : elements[0].params) {
+    if (!read_response_param(param, response.agreement, seen)) return response;
+  }
+  response.status = DeflateResponse::Status::kAccepted;
+  return response;
 }
 
 }  // namespace herald::protocol::websocket

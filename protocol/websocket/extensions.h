@@ -19,6 +19,9 @@
 //   which are mostly small commands.
 // A malformed, duplicated, unknown or out-of-range parameter declines that offer only (§7.1):
 // the handshake itself goes on, with the next acceptable offer or without compression.
+//
+// Client side (the C++ client and herald-bench): one offer, as Chrome sends it, and the checks
+// §7.1 asks of a client reading the server's answer, which fail the connection when broken.
 #pragma once
 
 #include <cstdint>
@@ -76,5 +79,41 @@ struct DeflateAgreement {
 // off or no offer is acceptable: the handshake goes on without the extension.
 [[nodiscard]] std::optional<DeflateAgreement> negotiate_deflate(const HttpRequest& request,
                                                                 const DeflatePolicy& policy);
+
+// Client side.
+
+// The client's offer, as Chrome sends it: client_max_window_bits without a value tells the server
+// it may limit our window (§7.1.2.2); no other parameter is asked for.
+inline constexpr std::string_view kClientDeflateOffer =
+    "permessage-deflate; client_max_window_bits";
+
+// What a server's accepted answer to kClientDeflateOffer binds the client to.
+struct ClientDeflateAgreement {
+  // The server keeps its window from one message to the next unless it answered
+  // server_no_context_takeover (§7.1.1.1): the client's inflater must then keep it too.
+  bool server_context_takeover = true;
+  // The server asked the client to compress every message on its own (§7.1.1.2). A client
+  // may do so anyway, and Deflater::compress() always does.
+  bool client_no_context_takeover = false;
+  int server_max_window_bits = 15;  // informative: a 15-bit inflater reads any smaller window
+  // The largest LZ77 window the client may compress with (§7.1.2.2), 8 to 15.
+  int client_max_window_bits = 15;
+};
+
+struct DeflateResponse {
+  enum class Status : uint8_t {
+    kNone,      // the answer names no extension: the connection runs without compression
+    kAccepted,  // `agreement` holds
+    kInvalid,   // the client must fail the connection (RFC 6455 §4.1, RFC 7692 §7.1)
+  };
+  Status status = Status::kNone;
+  ClientDeflateAgreement agreement;
+};
+
+// Judges the server's Sec-WebSocket-Extensions (every field's value joined by ", ", empty when
+// absent) against kClientDeflateOffer. kInvalid for anything §7.1 says to fail on: an extension
+// that was not offered, permessage-deflate twice, a malformed element, an unknown or duplicated
+// parameter, a value on a no_context_takeover flag, a window size missing or outside 8 to 15.
+[[nodiscard]] DeflateResponse judge_deflate_response(std::string_view value);
 
 }  // namespace herald::protocol::websocket

@@ -158,14 +158,17 @@ std::string build_upgrade_response(std::string_view sec_websocket_key, std::stri
 }
 
 std::string build_upgrade_request(std::string_view host, std::string_view path,
-                                  std::string_view sec_websocket_key,
-                                  std::string_view subprotocols) {
+                                  std::string_view sec_websocket_key, std::string_view subprotocols,
+                                  std::string_view extensions) {
   std::string out = "GET ";
   out.append(path).append(" HTTP/1.1\r\nHost: ").append(host).append("\r\n");
   out.append("Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ");
   out.append(sec_websocket_key).append("\r\nSec-WebSocket-Version: 13\r\n");
   if (!subprotocols.empty()) {
     out.append("Sec-WebSocket-Protocol: ").append(subprotocols).append("\r\n");
+  }
+  if (!extensions.empty()) {
+    out.append("Sec-WebSocket-Extensions: ").append(extensions).append("\r\n");
   }
   out.append("\r\n");
   return out;

@@ -115,11 +115,12 @@ struct UpgradeDecision {
 
 // Client side (C++ client, load generator, tests).
 
-// A GET upgrade request for `path` at `host` with the given 16-byte key (base64) and
-// optional comma-separated subprotocols.
+// A GET upgrade request for `path` at `host` with the given 16-byte key (base64),
+// optional comma-separated subprotocols and an optional Sec-WebSocket-Extensions offer.
 [[nodiscard]] std::string build_upgrade_request(std::string_view host, std::string_view path,
                                                 std::string_view sec_websocket_key,
-                                                std::string_view subprotocols = {});
+                                                std::string_view subprotocols = {},
+                                                std::string_view extensions = {});
 
 // A fresh random Sec-WebSocket-Key (16 random bytes from OpenSSL, base64).
 [[nodiscard]] std::string make_sec_websocket_key();
@@ -129,7 +130,10 @@ class ResponseParser {
  public:
   enum class Status : uint8_t { kNeedMore, kAccepted, kRejected };
 
-  explicit ResponseParser(std::string sec_websocket_key) : key_(std::move(sec_websocket_key)) {}
+  // With `extensions_offered` false, an answer naming any extension is rejected (§4.1); with
+  // it true, the answer's Sec-WebSocket-Extensions is kept for the caller to judge.
+  explicit ResponseParser(std::string sec_websocket_key, bool extensions_offered = false)
+      : key_(std::move(sec_websocket_key)), extensions_offered_(extensions_offered) {}
 
   // Consumes bytes up to the end of the response head; returns how many it took.
   size_t feed(std::span<const uint8_t> bytes);
@@ -137,9 +141,14 @@ class ResponseParser {
   [[nodiscard]] int http_status() const { return http_status_; }
   // The server's Sec-WebSocket-Protocol, or empty. The caller checks it is one it offered (§4.1).
   [[nodiscard]] std::string_view subprotocol() const { return subprotocol_; }
+  // Once kAccepted: the server's Sec-WebSocket-Extensions fields joined by ", " (RFC 9110
+  // §5.3), or empty. The caller checks them against its offer (judge_deflate_response()).
+  [[nodiscard]] std::string_view extensions() const { return extensions_; }
 
  private:
   std::string key_;
+  bool extensions_offered_ = false;
+  std::string extensions_;
   std::string head_;
   Status status_ = Status::kNeedMore;
   int http_status_ = 0;

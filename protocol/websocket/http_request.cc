@@ -135,10 +135,12 @@ struct ResponseVerdict {
   ResponseParser::Status status = ResponseParser::Status::kRejected;
   int http_status = 0;
   std::string subprotocol;
+  std::string extensions;
 };
 
 // The client's checks of the server's answer, RFC 6455 §4.1 (the steps after the request).
-ResponseVerdict judge_response(std::string_view head, std::string_view key) {
+ResponseVerdict judge_response(std::string_view head, std::string_view key,
+                               bool extensions_offered) {
   ResponseVerdict verdict;
   std::string_view lines = head.substr(0, head.size() - kHeadEnd.size());
   // status-line = HTTP-version SP status-code SP [ reason-phrase ], RFC 9112 §4.
@@ -169,8 +171,13 @@ ResponseVerdict judge_response(std::string_view head, std::string_view key) {
       if (field.value != expected_accept) return verdict;
       ++accepts;
     }
-    // We offer no extensions, so the server may not name any (§4.1, fifth check).
-    if (field.name == "sec-websocket-extensions") return verdict;
+    // Without an offer the server may not name any extension (§4.1, fifth check); with one,
+    // the caller judges the answer against what it offered.
+    if (field.name == "sec-websocket-extensions") {
+      if (!extensions_offered) return verdict;
+      if (!verdict.extensions.empty()) verdict.extensions += ", ";
+      verdict.extensions += field.value;
+    }
     if (field.name == "sec-websocket-protocol") {
       if (!is_token(field.value)) return verdict;
       verdict.subprotocol = field.value;
@@ -350,10 +357,11 @@ size_t ResponseParser::feed(std::span<const uint8_t> bytes) {
   if (scan.bare_lf || scan.over_limit) {
     status_ = Status::kRejected;
   } else if (scan.complete) {
-    ResponseVerdict verdict = judge_response(head_, key_);
+    ResponseVerdict verdict = judge_response(head_, key_, extensions_offered_);
     status_ = verdict.status;
     http_status_ = verdict.http_status;
     subprotocol_ = std::move(verdict.subprotocol);
+    extensions_ = std::move(verdict.extensions);
   }
   return scan.taken;
 }

@@ -1,6 +1,8 @@
 // Fuzzes the Sec-WebSocket-Extensions parser and the permessage-deflate decision (RFC 6455 §9.1,
 // RFC 7692 §7.1): offers must be well formed unless marked, and an accepted offer's answer must
-// itself parse as one acceptable offer. Traps otherwise.
+// itself parse as one acceptable offer that the client's check accepts. The same bytes read as a
+// server's answer: accepted only as one well-formed permessage-deflate element with windows of 8
+// to 15 bits. Traps otherwise.
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -52,6 +54,27 @@ void check_agreement(const std::optional<DeflateAgreement>& agreement,
   check(answer.size() == 1 && !answer[0].malformed);
   const std::optional<DeflateAgreement> again = accept_deflate_offer(answer[0], policy);
   check(again.has_value() && again->response == agreement->response);
+  // The client accepts every answer Herald gives, as one without context takeover.
+  const DeflateResponse judged = judge_deflate_response(agreement->response);
+  check(judged.status == DeflateResponse::Status::kAccepted);
+  check(!judged.agreement.server_context_takeover);
+}
+
+// `value` as the server's answer to kClientDeflateOffer.
+void check_response(std::string_view value, const std::vector<ExtensionOffer>& elements) {
+  const DeflateResponse response = judge_deflate_response(value);
+  if (response.status == DeflateResponse::Status::kNone) {
+    check(elements.empty());
+    return;
+  }
+  check(!elements.empty());
+  if (response.status == DeflateResponse::Status::kInvalid) return;
+  check(elements.size() == 1 && !elements[0].malformed);
+  check(elements[0].name == kPermessageDeflate && elements[0].params.size() <= 4);
+  for (int bits :
+       {response.agreement.server_max_window_bits, response.agreement.client_max_window_bits}) {
+    check(bits >= 8 && bits <= 15);
+  }
 }
 
 int test_one_input(const uint8_t* data, size_t size) {
@@ -59,6 +82,7 @@ int test_one_input(const uint8_t* data, size_t size) {
   std::vector<ExtensionOffer> offers;
   parse_extension_offers(value, offers);
   check_offers(offers, size);
+  check_response(value, offers);
 
   // The field may repeat (RFC 6455 §11.3.2): split the bytes over two at their first comma.
   HttpRequest request;

@@ -4,6 +4,7 @@ COUNT LAST_SEQ, and errors exit 1 (server refusal) or 2 (usage) with a reason on
 
 import base64
 import os
+import re
 import subprocess
 import time
 import unittest
@@ -15,7 +16,7 @@ CLI = harness.BENCH and os.path.join(os.path.dirname(harness.BENCH), "herald-cli
 RUN_TIMEOUT_S = 20
 
 
-class CliTest(BrokerTestCase):
+class CliCase(BrokerTestCase):
     FLAGS = ("--workers", "2")
 
     def setUp(self):
@@ -43,6 +44,8 @@ class CliTest(BrokerTestCase):
         self.assertEqual(sub.returncode, 0, err)
         return out.decode().splitlines()
 
+
+class CliTest(CliCase):
     def test_pub_and_sub(self):
         topic = harness.unique_topic("cli")
         sub = self.start_sub(topic.rsplit(".", 1)[0] + ".*", "--count", "3")
@@ -81,6 +84,55 @@ class CliTest(BrokerTestCase):
                                  capture_output=True, timeout=RUN_TIMEOUT_S)
         self.assertEqual(refused.returncode, 1)
         self.assertTrue(refused.stderr)
+
+
+@unittest.skipUnless(os.environ.get("HERALD_DEFLATE_BROKER") == "1",
+                     "set HERALD_DEFLATE_BROKER=1 once the broker negotiates permessage-deflate")
+class CompressionTest(CliCase):
+    """herald-cli --compression against the real broker: it accepts the offer, its compressed
+    messages are inflated whole, and they cost fewer bytes on the wire than their size."""
+
+    @staticmethod
+    def report(stderr):
+        match = re.search(rb"permessage-deflate (on|declined by the server): received (\d+) "
+                          rb"frame bytes for (\d+) message bytes; sent (\d+) data frame bytes, "
+                          rb"(\d+) messages compressed", stderr)
+        if not match:
+            raise AssertionError("no compression report in %r" % stderr)
+        return match.group(1) == b"on", int(match.group(2)), int(match.group(3)), \
+            int(match.group(5))
+
+    def test_pub_and_sub_compressed(self):
+        topic = harness.unique_topic("clideflate")
+        sub = self.start_sub(topic, "--count", "50", "--compression")
+        lines = "".join('{"n":%d,"sym":"AAPL","note":"%s"}\n' % (n, "repetitive text " * 40)
+                        for n in range(50)).encode()
+        result = self.cli("--compression", "pub", topic, stdin=lines)
+        self.assertEqual((result.returncode, result.stdout), (0, b"50 50\n"), result.stderr)
+        on, _, _, compressed = self.report(result.stderr)
+        self.assertTrue(on, result.stderr)
+        self.assertEqual(compressed, 50)
+        out, err = sub.communicate(timeout=RUN_TIMEOUT_S)
+        self.assertEqual(sub.returncode, 0, err)
+        self.assertEqual(out.decode().splitlines(), [
+            '%s %d {"n":%d,"sym":"AAPL","note":"%s"}' % (topic, n + 1, n, "repetitive text " * 40)
+            for n in range(50)])
+        on, frame_bytes, message_bytes, _ = self.report(err)
+        self.assertTrue(on, err)
+        self.assertLess(frame_bytes * 2, message_bytes, err)
+
+    def test_small_and_binary_messages(self):
+        topic = harness.unique_topic("clideflatesmall")
+        sub = self.start_sub(topic, "--count", "3", "--compression")
+        for args in (("1",), ("--binary", "\x01raw"), ("[" + "1," * 5000 + "1]",)):
+            result = self.cli("--compression", "pub", topic, *args)
+            self.assertEqual(result.returncode, 0, result.stderr)
+        out, err = sub.communicate(timeout=RUN_TIMEOUT_S)
+        self.assertEqual(sub.returncode, 0, err)
+        self.assertEqual(out.decode().splitlines(), [
+            "%s 1 1" % topic,
+            "%s 2 base64:%s" % (topic, base64.b64encode(b"\x01raw").decode()),
+            "%s 3 [%s1]" % (topic, "1," * 5000)])
 
 
 if __name__ == "__main__":

@@ -159,6 +159,38 @@ class TlsLoadTest(TlsBrokerCase):
         self.assertEqual(self.metric("herald_tls_handshake_failures_total"), failures + 1)
 
 
+    @unittest.skipUnless(harness.BENCH and os.environ.get("HERALD_DEFLATE_BROKER") == "1",
+                         "needs --bench and HERALD_DEFLATE_BROKER=1 (a broker that negotiates "
+                         "permessage-deflate)")
+    def test_cli_and_bench_compressed_over_tls(self):
+        cli = os.path.join(os.path.dirname(harness.BENCH), "herald-cli")
+        topic = harness.unique_topic("clitlsdeflate")
+        common = [cli, "--port", str(self.tls_port), "--ca", self.pki.path("ca.pem"),
+                  "--server-name", "localhost", "--compression"]
+        subscriptions = sample(scrape(self.port), "herald_subscriptions")
+        sub = subprocess.Popen(common + ["sub", topic, "--count", "1"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.addCleanup(sub.kill)
+        for _ in range(250):  # 5 s
+            if sample(scrape(self.port), "herald_subscriptions") >= subscriptions + 1:
+                break
+            time.sleep(0.02)
+        data = '{"note":"%s"}' % ("compressible " * 500)
+        pub = subprocess.run(common + ["pub", topic, data], capture_output=True, timeout=20)
+        self.assertEqual((pub.returncode, pub.stdout), (0, b"1\n"), pub.stderr)
+        self.assertIn(b"permessage-deflate on", pub.stderr)
+        out, err = sub.communicate(timeout=20)
+        self.assertEqual(sub.returncode, 0, err)
+        self.assertEqual(out.decode().splitlines(), ["%s 1 %s" % (topic, data)])
+        self.assertIn(b"permessage-deflate on", err)
+        fanout = self.run_bench("fanout", "--subscribers", "20", "--warmup-s", "0.2",
+                                "--duration-s", "0.5", "--server-name", "localhost",
+                                "--payload", "json-tick", "--compression")
+        self.assertGreater(fanout["deliveries"], 0)
+        for key in ("lost", "reordered", "corrupt", "gaps", "connect_failures"):
+            self.assertEqual(fanout[key], 0, key)
+        self.assertEqual(fanout["traffic"]["deflate_connections"], 21)
+
 
 class TlsSlowConsumerTest(unittest.TestCase):
     """A subscriber over TLS that stops reading: with the drop policy it loses messages (and

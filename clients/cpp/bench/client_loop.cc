@@ -14,6 +14,8 @@
 #include <cstring>
 #include <utility>
 
+#include "protocol/websocket/extensions.h"
+
 namespace herald::bench {
 
 namespace ws = protocol::websocket;
@@ -48,6 +50,16 @@ void DialStats::add(const DialStats& other) {
   if (other.last_http_status != 0) last_http_status = other.last_http_status;
   elapsed_ns = std::max(elapsed_ns, other.elapsed_ns);
   for (int i = 0; i < kErrnoMax; ++i) errno_counts[i] += other.errno_counts[i];
+}
+
+void TrafficStats::add(const TrafficStats& other) {
+  deflate_connections += other.deflate_connections;
+  deflate_refused += other.deflate_refused;
+  socket_bytes_received += other.socket_bytes_received;
+  frame_bytes_received += other.frame_bytes_received;
+  messages_received += other.messages_received;
+  message_bytes_received += other.message_bytes_received;
+  messages_sent_compressed += other.messages_sent_compressed;
 }
 
 void CloseStats::add(const CloseStats& other) {
@@ -247,9 +259,11 @@ void ClientLoop::on_event(BenchConnection& connection, uint32_t events) {
 void ClientLoop::on_connected(BenchConnection& connection) {
   connection.state = BenchConnection::State::kHandshake;
   const std::string key = ws::make_sec_websocket_key();
+  const bool offer = config_.compression.enabled;
   const std::string request =
-      ws::build_upgrade_request(config_.host_header, config_.path, key, config_.subprotocols);
-  connection.response = std::make_unique<ws::ResponseParser>(key);
+      ws::build_upgrade_request(config_.host_header, config_.path, key, config_.subprotocols,
+                                offer ? ws::kClientDeflateOffer : std::string_view());
+  connection.response = std::make_unique<ws::ResponseParser>(key, offer);
   const size_t output_bytes = connection.index == 0
                                   ? std::max(config_.output_bytes, config_.output_bytes_first)
                                   : config_.output_bytes;
@@ -292,6 +306,7 @@ void ClientLoop::on_readable(BenchConnection& connection, uint32_t events) {
   while (connection.fd >= 0) {
     const ssize_t got = ::recv(connection.fd, read_buffer_.get(), kReadBufferBytes, 0);
     if (got > 0) {
+      traffic_.socket_bytes_received += static_cast<uint64_t>(got);
       handler_.on_read();
       consume(connection, {read_buffer_.get(), static_cast<size_t>(got)});
       // Edge-triggered: a short read drained the socket, and data arriving later is a new
@@ -354,9 +369,13 @@ void ClientLoop::consume_handshake(BenchConnection& connection, std::span<uint8_
     case ws::ResponseParser::Status::kAccepted:
       break;
   }
-  connection.response.reset();
   connection.parser =
       std::make_unique<ws::MessageParser>(ws::Role::kClient, config_.message_bytes_max);
+  if (!accept_extensions(connection)) {
+    ++traffic_.deflate_refused;
+    return fail_dial(connection, &DialStats::rejected, 0);
+  }
+  connection.response.reset();
   connection.state = BenchConnection::State::kOpen;
   --dialing_;
   ++dial_stats_.opened;
@@ -366,8 +385,26 @@ void ClientLoop::consume_handshake(BenchConnection& connection, std::span<uint8_
   if (taken < bytes.size()) consume_frames(connection, bytes.subspan(taken));
 }
 
+bool ClientLoop::accept_extensions(BenchConnection& connection) {
+  const ws::DeflateResponse answer = ws::judge_deflate_response(connection.response->extensions());
+  if (answer.status == ws::DeflateResponse::Status::kInvalid) return false;  // RFC 7692 §7.1
+  if (answer.status == ws::DeflateResponse::Status::kNone) return true;
+  ++traffic_.deflate_connections;
+  connection.parser->enable_deflate(answer.agreement.server_context_takeover);
+  // zlib cannot compress raw DEFLATE into a 256-byte window: told 8 bits, we send plain.
+  const int bits = answer.agreement.client_max_window_bits;
+  if (bits < ws::kDeflateWindowBitsMin) return true;
+  connection.deflate_window_bits = static_cast<uint8_t>(bits);
+  if (deflaters_[bits] == nullptr) {
+    deflaters_[bits] =
+        std::make_unique<ws::Deflater>(std::clamp(config_.compression.level, 1, 9), bits);
+  }
+  return true;
+}
+
 void ClientLoop::consume_frames(BenchConnection& connection, std::span<uint8_t> bytes) {
   using Kind = ws::ParserEvent::Kind;
+  traffic_.frame_bytes_received += bytes.size();
   connection.parser->receive(bytes);
   while (connection.fd >= 0) {
     const ws::ParserEvent event = connection.parser->next();
@@ -376,6 +413,8 @@ void ClientLoop::consume_frames(BenchConnection& connection, std::span<uint8_t> 
         return;
       case Kind::kText:
       case Kind::kBinary:
+        ++traffic_.messages_received;
+        traffic_.message_bytes_received += event.payload.size();
         handler_.on_message(connection,
                             event.kind == Kind::kText ? ws::Opcode::kText : ws::Opcode::kBinary,
                             event.payload);
@@ -421,6 +460,16 @@ uint8_t* ClientLoop::output_tail(BenchConnection& connection, size_t frame_bytes
 
 std::span<uint8_t> ClientLoop::begin_frame(BenchConnection& connection, ws::Opcode opcode,
                                            size_t payload_bytes) {
+  deflate_connection_ = nullptr;
+  if (connection.deflate_window_bits != 0 && payload_bytes >= config_.compression.min_bytes &&
+      output_tail(connection, client::client_frame_bytes_max(
+                                  ws::Deflater::compressed_bytes_max(payload_bytes))) != nullptr) {
+    // Filled here, compressed into the output by end_frame().
+    deflate_connection_ = &connection;
+    deflate_opcode_ = opcode;
+    deflate_input_.resize(payload_bytes);
+    return deflate_input_;
+  }
   uint8_t* header = output_tail(connection, client::client_frame_bytes_max(payload_bytes));
   if (header == nullptr) return {};
   frame_mask_key_ = mask_keys_.next();
@@ -431,7 +480,36 @@ std::span<uint8_t> ClientLoop::begin_frame(BenchConnection& connection, ws::Opco
   return frame_payload_;
 }
 
-void ClientLoop::end_frame() { client::mask_payload(frame_payload_, frame_mask_key_); }
+void ClientLoop::end_frame() {
+  if (deflate_connection_ != nullptr) return end_compressed_frame();
+  client::mask_payload(frame_payload_, frame_mask_key_);
+}
+
+void ClientLoop::end_compressed_frame() {
+  BenchConnection& connection = *deflate_connection_;
+  deflate_connection_ = nullptr;
+  const size_t bound = ws::Deflater::compressed_bytes_max(deflate_input_.size());
+  // begin_frame() made room for the largest frame; compress behind the longest header, then
+  // slide the data down to the header its size needs.
+  uint8_t* frame = output_tail(connection, client::client_frame_bytes_max(bound));
+  uint8_t* data = frame + ws::kClientFrameHeaderBytesMax;
+  size_t size = deflaters_[connection.deflate_window_bits]->compress(deflate_input_, {data, bound});
+  const bool compressed = size != 0 && size < deflate_input_.size();
+  if (!compressed) {  // sent plain (RSV1 clear), as the extension allows per message (§6)
+    size = deflate_input_.size();
+    std::memcpy(data, deflate_input_.data(), size);
+  }
+  const uint32_t mask_key = mask_keys_.next();
+  const size_t header_bytes =
+      client::write_client_frame_header(frame, deflate_opcode_, size, mask_key);
+  std::memmove(frame + header_bytes, data, size);
+  if (compressed) {
+    frame[0] |= client::kRsv1Bit;  // RFC 7692 §6: the message is compressed
+    ++traffic_.messages_sent_compressed;
+  }
+  client::mask_payload({frame + header_bytes, size}, mask_key);
+  connection.output_end += header_bytes + size;
+}
 
 void ClientLoop::queue_control(BenchConnection& connection, ws::Opcode opcode,
                                std::span<const uint8_t> payload) {
@@ -483,6 +561,7 @@ void ClientLoop::release(BenchConnection& connection) {
   connection.state = BenchConnection::State::kClosed;
   connection.response.reset();
   connection.parser.reset();
+  connection.deflate_window_bits = 0;
   connection.tls.reset();
   connection.output.reset();
   connection.output_capacity = connection.output_begin = connection.output_end = 0;

@@ -15,8 +15,10 @@
 #include <vector>
 
 #include "clients/cpp/lib/client_frame.h"
+#include "clients/cpp/lib/connection.h"
 #include "clients/cpp/lib/tls_client.h"
 #include "protocol/websocket/close_code.h"
+#include "protocol/websocket/deflate.h"
 #include "protocol/websocket/frame.h"
 #include "protocol/websocket/handshake.h"
 #include "protocol/websocket/message_parser.h"
@@ -47,6 +49,21 @@ struct LoopConfig {
   // wss://: every connection runs TLS (verified or not, as the context says) first.
   std::shared_ptr<client::TlsClientContext> tls;
   std::string tls_server_name;
+  // permessage-deflate offered on every connection (RFC 7692; see client::Connection).
+  client::CompressionOptions compression;
+};
+
+// Bytes received by all connections, for the wire-against-payload figures of --compression.
+struct TrafficStats {
+  uint64_t deflate_connections = 0;     // opened with permessage-deflate accepted
+  uint64_t deflate_refused = 0;         // the server's answer broke RFC 7692 §7.1: failed
+  uint64_t socket_bytes_received = 0;   // read from the sockets, TLS records included
+  uint64_t frame_bytes_received = 0;    // WebSocket bytes after the handshake (after TLS)
+  uint64_t messages_received = 0;       // data messages delivered to the scenario
+  uint64_t message_bytes_received = 0;  // their payload bytes (inflated)
+  uint64_t messages_sent_compressed = 0;
+
+  void add(const TrafficStats& other);
 };
 
 // Outcome of dial(); trivially copyable, so idle-scenario children can write it to a pipe.
@@ -97,6 +114,9 @@ struct BenchConnection {
   int64_t dial_started_ns = 0;
   std::unique_ptr<protocol::websocket::ResponseParser> response;  // during the handshake
   std::unique_ptr<protocol::websocket::MessageParser> parser;     // once open
+  // The server accepted permessage-deflate and let us compress with a window of 2^this bytes
+  // (9 to 15; 0: we send plain): messages from compression.min_bytes on go out compressed.
+  uint8_t deflate_window_bits = 0;
   // Bytes queued for the socket: [output_begin, output_end) of a fixed buffer.
   std::unique_ptr<uint8_t[]> output;  // plaintext; with TLS encrypted once the socket drains
   std::unique_ptr<client::TlsClientSession> tls;
@@ -149,7 +169,9 @@ class ClientLoop {
 
   // Reserves a masked frame with a `payload_bytes` payload at the end of the connection's
   // output; the caller fills the returned span, then calls end_frame() before anything else.
-  // Returns an empty span (and queues nothing) when the output buffer is full.
+  // Returns an empty span (and queues nothing) when the output buffer is full. With
+  // permessage-deflate, a message from compression.min_bytes on is filled into a scratch
+  // buffer and compressed by end_frame() (sent plain when it does not shrink).
   std::span<uint8_t> begin_frame(BenchConnection& connection, protocol::websocket::Opcode opcode,
                                  size_t payload_bytes);
   void end_frame();
@@ -163,6 +185,7 @@ class ClientLoop {
   [[nodiscard]] std::span<BenchConnection> connections() { return connections_; }
   [[nodiscard]] uint64_t open_count() const { return open_count_; }
   [[nodiscard]] const CloseStats& close_stats() const { return close_stats_; }
+  [[nodiscard]] const TrafficStats& traffic() const { return traffic_; }
 
  private:
   ClientLoop(LoopConfig config, ConnectionHandler& handler, int epoll_fd);
@@ -180,6 +203,8 @@ class ClientLoop {
   void fail_io(BenchConnection& connection, int os_error);
   void consume_handshake(BenchConnection& connection, std::span<uint8_t> bytes);
   void consume_frames(BenchConnection& connection, std::span<uint8_t> bytes);
+  bool accept_extensions(BenchConnection& connection);
+  void end_compressed_frame();
   uint8_t* output_tail(BenchConnection& connection, size_t frame_bytes);
   void queue_control(BenchConnection& connection, protocol::websocket::Opcode opcode,
                      std::span<const uint8_t> payload);
@@ -200,6 +225,14 @@ class ClientLoop {
   client::MaskKeyGenerator mask_keys_;
   std::span<uint8_t> frame_payload_;  // between begin_frame() and end_frame()
   uint32_t frame_mask_key_ = 0;
+  // A frame to compress at end_frame(): where it goes and its opcode; the payload is in
+  // deflate_input_. One compressor per window size serves every connection, made when first
+  // needed: each message is compressed on its own (no context takeover).
+  BenchConnection* deflate_connection_ = nullptr;
+  protocol::websocket::Opcode deflate_opcode_ = protocol::websocket::Opcode::kBinary;
+  std::array<std::unique_ptr<protocol::websocket::Deflater>, 16> deflaters_;
+  std::vector<uint8_t> deflate_input_;
+  TrafficStats traffic_;
   uint64_t dialing_ = 0;
   uint64_t open_count_ = 0;
   uint64_t closing_count_ = 0;

@@ -277,6 +277,7 @@ int run_echo(const Options& options, JsonWriter& out) {
       static_cast<double>(std::max<int64_t>(0, window_end - measure_start)) / 1e9;
   write_results(options, scenario, measured_s, out);
   write_close_results(loop->close_stats(), out);
+  write_traffic_results(loop->traffic(), out);
   out.field("client_cpu_util", measured_s > 0 ? client_cpu_s / measured_s : 0.0);
   if (server_cpu_before >= 0 && server_cpu_after >= 0) {
     out.field("server_cpu_s", server_cpu_after - server_cpu_before);

@@ -41,6 +41,8 @@ std::optional<LoopConfig> make_loop_config(const Options& options, std::string& 
   config.connect_rate = options.connect_rate;
   config.handshakes_in_flight = options.handshakes_in_flight;
   config.handshake_timeout_ns = int64_t{options.connect_timeout_ms} * 1'000'000;
+  config.compression.enabled = options.compression;
+  config.compression.min_bytes = options.compression_min_bytes;
   if (options.tls) {
     config.tls = client::TlsClientContext::create(options.ca, options.insecure, error);
     if (!config.tls) return std::nullopt;
@@ -88,6 +90,7 @@ void write_common_params(const Options& options, JsonWriter& out) {
   out.field("handshakes_in_flight", options.handshakes_in_flight);
   out.field("connect_timeout_ms", options.connect_timeout_ms);
   out.field("tls", options.tls);
+  out.field("compression", options.compression);
   if (options.server_pid != 0) out.field("server_pid", static_cast<int64_t>(options.server_pid));
 }
 
@@ -120,6 +123,28 @@ void write_close_results(const CloseStats& stats, JsonWriter& out) {
   out.field("eof", stats.eof);
   out.field("io_errors", stats.io_errors);
   out.field("protocol_errors", stats.protocol_errors);
+  out.end_object();
+}
+
+void write_traffic_results(const TrafficStats& stats, JsonWriter& out) {
+  out.begin_object("traffic");
+  out.field("deflate_connections", stats.deflate_connections);
+  out.field("deflate_refused", stats.deflate_refused);
+  out.field("socket_bytes_received", stats.socket_bytes_received);
+  out.field("frame_bytes_received", stats.frame_bytes_received);
+  out.field("messages_received", stats.messages_received);
+  out.field("message_bytes_received", stats.message_bytes_received);
+  out.field("messages_sent_compressed", stats.messages_sent_compressed);
+  if (stats.messages_received > 0 && stats.message_bytes_received > 0) {
+    const auto messages = static_cast<double>(stats.messages_received);
+    out.field("socket_bytes_per_message",
+              static_cast<double>(stats.socket_bytes_received) / messages);
+    out.field("message_bytes_per_message",
+              static_cast<double>(stats.message_bytes_received) / messages);
+    // Below 1 when compression saved more than the framing costs.
+    out.field("wire_to_message_ratio", static_cast<double>(stats.socket_bytes_received) /
+                                           static_cast<double>(stats.message_bytes_received));
+  }
   out.end_object();
 }
 

@@ -38,5 +38,8 @@ void write_common_params(const Options& options, JsonWriter& out);
 void write_dial_results(const DialStats& stats, JsonWriter& out);
 // How open connections ended, as a "close" object.
 void write_close_results(const CloseStats& stats, JsonWriter& out);
+// Bytes on the wire against message bytes received, as a "traffic" object (with
+// --compression: how much permessage-deflate saved).
+void write_traffic_results(const TrafficStats& stats, JsonWriter& out);
 
 }  // namespace herald::bench

@@ -38,6 +38,11 @@ const std::array kFlags = {
     Flag{"pipeline", &Options::pipeline, 1, 4096, "echo", "messages in flight per connection"},
     Flag{"payload-bytes", &Options::payload_bytes, 16, 16 << 20, "echo, fanout, topics, replay",
          "binary payload size (>= 16: send time and sequence number)"},
+    Flag{"payload", &Options::payload, 0, 0, "fanout, topics",
+         "binary: --payload-bytes of binary in binary frames; json-tick: JSON stock ticks of "
+         "about 320 bytes, each distinct (numbers from a PRNG seeded by the "
+         "message number) and carrying its number, send time and a checksum, published and "
+         "delivered in text frames"},
     Flag{"warmup-s", &Options::warmup_s, 0, 60, "echo, fanout, topics", "traffic before measuring"},
     Flag{"duration-s", &Options::duration_s, 0.1, 600, "echo, fanout, topics", "measured time"},
     Flag{"messages", &Options::messages, 0, 1e15, "echo, fanout, topics, replay",
@@ -84,6 +89,12 @@ const std::array kFlags = {
          "with --tls: do not verify the broker's certificate"},
     Flag{"server-name", &Options::server_name, 0, 0, "all",
          "with --tls: the name the certificate must carry (SNI)"},
+    Flag{"compression", &Options::compression, 0, 1, "all",
+         "offer permessage-deflate (RFC 7692) on every connection, as Chrome does; the "
+         "results' \"traffic\" object gives the bytes received on the wire against the "
+         "message bytes (it is there without the flag too, for the comparison)"},
+    Flag{"compression-min-bytes", &Options::compression_min_bytes, 0, 1 << 30, "all",
+         "with --compression: messages we send of at least this size go out compressed"},
     Flag{"server-pid", &Options::server_pid, 1, 4194304, "all",
          "the broker's pid: report its RSS and CPU time from /proc"},
 };
@@ -193,6 +204,10 @@ ParseOutcome parse_options(int argc, char** argv, Options& options, std::string&
   }
   if (options.scenario.empty()) {
     error = "no scenario given";
+    return ParseOutcome::kError;
+  }
+  if (options.payload != "binary" && options.payload != "json-tick") {
+    error = "--payload: binary or json-tick, not " + options.payload;
     return ParseOutcome::kError;
   }
   if (options.tls && options.ca.empty() && !options.insecure) {

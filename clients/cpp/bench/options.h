@@ -18,6 +18,9 @@ struct Options {
   // echo
   uint32_t pipeline = 16;
   uint32_t payload_bytes = 64;
+  // fanout, topics: "binary" (payload_bytes of binary), or "json-tick" (JSON stock ticks of
+  // about 320 bytes in text frames; payload_bytes is ignored)
+  std::string payload = "binary";
   double warmup_s = 1.0;
   double duration_s = 5.0;
   uint64_t messages = 0;  // 0: bounded by time only (replay: 1,000,000 to fill)
@@ -46,6 +49,9 @@ struct Options {
   std::string ca;
   bool insecure = false;
   std::string server_name = "localhost";
+  // permessage-deflate (RFC 7692) offered on every connection
+  bool compression = false;
+  uint32_t compression_min_bytes = 64;
   // the broker under test, for RSS and CPU figures
   pid_t server_pid = 0;
 };

@@ -1,15 +1,18 @@
-// PubSubLoad: subscribes every subscriber connection, then publishes binary messages from
-// connection 0, paced by rate or by the slowest subscriber, and checks each delivery's topic
-// seq. Publishes carry no id: acks would cost the broker as much as the messages.
+// PubSubLoad: subscribes every subscriber connection, then publishes binary messages (or JSON
+// ticks in text frames) from connection 0, paced by rate or by the slowest subscriber, and
+// checks each delivery's topic seq. Publishes carry no id: acks would cost the broker as much
+// as the messages.
 #include "clients/cpp/bench/pubsub_load.h"
 
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <cstring>
 #include <iostream>
 #include <optional>
 
 #include "clients/cpp/bench/client_loop.h"
+#include "clients/cpp/bench/json_tick.h"
 #include "clients/cpp/bench/latency_histogram.h"
 #include "clients/cpp/bench/loop_setup.h"
 #include "clients/cpp/bench/proc_stats.h"
@@ -61,6 +64,7 @@ class PubSubLoad final : public ConnectionHandler {
       : options_(options),
         plan_(plan),
         policy_(policy),
+        json_ticks_(options.payload == "json-tick"),
         pattern_(options.payload_bytes),
         subscribers_(plan.subscribers + 1),
         receivers_(plan.topics.size()),
@@ -76,6 +80,10 @@ class PubSubLoad final : public ConnectionHandler {
                                      static_cast<uint8_t>(topic.size())};
       prefix.insert(prefix.end(), topic.begin(), topic.end());
       publish_prefixes_.push_back(std::move(prefix));
+      // {"op":"pub","topic":T,"data":} without its closing brace: the tick goes after it.
+      std::string text_prefix = pubsub::encode_publish(topic, "");
+      text_prefix.pop_back();
+      text_publish_prefixes_.push_back(std::move(text_prefix));
     }
   }
 
@@ -98,8 +106,15 @@ class PubSubLoad final : public ConnectionHandler {
 
   void on_message(BenchConnection& connection, ws::Opcode opcode,
                   std::span<const uint8_t> payload) override {
+    if (connection.index != 0 && opcode == ws::Opcode::kText && json_ticks_) {
+      Subscriber& subscriber = subscribers_[connection.index];
+      const std::string_view text(reinterpret_cast<const char*>(payload.data()), payload.size());
+      if (auto delivery = read_text_delivery(text, plan_.topics[subscriber.topic])) {
+        return on_tick(subscriber, delivery->seq, delivery->data);
+      }
+    }
     if (opcode == ws::Opcode::kText) return on_text(payload);
-    if (connection.index == 0) {
+    if (connection.index == 0 || json_ticks_) {
       ++counters_.unexpected;
       return;
     }
@@ -161,8 +176,12 @@ class PubSubLoad final : public ConnectionHandler {
  private:
   void on_text(std::span<const uint8_t> payload);
   void on_delivery(Subscriber& subscriber, std::span<const uint8_t> payload);
+  void on_tick(Subscriber& subscriber, uint64_t seq, std::string_view tick);
+  // A delivery that passed its checks: order, latency, accounting.
+  void on_valid(Subscriber& subscriber, uint64_t seq, uint64_t counter, int64_t sent_ns);
   void account(Subscriber& subscriber, uint64_t counter, uint64_t seq);
   bool publish_one(BenchConnection& publisher, int64_t now);
+  bool published_one(size_t topic, int64_t now);  // the counting after a publish
   void mark_received(uint64_t counter);
   void advance_window();
   [[nodiscard]] bool window_full() const {
@@ -176,9 +195,11 @@ class PubSubLoad final : public ConnectionHandler {
   const PubSubPlan& plan_;
   pubsub::Policy policy_;
   ClientLoop* loop_ = nullptr;
+  const bool json_ticks_;  // --payload json-tick
   pubsub::ServerMessageParser parser_;
   std::vector<uint8_t> pattern_;
   std::vector<std::vector<uint8_t>> publish_prefixes_;  // per topic: kind, flags, L, topic
+  std::vector<std::string> text_publish_prefixes_;      // per topic: the JSON before the data
   std::vector<Subscriber> subscribers_;                 // by connection index; 0 unused
   std::vector<uint32_t> receivers_;                     // per topic: live subscribers
   std::vector<uint64_t> published_per_topic_;
@@ -232,8 +253,6 @@ void PubSubLoad::on_text(std::span<const uint8_t> payload) {
 }
 
 void PubSubLoad::on_delivery(Subscriber& subscriber, std::span<const uint8_t> frame) {
-  // Messages that came in one read arrived together: one clock read serves them all.
-  const int64_t now = read_ns_;
   ++counters_.delivered;
   const std::string& topic = plan_.topics[subscriber.topic];
   const size_t header_bytes = kMessageHeaderBytes + topic.size() + kSeqBytes;
@@ -250,9 +269,28 @@ void PubSubLoad::on_delivery(Subscriber& subscriber, std::span<const uint8_t> fr
   uint64_t counter = 0;
   std::memcpy(&sent_ns, payload + kTimestampOffset, sizeof(sent_ns));
   std::memcpy(&counter, payload + kCounterOffset, sizeof(counter));
-  if (counter % plan_.topics.size() != subscriber.topic ||
-      std::memcmp(payload + kPatternOffset, pattern_.data() + kPatternOffset,
+  if (std::memcmp(payload + kPatternOffset, pattern_.data() + kPatternOffset,
                   options_.payload_bytes - kPatternOffset) != 0) {
+    ++counters_.corrupt;
+    return;
+  }
+  on_valid(subscriber, seq, counter, sent_ns);
+}
+
+void PubSubLoad::on_tick(Subscriber& subscriber, uint64_t seq, std::string_view tick) {
+  ++counters_.delivered;
+  const std::optional<TickStamp> stamp = read_json_tick(tick);
+  if (!stamp) {
+    ++counters_.corrupt;
+    return;
+  }
+  on_valid(subscriber, seq, stamp->counter, stamp->sent_ns);
+}
+
+void PubSubLoad::on_valid(Subscriber& subscriber, uint64_t seq, uint64_t counter, int64_t sent_ns) {
+  // Messages that came in one read arrived together: one clock read serves them all.
+  const int64_t now = read_ns_;
+  if (counter % plan_.topics.size() != subscriber.topic) {
     ++counters_.corrupt;
     return;
   }
@@ -305,6 +343,19 @@ void PubSubLoad::advance_window() {
 bool PubSubLoad::publish_one(BenchConnection& publisher, int64_t now) {
   const uint64_t counter = counters_.published;
   const size_t topic = counter % plan_.topics.size();
+  if (json_ticks_) {
+    std::array<char, kJsonTickBytesMax> tick;
+    const size_t tick_bytes = write_json_tick(counter, now, tick);
+    const std::string& prefix = text_publish_prefixes_[topic];
+    const std::span<uint8_t> frame =
+        loop_->begin_frame(publisher, ws::Opcode::kText, prefix.size() + tick_bytes + 1);
+    if (frame.empty()) return false;
+    std::memcpy(frame.data(), prefix.data(), prefix.size());
+    std::memcpy(frame.data() + prefix.size(), tick.data(), tick_bytes);
+    frame[prefix.size() + tick_bytes] = '}';
+    loop_->end_frame();
+    return published_one(topic, now);
+  }
   const std::vector<uint8_t>& prefix = publish_prefixes_[topic];
   const std::span<uint8_t> frame =
       loop_->begin_frame(publisher, ws::Opcode::kBinary, prefix.size() + options_.payload_bytes);
@@ -316,6 +367,10 @@ bool PubSubLoad::publish_one(BenchConnection& publisher, int64_t now) {
   std::memcpy(payload + kPatternOffset, pattern_.data() + kPatternOffset,
               options_.payload_bytes - kPatternOffset);
   loop_->end_frame();
+  return published_one(topic, now);
+}
+
+bool PubSubLoad::published_one(size_t topic, int64_t now) {
   ++counters_.published;
   ++published_per_topic_[topic];
   counters_.expected_deliveries += receivers_[topic];
@@ -451,6 +506,7 @@ int run_pubsub_load(const Options& given, const PubSubPlan& plan, JsonWriter& ou
       static_cast<double>(std::max<int64_t>(0, window_end - measure_start)) / 1e9;
   write_pubsub_results(load.counters(), load.latency(), measured_s, subscribers_open, out);
   write_close_results(loop->close_stats(), out);
+  write_traffic_results(loop->traffic(), out);
   write_resource_results(before, after, measured_s, out);
   const PubSubCounters& counters = load.counters();
   const bool clean = dial.failed() == 0 && counters.subscribed == plan.subscribers &&

@@ -104,6 +104,10 @@ CliParse parse_cli_options(int argc, char** argv, CliOptions& options, std::stri
       options.binary = true;
       continue;
     }
+    if (argument == "compression") {
+      options.compression = true;
+      continue;
+    }
     if (argument == "tls" || argument == "insecure") {
       options.tls = true;
       if (argument == "insecure") options.insecure = true;
@@ -131,6 +135,7 @@ CliParse parse_cli_options(int argc, char** argv, CliOptions& options, std::stri
 
 const char* cli_usage() {
   return "usage: herald-cli [--host H] [--port P] [--path /] [--timeout-ms MS] [--tls ...] "
+         "[--compression] "
          "COMMAND ...\n"
          "\n"
          "  herald-cli sub FILTER... [--policy disconnect|drop|conflate] [--count N]\n"
@@ -159,6 +164,10 @@ const char* cli_usage() {
          "  --ca FILE         wss:// with this PEM CA file instead (implies --tls)\n"
          "  --insecure        wss:// without verifying the certificate (implies --tls)\n"
          "  --server-name N   the name the certificate must carry (default: --host)\n"
+         "  --compression     offer permessage-deflate (RFC 7692): messages of 64 bytes or\n"
+         "                    more go out compressed if the broker accepts, and its compressed\n"
+         "                    messages are inflated; at exit, stderr gets one line with the\n"
+         "                    bytes on the wire against the message bytes. Off by default.\n"
          "  --                ends the flags (for DATA that starts with --)\n"
          "  --help            this text\n"
          "\n"

@@ -25,9 +25,10 @@ struct CliOptions {
   uint32_t timeout_ms = 5000;  // connect, and each ack
   // wss://
   bool tls = false;
-  std::string ca;           // PEM CA file; empty: the system's store
-  bool insecure = false;    // do not verify the certificate
-  std::string server_name;  // the name the certificate must carry; empty: --host
+  std::string ca;            // PEM CA file; empty: the system's store
+  bool insecure = false;     // do not verify the certificate
+  std::string server_name;   // the name the certificate must carry; empty: --host
+  bool compression = false;  // offer permessage-deflate (RFC 7692)
   // sub
   std::vector<std::string> filters;
   protocol::pubsub::Policy policy = protocol::pubsub::Policy::kDefault;

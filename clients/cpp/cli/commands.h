@@ -18,6 +18,10 @@ namespace herald::cli {
 // Connects `client` as the options say; on failure prints why and returns false.
 [[nodiscard]] bool connect_client(const CliOptions& options, client::PubSubClient& client);
 
+// With --compression: one line on stderr saying whether the broker accepted permessage-deflate
+// and the bytes on the wire against the message bytes, each way. Nothing without the flag.
+void report_compression(const CliOptions& options, const client::PubSubClient& client);
+
 // Prints "herald-cli: WHAT: REASON" for a failed call, with the server's error code and text
 // for kRejected and the close code for kClosed; returns kExitFailed.
 int report_failure(std::string_view what, client::PubSubError error,

@@ -26,6 +26,7 @@ bool connect_client(const CliOptions& options, client::PubSubClient& client) {
     client.use_tls(std::move(context),
                    options.server_name.empty() ? options.host : options.server_name);
   }
+  if (options.compression) client.use_compression({.enabled = true});
   const client::PubSubError error = client.connect(options.host, options.port, options.path,
                                                    std::chrono::milliseconds(options.timeout_ms));
   if (error == client::PubSubError::kNone) return true;
@@ -44,6 +45,17 @@ bool connect_client(const CliOptions& options, client::PubSubClient& client) {
     std::cerr << "the server did not confirm subprotocol " << client::kSubprotocol << "\n";
   }
   return false;
+}
+
+void report_compression(const CliOptions& options, const client::PubSubClient& client) {
+  if (!options.compression) return;
+  const client::Connection& connection = client.connection();
+  std::cerr << "herald-cli: permessage-deflate "
+            << (connection.compression_active() ? "on" : "declined by the server") << ": received "
+            << connection.frame_bytes_received() << " frame bytes for "
+            << connection.message_bytes_received() << " message bytes; sent "
+            << connection.frame_bytes_sent() << " data frame bytes, "
+            << connection.messages_sent_compressed() << " messages compressed\n";
 }
 
 int report_failure(std::string_view what, client::PubSubError error,

@@ -105,6 +105,7 @@ int run_pub(const CliOptions& options) {
   } else {
     status = publish_lines(client, options);
   }
+  report_compression(options, client);
   client.close();
   return status;
 }

@@ -46,6 +46,7 @@ int run_sub(const CliOptions& options) {
     std::fflush(stdout);
     if (message.kind == Kind::kMessage) ++received;
   }
+  report_compression(options, client);
   client.close();
   return kExitOk;
 }

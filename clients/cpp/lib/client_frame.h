@@ -10,6 +10,9 @@
 
 namespace herald::client {
 
+// RSV1 in a frame's first byte: with permessage-deflate, the message is compressed (RFC 7692 §6).
+inline constexpr uint8_t kRsv1Bit = 0x40;
+
 // Bytes a masked frame with `payload_bytes` of payload occupies on the wire (at most).
 [[nodiscard]] constexpr size_t client_frame_bytes_max(size_t payload_bytes) {
   return protocol::websocket::kClientFrameHeaderBytesMax + payload_bytes;

@@ -18,6 +18,7 @@
 #include <utility>
 
 #include "clients/cpp/lib/client_frame.h"
+#include "protocol/websocket/extensions.h"
 
 namespace herald::client {
 
@@ -118,6 +119,14 @@ Connection& Connection::operator=(Connection&& other) noexcept {
     rx_ = std::move(other.rx_);
     rx_bytes_ = std::exchange(other.rx_bytes_, 0);
     tx_ = std::move(other.tx_);
+    compression_ = other.compression_;
+    compression_active_ = other.compression_active_;
+    deflater_ = std::move(other.deflater_);
+    deflated_ = std::move(other.deflated_);
+    frame_bytes_received_ = other.frame_bytes_received_;
+    message_bytes_received_ = other.message_bytes_received_;
+    frame_bytes_sent_ = other.frame_bytes_sent_;
+    messages_sent_compressed_ = other.messages_sent_compressed_;
     tls_context_ = std::move(other.tls_context_);
     tls_server_name_ = std::move(other.tls_server_name_);
     tls_ = std::move(other.tls_);
@@ -132,6 +141,8 @@ void Connection::close() {
   fd_ = -1;
   parser_.reset();
   tls_.reset();
+  deflater_.reset();
+  compression_active_ = false;
 }
 
 Error Connection::connect(std::string_view host, uint16_t port, std::string_view path,
@@ -141,6 +152,8 @@ Error Connection::connect(std::string_view host, uint16_t port, std::string_view
   close_sent_ = false;
   http_status_ = 0;
   subprotocol_.clear();
+  frame_bytes_received_ = message_bytes_received_ = 0;
+  frame_bytes_sent_ = messages_sent_compressed_ = 0;
   const auto deadline = Clock::now() + timeout;
   Error error = connect_tcp(host, port, deadline);
   if (error == Error::kNone && tls_context_) error = tls_handshake(deadline);
@@ -199,12 +212,13 @@ Error Connection::connect_tcp(std::string_view host, uint16_t port, Clock::time_
 Error Connection::handshake(std::string_view host, std::string_view path,
                             std::string_view subprotocols, Clock::time_point deadline) {
   const std::string key = ws::make_sec_websocket_key();
-  const std::string request = ws::build_upgrade_request(host, path, key, subprotocols);
+  const std::string request = ws::build_upgrade_request(
+      host, path, key, subprotocols, compression_.enabled ? ws::kClientDeflateOffer : "");
   if (Error error = send_all({reinterpret_cast<const uint8_t*>(request.data()), request.size()});
       error != Error::kNone) {
     return error;
   }
-  ws::ResponseParser response(key);
+  ws::ResponseParser response(key, compression_.enabled);
   rx_.resize(kReadBytes);
   while (response.status() == ws::ResponseParser::Status::kNeedMore) {
     if (Error error = read_some(deadline); error != Error::kNone) return error;
@@ -221,7 +235,36 @@ Error Connection::handshake(std::string_view host, std::string_view path,
   }
   subprotocol_ = std::string(response.subprotocol());
   parser_ = std::make_unique<ws::MessageParser>(ws::Role::kClient, kMessageBytesMax);
-  if (rx_bytes_ > 0) parser_->receive({rx_.data(), rx_bytes_});
+  if (Error error = accept_extensions(response.extensions()); error != Error::kNone) {
+    return error;
+  }
+  if (rx_bytes_ > 0) {
+    frame_bytes_received_ += rx_bytes_;
+    parser_->receive({rx_.data(), rx_bytes_});
+  }
+  return Error::kNone;
+}
+
+Error Connection::accept_extensions(std::string_view extensions) {
+  const ws::DeflateResponse answer = ws::judge_deflate_response(extensions);
+  switch (answer.status) {
+    case ws::DeflateResponse::Status::kNone:
+      return Error::kNone;
+    case ws::DeflateResponse::Status::kInvalid:
+      // RFC 7692 §7.1: _Fail the WebSocket Connection_; nothing was sent on it yet.
+      return Error::kHandshakeRejected;
+    case ws::DeflateResponse::Status::kAccepted:
+      break;
+  }
+  compression_active_ = true;
+  // The server compresses against its earlier messages unless it said it would not (§7.1.1.1).
+  parser_->enable_deflate(answer.agreement.server_context_takeover);
+  // Each message is compressed on its own, which a client may always do (§7.1.1.2); the window
+  // stays within what the server allowed (§7.1.2.2).
+  if (answer.agreement.client_max_window_bits >= ws::kDeflateWindowBitsMin) {
+    deflater_ = std::make_unique<ws::Deflater>(std::clamp(compression_.level, 1, 9),
+                                               answer.agreement.client_max_window_bits);
+  }
   return Error::kNone;
 }
 
@@ -260,9 +303,26 @@ Error Connection::send_close(ws::CloseCode code, std::string_view reason) {
 Error Connection::send_frame(ws::Opcode opcode, std::span<const uint8_t> payload) {
   if (fd_ < 0 || parser_ == nullptr) return Error::kNotOpen;
   if (close_sent_) return Error::kClosed;  // §5.5.1: nothing may follow our Close
-  tx_.resize(client_frame_bytes_max(payload.size()));
-  const size_t size = write_client_frame(tx_.data(), opcode, payload, random_mask_key());
+  const bool data = opcode == ws::Opcode::kText || opcode == ws::Opcode::kBinary;
+  const std::span<const uint8_t> compressed = data ? compress(payload) : std::span<uint8_t>();
+  const std::span<const uint8_t> body = compressed.empty() ? payload : compressed;
+  tx_.resize(client_frame_bytes_max(body.size()));
+  const size_t size = write_client_frame(tx_.data(), opcode, body, random_mask_key());
+  if (!compressed.empty()) {
+    tx_[0] |= kRsv1Bit;  // RFC 7692 §6: RSV1 on the first (here only) frame of the message
+    ++messages_sent_compressed_;
+  }
+  if (data) frame_bytes_sent_ += size;
   return send_all({tx_.data(), size});
+}
+
+std::span<const uint8_t> Connection::compress(std::span<const uint8_t> payload) {
+  if (deflater_ == nullptr || payload.size() < compression_.min_bytes) return {};
+  deflated_.resize(ws::Deflater::compressed_bytes_max(payload.size()));
+  const size_t size = deflater_->compress(payload, deflated_);
+  // A message that does not shrink goes out plain: RSV1 is chosen per message (§6).
+  if (size == 0 || size >= payload.size()) return {};
+  return {deflated_.data(), size};
 }
 
 Error Connection::send_all(std::span<const uint8_t> bytes) {
@@ -335,6 +395,7 @@ Message Connection::receive(std::chrono::milliseconds timeout) {
     const ws::ParserEvent event = parser_->next();
     if (event.kind != ws::ParserEvent::Kind::kNeedMore) return take_event(event);
     if (Error error = read_some(deadline); error != Error::kNone) return failure(error);
+    frame_bytes_received_ += rx_bytes_;
     parser_->receive({rx_.data(), rx_bytes_});
   }
 }
@@ -347,9 +408,11 @@ Message Connection::take_event(const ws::ParserEvent& event) {
   switch (event.kind) {
     case Kind::kText:
       message.kind = Message::Kind::kText;
+      message_bytes_received_ += event.payload.size();
       break;
     case Kind::kBinary:
       message.kind = Message::Kind::kBinary;
+      message_bytes_received_ += event.payload.size();
       break;
     case Kind::kPong:
       message.kind = Message::Kind::kPong;

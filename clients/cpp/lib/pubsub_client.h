@@ -1,6 +1,7 @@
 // A blocking pub/sub client (protocol/PROTOCOL.md) over one Connection: subscribe and
 // unsubscribe with acks, publish text or binary with optional acks, receive messages and gaps.
-// No threads, no TLS; not for load generation (see herald-bench for that).
+// No threads; TLS and permessage-deflate through the Connection; not for load generation (see
+// herald-bench for that).
 #pragma once
 
 #include <chrono>
@@ -102,6 +103,8 @@ class PubSubClient {
   void use_tls(std::shared_ptr<TlsClientContext> context, std::string server_name) {
     connection_.use_tls(std::move(context), std::move(server_name));
   }
+  // permessage-deflate: see Connection::use_compression. Call before connect().
+  void use_compression(CompressionOptions options) { connection_.use_compression(options); }
   // The last kRejected answer: its "code" ("bad_topic"...) and "text".
   [[nodiscard]] const std::string& server_error_code() const { return server_error_code_; }
   [[nodiscard]] const std::string& server_error_text() const { return server_error_text_; }

@@ -324,7 +324,13 @@ export class HeraldClient extends Emitter {
       }
       this.#lastToken = token;
       if (token) url = withToken(url, token);
-      socket = /** @type {Socket} */ (new this.#WebSocket(url, 'herald.v1'));
+      // Only ws takes a third argument; without the option every WebSocket is called alike.
+      const deflate = this.#options.perMessageDeflate;
+      socket = /** @type {Socket} */ (
+        deflate === undefined
+          ? new this.#WebSocket(url, 'herald.v1')
+          : new this.#WebSocket(url, 'herald.v1', { perMessageDeflate: deflate })
+      );
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
       this.emit('error', error instanceof Error ? error : new HeraldError('socket_error', reason));

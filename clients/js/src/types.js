@@ -9,7 +9,12 @@
  * @property {(code?: number, reason?: string) => void} close
  */
 
-/** @typedef {new (url: string, protocols: string) => WebSocketLike} WebSocketConstructor */
+/**
+ * A WebSocket class: the browser's takes (url, protocols); the `ws` package's also takes an
+ * options object, which the client passes only when `perMessageDeflate` is set.
+ * @typedef {new (url: string, protocols: string, options?: { perMessageDeflate: boolean | object })
+ *   => WebSocketLike} WebSocketConstructor
+ */
 
 /**
  * The handler slots the client sets on a socket (every WHATWG WebSocket has them).
@@ -37,6 +42,10 @@
  *   rejects 'queue_full' (default 1000)
  * @property {() => number} [random]  the jitter's source, uniform in [0, 1) (default
  *   Math.random; tests pass a seeded one)
+ * @property {boolean | object} [perMessageDeflate]  Node with the ws package: passed to ws as
+ *   its `perMessageDeflate` option (true offers permessage-deflate, RFC 7692; false does not;
+ *   an object tunes it, see ws's documentation). Unset, ws's own default applies. Browsers
+ *   negotiate compression by themselves: leave it unset there.
  */
 
 /** @typedef {'idle' | 'connecting' | 'open' | 'reconnecting' | 'closed'} ConnectionState */

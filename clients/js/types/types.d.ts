@@ -6,7 +6,13 @@ export type WebSocketLike = {
     send: (data: string | Uint8Array) => void;
     close: (code?: number, reason?: string) => void;
 };
-export type WebSocketConstructor = new (url: string, protocols: string) => WebSocketLike;
+/**
+ * A WebSocket class: the browser's takes (url, protocols); the `ws` package's also takes an
+ * options object, which the client passes only when `perMessageDeflate` is set.
+ */
+export type WebSocketConstructor = new (url: string, protocols: string, options?: {
+    perMessageDeflate: boolean | object;
+}) => WebSocketLike;
 /**
  * The handler slots the client sets on a socket (every WHATWG WebSocket has them).
  */
@@ -63,6 +69,13 @@ export type HeraldClientOptions = {
      * Math.random; tests pass a seeded one)
      */
     random?: (() => number) | undefined;
+    /**
+     * Node with the ws package: passed to ws as
+     * its `perMessageDeflate` option (true offers permessage-deflate, RFC 7692; false does not;
+     * an object tunes it, see ws's documentation). Unset, ws's own default applies. Browsers
+     * negotiate compression by themselves: leave it unset there.
+     */
+    perMessageDeflate?: boolean | object | undefined;
 };
 export type ConnectionState = "idle" | "connecting" | "open" | "reconnecting" | "closed";
 export type CloseInfo = {

@@ -1,16 +1,19 @@
 // The permessage-deflate payloads in byte literals: the examples of RFC 7692 §7.2.3 inflated,
 // bounded inflation of a bomb, corrupt streams, and Deflater's frames inflated back from 0 B to
-// 1 MiB.
+// 1 MiB; a client's compressed payloads, masked, read back by a server's MessageParser.
 #include "protocol/websocket/deflate.h"
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <random>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "protocol/websocket/message_parser.h"
+#include "protocol/websocket/unmask.h"
 #include "tests/test_seed.h"
 
 namespace herald::protocol::websocket {
@@ -162,6 +165,107 @@ TEST(Deflater, RoundTripFromZeroBytesToOneMebibyte) {
             << "seed " << seed << " level " << level << " size " << size;
       }
     }
+  }
+}
+
+Bytes compress(Deflater& deflater, std::string_view payload) {
+  Bytes out(Deflater::compressed_bytes_max(payload.size()));
+  const size_t size =
+      deflater.compress({reinterpret_cast<const uint8_t*>(payload.data()), payload.size()}, out);
+  EXPECT_GT(size, 0u);
+  out.resize(size);
+  return out;
+}
+
+// A masked client frame (RFC 6455 §5.3) holding `payload`, RSV1 set when `compressed`.
+Bytes client_frame(Opcode opcode, const Bytes& payload, uint32_t mask_key, bool compressed,
+                   bool fin = true) {
+  Bytes frame(kClientFrameHeaderBytesMax + payload.size());
+  const size_t header = write_masked_frame_header(frame.data(), opcode, payload.size(), mask_key);
+  if (compressed) frame[0] |= 0x40;
+  if (!fin) frame[0] &= 0x7F;
+  std::copy(payload.begin(), payload.end(), frame.begin() + static_cast<std::ptrdiff_t>(header));
+  // Masking is its own inverse: the server's unmask kernel masks in the key's wire order.
+  unmask(frame.data() + header, payload.size(), mask_key, 0);
+  frame.resize(header + payload.size());
+  return frame;
+}
+
+// The messages a server's parser with permessage-deflate on reads from `bytes`.
+std::vector<std::string> server_reads(Bytes bytes) {
+  MessageParser parser(Role::kServer, kLimit);
+  parser.enable_deflate(false);
+  parser.receive(bytes);
+  std::vector<std::string> messages;
+  for (ParserEvent event = parser.next(); event.kind != ParserEvent::Kind::kNeedMore;
+       event = parser.next()) {
+    if (event.kind == ParserEvent::Kind::kError) {
+      messages.push_back("error " + std::to_string(static_cast<int>(event.code)));
+      break;
+    }
+    messages.emplace_back(event.payload.begin(), event.payload.end());
+  }
+  return messages;
+}
+
+TEST(DeflaterCompress, HelloIsTheRfcPayload) {
+  Deflater deflater(6);
+  // §7.2.3.1: "Hello" compressed, without the frame header, and the same again: no context
+  // carries over from one message to the next.
+  EXPECT_EQ(compress(deflater, "Hello"), (Bytes{0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00}));
+  EXPECT_EQ(compress(deflater, "Hello"), (Bytes{0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00}));
+  EXPECT_EQ(compress(deflater, ""), (Bytes{0x00}));
+  // The same bytes as the server frame's payload.
+  EXPECT_EQ(compress(deflater, "Hello"), frame_payload(deflate_frame(deflater, "Hello")));
+}
+
+TEST(DeflaterCompress, MaskedClientFrameOfTheRfcExample) {
+  Deflater deflater(6);
+  // §7.2.3.1's frame as a client sends it: FIN, RSV1, text, MASK, 7 bytes, a zero key.
+  const Bytes frame = client_frame(Opcode::kText, compress(deflater, "Hello"), 0, true);
+  EXPECT_EQ(frame, (Bytes{0xc1, 0x87, 0, 0, 0, 0, 0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00}));
+  EXPECT_EQ(server_reads(frame), std::vector<std::string>{"Hello"});
+  // With a real key the server reads the same message.
+  EXPECT_EQ(
+      server_reads(client_frame(Opcode::kText, compress(deflater, "Hello"), 0x37fa213d, true)),
+      std::vector<std::string>{"Hello"});
+}
+
+TEST(DeflaterCompress, FragmentedAndMixedWithUncompressedMessages) {
+  Deflater deflater(1);
+  std::string text;
+  for (int i = 0; i < 500; ++i)
+    text += "{\"sym\":\"AAPL\",\"px\":" + std::to_string(180 + i) + "},";
+  const Bytes compressed = compress(deflater, text);
+  ASSERT_LT(compressed.size(), text.size() / 4);
+  // §6.1: RSV1 on the first frame only; the continuation carries the rest of the stream.
+  const size_t half = compressed.size() / 2;
+  Bytes stream = client_frame(Opcode::kText, Bytes(compressed.begin(), compressed.begin() + half),
+                              0x01020304, true, false);
+  const Bytes rest = client_frame(
+      Opcode::kContinuation, Bytes(compressed.begin() + half, compressed.end()), 0x05060708, false);
+  stream.insert(stream.end(), rest.begin(), rest.end());
+  // A small message goes uncompressed, RSV1 clear, on the same connection (§6).
+  const Bytes small = client_frame(Opcode::kText, Bytes{'h', 'i'}, 0x11223344, false);
+  stream.insert(stream.end(), small.begin(), small.end());
+  const Bytes again = client_frame(Opcode::kBinary, compress(deflater, "Hello"), 0x55667788, true);
+  stream.insert(stream.end(), again.begin(), again.end());
+  EXPECT_EQ(server_reads(stream), (std::vector<std::string>{text, "hi", "Hello"}));
+}
+
+TEST(DeflaterCompress, SmallerWindowsRoundTrip) {
+  const uint64_t seed = herald::test_support::test_seed();
+  std::mt19937_64 random(seed);
+  std::string payload(size_t{200} << 10, '\0');
+  // Repeats far apart (beyond a small window) and near.
+  for (size_t i = 0; i < payload.size(); ++i) {
+    payload[i] = static_cast<char>(i % 4096 < 2048 ? "0123456789abcdef"[random() % 16] : 'x');
+  }
+  for (int bits = kDeflateWindowBitsMin; bits <= 15; ++bits) {
+    Deflater deflater(6, bits);
+    Inflater inflater;
+    EXPECT_EQ(inflate_message(inflater, {compress(deflater, payload)}), payload)
+        << "seed " << seed << " window bits " << bits;
   }
 }
 

@@ -1,5 +1,6 @@
 // Sec-WebSocket-Extensions in byte literals: the offers of RFC 7692 §5.1, the permessage-deflate
-// negotiations of §7.1.3, and the offers §7.1 says to decline (bad, duplicated, unknown).
+// negotiations of §7.1.3, and the offers §7.1 says to decline (bad, duplicated, unknown); the
+// client's offer and its checks of the server's answer.
 #include "protocol/websocket/extensions.h"
 
 #include <gtest/gtest.h>
@@ -193,6 +194,79 @@ TEST(DeflateNegotiation, ClientContextTakeoverWhenThePolicyAllowsIt) {
   ASSERT_TRUE(agreement.has_value());
   EXPECT_EQ(agreement->response, kAnswer);
   EXPECT_FALSE(agreement->client_context_takeover);
+}
+
+using ResponseStatus = DeflateResponse::Status;
+
+TEST(ClientDeflate, TheOfferIsChromesAndHeraldAcceptsIt) {
+  EXPECT_EQ(kClientDeflateOffer, "permessage-deflate; client_max_window_bits");
+  EXPECT_EQ(negotiate(kClientDeflateOffer), kAnswer);
+  // Herald's answers are accepted by the client.
+  for (std::string_view answer : {kAnswer, kAnswerWindow15}) {
+    const DeflateResponse response = judge_deflate_response(answer);
+    ASSERT_EQ(response.status, ResponseStatus::kAccepted) << answer;
+    EXPECT_FALSE(response.agreement.server_context_takeover);
+    EXPECT_TRUE(response.agreement.client_no_context_takeover);
+    EXPECT_EQ(response.agreement.server_max_window_bits, 15);
+    EXPECT_EQ(response.agreement.client_max_window_bits, 15);
+  }
+}
+
+TEST(ClientDeflate, NoExtensionMeansNoCompression) {
+  EXPECT_EQ(judge_deflate_response("").status, ResponseStatus::kNone);
+  EXPECT_EQ(judge_deflate_response(" , ,").status, ResponseStatus::kNone);
+}
+
+TEST(ClientDeflate, Rfc7692Section7_1_3Answers) {
+  // §7.1.3: the plain answer keeps both windows.
+  DeflateResponse response = judge_deflate_response("permessage-deflate");
+  ASSERT_EQ(response.status, ResponseStatus::kAccepted);
+  EXPECT_TRUE(response.agreement.server_context_takeover);
+  EXPECT_FALSE(response.agreement.client_no_context_takeover);
+  // §7.1.3: "permessage-deflate; server_max_window_bits=10", which a server may send unasked.
+  response = judge_deflate_response("permessage-deflate; server_max_window_bits=10");
+  ASSERT_EQ(response.status, ResponseStatus::kAccepted);
+  EXPECT_EQ(response.agreement.server_max_window_bits, 10);
+  // §7.1.2.2: the server limits the window we offered to let it limit, quoted or not.
+  for (std::string_view answer : {"permessage-deflate; client_max_window_bits=9",
+                                  "permessage-deflate;client_max_window_bits=\"9\""}) {
+    response = judge_deflate_response(answer);
+    ASSERT_EQ(response.status, ResponseStatus::kAccepted) << answer;
+    EXPECT_EQ(response.agreement.client_max_window_bits, 9);
+  }
+  response = judge_deflate_response(
+      "permessage-deflate; client_no_context_takeover; server_no_context_takeover; "
+      "client_max_window_bits=8; server_max_window_bits=8");
+  ASSERT_EQ(response.status, ResponseStatus::kAccepted);
+  EXPECT_EQ(response.agreement.client_max_window_bits, 8);
+  EXPECT_EQ(response.agreement.server_max_window_bits, 8);
+  EXPECT_FALSE(response.agreement.server_context_takeover);
+  EXPECT_TRUE(response.agreement.client_no_context_takeover);
+}
+
+TEST(ClientDeflate, AnswersTheClientMustFail) {
+  for (std::string_view answer : {
+           "permessage-foo",                                        // not offered
+           "x-webkit-deflate-frame",                                // not offered
+           "permessage-deflate, permessage-deflate",                // twice
+           "permessage-deflate, permessage-foo",                    // one not offered
+           "permessage-deflate; client_max_window_bits",            // no value in an answer
+           "permessage-deflate; server_max_window_bits",            // no value in an answer
+           "permessage-deflate; client_max_window_bits=16",         // out of range
+           "permessage-deflate; client_max_window_bits=7",          // out of range
+           "permessage-deflate; server_max_window_bits=010",        // a leading zero
+           "permessage-deflate; server_max_window_bits=1a",         // not a number
+           "permessage-deflate; server_no_context_takeover=1",      // a value on a flag
+           "permessage-deflate; client_no_context_takeover=\"x\"",  // a value on a flag
+           "permessage-deflate; server_no_context_takeover; server_no_context_takeover",
+           "permessage-deflate; client_max_window_bits=9; client_max_window_bits=9",
+           "permessage-deflate; mystery",                     // unknown parameter
+           "permessage-deflate;",                             // malformed
+           "permessage-deflate; client_max_window_bits=\"9",  // unterminated quote
+           "permessage-deflate x",                            // malformed
+       }) {
+    EXPECT_EQ(judge_deflate_response(answer).status, ResponseStatus::kInvalid) << answer;
+  }
 }
 
 }  // namespace

@@ -324,6 +324,40 @@ TEST(ResponseParserTest, EveryBadAnswerIsRejected) {
   }
 }
 
+TEST(HandshakeTest, BuildsTheClientRequestWithAnExtensionOffer) {
+  EXPECT_EQ(build_upgrade_request("h", "/", kRfcKey, "herald.v1",
+                                  "permessage-deflate; client_max_window_bits"),
+            "GET / HTTP/1.1\r\n"
+            "Host: h\r\n"
+            "Upgrade: websocket\r\n"
+            "Connection: Upgrade\r\n"
+            "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+            "Sec-WebSocket-Version: 13\r\n"
+            "Sec-WebSocket-Protocol: herald.v1\r\n"
+            "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n"
+            "\r\n");
+}
+
+TEST(ResponseParserTest, AfterAnOfferTheExtensionsAreKeptForTheCaller) {
+  constexpr std::string_view kHead =
+      "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+      "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"
+      "Sec-WebSocket-Extensions: permessage-deflate; server_no_context_takeover\r\n"
+      "Sec-WebSocket-Extensions: x-other\r\n\r\n";
+  ResponseParser parser{std::string(kRfcKey), true};
+  EXPECT_EQ(parser.feed(bytes_of(kHead)), kHead.size());
+  EXPECT_EQ(parser.status(), ResponseParser::Status::kAccepted);
+  EXPECT_EQ(parser.extensions(), "permessage-deflate; server_no_context_takeover, x-other");
+  // Without the offer the same answer fails (§4.1), and an answer without the field is empty.
+  ResponseParser no_offer{std::string(kRfcKey)};
+  no_offer.feed(bytes_of(kHead));
+  EXPECT_EQ(no_offer.status(), ResponseParser::Status::kRejected);
+  ResponseParser plain{std::string(kRfcKey), true};
+  plain.feed(bytes_of(kRfcResponse));
+  EXPECT_EQ(plain.status(), ResponseParser::Status::kAccepted);
+  EXPECT_EQ(plain.extensions(), "");
+}
+
 TEST(ResponseParserTest, AHeadPastTheLimitIsRejected) {
   ResponseParser parser{std::string(kRfcKey)};
   const std::string endless = "HTTP/1.1 101 Switching Protocols\r\nX: " + std::string(10000, 'a');
