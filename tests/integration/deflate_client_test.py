@@ -3,10 +3,7 @@ python3-websockets, whose server negotiates the extension by default and keeps i
 between messages (no server_no_context_takeover). herald-cli speaks to a small herald.v1
 stand-in, herald-bench echo to an echo server; both check every byte, and the bytes on the wire
 show the compression. A server whose answer breaks §7.1 makes the client fail the connection.
-Runs without the broker, so it passes before the broker negotiates the extension.
-
-The same checks against the real broker are in cli_test.py's CompressionTest, enabled with
-HERALD_DEFLATE_BROKER=1."""
+The same checks against the real broker are in cli_test.py's CompressionTest."""
 
 import asyncio
 import base64
@@ -222,9 +219,8 @@ class BenchAgainstWebsocketsTest(unittest.TestCase):
 
 class JsonTickFanoutTest(harness.BrokerTestCase):
     """herald-bench fanout with --payload json-tick against the real broker, offering
-    compression: every tick arrives whole and in order whether or not the broker accepts the
-    offer; with HERALD_DEFLATE_BROKER=1 it must accept, and the ticks cost fewer bytes on the
-    wire than their size."""
+    compression: every tick arrives whole and in order, every connection agreed on deflate, and
+    the ticks cost fewer bytes on the wire than their size."""
 
     def test_json_ticks_with_compression_offered(self):
         result = subprocess.run(
@@ -243,9 +239,8 @@ class JsonTickFanoutTest(harness.BrokerTestCase):
         # Ticks of about 320 bytes in a text envelope of about 55.
         self.assertGreater(traffic["message_bytes_per_message"], 330, traffic)
         self.assertLess(traffic["message_bytes_per_message"], 450, traffic)
-        if os.environ.get("HERALD_DEFLATE_BROKER") == "1":
-            self.assertEqual(traffic["deflate_connections"], 21, traffic)
-            self.assertLess(traffic["wire_to_message_ratio"], 1.0, traffic)
+        self.assertEqual(traffic["deflate_connections"], 21, traffic)
+        self.assertLess(traffic["wire_to_message_ratio"], 1.0, traffic)
 
 
 if __name__ == "__main__":

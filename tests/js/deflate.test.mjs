@@ -1,7 +1,6 @@
 // permessage-deflate in Node: the client's perMessageDeflate option reaches ws as is. Checked
-// against a local ws server that records the offer; and, once the broker negotiates the
-// extension (set HERALD_DEFLATE_BROKER=1), against the real broker behind a byte-counting TCP
-// relay: the messages arrive compressed.
+// against a local ws server that records the offer; and against the real broker behind a
+// byte-counting TCP relay: the messages arrive compressed.
 
 import assert from 'node:assert/strict';
 import net from 'node:net';
@@ -109,14 +108,14 @@ async function countingRelay(brokerPort) {
   return { counts, close, url: `ws://127.0.0.1:${relay.address().port}/` };
 }
 
-describe('against the real broker', { skip: process.env.HERALD_DEFLATE_BROKER !== '1' }, () => {
+describe('against the real broker', () => {
   const broker = new Broker();
   before(() => broker.start());
   after(async () => {
     await broker.stop().finally(() => broker.kill());
   });
 
-  test('ticks arrive compressed: fewer than half their bytes on the wire', async () => {
+  test('ticks arrive compressed: well under their size on the wire', async () => {
     const relay = await countingRelay(broker.port);
     const subscriber = new HeraldClient(relay.url, {
       WebSocket: Recording,
@@ -148,7 +147,10 @@ describe('against the real broker', { skip: process.env.HERALD_DEFLATE_BROKER !=
       assert.deepEqual(got, ticks);
       const payload = ticks.reduce((sum, tick) => sum + JSON.stringify(tick).length, 0);
       const wire = relay.counts.down - before;
-      assert.ok(wire < payload / 2, `${wire} bytes on the wire for ${payload} bytes of ticks`);
+      // Plain, the wire carries each tick plus its envelope and frame header: about 1.2 times
+      // the ticks. Each message is compressed on its own (server_no_context_takeover), so the
+      // envelope's field names and the numbers stay: about 0.6 here.
+      assert.ok(wire < payload * 0.7, `${wire} bytes on the wire for ${payload} bytes of ticks`);
     } finally {
       subscriber.close();
       publisher.close();
