@@ -201,8 +201,14 @@ std::optional<ParserEvent> MessageParser::start_frame() {
     message_compressed_ = (header_[0] & kRsv1Bit) != 0;
     if (message_compressed_ && !inflater_) inflater_ = std::make_unique<Inflater>();
   }
-  // Refuse an oversized message from its header, before buffering any of it (§10.4).
-  if (payload_bytes > message_bytes_max_ - message_bytes_) {
+  // Refuse an oversized message from its header, before buffering any of it (§10.4). A
+  // compressed message's limit is on its inflated size (counted as it inflates); its wire
+  // bytes are only kept from running on without output, with room for DEFLATE's stored blocks
+  // (5 bytes per 64 KiB), so an incompressible message at the limit still fits.
+  const uint64_t slack = message_compressed_ ? (message_bytes_max_ >> 10) + 1024 : 0;
+  const uint64_t wire_bytes_max =
+      message_bytes_max_ > UINT64_MAX - slack ? UINT64_MAX : message_bytes_max_ + slack;
+  if (payload_bytes > wire_bytes_max - message_bytes_) {
     return fail(CloseCode::kMessageTooBig);
   }
   message_bytes_ += payload_bytes;

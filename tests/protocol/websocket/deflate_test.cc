@@ -192,8 +192,8 @@ Bytes client_frame(Opcode opcode, const Bytes& payload, uint32_t mask_key, bool 
 }
 
 // The messages a server's parser with permessage-deflate on reads from `bytes`.
-std::vector<std::string> server_reads(Bytes bytes) {
-  MessageParser parser(Role::kServer, kLimit);
+std::vector<std::string> server_reads(Bytes bytes, uint64_t limit = kLimit) {
+  MessageParser parser(Role::kServer, limit);
   parser.enable_deflate(false);
   parser.receive(bytes);
   std::vector<std::string> messages;
@@ -251,6 +251,25 @@ TEST(DeflaterCompress, FragmentedAndMixedWithUncompressedMessages) {
   const Bytes again = client_frame(Opcode::kBinary, compress(deflater, "Hello"), 0x55667788, true);
   stream.insert(stream.end(), again.begin(), again.end());
   EXPECT_EQ(server_reads(stream), (std::vector<std::string>{text, "hi", "Hello"}));
+}
+
+TEST(DeflaterCompress, AnIncompressibleMessageAtTheLimitFits) {
+  // Random bytes deflate to stored blocks, a little longer than themselves: the limit is on
+  // the message (inflated), so one of exactly the limit is read, and one byte more is 1009.
+  constexpr uint64_t kSmallLimit = 256 << 10;
+  std::mt19937_64 random(herald::test_support::test_seed());
+  std::string payload(kSmallLimit, '\0');
+  for (char& c : payload) c = static_cast<char>(random());
+  Deflater deflater(1);
+  const Bytes at_limit = compress(deflater, payload);
+  ASSERT_GT(at_limit.size(), kSmallLimit);
+  EXPECT_EQ(server_reads(client_frame(Opcode::kBinary, at_limit, 0x01020304, true), kSmallLimit),
+            std::vector<std::string>{payload});
+  payload.push_back('!');
+  EXPECT_EQ(
+      server_reads(client_frame(Opcode::kBinary, compress(deflater, payload), 0x01020304, true),
+                   kSmallLimit),
+      std::vector<std::string>{"error 1009"});
 }
 
 TEST(DeflaterCompress, SmallerWindowsRoundTrip) {
