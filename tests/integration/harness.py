@@ -172,8 +172,10 @@ class Broker:
             return None
         return self.returncode
 
-    def stop(self, sig=signal.SIGTERM, timeout=10.0):
-        """Signals herald and requires exit code 0 within `timeout` seconds."""
+    def stop(self, sig=signal.SIGINT, timeout=10.0):
+        """Signals herald and requires exit code 0 within `timeout` seconds. SIGINT by default:
+        the graceful shutdown (1001 to every client) without the drain SIGTERM starts first,
+        which would give the test's clients --drain-timeout-ms to move (drain_test.py)."""
         if self.proc is None:
             return
         if self.proc.poll() is not None:
@@ -202,7 +204,7 @@ class Broker:
 
 
 class BrokerTestCase(unittest.TestCase):
-    """One broker per test class, started with FLAGS and required to exit 0 on SIGTERM.
+    """One broker per test class, started with FLAGS and required to exit 0 on SIGINT.
     Every test also fails if the broker died during it."""
 
     FLAGS = ("--echo",)

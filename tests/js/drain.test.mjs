@@ -1,6 +1,6 @@
 // A drain (README "Draining and rolling deploys") moving a real client between real brokers:
 // a client of broker A, subscribed to a topic with history, gets A's reconnect notice on
-// SIGTERM, is cut (1001) by a second SIGTERM before it moved, and moves at its planned time to
+// SIGTERM, is cut (1001) by a second signal before it moved, and moves at its planned time to
 // broker B, the next URL, counting no failure. B opens A's data directory (RocksDB allows one
 // process at a time, so B starts once A has exited: the hand-over of a rolling deploy on one
 // disk), and the client resumes there from its position with nothing lost or repeated.
@@ -81,7 +81,8 @@ describe('a drained broker hands its clients to the next one', { skip }, () => {
     // its own): the message is stored and arrives live.
     assert.equal(await client.publish('mv.t', { i: 4 }), 4);
     await waitFor(() => got.length === 4, 'a message during the drain');
-    // A second SIGTERM cuts the drain: A closes the client (1001) before it moved and exits.
+    // A second signal (SIGINT: Broker.stop()) cuts the drain: A closes the client (1001)
+    // before it moved, and exits 0.
     await a.stop();
     await b.start();
     // Published while the client is between brokers: it must come from B's history.
