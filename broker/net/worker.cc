@@ -313,6 +313,8 @@ void Worker::take_events(Connection& connection) {
       case ConnectionEvent::Kind::kRequest:
         on_request(connection, event.upgrade);
         connection.answered();
+        // A plain HTTP request (or a refused upgrade) ends with its answer.
+        if (connection.route() == Connection::Route::kNone) connection.io.note_end("answered");
         break;
       case ConnectionEvent::Kind::kCommand:
         on_command(connection, event.payload, event.binary);
