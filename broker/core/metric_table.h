@@ -69,6 +69,8 @@
     "Bytes of the frames compressed, after compression (headers included).")                      \
   X(deflate_ns, "herald_deflate_seconds_total", kWorkerSeconds,                                   \
     "Time each worker spent compressing frames.")                                                 \
+  X(drain_notices, "herald_drain_notices_total", kCounter,                                        \
+    "Reconnect notices sent to pub/sub clients by a drain (SIGTERM or POST /admin/drain).")       \
   X(close_codes_other, "herald_close_codes_other_total", kCounter,                                \
     "Close handshakes with a code outside 1000-1015 (the application's 3000-4999).")              \
   X(busy_ns, "herald_worker_busy_seconds_total", kWorkerSeconds,                                  \

@@ -172,8 +172,10 @@ class Broker:
             return None
         return self.returncode
 
-    def stop(self, sig=signal.SIGTERM, timeout=10.0):
-        """Signals herald and requires exit code 0 within `timeout` seconds."""
+    def stop(self, sig=signal.SIGINT, timeout=10.0):
+        """Signals herald and requires exit code 0 within `timeout` seconds. SIGINT by default:
+        the graceful shutdown (1001 to every client) without the drain SIGTERM starts first,
+        which would give the test's clients --drain-timeout-ms to move (drain_test.py)."""
         if self.proc is None:
             return
         if self.proc.poll() is not None:
@@ -202,7 +204,7 @@ class Broker:
 
 
 class BrokerTestCase(unittest.TestCase):
-    """One broker per test class, started with FLAGS and required to exit 0 on SIGTERM.
+    """One broker per test class, started with FLAGS and required to exit 0 on SIGINT.
     Every test also fails if the broker died during it."""
 
     FLAGS = ("--echo",)
@@ -702,6 +704,8 @@ SERVER_FIELDS = {
     "recovery": (("type", "topic", "epoch", "first", "from", "next", "complete"),),
     "error": (("type", "code", "text"), ("type", "id", "code", "text")),
     "gap": (("type", "topic", "missed"),),
+    "reconnect": (("type", "after_ms"), ("type", "after_ms", "jitter_ms"),
+                  ("type", "after_ms", "jitter_ms", "reason")),
 }
 
 _JSON_WS = " \t\r\n"
@@ -1201,6 +1205,23 @@ def parse_prometheus(text):
         seen_samples.add(key)
         families[family_name]["samples"].append((name, labels, value))
     return families
+
+
+def wait_readyz(port, timeout=START_TIMEOUT_S):
+    """Waits until GET /readyz answers 200 (the broker accepts connections a moment before it
+    calls itself ready); returns every earlier answer's (status, body), which must be 503
+    "starting". Fails after `timeout`."""
+    earlier = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        response = http_request(port, "GET", "/readyz")
+        if response.status == 200:
+            return earlier
+        earlier.append((response.status, response.body))
+        if (response.status, response.body) != (503, b"not ready: starting\n"):
+            raise AssertionError("/readyz while starting: %r" % response)
+        time.sleep(0.02)
+    raise AssertionError("/readyz not 200 within %.0f s: %r" % (timeout, earlier[-1:]))
 
 
 def scrape(port, timeout=IO_TIMEOUT_S):

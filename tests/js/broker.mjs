@@ -118,14 +118,17 @@ export class Broker {
     return false;
   }
 
-  /** SIGTERM, and requires exit code 0 within the timeout. */
+  /**
+   * SIGINT, and requires exit code 0 within the timeout: the graceful shutdown (1001 to every
+   * client) without the drain that SIGTERM starts first (drain.test.mjs).
+   */
   async stop() {
     const child = this.process;
     if (child === null) return;
     this.process = null;
     if (child.exitCode !== null)
       throw new Error(`herald had exited (${child.exitCode}):\n${this.output}`);
-    child.kill('SIGTERM');
+    child.kill('SIGINT');
     let timer;
     const timeout = new Promise(
       (resolve) => (timer = setTimeout(() => resolve(null), kStopTimeoutMs)),
@@ -134,7 +137,7 @@ export class Broker {
     clearTimeout(timer);
     if (result === null) {
       child.kill('SIGKILL');
-      throw new Error(`herald did not exit within ${kStopTimeoutMs} ms of SIGTERM`);
+      throw new Error(`herald did not exit within ${kStopTimeoutMs} ms of SIGINT`);
     }
     if (result.code !== 0)
       throw new Error(`herald exited ${result.code ?? result.signal}:\n${this.output}`);

@@ -106,10 +106,10 @@ TEST(MetricsTest, EveryFamilyHasHelpAndTypeBeforeItsSamples) {
   // replays, replayed messages, catch-ups and storage failures), and 14 that were counted
   // but not exported: connections closed and refused, messages in and out, I/O errors,
   // abnormal closes, three timeouts, receive pauses and buffer shortages, channel overflows,
-  // close codes and other close codes; closes by reason (core::CloseReason); and seven of
-  // permessage-deflate: agreements, frames compressed, bytes in and out, time, deliveries by
-  // variant, inflate failures by reason.
-  EXPECT_EQ(families, 44);
+  // close codes and other close codes; closes by reason (core::CloseReason); the drain's
+  // reconnect notices; and seven of permessage-deflate: agreements, frames compressed, bytes
+  // in and out, time, deliveries by variant, inflate failures by reason.
+  EXPECT_EQ(families, 45);
 }
 
 // Every entry of metric_table.h is exported: HELP with its text, TYPE, and a sample that
