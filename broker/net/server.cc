@@ -19,6 +19,7 @@
 
 #include "broker/io/backend.h"
 #include "broker/net/hub.h"
+#include "broker/net/systemd_notify.h"
 #include "broker/net/tls_context.h"
 #include "broker/net/worker.h"
 #include "storage/storage_writer.h"
@@ -353,6 +354,9 @@ int run_server(const ServerConfig& config, const ConfigLoader& reload) {
                                         plan.limits.connections_max));
   }
 
+  notify_ready("listening on port " + std::to_string(port) + " (" +
+               std::string(io::backend_name(backend.kind)) + ")");
+
   int signal = 0;
   ServerConfig running = config;  // the signal thread's view, for the next reload's diff
   // Bounded by the process's life: every signal but SIGHUP ends the loop.
@@ -363,6 +367,7 @@ int run_server(const ServerConfig& config, const ConfigLoader& reload) {
       if (!tls_slot) print_line("SIGHUP ignored: no TLS listener (--tls-port) to reload");
     }
   }
+  notify_stopping();
   threads.stop_and_join();
   // Writes what the workers queued; it calls into them (wake), so it stops before they go.
   if (history != nullptr) history->stop();
