@@ -3,6 +3,8 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <fstream>
+#include <iterator>
 #include <span>
 #include <string>
 #include <utility>
@@ -41,5 +43,21 @@ int main(int argc, char** argv) {
     return 1;
   }
   flags.config.access = std::move(access.value);
+  if (!flags.config.admin_token_file.empty()) {
+    // Read once: the token is the file's content without surrounding whitespace (a newline
+    // from `echo` or an editor is not part of it).
+    std::ifstream file(flags.config.admin_token_file, std::ios::binary);
+    std::string token((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+    const size_t first = token.find_first_not_of(" \t\r\n");
+    const size_t last = token.find_last_not_of(" \t\r\n");
+    token = first == std::string::npos ? "" : token.substr(first, last - first + 1);
+    if (!file || token.empty()) {
+      std::fprintf(stderr, "herald: --admin-token-file %s: %s\n",
+                   flags.config.admin_token_file.c_str(),
+                   file ? "the file is empty" : "cannot read it (check the path and permissions)");
+      return 1;
+    }
+    flags.config.admin_token = std::move(token);
+  }
   return herald::broker::net::run_server(flags.config, load);
 }

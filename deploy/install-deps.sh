@@ -26,6 +26,9 @@ $build_only || packages+=(
   # the reverse proxies of deploy/nginx.conf and deploy/haproxy.cfg, which the proxy tests
   # start themselves on unprivileged ports (never as the system services)
   nginx haproxy
+  # promtool checks the live /metrics; a real Prometheus scrapes the broker in a test (never
+  # the system service: the test runs its own on a loopback port)
+  prometheus
 )
 
 missing=()

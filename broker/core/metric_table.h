@@ -58,6 +58,8 @@
     "Times reading from a publishing connection stopped until the history writer caught up.")     \
   X(storage_failures, "herald_storage_failures_total", kCounter,                                  \
     "History appends the storage worker reported as failed (their publishes are not acked).")     \
+  X(drain_notices, "herald_drain_notices_total", kCounter,                                        \
+    "Reconnect notices sent to pub/sub clients by a drain (SIGTERM or POST /admin/drain).")       \
   X(close_codes_other, "herald_close_codes_other_total", kCounter,                                \
     "Close handshakes with a code outside 1000-1015 (the application's 3000-4999).")              \
   X(busy_ns, "herald_worker_busy_seconds_total", kWorkerSeconds,                                  \

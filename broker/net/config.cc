@@ -53,8 +53,12 @@ constexpr Flag kFlags[] = {
      "silence before a ping; as long again before close 1001"},
     {"close-timeout-ms", Kind::kNumber, 1, kDayMs, Scope::kAll, kRestart, "",
      "wait for the peer's Close (or a flush) before dropping TCP"},
+    {"drain-timeout-ms", Kind::kNumber, 0, kDayMs, Scope::kAll, kRestart, "",
+     "on SIGTERM or POST /admin/drain: stop accepting, fail /readyz, ask clients to reconnect "
+     "elsewhere (spread over this time), then close the rest with 1001; 0: no drain"},
     {"shutdown-timeout-ms", Kind::kNumber, 0, kDayMs, Scope::kAll, kRestart, "",
-     "on SIGINT/SIGTERM, wait this long for connections to close"},
+     "after the 1001 closes (SIGINT, or the drain's end), wait this long for their close "
+     "handshakes"},
     {"max-queued-bytes", Kind::kNumber, 1024, uint64_t{1} << 32, Scope::kAll, kRestart, "",
      "bytes queued per connection before the slow-consumer policy applies"},
     {"slow-consumer-policy", Kind::kText, 0, 0, Scope::kAll, kRestart, "",
@@ -98,6 +102,12 @@ constexpr Flag kFlags[] = {
      "new connections per second per client address, 0 for no limit (429 above)"},
     {"trusted-proxies", Kind::kText, 0, 0, Scope::kAll, kRestart, "none",
      "CIDR list of load balancers whose PROXY v2 header or X-Forwarded-For names the client"},
+    {"admin-token-file", Kind::kText, 0, 0, Scope::kAll, kRestart, "none",
+     "file holding the admin token (trimmed): POST /admin/drain with Authorization: Bearer "
+     "<token>; without it the admin endpoints are off"},
+    {"log-format", Kind::kText, 0, 0, Scope::kAll, kRestart, "", "text or json (JSON Lines)"},
+    {"log-level", Kind::kText, 0, 0, Scope::kAll, kRestart, "",
+     "error, warn, info or debug (debug: a line per connection close)"},
     {"help", Kind::kSwitch, 0, 0, Scope::kCommandLine, kRestart, "", "print this help"},
 };
 
@@ -128,6 +138,7 @@ std::string value_of(std::string_view name, const ServerConfig& c) {
   if (name == "handshake-timeout-ms") return number(c.handshake_timeout_ms);
   if (name == "idle-timeout-ms") return number(c.idle_timeout_ms);
   if (name == "close-timeout-ms") return number(c.close_timeout_ms);
+  if (name == "drain-timeout-ms") return number(c.drain_timeout_ms);
   if (name == "shutdown-timeout-ms") return number(c.shutdown_timeout_ms);
   if (name == "max-queued-bytes") return number(c.max_queued_bytes);
   if (name == "slow-consumer-policy") {
@@ -150,6 +161,9 @@ std::string value_of(std::string_view name, const ServerConfig& c) {
   if (name == "max-connections-per-ip") return number(a.connections_per_ip_max);
   if (name == "max-new-connections-per-ip-per-s") return number(a.new_connections_per_ip_per_s);
   if (name == "trusted-proxies") return a.trusted_proxies;
+  if (name == "admin-token-file") return c.admin_token_file;
+  if (name == "log-format") return std::string(log_format_name(c.log_format));
+  if (name == "log-level") return std::string(log_level_name(c.log_level));
   return "";  // config, print-config, help: not part of the configuration
 }
 
@@ -161,6 +175,7 @@ void store_number(std::string_view name, uint64_t value, ServerConfig& c) {
   if (name == "handshake-timeout-ms") c.handshake_timeout_ms = value;
   if (name == "idle-timeout-ms") c.idle_timeout_ms = value;
   if (name == "close-timeout-ms") c.close_timeout_ms = value;
+  if (name == "drain-timeout-ms") c.drain_timeout_ms = value;
   if (name == "shutdown-timeout-ms") c.shutdown_timeout_ms = value;
   if (name == "max-queued-bytes") c.max_queued_bytes = value;
   if (name == "max-subscriptions") c.max_subscriptions = value;
@@ -242,6 +257,14 @@ common::Status store_text(std::string_view name, std::string_view value, ServerC
     c.key_path = std::string(value);
   } else if (name == "host") {
     c.host = std::string(value);
+  } else if (name == "admin-token-file") {
+    c.admin_token_file = std::string(value);
+  } else if (name == "log-format") {
+    if (!parse_log_format(value, c.log_format)) return bad_value(value, "text or json");
+  } else if (name == "log-level") {
+    if (!parse_log_level(value, c.log_level)) {
+      return bad_value(value, "error, warn, info or debug");
+    }
   } else {
     return store_access(name, value, c);
   }

@@ -12,6 +12,7 @@
 
 #include "broker/auth/access_policy.h"
 #include "broker/io/backend.h"
+#include "broker/net/log.h"
 #include "protocol/pubsub/command.h"
 
 namespace herald::broker::net {
@@ -28,6 +29,10 @@ struct ServerConfig {
   uint64_t handshake_timeout_ms = 10000;
   uint64_t idle_timeout_ms = 60000;
   uint64_t close_timeout_ms = 5000;
+  // SIGTERM or POST /admin/drain: clients are asked to move (PROTOCOL.md "reconnect") and
+  // get this long to do it; the stragglers are then closed with 1001, and the shutdown gives
+  // their close handshakes shutdown_timeout_ms. 0: SIGTERM shuts down at once, as SIGINT does.
+  uint64_t drain_timeout_ms = 10000;
   uint64_t shutdown_timeout_ms = 5000;
   uint64_t max_queued_bytes = uint64_t{1} << 20;  // per connection, before the policy applies
   // Default policy: drop (with a gap) loses the least for the fewest: one slow subscriber
@@ -52,6 +57,12 @@ struct ServerConfig {
   // untrusted clients (browsers) publish.
   uint64_t max_publish_rate = 0;   // publishes per second per connection
   uint64_t max_publish_burst = 0;  // 0: one second's worth (max_publish_rate)
+  // POST /admin/drain needs `Authorization: Bearer <token>`, the token being the content of
+  // admin_token_file (trimmed). main.cc reads it; empty: the admin endpoints are off (404).
+  std::string admin_token_file;
+  std::string admin_token;
+  LogFormat log_format = LogFormat::kText;
+  LogLevel log_level = LogLevel::kInfo;
   // Shared by every worker. Null means auth off and any Origin (tests that need neither).
   std::shared_ptr<const auth::AccessPolicy> access;
 

@@ -171,6 +171,17 @@ class Connection {
     bool file_closed = false;         // close_direct issued
     bool shrunk = false;              // Session buffers given back since the last receive
     uint8_t bad_commands = 0;         // pub/sub commands that failed in a row
+    // For the debug line at release (worker.cc): why it ended (the first cause seen, a
+    // CloseReason's label or "peer", "eof", "io_error", ...), the close handshake's code (ours
+    // when we started it, else the peer's; 0 without one), its age and its bytes.
+    std::string_view end_cause;
+    uint16_t close_code = 0;
+    uint64_t opened_ms = 0;
+    uint64_t bytes_in = 0;
+    uint64_t bytes_out = 0;
+    void note_end(std::string_view cause) {
+      if (end_cause.empty()) end_cause = cause;
+    }
   };
   Io io;
   // Subscriptions and what the policies and replays keep for them (worker_pubsub.cc,

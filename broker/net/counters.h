@@ -6,6 +6,7 @@
 #include <cstdint>
 
 #include "broker/core/metrics.h"
+#include "broker/net/refusal_log.h"
 #include "protocol/websocket/close_code.h"
 
 namespace herald::broker::net {
@@ -29,7 +30,11 @@ struct WorkerCounters {
   HERALD_WORKER_ARRAYS(HERALD_COUNTERS_ARRAY)
 #undef HERALD_COUNTERS_ARRAY
 
-  void count_refusal(core::Refusal refusal) { ++refusals[static_cast<size_t>(refusal)]; }
+  // Counted, and logged at most a few lines a second per reason (refusal_log.h).
+  void count_refusal(core::Refusal refusal) {
+    ++refusals[static_cast<size_t>(refusal)];
+    log_refusal(refusal);
+  }
   void count_close_reason(core::CloseReason reason) {
     ++close_reasons[static_cast<size_t>(reason)];
   }

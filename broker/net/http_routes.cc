@@ -1,13 +1,16 @@
-// HttpRoutes: upgrades to "/" (herald.v1) and "/echo", and /healthz, /metrics, POST /publish
-// (topic from the query, the body checked when it claims to be JSON). Never touches a socket.
+// HttpRoutes: upgrades to "/" (herald.v1) and "/echo", and /healthz, /readyz, /metrics, POST
+// /admin/drain (behind the admin token) and POST /publish (topic from the query, the body
+// checked when it claims to be JSON). Never touches a socket.
 #include "broker/net/http_routes.h"
 
+#include <openssl/crypto.h>
 #include <simdjson.h>
 
 #include <cctype>
 #include <string>
 #include <string_view>
 
+#include "broker/net/readiness.h"
 #include "protocol/pubsub/topic.h"
 #include "protocol/websocket/handshake.h"
 
@@ -75,6 +78,13 @@ bool is_one_json_value(const std::string& body) {
   return parser.parse(body.data(), body.size()).get(element) == simdjson::SUCCESS;
 }
 
+// Compares in time that depends only on the lengths, so a wrong guess does not tell how much
+// of it was right (the length is not secret enough to hide).
+bool same_token(std::string_view given, std::string_view token) {
+  return given.size() == token.size() &&
+         CRYPTO_memcmp(given.data(), token.data(), token.size()) == 0;
+}
+
 }  // namespace
 
 Connection::Route HttpRoutes::on_request(ws::Session& session, AccessState& access, bool upgrade,
@@ -117,15 +127,29 @@ Connection::Route HttpRoutes::on_http_request(ws::Session& session, core::ReplyA
     } else {
       session.respond(200, "text/plain", "ok\n");
     }
+  } else if (path == "/readyz") {
+    // Liveness (/healthz) says the process serves; readiness says it should get new traffic.
+    if (method != "GET") {
+      session.respond(405, "text/plain", "method not allowed\n");
+    } else {
+      ReadyzAnswer answer = readyz_answer(operations_.not_ready());
+      session.respond(answer.status, "text/plain", answer.body);
+    }
   } else if (path == "/metrics") {
     if (method != "GET") {
       session.respond(405, "text/plain", "method not allowed\n");
     } else {
-      session.respond(200, "text/plain; version=0.0.4; charset=utf-8", metrics_.metrics_text());
+      session.respond(200, "text/plain; version=0.0.4; charset=utf-8", operations_.metrics_text());
     }
   } else if (path == "/publish") {
     if (method == "POST") return on_http_publish(session, reply);
     session.respond(405, "text/plain", "method not allowed\n");
+  } else if (path == "/admin/drain" && !config_.admin_token.empty()) {
+    if (method == "POST") {
+      on_admin_drain(session);
+    } else {
+      session.respond(405, "text/plain", "method not allowed\n");
+    }
   } else {
     session.respond(404, "text/plain", "not found\n");
   }
@@ -171,6 +195,25 @@ Connection::Route HttpRoutes::on_http_publish(ws::Session& session, core::ReplyA
   }
   respond_publish(session, topic, status, seq);
   return Connection::Route::kNone;
+}
+
+void HttpRoutes::on_admin_drain(ws::Session& session) {
+  constexpr std::string_view kBearer = "Bearer ";
+  std::string_view authorization = session.request().header("authorization");
+  if (!authorization.starts_with(kBearer)) {
+    static const std::string kChallenge[] = {"WWW-Authenticate: Bearer"};
+    counters_.count_refusal(core::Refusal::kUnauthorized);
+    session.respond(401, "text/plain", "admin token required: Authorization: Bearer TOKEN\n",
+                    kChallenge);
+    return;
+  }
+  if (!same_token(authorization.substr(kBearer.size()), config_.admin_token)) {
+    counters_.count_refusal(core::Refusal::kForbidden);
+    session.respond(403, "text/plain", "wrong admin token\n");
+    return;
+  }
+  operations_.request_drain();
+  session.respond(202, "text/plain", "draining\n");
 }
 
 void HttpRoutes::respond_publish(ws::Session& session, std::string_view topic,

@@ -1,7 +1,8 @@
 // The routes of a request on the broker's port (PROTOCOL.md sections 1 and 7): WebSocket
 // upgrades ("/" with herald.v1, "/echo" behind --echo) and the plain HTTP endpoints /healthz,
-// /metrics and POST /publish. Answers through the Session; knows no socket and no worker: a
-// publish and the metrics text come through the two interfaces below.
+// /readyz, /metrics, POST /publish and POST /admin/drain. Answers through the Session; knows no
+// socket and no worker: a publish, the metrics text and readiness come through the two interfaces
+// below.
 #pragma once
 
 #include <cstdint>
@@ -35,22 +36,26 @@ class HttpRoutes {
    protected:
     ~Publisher() = default;
   };
-  // The body of GET /metrics (Prometheus text format).
-  class MetricsSource {
+  // What the operator's endpoints need of the broker: the body of GET /metrics (Prometheus
+  // text format), the NotReady mask (readiness.h) that fails GET /readyz, and the drain that
+  // POST /admin/drain starts (any thread may then carry it out; a second request is a no-op).
+  class Operations {
    public:
     [[nodiscard]] virtual std::string metrics_text() const = 0;
+    [[nodiscard]] virtual uint32_t not_ready() const = 0;
+    virtual void request_drain() = 0;
 
    protected:
-    ~MetricsSource() = default;
+    ~Operations() = default;
   };
 
   HttpRoutes(const ServerConfig& config, AccessGate& gate, WorkerCounters& counters,
-             Publisher& publisher, const MetricsSource& metrics)
+             Publisher& publisher, Operations& operations)
       : config_(config),
         gate_(gate),
         counters_(counters),
         publisher_(publisher),
-        metrics_(metrics) {}
+        operations_(operations) {}
 
   // A request the Session delivered (it is in kDeciding). Returns the route taken: kPubSub or
   // kEcho for an accepted upgrade, kHttpPublish for a publish waiting for its topic's owner
@@ -69,12 +74,13 @@ class HttpRoutes {
                                                   core::ReplyAddress reply);
   [[nodiscard]] Connection::Route on_http_publish(protocol::websocket::Session& session,
                                                   core::ReplyAddress reply);
+  void on_admin_drain(protocol::websocket::Session& session);
 
   const ServerConfig& config_;
   AccessGate& gate_;
   WorkerCounters& counters_;
   Publisher& publisher_;
-  const MetricsSource& metrics_;
+  Operations& operations_;
 };
 
 }  // namespace herald::broker::net

@@ -1,5 +1,8 @@
-// Hub: the channel matrix, peer registration and the /metrics sum.
+// Hub: the channel matrix, peer registration, the /metrics sum and readiness.
 #include "broker/net/hub.h"
+
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cassert>
@@ -27,7 +30,8 @@ Hub::Hub(uint32_t worker_count, uint64_t topics_max)
     : worker_count_(worker_count),
       topics_max_(topics_max),
       peers_(worker_count),
-      seams_(std::make_unique<Seam[]>(worker_count)) {
+      seams_(std::make_unique<Seam[]>(worker_count)),
+      drain_fd_(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
   assert(worker_count > 0);
   size_t capacity = channel_capacity(worker_count);
   channels_.resize(size_t{worker_count} * worker_count);
@@ -39,6 +43,7 @@ Hub::Hub(uint32_t worker_count, uint64_t topics_max)
 }
 
 Hub::~Hub() {
+  if (drain_fd_ >= 0) close(drain_fd_);
   for (auto& channel : channels_) {
     if (channel == nullptr) continue;
     ChannelItem item{};
@@ -62,13 +67,40 @@ bool Hub::has_subscriptions(uint32_t index) const {
   return counters != nullptr && counters->subscriptions.load() > 0;
 }
 
+bool Hub::request_drain() {
+  if (!readiness_.claim(NotReady::kDraining)) return false;
+  uint64_t one = 1;
+  // A full counter (EAGAIN) still leaves the fd readable, so the result does not matter.
+  [[maybe_unused]] ssize_t written = write(drain_fd_, &one, sizeof(one));
+  return true;
+}
+
+uint32_t Hub::not_ready() const {
+  uint32_t conditions = readiness_.conditions();
+  for (uint32_t index = 0; index < worker_count_; ++index) {
+    if (storage_busy(index)) conditions |= static_cast<uint32_t>(NotReady::kStorageBusy);
+  }
+  return conditions;
+}
+
 std::string Hub::render_metrics() const {
   std::vector<core::WorkerMetrics> workers;
   workers.reserve(peers_.size());
   for (const Peer& peer : peers_) {
     workers.push_back(peer.counters != nullptr ? peer.counters->snapshot() : core::WorkerMetrics{});
   }
-  return core::render_metrics(workers, topic_count_.load(std::memory_order_relaxed));
+  const uint32_t conditions = not_ready();
+  return core::render_metrics(workers, topic_count_.load(std::memory_order_relaxed)) +
+         "# HELP herald_ready Whether GET /readyz answers 200 (1) or 503 (0).\n"
+         "# TYPE herald_ready gauge\n"
+         "herald_ready " +
+         std::string(conditions == 0 ? "1" : "0") +
+         "\n"
+         "# HELP herald_draining Whether a drain (SIGTERM or POST /admin/drain) is under way.\n"
+         "# TYPE herald_draining gauge\n"
+         "herald_draining " +
+         std::string((conditions & static_cast<uint32_t>(NotReady::kDraining)) != 0 ? "1" : "0") +
+         "\n";
 }
 
 std::string Hub::render_io_metrics(io::BackendKind backend) const {

@@ -11,6 +11,7 @@
 
 #include "broker/io/backend.h"
 #include "broker/net/counters.h"
+#include "broker/net/readiness.h"
 #include "protocol/common/spsc_queue.h"
 
 namespace herald::broker::net {
@@ -69,6 +70,18 @@ class Hub {
     seams_[index].storage_busy.store(busy, std::memory_order_release);
   }
 
+  // Any thread: what makes the broker not ready (/readyz); the server and the workers set it.
+  [[nodiscard]] Readiness& readiness() { return readiness_; }
+  // Any thread: asks the server to drain (POST /admin/drain): /readyz fails at once and the
+  // server, woken through drain_fd(), does the rest. False when a drain had begun already.
+  bool request_drain();
+  // The eventfd request_drain() signals; the server polls it. Owned by the Hub.
+  [[nodiscard]] int drain_fd() const { return drain_fd_; }
+
+  // Any thread: the NotReady mask /readyz answers, with kStorageBusy while any worker holds
+  // publishes for the history writer.
+  [[nodiscard]] uint32_t not_ready() const;
+
   // The shared count behind --max-topics (TopicTable).
   [[nodiscard]] std::atomic<uint64_t>& topic_count() { return topic_count_; }
   [[nodiscard]] uint64_t topics_max() const { return topics_max_; }
@@ -99,6 +112,8 @@ class Hub {
   std::vector<Peer> peers_;
   std::unique_ptr<Seam[]> seams_;
   std::atomic<uint64_t> topic_count_{0};
+  Readiness readiness_;
+  int drain_fd_ = -1;
 };
 
 }  // namespace herald::broker::net

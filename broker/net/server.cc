@@ -1,9 +1,12 @@
 // Start-up: RLIMIT_NOFILE, the io_uring probe, listeners, per-worker table sizes; then worker
-// threads, sigwait, and the graceful shutdown. The only place that prints (start-up lines).
+// threads, the signal wait, the drain and the graceful shutdown. Prints through log.h.
 #include "broker/net/server.h"
 
+#include <poll.h>
 #include <pthread.h>
 #include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -19,16 +22,22 @@
 
 #include "broker/io/backend.h"
 #include "broker/net/hub.h"
+#include "broker/net/readiness.h"
+#include "broker/net/shared_buffer.h"
 #include "broker/net/systemd_notify.h"
 #include "broker/net/tls_context.h"
 #include "broker/net/worker.h"
+#include "protocol/pubsub/notice.h"
 #include "storage/storage_writer.h"
 
 namespace herald::broker::net {
 
 namespace {
 
-void print_line(const std::string& line) { std::fprintf(stderr, "herald: %s\n", line.c_str()); }
+// Start-up and reload lines; failures that end the start-up pass kError.
+void print_line(const std::string& line, LogLevel level = LogLevel::kInfo) {
+  log_line(level, line);
+}
 
 // Raises the soft open-file limit to the hard one: the kernel caps each ring's registered
 // table at RLIMIT_NOFILE. Returns the limit now in force.
@@ -240,13 +249,130 @@ void reload_config(const ConfigLoader& load, ServerConfig& running, TlsContextSl
   if (changes.empty()) print_line("SIGHUP: configuration reloaded, no setting changed");
 }
 
+// What ended serving: a signal or POST /admin/drain.
+struct Wake {
+  enum class Kind : uint8_t { kDrain, kStop, kHangup, kTimeout };
+  Kind kind = Kind::kStop;
+  std::string why;  // "SIGTERM", "POST /admin/drain"
+};
+
+// The main thread's wait: SIGINT, SIGTERM and SIGHUP through a signalfd (they are blocked in
+// every thread), and the Hub's drain eventfd, in one poll.
+class SignalWaiter {
+ public:
+  SignalWaiter(const sigset_t& signals, int drain_fd)
+      : signal_fd_(signalfd(-1, &signals, SFD_CLOEXEC)), drain_fd_(drain_fd) {}
+  ~SignalWaiter() {
+    if (signal_fd_ >= 0) close(signal_fd_);
+  }
+  SignalWaiter(const SignalWaiter&) = delete;
+  SignalWaiter& operator=(const SignalWaiter&) = delete;
+
+  // The next wake within `timeout_ms` (-1: none), kTimeout when nothing came.
+  Wake next(int timeout_ms, bool with_drain) {
+    pollfd fds[2] = {{signal_fd_, POLLIN, 0}, {drain_fd_, POLLIN, 0}};
+    const int ready = poll(fds, with_drain ? 2 : 1, timeout_ms);
+    if (ready <= 0) return {Wake::Kind::kTimeout, ""};  // EINTR counts as a timeout
+    if ((fds[0].revents & POLLIN) != 0) {
+      signalfd_siginfo info{};
+      if (read(signal_fd_, &info, sizeof(info)) != sizeof(info)) return {Wake::Kind::kTimeout, ""};
+      switch (info.ssi_signo) {
+        case SIGHUP:
+          return {Wake::Kind::kHangup, "SIGHUP"};
+        case SIGTERM:
+          return {Wake::Kind::kDrain, "SIGTERM"};
+        default:
+          return {Wake::Kind::kStop, "SIGINT"};
+      }
+    }
+    uint64_t count = 0;
+    [[maybe_unused]] ssize_t got = read(drain_fd_, &count, sizeof(count));
+    return {Wake::Kind::kDrain, "POST /admin/drain"};
+  }
+
+  // Serves SIGHUPs until a signal or a drain request ends serving.
+  template <typename OnHangup>
+  Wake wait_for_end(OnHangup&& on_hangup) {
+    for (;;) {  // bounded by the process's life: every wake but SIGHUP ends it
+      Wake wake = next(-1, true);
+      if (wake.kind == Wake::Kind::kHangup) {
+        on_hangup();
+      } else if (wake.kind != Wake::Kind::kTimeout) {
+        return wake;
+      }
+    }
+  }
+
+ private:
+  int signal_fd_;
+  int drain_fd_;
+};
+
+// The reconnect notice every pub/sub client gets, encoded once for every worker: move now,
+// spread over four fifths of the drain, so that most have left before the stragglers are
+// closed and their reconnects do not arrive at the next server all at once.
+SharedRef drain_frame(uint64_t drain_timeout_ms) {
+  const protocol::pubsub::Notice notice =
+      protocol::pubsub::Reconnect{0, drain_timeout_ms / 5 * 4, "drain"};
+  SharedRef frame = SharedRef::allocate(protocol::pubsub::notice_frame_bytes(notice));
+  protocol::pubsub::write_notice_frame(frame.mutable_bytes().data(), notice);
+  return frame;
+}
+
+// The drain (README "Draining and rolling deploys"): /readyz fails, every worker closes its
+// listeners and tells its pub/sub clients to move; then wait until none is left, the drain
+// timeout passes, or SIGTERM or SIGINT comes again. The caller then stops the workers, which
+// close whoever stayed with 1001.
+template <typename OnHangup>
+void drain(const ServerConfig& config, Hub& hub,
+           const std::vector<std::unique_ptr<Worker>>& workers, SignalWaiter& waiter,
+           OnHangup&& on_hangup, const std::string& why) {
+  hub.readiness().set(NotReady::kDraining);
+  const SharedRef frame = drain_frame(config.drain_timeout_ms);
+  for (const auto& worker : workers) worker->request_drain(frame);
+  log_line(LogLevel::kInfo, "draining: listeners closed, clients asked to reconnect elsewhere",
+           {{"cause", why}, {"drain_timeout_ms", config.drain_timeout_ms}});
+  const uint64_t start_ms = io::monotonic_ns() / 1000000;
+  const uint64_t deadline_ms = start_ms + config.drain_timeout_ms;
+  for (;;) {  // bounded by the deadline
+    int64_t remaining = 0;
+    bool counted = true;
+    for (const auto& worker : workers) {
+      const int64_t left = worker->drain_remaining();
+      counted = counted && left >= 0;
+      remaining += left > 0 ? left : 0;
+    }
+    const uint64_t now_ms = io::monotonic_ns() / 1000000;
+    if (counted && remaining == 0) {
+      log_line(LogLevel::kInfo, "drain done: every client moved",
+               {{"elapsed_ms", now_ms - start_ms}});
+      return;
+    }
+    if (now_ms >= deadline_ms) {
+      log_line(LogLevel::kInfo, "drain timeout: closing the clients still here with 1001",
+               {{"remaining", remaining}});
+      return;
+    }
+    const Wake wake =
+        waiter.next(static_cast<int>(std::min<uint64_t>(100, deadline_ms - now_ms)), false);
+    if (wake.kind == Wake::Kind::kHangup) {
+      on_hangup();
+    } else if (wake.kind != Wake::Kind::kTimeout) {
+      log_line(LogLevel::kInfo, "drain cut short: closing every client with 1001",
+               {{"cause", wake.why}, {"remaining", remaining}});
+      return;
+    }
+  }
+}
+
 }  // namespace
 
 int run_server(const ServerConfig& config, const ConfigLoader& reload) {
+  configure_logging(config.log_format, config.log_level);
   uint64_t file_limit = raise_file_limit();
   io::ResolvedBackend backend = io::resolve_backend(config.io);
   if (!backend.failure.empty()) {
-    print_line(backend.failure);
+    print_line(backend.failure, LogLevel::kError);
     return 1;
   }
   if (!backend.fallback_cause.empty()) {
@@ -259,7 +385,8 @@ int run_server(const ServerConfig& config, const ConfigLoader& reload) {
     auto loaded = TlsContext::load(config.cert_path, config.key_path);
     if (!loaded.status.is_ok()) {
       print_line(loaded.status.message() +
-                 " (check --cert and --key: PEM files, the key matching the leaf)");
+                     " (check --cert and --key: PEM files, the key matching the leaf)",
+                 LogLevel::kError);
       return 1;
     }
     tls_slot = std::make_unique<TlsContextSlot>(std::move(loaded.value));
@@ -267,7 +394,7 @@ int run_server(const ServerConfig& config, const ConfigLoader& reload) {
     tls_config.port = config.tls_port;
     auto opened = open_listeners(tls_config, plan.workers);
     if (!opened.status.is_ok()) {
-      print_line("--tls-port: " + opened.status.message());
+      print_line("--tls-port: " + opened.status.message(), LogLevel::kError);
       return 1;
     }
     tls_listeners = std::move(opened.value);
@@ -276,7 +403,7 @@ int run_server(const ServerConfig& config, const ConfigLoader& reload) {
   if (!config.tls_only) {
     auto opened = open_listeners(config, plan.workers);
     if (!opened.status.is_ok()) {
-      print_line(opened.status.message());
+      print_line(opened.status.message(), LogLevel::kError);
       return 1;
     }
     listeners = std::move(opened.value);
@@ -285,7 +412,7 @@ int run_server(const ServerConfig& config, const ConfigLoader& reload) {
   }
   uint16_t port = config.tls_only ? tls_listeners.front().port() : listeners.front().port();
 
-  // Signals go to sigwait in this thread only: block them before any worker exists.
+  // Signals go to this thread's signalfd only: block them before any worker exists.
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
@@ -303,7 +430,7 @@ int run_server(const ServerConfig& config, const ConfigLoader& reload) {
   Hub hub(plan.workers, config.max_topics);
   auto opened_storage = open_storage(config, plan.workers);
   if (!opened_storage.status.is_ok()) {
-    print_line(opened_storage.status.message());
+    print_line(opened_storage.status.message(), LogLevel::kError);
     return 1;
   }
   std::unique_ptr<storage::StorageWriter> history = std::move(opened_storage.value);
@@ -317,7 +444,7 @@ int run_server(const ServerConfig& config, const ConfigLoader& reload) {
   if (history != nullptr) {
     if (common::Status attached = attach_storage(*history, history_topics, threads.workers);
         !attached.is_ok()) {
-      print_line(attached.message());
+      print_line(attached.message(), LogLevel::kError);
       return 1;
     }
     history->start();
@@ -325,49 +452,50 @@ int run_server(const ServerConfig& config, const ConfigLoader& reload) {
   if (common::Status started = start_workers(threads); !started.is_ok()) {
     threads.stop_and_join();
     if (history != nullptr) history->stop();
-    print_line(started.message());
+    print_line(started.message(), LogLevel::kError);
     return 1;
   }
+  hub.readiness().clear(NotReady::kStarting);  // workers, listeners and storage are up
   if (tls_slot) {
-    std::fprintf(stderr, "herald: TLS listening on %s:%u (certificate %s)\n", config.host.c_str(),
-                 static_cast<unsigned>(threads.workers.front()->tls_port()),
-                 config.cert_path.c_str());
+    log_line(LogLevel::kInfo, "TLS listening on " + config.host + ":" +
+                                  std::to_string(threads.workers.front()->tls_port()) +
+                                  " (certificate " + config.cert_path + ")");
   }
-  std::fprintf(stderr,
-               "herald: listening on %s:%u (%u workers, %s, capacity %llu "
-               "connections)\n",
-               config.host.c_str(), static_cast<unsigned>(port), plan.workers,
-               std::string(io::backend_name(backend.kind)).c_str(),
-               static_cast<unsigned long long>(plan.capacity));
+  log_line(LogLevel::kInfo, "listening on " + config.host + ":" + std::to_string(port) + " (" +
+                                std::to_string(plan.workers) + " workers, " +
+                                std::string(io::backend_name(backend.kind)) + ", capacity " +
+                                std::to_string(plan.capacity) + " connections)");
   // Auth off is the embedded default: say so once the server runs, never silently.
   if (config.access) print_line(config.access->describe());
   if (plan.capacity < config.max_connections && backend.kind == io::BackendKind::kUring) {
     // Each ring's direct-descriptor table is capped at RLIMIT_NOFILE, so only more rings
     // (workers) or a higher limit reach the configured maximum.
-    std::fprintf(
-        stderr,
-        "herald: warning: --max-connections %llu is more than %u workers can hold "
-        "under the open-file limit %llu; use --workers %llu or raise the limit\n",
-        static_cast<unsigned long long>(config.max_connections), plan.workers,
-        static_cast<unsigned long long>(file_limit),
-        static_cast<unsigned long long>((config.max_connections + plan.limits.connections_max - 1) /
-                                        plan.limits.connections_max));
+    const uint64_t per_worker = plan.limits.connections_max;
+    log_line(LogLevel::kWarn,
+             "--max-connections " + std::to_string(config.max_connections) + " is more than " +
+                 std::to_string(plan.workers) + " workers can hold under the open-file limit " +
+                 std::to_string(file_limit) + "; use --workers " +
+                 std::to_string((config.max_connections + per_worker - 1) / per_worker) +
+                 " or raise the limit");
   }
 
   notify_ready("listening on port " + std::to_string(port) + " (" +
                std::string(io::backend_name(backend.kind)) + ")");
 
-  int signal = 0;
   ServerConfig running = config;  // the signal thread's view, for the next reload's diff
-  // Bounded by the process's life: every signal but SIGHUP ends the loop.
-  while (sigwait(&signals, &signal) == 0 && signal == SIGHUP) {
+  auto on_hangup = [&] {
     if (reload) {
       reload_config(reload, running, tls_slot.get());
     } else if (!reload_tls(config, tls_slot.get())) {
       if (!tls_slot) print_line("SIGHUP ignored: no TLS listener (--tls-port) to reload");
     }
+  };
+  SignalWaiter waiter(signals, hub.drain_fd());
+  const Wake wake = waiter.wait_for_end(on_hangup);
+  notify_stopping();  // before the drain, which may take --drain-timeout-ms
+  if (wake.kind == Wake::Kind::kDrain && config.drain_timeout_ms > 0) {
+    drain(config, hub, threads.workers, waiter, on_hangup, wake.why);
   }
-  notify_stopping();
   threads.stop_and_join();
   // Writes what the workers queued; it calls into them (wake), so it stops before they go.
   if (history != nullptr) history->stop();

@@ -13,6 +13,7 @@
 #include <cstring>
 #include <utility>
 
+#include "broker/net/log.h"
 #include "broker/net/worker_ops.h"
 #include "protocol/websocket/handshake.h"
 
@@ -87,6 +88,12 @@ void Worker::request_stop() {
   uint64_t one = 1;
   // A full eventfd counter (EAGAIN) still wakes the read, so the result does not matter.
   [[maybe_unused]] ssize_t written = write(wake_fd_, &one, sizeof(one));
+}
+
+void Worker::request_drain(SharedRef frame) {
+  drain_frame_ = std::move(frame);
+  drain_requested_.store(true, std::memory_order_release);
+  wake();
 }
 
 void Worker::run() {
@@ -221,8 +228,10 @@ void Worker::schedule_flush(Connection& connection) {
 
 void Worker::open_connection(uint32_t file_slot, bool tls) {
   Connection* connection = &connections_.add(session_config_, file_slot, now_ms_);
+  connection->io.opened_ms = now_ms_;
   if (tls) connection->start_tls(tls_context());
-  if (stopping_) {
+  if (closing_listeners()) {
+    connection->io.note_end("refused");
     connection->io.refused = true;  // accepted just before the accept was cancelled
     close_connection(*connection);
     return;
@@ -236,6 +245,7 @@ void Worker::open_connection(uint32_t file_slot, bool tls) {
   if (over_limit && tls) {
     // No 503 is possible before a TLS handshake: refuse at the TCP level.
     ++counters_.connections_refused;
+    connection->io.note_end("refused");
     connection->io.refused = true;
     close_connection(*connection);
     return;
@@ -243,6 +253,7 @@ void Worker::open_connection(uint32_t file_slot, bool tls) {
   if (over_limit) {
     ++counters_.connections_refused;
     counters_.count_refusal(core::Refusal::kConnections);
+    connection->io.note_end("refused");
     connection->refuse(ws::build_http_response(503, "text/plain", "connection limit reached\n"));
     begin_flushing(*connection);
   } else {
@@ -286,6 +297,7 @@ void Worker::on_recv_complete(Connection& connection, const io::Completion& comp
     return;
   } else if (completion.res != -ECANCELED) {
     ++counters_.io_errors;
+    connection.io.note_end("io_error");
     close_connection(connection);
     return;
   }
@@ -311,6 +323,7 @@ void Worker::take_events(Connection& connection) {
 
 void Worker::on_bytes(Connection& connection, uint16_t buffer_id, size_t bytes) {
   counters_.bytes_in += bytes;
+  connection.io.bytes_in += bytes;
   connection.io.last_receive_ms = now_ms_;
   connection.io.ping_sent = false;
   connection.io.shrunk = false;
@@ -347,6 +360,7 @@ void Worker::on_bytes(Connection& connection, uint16_t buffer_id, size_t bytes) 
 
 void Worker::on_peer_eof(Connection& connection) {
   connection.io.peer_eof = true;
+  connection.io.note_end("eof");
   switch (connection.io.phase) {
     case Connection::Phase::kActive: {
       ws::Session::State state = connection.session().state();
@@ -408,13 +422,17 @@ void Worker::on_send_complete(Connection& connection, const io::Completion& comp
   assert(completion.res <= 0 || static_cast<size_t>(completion.res) <= op->bytes);
   send_ops_.release(op);
   if (completion.res <= 0) {
-    if (completion.res != -ECANCELED) ++counters_.io_errors;
+    if (completion.res != -ECANCELED) {
+      ++counters_.io_errors;
+      connection.io.note_end("io_error");
+    }
     close_connection(connection);
     return;
   }
   // A short send leaves the rest queued for the next tick.
   connection.consume_output(static_cast<size_t>(completion.res));
   counters_.bytes_out += static_cast<uint64_t>(completion.res);
+  connection.io.bytes_out += static_cast<uint64_t>(completion.res);
   if (connection.io.phase == Connection::Phase::kClosing) return;
   if (connection.io.recv_paused && connection.queued_bytes() <= config_.send_queue_bytes_low) {
     connection.io.recv_paused = false;
@@ -432,6 +450,11 @@ void Worker::on_send_complete(Connection& connection, const io::Completion& comp
 
 void Worker::close_websocket(Connection& connection, core::CloseReason reason) {
   counters_.count_close_reason(reason);
+  if (connection.io.end_cause.empty()) {
+    const core::CloseSpec spec = core::close_spec(reason);
+    connection.io.end_cause = spec.label;
+    connection.io.close_code = static_cast<uint16_t>(spec.code);
+  }
   connection.close_session(reason, now_ms_);
   schedule_flush(connection);
 }
@@ -494,6 +517,22 @@ void Worker::close_file(Connection& connection) {
   ++connection.io.ops_in_flight;
 }
 
+void Worker::log_close(const Connection& connection) const {
+  std::string_view route = "http";
+  if (connection.route() == Connection::Route::kPubSub) route = "pubsub";
+  if (connection.route() == Connection::Route::kEcho) route = "echo";
+  std::string_view cause = connection.io.end_cause;
+  if (cause.empty()) cause = route == "http" ? "answered" : "closed";
+  log_line(LogLevel::kDebug, "connection closed",
+           {{"reason", cause},
+            {"code", uint64_t{connection.io.close_code}},
+            {"route", route},
+            {"duration_ms", now_ms_ - connection.io.opened_ms},
+            {"bytes_in", connection.io.bytes_in},
+            {"bytes_out", connection.io.bytes_out},
+            {"worker", index_}});
+}
+
 void Worker::release_if_done(Connection& connection) {
   if (connection.io.phase != Connection::Phase::kClosing || connection.io.ops_in_flight > 0) return;
   connection.queue().clear();
@@ -504,9 +543,10 @@ void Worker::release_if_done(Connection& connection) {
     counters_.connections.set(open_count_);
     open_connections_.fetch_sub(1, std::memory_order_relaxed);
   }
+  if (log_enabled(LogLevel::kDebug)) log_close(connection);
   connections_.remove(connection);
-  acceptor_.on_slot_freed(*io_, stopping_);
-  tls_acceptor_.on_slot_freed(*io_, stopping_);
+  acceptor_.on_slot_freed(*io_, closing_listeners());
+  tls_acceptor_.on_slot_freed(*io_, closing_listeners());
 }
 
 }  // namespace herald::broker::net

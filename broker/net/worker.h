@@ -52,7 +52,7 @@ struct WorkerLimits {
 };
 
 class Worker final : private HttpRoutes::Publisher,
-                     private HttpRoutes::MetricsSource,
+                     private HttpRoutes::Operations,
                      private Replays::Host {
  public:
   // `config`, `session_config`, `open_connections` (the count across workers, checked
@@ -81,6 +81,15 @@ class Worker final : private HttpRoutes::Publisher,
   bool run_once();
   // Any thread, any time after construction: starts the graceful shutdown.
   void request_stop();
+  // Any thread, once: starts the drain (README "Draining and rolling deploys"). The worker
+  // stops accepting, sends `frame` (an encoded reconnect notice, shared by every worker) to
+  // each open pub/sub connection and to those that open later, and closes /echo ones (1001).
+  void request_drain(SharedRef frame);
+  // Any thread: the pub/sub connections still open on this worker since its drain began,
+  // counted every tick of the drain; -1 until the drain began here.
+  [[nodiscard]] int64_t drain_remaining() const {
+    return drain_remaining_.load(std::memory_order_acquire);
+  }
 
   // History (worker_history.cc). Before the threads start, on the constructing thread: the
   // storage producer this worker uses and the rules it serves (both outlive the worker).
@@ -113,6 +122,11 @@ class Worker final : private HttpRoutes::Publisher,
   void submit_wake_read();
   void on_wake_complete();
   void begin_stop();
+  void begin_drain();
+  void send_drain_notice(Connection& connection);
+  void count_drain_remaining();
+  // Listeners close for the drain and for the shutdown.
+  [[nodiscard]] bool closing_listeners() const { return stopping_ || draining_; }
   // Carries out the Sweeper's decision for one connection.
   void sweep(Connection& connection, int64_t unix_now_s);
 
@@ -136,6 +150,8 @@ class Worker final : private HttpRoutes::Publisher,
   void close_connection(Connection& connection);
   void close_file(Connection& connection);
   void release_if_done(Connection& connection);
+  // The debug line of a connection's end: why, the close code, its age and its bytes.
+  void log_close(const Connection& connection) const;
   void on_connection_complete(OpKind kind, Connection& connection,
                               const io::Completion& completion);
   [[nodiscard]] uint64_t tag(OpKind kind, const Connection& connection) const;
@@ -149,6 +165,8 @@ class Worker final : private HttpRoutes::Publisher,
   // gate needs, and carrying out its refusals. The command checks answer with an error reply.
   void on_request(Connection& connection, bool upgrade);
   [[nodiscard]] std::string metrics_text() const override;
+  [[nodiscard]] uint32_t not_ready() const override { return hub_.not_ready(); }
+  void request_drain() override { hub_.request_drain(); }
   void submit_peer_name(Connection& connection);
   void on_peer_name_complete(Connection& connection, const io::Completion& completion);
   // False when refused; a kRespond or kClose admission is carried out here.
@@ -262,6 +280,7 @@ class Worker final : private HttpRoutes::Publisher,
   std::unique_ptr<HistoryClient> history_;
   std::unique_ptr<Replays> replays_;
   bool storage_failure_logged_ = false;
+  bool storage_failure_ready_marked_ = false;  // NotReady::kStorageFailed set
   struct StoragePause {
     uint64_t connection;
     uint32_t owner;  // whose storage_busy it waits on
@@ -273,6 +292,12 @@ class Worker final : private HttpRoutes::Publisher,
   std::shared_ptr<const TlsContext> tls_context_;  // what new connections get
   uint64_t tls_generation_ = 0;                    // of tls_context_ in the slot
   std::vector<uint8_t> tls_scratch_;               // read and write scratch, one record each
+
+  // The drain: requested by the server thread, which sets drain_frame_ before the flag.
+  std::atomic<bool> drain_requested_{false};
+  SharedRef drain_frame_;
+  bool draining_ = false;
+  std::atomic<int64_t> drain_remaining_{-1};
 
   bool stopping_ = false;
   bool timed_out_ = false;  // the shutdown deadline passed: every connection is cut

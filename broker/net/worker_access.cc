@@ -2,9 +2,9 @@
 // peer with SO_PEERNAME: sockets accepted into the direct-descriptor table have no fd for
 // getpeername), and carrying out what they decide: closes, flushes, error replies.
 #include <cerrno>
-#include <cstdio>
 #include <cstring>
 
+#include "broker/net/log.h"
 #include "broker/net/worker.h"
 #include "broker/net/worker_ops.h"
 #include "protocol/pubsub/encode.h"
@@ -21,6 +21,8 @@ void Worker::on_request(Connection& connection, bool upgrade) {
       routes_.on_request(connection.session(), connection.access, upgrade,
                          core::ReplyAddress{index_, key_of(connection)}, now_ms_);
   if (route != Connection::Route::kNone) connection.set_route(route);
+  // Upgraded after the drain began (accepted before it): told at once, like the others.
+  if (draining_ && route == Connection::Route::kPubSub) send_drain_notice(connection);
 }
 
 std::string Worker::metrics_text() const {
@@ -45,10 +47,9 @@ void Worker::on_peer_name_complete(Connection& connection, const io::Completion&
     // prints nothing else: this is a start-up-class problem seen at the first connection.
     if (completion.res != -ENOTCONN && !peer_name_failed_) {
       peer_name_failed_ = true;
-      std::fprintf(stderr,
-                   "herald: warning: SO_PEERNAME over io_uring failed (%s); per-IP limits and "
-                   "--trusted-proxies need Linux 6.7 or later\n",
-                   std::strerror(-completion.res));
+      log_line(LogLevel::kWarn,
+               "SO_PEERNAME over io_uring failed (" + std::string(std::strerror(-completion.res)) +
+                   "); per-IP limits and --trusted-proxies need Linux 6.7 or later");
     }
     return;
   }

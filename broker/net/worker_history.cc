@@ -7,12 +7,12 @@
 #include <algorithm>
 #include <atomic>
 #include <cassert>
-#include <cstdio>
 #include <deque>
 #include <memory>
 #include <optional>
 #include <string>
 
+#include "broker/net/log.h"
 #include "broker/net/worker.h"
 #include "protocol/pubsub/encode.h"
 
@@ -137,14 +137,20 @@ void Worker::storage_tick() {
       // Publishers see storage_failed and 503, but the operator would see nothing: say it
       // once. The storage's own reason is in RocksDB's LOG under --data-dir.
       storage_failure_logged_ = true;
-      std::fprintf(stderr,
-                   "herald: error: worker %u: a history write failed; messages to topics with "
-                   "history are still delivered live but no longer stored or acknowledged "
-                   "until a restart (check the disk and the LOG file in --data-dir)\n",
-                   index_);
+      log_line(LogLevel::kError,
+               "a history write failed; messages to topics with history are still delivered "
+               "live but no longer stored or acknowledged until a restart (check the disk and "
+               "the LOG file in --data-dir)",
+               {{"worker", index_}});
     }
   }
   history_->settle([this](core::PublishRequest* request) { answer_publish(request); });
+  // After settle: a publisher told storage_failed then finds /readyz failing. Sticky, as the
+  // failure is.
+  if (!storage_failure_ready_marked_ && history_->failed_appends() != 0) {
+    storage_failure_ready_marked_ = true;
+    hub_.readiness().set(NotReady::kStorageFailed);
+  }
   replays_->tick();
 }
 

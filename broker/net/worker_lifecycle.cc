@@ -1,6 +1,6 @@
 // The worker's own operations: accepting, the once-a-second sweep (the Sweeper decides, the
-// worker closes, pings and counts), the stop eventfd and the graceful shutdown. Connection I/O
-// is in worker.cc.
+// worker closes, pings and counts), the stop eventfd, the drain and the graceful shutdown.
+// Connection I/O is in worker.cc.
 #include <cerrno>
 
 #include "broker/net/worker.h"
@@ -13,7 +13,8 @@ namespace ws = protocol::websocket;
 using worker_detail::encode;
 
 void Worker::on_accept_complete(Acceptor& acceptor, const io::Completion& completion, bool tls) {
-  if (std::optional<uint32_t> file = acceptor.on_complete(completion, *io_, stopping_, counters_)) {
+  if (std::optional<uint32_t> file =
+          acceptor.on_complete(completion, *io_, closing_listeners(), counters_)) {
     open_connection(*file, tls);
   }
 }
@@ -21,8 +22,8 @@ void Worker::on_accept_complete(Acceptor& acceptor, const io::Completion& comple
 void Worker::submit_timer() { io_->timeout(&tick_, encode(OpKind::kTimer, 0, 0)); }
 
 void Worker::on_timer_complete() {
-  acceptor_.on_tick(*io_, stopping_);
-  tls_acceptor_.on_tick(*io_, stopping_);
+  acceptor_.on_tick(*io_, closing_listeners());
+  tls_acceptor_.on_tick(*io_, closing_listeners());
   bool cut_all = stopping_ && !timed_out_ && now_ms_ >= stop_deadline_ms_;
   if (cut_all) timed_out_ = true;
   const int64_t unix_now_s = auth::unix_now_s();  // token expiry, once per tick
@@ -30,11 +31,13 @@ void Worker::on_timer_complete() {
   for (Connection* connection : connections_) {
     if (connection == nullptr) continue;
     if (cut_all) {
+      connection->io.note_end("shutdown_timeout");
       close_connection(*connection);
     } else {
       sweep(*connection, unix_now_s);
     }
   }
+  if (draining_ && !stopping_) count_drain_remaining();
   submit_timer();
 }
 
@@ -55,12 +58,14 @@ void Worker::sweep(Connection& connection, int64_t unix_now_s) {
       break;
     case SweepActions::Cut::kCloseTimeout:
       ++counters_.close_timeouts;
+      connection.io.note_end("close_timeout");
       close_connection(connection);
       return;
     case SweepActions::Cut::kHandshakeTimeout:
       ++counters_.handshake_timeouts;
       if (actions.tls_handshake_failed) ++counters_.tls_handshake_failures;
       counters_.count_refusal(core::Refusal::kHandshakeTimeout);
+      connection.io.note_end("handshake_timeout");
       close_connection(connection);
       return;
   }
@@ -95,8 +100,9 @@ void Worker::submit_wake_read() {
 }
 
 void Worker::on_wake_complete() {
-  // The eventfd carries request_stop() and, where MSG_RING failed, peers' channel wakeups
-  // (channels are drained every tick, so the wakeup itself is all that matters).
+  if (drain_requested_.load(std::memory_order_acquire)) begin_drain();
+  // The eventfd carries request_stop(), request_drain() and, where MSG_RING failed, peers' channel
+  // wakeups (channels are drained every tick, so the wakeup itself is all that matters).
   if (stop_requested_.load(std::memory_order_acquire)) begin_stop();
   // While stopping, the 100 ms tick drains the channels: no read is left pending at exit.
   if (!stopping_) submit_wake_read();
@@ -124,6 +130,45 @@ void Worker::begin_stop() {
         break;
     }
   }
+}
+
+// The drain: listeners close (new connections are refused by the kernel), each pub/sub client
+// is told once to reconnect elsewhere and leaves in its own time, spread by the frame's
+// jitter; the server waits on drain_remaining() and then stops the worker (1001 to the rest).
+void Worker::begin_drain() {
+  if (draining_ || stopping_) return;
+  draining_ = true;
+  // Count the leavers finer than once a second: the server ends the drain when none is left.
+  tick_ = io::Timespec{0, 100'000'000};
+  acceptor_.stop(*io_);
+  tls_acceptor_.stop(*io_);
+  for (Connection* connection : connections_) {
+    if (connection == nullptr || connection->io.phase != Connection::Phase::kActive) continue;
+    if (connection->session().state() != ws::Session::State::kOpen) continue;
+    if (connection->route() == Connection::Route::kPubSub) {
+      send_drain_notice(*connection);
+    } else if (connection->route() == Connection::Route::kEcho) {
+      close_websocket(*connection, core::CloseReason::kShutdown);  // it has nowhere to move
+    }
+  }
+  count_drain_remaining();
+}
+
+void Worker::send_drain_notice(Connection& connection) {
+  ++counters_.drain_notices;
+  enqueue(connection, drain_frame_);
+}
+
+void Worker::count_drain_remaining() {
+  int64_t remaining = 0;
+  for (Connection* connection : connections_) {
+    if (connection != nullptr && connection->io.phase == Connection::Phase::kActive &&
+        connection->route() == Connection::Route::kPubSub &&
+        connection->session().state() == ws::Session::State::kOpen) {
+      ++remaining;
+    }
+  }
+  drain_remaining_.store(remaining, std::memory_order_release);
 }
 
 }  // namespace herald::broker::net

@@ -90,6 +90,18 @@ void write(Text& text, const Recovery& recovery) {
   text.add_complete(recovery.complete);
 }
 
+void write(Text& text, const Reconnect& reconnect) {
+  text.add(R"({"type":"reconnect","after_ms":)");
+  text.add_number(reconnect.after_ms);
+  text.add(R"(,"jitter_ms":)");
+  text.add_number(reconnect.jitter_ms);
+  if (!reconnect.reason.empty()) {
+    text.add(R"(,"reason":)");
+    text.add_string(reconnect.reason);
+  }
+  text.add("}");
+}
+
 size_t write_text(char* out, const Notice& message) {
   Text text(out);
   std::visit([&](const auto& value) { write(text, value); }, message);

@@ -43,7 +43,14 @@ struct Recovery {
   bool complete = true;
 };
 
-using Notice = std::variant<Ack, SubscribeAck, Error, Gap, Recovery>;
+// {"type":"reconnect","after_ms":...,"jitter_ms":...,"reason":...}: move to another server.
+struct Reconnect {
+  uint64_t after_ms = 0;
+  uint64_t jitter_ms = 0;
+  std::string_view reason;  // empty: no reason field
+};
+
+using Notice = std::variant<Ack, SubscribeAck, Error, Gap, Recovery, Reconnect>;
 
 // The JSON text alone (a client's codec tests, logs).
 [[nodiscard]] std::string encode_notice(const Notice& message);

@@ -1,5 +1,5 @@
 // HttpRoutes through a Session, without sockets or a worker: the upgrade routes and their
-// subprotocol rule, /healthz and /metrics, and POST /publish (topic from the query, JSON
+// subprotocol rule, /healthz, /readyz and /metrics, and POST /publish (topic from the query, JSON
 // checked, published here or forwarded to the owner and answered later).
 #include "broker/net/http_routes.h"
 
@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "broker/net/readiness.h"
 #include "tests/broker/access_fixture.h"
 
 namespace herald::broker::net {
@@ -47,9 +48,17 @@ class FakePublisher final : public HttpRoutes::Publisher {
   std::string busy_topic;  // its owner holds publishes (the history writer is behind)
 };
 
-class FakeMetrics final : public HttpRoutes::MetricsSource {
+class FakeOperations final : public HttpRoutes::Operations {
  public:
   std::string metrics_text() const override { return "herald_up 1\n"; }
+  uint32_t not_ready() const override { return readiness.conditions(); }
+  void request_drain() override {
+    ++drains;
+    readiness.set(NotReady::kDraining);
+  }
+
+  Readiness readiness;
+  int drains = 0;
 };
 
 class HttpRoutesTest : public testing::AccessFixture {
@@ -75,8 +84,8 @@ class HttpRoutesTest : public testing::AccessFixture {
   AccessState access_;
   AccessGate gate_{config_, counters_};
   FakePublisher publisher_;
-  FakeMetrics metrics_;
-  HttpRoutes routes_{config_, gate_, counters_, publisher_, metrics_};
+  FakeOperations operations_;
+  HttpRoutes routes_{config_, gate_, counters_, publisher_, operations_};
   ws::Session* session_ = nullptr;
   std::string last_output_;
 };
@@ -112,6 +121,74 @@ TEST_F(HttpRoutesTest, UpgradeRefusedByTheGate) {
   EXPECT_EQ(refusals(core::Refusal::kOrigin), 1u);
 }
 
+TEST_F(HttpRoutesTest, ReadyOnlyWithNoConditionSet) {
+  // A new Readiness is starting: not ready until the server clears it.
+  EXPECT_EQ(route(http("GET", "/readyz"), false), Route::kNone);
+  EXPECT_TRUE(answered(503));
+  EXPECT_TRUE(body_is("not ready: starting\n"));
+  operations_.readiness.clear(NotReady::kStarting);
+  EXPECT_EQ(route(http("GET", "/readyz"), false), Route::kNone);
+  EXPECT_TRUE(answered(200));
+  EXPECT_TRUE(body_is("ready\n"));
+  operations_.readiness.set(NotReady::kDraining);
+  operations_.readiness.set(NotReady::kStorageFailed);
+  EXPECT_EQ(route(http("GET", "/readyz"), false), Route::kNone);
+  EXPECT_TRUE(answered(503));
+  EXPECT_TRUE(body_is("not ready: draining, history storage failed\n"));
+  // Liveness does not follow readiness.
+  EXPECT_EQ(route(http("GET", "/healthz"), false), Route::kNone);
+  EXPECT_TRUE(answered(200));
+  EXPECT_EQ(route(http("POST", "/readyz"), false), Route::kNone);
+  EXPECT_TRUE(answered(405));
+}
+
+TEST_F(HttpRoutesTest, AdminDrainNeedsTheToken) {
+  // Off without --admin-token-file: the path does not exist.
+  EXPECT_EQ(route(http("POST", "/admin/drain"), false), Route::kNone);
+  EXPECT_TRUE(answered(404));
+  config_.admin_token = "s3cret-token";
+  EXPECT_EQ(route(http("POST", "/admin/drain"), false), Route::kNone);
+  EXPECT_TRUE(answered(401));
+  EXPECT_NE(last_output_.find("\r\nWWW-Authenticate: Bearer\r\n"), std::string::npos);
+  for (const char* wrong : {"Bearer s3cret-toke", "Bearer s3cret-tokeN", "Bearer ", "Basic x"}) {
+    EXPECT_EQ(
+        route(http("POST", "/admin/drain", std::string("Authorization: ") + wrong + "\r\n"), false),
+        Route::kNone);
+    EXPECT_TRUE(answered(401) || answered(403)) << wrong;
+  }
+  EXPECT_EQ(operations_.drains, 0);
+  EXPECT_EQ(route(http("GET", "/admin/drain", "Authorization: Bearer s3cret-token\r\n"), false),
+            Route::kNone);
+  EXPECT_TRUE(answered(405));
+  EXPECT_EQ(route(http("POST", "/admin/drain", "Authorization: Bearer s3cret-token\r\n"), false),
+            Route::kNone);
+  EXPECT_TRUE(answered(202));
+  EXPECT_EQ(operations_.drains, 1);
+  EXPECT_EQ(route(http("GET", "/readyz"), false), Route::kNone);
+  EXPECT_TRUE(answered(503));
+}
+
+TEST(ReadyzAnswerTest, EveryConditionHasAReason) {
+  EXPECT_EQ(readyz_answer(0).status, 200);
+  EXPECT_EQ(readyz_answer(static_cast<uint32_t>(NotReady::kStorageBusy)).body,
+            "not ready: history storage behind\n");
+  ReadyzAnswer all = readyz_answer(~0u);
+  EXPECT_EQ(all.status, 503);
+  EXPECT_EQ(all.body,
+            "not ready: starting, draining, history storage failed, "
+            "history storage behind\n");
+}
+
+TEST(ReadinessTest, ClaimSetsOnce) {
+  Readiness readiness;
+  EXPECT_TRUE(readiness.has(NotReady::kStarting));
+  EXPECT_TRUE(readiness.claim(NotReady::kDraining));
+  EXPECT_FALSE(readiness.claim(NotReady::kDraining));
+  EXPECT_TRUE(readiness.has(NotReady::kDraining));
+  readiness.clear(NotReady::kStarting);
+  EXPECT_EQ(readiness.conditions(), static_cast<uint32_t>(NotReady::kDraining));
+}
+
 TEST_F(HttpRoutesTest, HealthAndMetrics) {
   EXPECT_EQ(route(http("GET", "/healthz"), false), Route::kNone);
   EXPECT_TRUE(answered(200));
@@ -120,7 +197,7 @@ TEST_F(HttpRoutesTest, HealthAndMetrics) {
   EXPECT_TRUE(answered(200));
   EXPECT_NE(last_output_.find("text/plain; version=0.0.4"), std::string::npos);
   EXPECT_TRUE(body_is("herald_up 1\n"));
-  for (const char* path : {"/healthz", "/metrics", "/publish"}) {
+  for (const char* path : {"/healthz", "/readyz", "/metrics", "/publish"}) {
     EXPECT_EQ(route(http("PUT", path), false), Route::kNone);
     EXPECT_TRUE(answered(405)) << path;
   }

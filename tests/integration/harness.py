@@ -702,6 +702,8 @@ SERVER_FIELDS = {
     "recovery": (("type", "topic", "epoch", "first", "from", "next", "complete"),),
     "error": (("type", "code", "text"), ("type", "id", "code", "text")),
     "gap": (("type", "topic", "missed"),),
+    "reconnect": (("type", "after_ms"), ("type", "after_ms", "jitter_ms"),
+                  ("type", "after_ms", "jitter_ms", "reason")),
 }
 
 _JSON_WS = " \t\r\n"
@@ -1201,6 +1203,23 @@ def parse_prometheus(text):
         seen_samples.add(key)
         families[family_name]["samples"].append((name, labels, value))
     return families
+
+
+def wait_readyz(port, timeout=START_TIMEOUT_S):
+    """Waits until GET /readyz answers 200 (the broker accepts connections a moment before it
+    calls itself ready); returns every earlier answer's (status, body), which must be 503
+    "starting". Fails after `timeout`."""
+    earlier = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        response = http_request(port, "GET", "/readyz")
+        if response.status == 200:
+            return earlier
+        earlier.append((response.status, response.body))
+        if (response.status, response.body) != (503, b"not ready: starting\n"):
+            raise AssertionError("/readyz while starting: %r" % response)
+        time.sleep(0.02)
+    raise AssertionError("/readyz not 200 within %.0f s: %r" % (timeout, earlier[-1:]))
 
 
 def scrape(port, timeout=IO_TIMEOUT_S):

@@ -106,8 +106,9 @@ TEST(MetricsTest, EveryFamilyHasHelpAndTypeBeforeItsSamples) {
   // replays, replayed messages, catch-ups and storage failures), and 14 that were counted
   // but not exported: connections closed and refused, messages in and out, I/O errors,
   // abnormal closes, three timeouts, receive pauses and buffer shortages, channel overflows,
-  // close codes and other close codes; and closes by reason (core::CloseReason).
-  EXPECT_EQ(families, 37);
+  // close codes and other close codes; closes by reason (core::CloseReason); and the
+  // drain's reconnect notices.
+  EXPECT_EQ(families, 38);
 }
 
 // Every entry of metric_table.h is exported: HELP with its text, TYPE, and a sample that

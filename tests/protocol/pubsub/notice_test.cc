@@ -35,11 +35,20 @@ TEST(NoticeTest, FrameIsTheHeaderThenTheText) {
       Error{R"("x")", ErrorCode::kForbidden, "quote \" backslash \\ control \x01 tab \t"},
       Gap{"prices.nasdaq.AAPL", 12},
       Recovery{"a.b", "9f2c4e1a0b3d5c7e", 5, 121, 130, true},
+      Reconnect{0, 8000, "drain"},
+      Reconnect{2000, 1000, ""},
   };
   for (const Notice& notice : notices) {
     const std::string text = encode_notice(notice);
     EXPECT_EQ(frame_of(notice), header_of(text.size()) + text) << text;
   }
+}
+
+TEST(NoticeTest, ReconnectAsPROTOCOLShowsIt) {
+  EXPECT_EQ(encode_notice(Reconnect{0, 30000, "drain"}),
+            R"({"type":"reconnect","after_ms":0,"jitter_ms":30000,"reason":"drain"})");
+  EXPECT_EQ(encode_notice(Reconnect{2000, 1000, ""}),
+            R"({"type":"reconnect","after_ms":2000,"jitter_ms":1000})");
 }
 
 TEST(NoticeTest, EveryLengthEncodingIsExact) {
