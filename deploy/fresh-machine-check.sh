@@ -36,9 +36,11 @@ if [ "$FULL" = true ]; then
   deploy/test.sh
 else
   phase "integration tests"
+  failed=()
   for t in pubsub_test http_test systemd_test; do
-    /usr/bin/python3 tests/integration/$t.py --herald build/release/broker/herald
+    /usr/bin/python3 tests/integration/$t.py --herald build/release/broker/herald || failed+=("$t")
   done
+  [ ${#failed[@]} -eq 0 ] || { echo "fresh-machine-check: failed: ${failed[*]}"; exit 1; }
 fi
 phase "done"
 '
