@@ -1,16 +1,26 @@
 #!/usr/bin/env bash
 # Installs what Herald needs to build, test and run, from Debian 12's packages only.
 # Idempotent: asks apt for nothing when every package is already there.
+# --build-only: just what a Release build of herald and herald-cli needs, without tests or
+# benchmarks (deploy/Dockerfile's build stage).
 set -euo pipefail
 
 packages=(
   # build
-  cmake ninja-build g++ clang libclang-rt-14-dev pkg-config
-  # libraries
+  cmake ninja-build g++ pkg-config
+  # libraries; libsystemd-dev is optional (sd_notify for deploy/herald.service's Type=notify)
   liburing-dev libssl-dev libsimdjson-dev librocksdb-dev zlib1g-dev libtomlplusplus-dev
-  libgtest-dev libgmock-dev libbenchmark-dev
+  libsystemd-dev
+)
+build_only=false
+[ "${1:-}" = "--build-only" ] && build_only=true
+$build_only || packages+=(
+  # tests, benchmarks and the sanitizer and fuzzer builds
+  clang libclang-rt-14-dev libgtest-dev libgmock-dev libbenchmark-dev
   # independent test clients; chromium runs the JavaScript client's browser tests
   python3 python3-websockets chromium curl ca-certificates
+  # systemd-analyze checks deploy/herald.service (systemd_test)
+  systemd
   # the test CA and certificates for wss:// tests; RS256/ES256 test tokens
   openssl
   # the reverse proxies of deploy/nginx.conf and deploy/haproxy.cfg, which the proxy tests
@@ -24,7 +34,7 @@ packages=(
 missing=()
 # The JavaScript client and its tests run on Debian 12's Node 18 and npm. A machine with its
 # own Node (18 or newer, with npm) keeps it: Debian's packages would conflict with it.
-if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+if ! $build_only && { ! command -v node >/dev/null || ! command -v npm >/dev/null; }; then
   packages+=(nodejs npm)
 fi
 

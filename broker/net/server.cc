@@ -24,6 +24,7 @@
 #include "broker/net/hub.h"
 #include "broker/net/readiness.h"
 #include "broker/net/shared_buffer.h"
+#include "broker/net/systemd_notify.h"
 #include "broker/net/tls_context.h"
 #include "broker/net/worker.h"
 #include "protocol/pubsub/notice.h"
@@ -479,6 +480,9 @@ int run_server(const ServerConfig& config, const ConfigLoader& reload) {
                  " or raise the limit");
   }
 
+  notify_ready("listening on port " + std::to_string(port) + " (" +
+               std::string(io::backend_name(backend.kind)) + ")");
+
   ServerConfig running = config;  // the signal thread's view, for the next reload's diff
   auto on_hangup = [&] {
     if (reload) {
@@ -489,6 +493,7 @@ int run_server(const ServerConfig& config, const ConfigLoader& reload) {
   };
   SignalWaiter waiter(signals, hub.drain_fd());
   const Wake wake = waiter.wait_for_end(on_hangup);
+  notify_stopping();  // before the drain, which may take --drain-timeout-ms
   if (wake.kind == Wake::Kind::kDrain && config.drain_timeout_ms > 0) {
     drain(config, hub, threads.workers, waiter, on_hangup, wake.why);
   }
