@@ -716,6 +716,30 @@ class DeflateConformanceTest(DeflateConformanceCase):
 
     # -- 13 negotiated parameters ----------------------------------------------------------
 
+    def test_13_0_the_answer_checker_can_fail(self):
+        """check_response() against RFC 7692 §7.1, on answers a client must reject."""
+        from deflate_wire import check_response
+        good = "permessage-deflate; server_no_context_takeover"
+        self.assertEqual(check_response(good, [offer()]), {"server_no_context_takeover": None})
+        for answer, offered in (
+                ("permessage-deflate, permessage-deflate", [offer()]),
+                ("x-other", [offer()]),
+                ("permessage-deflate; foo", [offer()]),
+                ("permessage-deflate; server_no_context_takeover=1", [offer()]),
+                ("permessage-deflate; client_no_context_takeover; client_no_context_takeover",
+                 [offer()]),
+                ("permessage-deflate; server_max_window_bits=16", [offer()]),
+                ("permessage-deflate; server_max_window_bits=09", [offer()]),
+                ("permessage-deflate; client_max_window_bits=10", [offer()]),
+                ("permessage-deflate; client_max_window_bits=12",
+                 [offer(client_max_window_bits=10)]),
+                ("permessage-deflate", [offer(server_no_context_takeover=True)]),
+                ("permessage-deflate", [offer(server_max_window_bits=15)]),
+                ("permessage-deflate; server_max_window_bits=12",
+                 [offer(server_max_window_bits=10)])):
+            with self.assertRaises(AssertionError, msg=answer):
+                check_response(answer, offered)
+
     def test_13_parameter_combinations(self):
         """13.1 to 13.7: each offer that Herald accepts, echoing text and binary compressed
         with the window the offer allows. The server never answers client_max_window_bits
@@ -768,6 +792,16 @@ class DeflateConformanceTest(DeflateConformanceCase):
             self.assertEqual(client.agreed.get("server_max_window_bits"), "15")
             self.echo_series(client, OP_BINARY, 3000, 3, new_compressor)
             self.finish(client)
+        offers = (offer(server_max_window_bits=11), offer(client_no_context_takeover=True))
+        with self.subTest(case="13.14/two-header-fields"):  # RFC 6455 §11.3.2: may repeat
+            client = DeflateClient(self.port)
+            self.addCleanup(client.close)
+            client.open("/echo", offers=offers, separate_fields=True)
+            self.assertEqual(client.agreed, {"server_no_context_takeover": None,
+                                             "client_no_context_takeover": None})
+            self.echo_series(client, OP_TEXT, 1000, 2, new_compressor)
+            self.finish(client)
+            RESULTS["passed"] += 1
         for n, text in enumerate(("permessage-deflate; client_max_window_bits=7",
                                   "permessage-deflate; client_max_window_bits=16",
                                   "permessage-deflate; server_max_window_bits",
@@ -887,12 +921,28 @@ class DeflateLimitConformanceTest(DeflateConformanceCase):
         with self.dcase("13.y.5/bomb") as client:
             client.send(build_frame(OP_BINARY, bomb_stream(BOMB_BYTES), rsv=4))
             client.expect_close(1009, timeout=FAIL_FAST_S)
-        with self.dcase("13.y.6/wire-size-counts-too") as client:
-            # Random bytes do not shrink: the wire size itself passes the limit (1009 from the
-            # header, RFC 6455 §10.4), compressed or not.
-            data = random_bytes(self.LIMIT + 100, 5)
-            client.send(build_frame(OP_BINARY, data, rsv=4)[:200])
+        with self.dcase("13.y.6/header-far-past-the-limit") as client:
+            # A compressed frame announcing twice the limit is refused from its header (RFC 6455
+            # §10.4), before any of it is read: no deflate stream is that much larger than its
+            # message.
+            client.send(build_frame(OP_BINARY, b"", rsv=4, length=2 * self.LIMIT))
             client.expect_close(1009, timeout=FAIL_FAST_S)
+
+    @unittest.expectedFailure
+    def test_13_y_incompressible_message_at_the_limit(self):
+        """BROKER BUG (reported, not fixed here): a message that inflates to exactly
+        --max-message-bytes is refused with 1009 when its deflate stream is a few bytes longer
+        than the message, as it is for random data (stored blocks add 5 bytes per 64 KiB).
+        MessageParser::start_frame() counts the wire bytes of a compressed message against the
+        limit as if they were the message. python-websockets compresses every message, so its
+        users cannot send random data at the limit that they could send uncompressed. Remove
+        expectedFailure with the fix."""
+        client = DeflateClient(self.port)
+        self.addCleanup(client.close)
+        client.open("/echo")
+        payload = random_bytes(self.LIMIT, 11)
+        client.send_message(OP_BINARY, payload, new_compressor())
+        client.expect_message(self, OP_BINARY, payload)
 
 
 if __name__ == "__main__":

@@ -159,11 +159,15 @@ class DeflateClient(RawClient):
         self.wire_bytes = 0  # bytes of data frames read (headers included)
 
     def open(self, path="/", offers=(offer(client_max_window_bits=True),), protocols=None,
-             require=True):
-        """The handshake with `offers` (each its own list element, in order). With
-        `require`, the answer must agree; without, the agreement may be absent."""
+             require=True, separate_fields=False):
+        """The handshake with `offers` (each its own list element, in order; with
+        `separate_fields`, each in its own header field). With `require`, the answer must
+        agree; without, the agreement may be absent."""
         key = make_key()
-        extra = [("Sec-WebSocket-Extensions", ", ".join(offers))] if offers else []
+        if separate_fields:
+            extra = [("Sec-WebSocket-Extensions", text) for text in offers]
+        else:
+            extra = [("Sec-WebSocket-Extensions", ", ".join(offers))] if offers else []
         if protocols:
             extra.append(("Sec-WebSocket-Protocol", protocols))
         self.send(upgrade_request(path, key=key, extra=extra))
