@@ -928,15 +928,9 @@ class DeflateLimitConformanceTest(DeflateConformanceCase):
             client.send(build_frame(OP_BINARY, b"", rsv=4, length=2 * self.LIMIT))
             client.expect_close(1009, timeout=FAIL_FAST_S)
 
-    @unittest.expectedFailure
     def test_13_y_incompressible_message_at_the_limit(self):
-        """BROKER BUG (reported, not fixed here): a message that inflates to exactly
-        --max-message-bytes is refused with 1009 when its deflate stream is a few bytes longer
-        than the message, as it is for random data (stored blocks add 5 bytes per 64 KiB).
-        MessageParser::start_frame() counts the wire bytes of a compressed message against the
-        limit as if they were the message. python-websockets compresses every message, so its
-        users cannot send random data at the limit that they could send uncompressed. Remove
-        expectedFailure with the fix."""
+        """The limit is on the message: one that inflates to exactly --max-message-bytes is
+        echoed even though its deflate stream is a few bytes longer (stored blocks)."""
         client = DeflateClient(self.port)
         self.addCleanup(client.close)
         client.open("/echo")
