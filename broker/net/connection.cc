@@ -144,7 +144,7 @@ void Connection::replace_queued(uint64_t serial, SharedRef frame, ConnectionCont
 }
 
 SharedRef Connection::for_peer(SharedRef frames, ConnectionContext& context) const {
-  if (context.compressor == nullptr || !session_.deflate_negotiated()) return frames;
+  if (!deflate_ || context.compressor == nullptr) return frames;
   return context.compressor->for_deflate(frames);
 }
 

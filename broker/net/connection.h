@@ -157,7 +157,11 @@ class Connection {
 
   [[nodiscard]] TlsSession* tls() { return tls_.get(); }
   [[nodiscard]] bool is_tls() const { return tls_ != nullptr; }
-  void set_route(Route route) { route_ = route; }
+  // Called once the handshake is accepted: the route, and whether deflate was agreed.
+  void set_route(Route route) {
+    route_ = route;
+    deflate_ = session_.deflate_negotiated();
+  }
 
   // The worker issues every operation of this connection and keeps their bookkeeping here.
   struct Io {
@@ -222,6 +226,7 @@ class Connection {
   const uint32_t file_slot_;  // index in the ring's direct-descriptor table
   bool tls_closed_ = false;   // the peer's close_notify arrived
   Route route_ = Route::kNone;
+  bool deflate_ = false;  // permessage-deflate agreed: queued frames get their compressed variant
 
   protocol::websocket::Session session_;
   SendQueue queue_;
