@@ -203,9 +203,11 @@ std::optional<ParserEvent> MessageParser::start_frame() {
   }
   // Refuse an oversized message from its header, before buffering any of it (§10.4). A
   // compressed message's limit is on its inflated size (counted as it inflates); its wire
-  // bytes are only kept from running on without output, with room for DEFLATE's stored blocks
-  // (5 bytes per 64 KiB), so an incompressible message at the limit still fits.
-  const uint64_t slack = message_compressed_ ? (message_bytes_max_ >> 10) + 1024 : 0;
+  // bytes are only kept from running on without output. They get room for incompressible
+  // data in small deflate blocks (zlib's deflateBound() for any memLevel: an eighth and a
+  // sixty-fourth more), so a message at the limit fits however its sender compressed it.
+  const uint64_t slack =
+      message_compressed_ ? (message_bytes_max_ >> 3) + (message_bytes_max_ >> 6) + 1024 : 0;
   const uint64_t wire_bytes_max =
       message_bytes_max_ > UINT64_MAX - slack ? UINT64_MAX : message_bytes_max_ + slack;
   if (payload_bytes > wire_bytes_max - message_bytes_) {
