@@ -55,6 +55,12 @@ class MessageParser {
   // the parser stays failed and returns kError again.
   [[nodiscard]] ParserEvent next();
 
+  // Between messages: no frame or message is partly read and none failed, so the next byte
+  // received starts a frame. A client may then read whole frames itself.
+  [[nodiscard]] bool at_message_boundary() const {
+    return !in_payload_ && header_bytes_ == 0 && !in_message_ && !failed_;
+  }
+
   // Bytes held between calls (partial header, reassembly buffer), for memory accounting.
   [[nodiscard]] size_t buffered_bytes() const;
 

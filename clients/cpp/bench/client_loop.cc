@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <optional>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -391,6 +392,7 @@ bool ClientLoop::accept_extensions(BenchConnection& connection) {
   if (answer.status == ws::DeflateResponse::Status::kNone) return true;
   ++traffic_.deflate_connections;
   connection.parser->enable_deflate(answer.agreement.server_context_takeover);
+  connection.inflate_shared = !answer.agreement.server_context_takeover;
   // zlib cannot compress raw DEFLATE into a 256-byte window: told 8 bits, we send plain.
   const int bits = answer.agreement.client_max_window_bits;
   if (bits < ws::kDeflateWindowBitsMin) return true;
@@ -403,8 +405,89 @@ bool ClientLoop::accept_extensions(BenchConnection& connection) {
 }
 
 void ClientLoop::consume_frames(BenchConnection& connection, std::span<uint8_t> bytes) {
-  using Kind = ws::ParserEvent::Kind;
   traffic_.frame_bytes_received += bytes.size();
+  if (connection.inflate_shared) return read_whole_frames(connection, bytes);
+  feed_parser(connection, bytes);
+}
+
+namespace {
+
+// Frames larger than this are left to the parser, which streams them.
+constexpr uint64_t kWholeFrameBytesMax = 64 << 10;
+
+// The size of the frame at the front of `bytes` once its header has arrived, else 0.
+uint64_t frame_size(std::span<const uint8_t> bytes) {
+  if (bytes.size() < 2) return 0;
+  const uint8_t length = bytes[1] & 0x7F;
+  const size_t extra = length == 126 ? 2 : length == 127 ? 8 : 0;
+  const size_t header = 2 + extra + ((bytes[1] & 0x80) != 0 ? 4 : 0);
+  if (bytes.size() < header) return 0;
+  uint64_t payload = length;
+  if (extra > 0) {
+    payload = 0;
+    for (size_t i = 0; i < extra; ++i) payload = payload << 8 | bytes[2 + i];
+  }
+  return payload > kWholeFrameBytesMax ? UINT64_MAX : header + payload;
+}
+
+}  // namespace
+
+// Between messages, frames are read whole here (a frame a read cut short waits in `pending`),
+// and compressed messages come from the cache; everything else goes through the parser as
+// before, which also takes over in the middle of a fragmented message or a large frame.
+void ClientLoop::read_whole_frames(BenchConnection& connection, std::span<uint8_t> bytes) {
+  std::string& pending = connection.pending;
+  while (!bytes.empty() && connection.fd >= 0) {
+    if (!connection.parser->at_message_boundary()) return feed_parser(connection, bytes);
+    if (!pending.empty()) {
+      uint64_t size = frame_size({reinterpret_cast<const uint8_t*>(pending.data()), pending.size()});
+      if (size == UINT64_MAX) {
+        // Only the header was held: the parser streams the rest of the frame.
+        std::string held = std::move(pending);
+        pending.clear();
+        feed_parser(connection, {reinterpret_cast<uint8_t*>(held.data()), held.size()});
+        continue;
+      }
+      // Until the header is whole its length is unknown: a byte at a time (at most 14).
+      const size_t take = size == 0 ? 1 : std::min<uint64_t>(bytes.size(), size - pending.size());
+      pending.append(reinterpret_cast<const char*>(bytes.data()), take);
+      bytes = bytes.subspan(take);
+      if (size == 0 || pending.size() < size) continue;
+      std::string frame = std::move(pending);
+      pending.clear();
+      take_frame(connection, {reinterpret_cast<uint8_t*>(frame.data()), frame.size()});
+      continue;
+    }
+    const uint64_t size = frame_size(bytes);
+    if (size == UINT64_MAX) return feed_parser(connection, bytes);
+    if (size == 0 || size > bytes.size()) {
+      pending.assign(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+      return;
+    }
+    take_frame(connection, bytes.first(size));
+    bytes = bytes.subspan(size);
+  }
+}
+
+void ClientLoop::take_frame(BenchConnection& connection, std::span<uint8_t> frame) {
+  std::optional<ws::FrameHeader> header = ws::read_frame_header(frame);
+  if (header && header->fin && header->rsv == 0x40 &&
+      (header->opcode == ws::Opcode::kText || header->opcode == ws::Opcode::kBinary)) {
+    const std::string* message = inflate_cache_.inflate(
+        frame.subspan(header->header_bytes), config_.message_bytes_max);
+    if (message != nullptr) {
+      ++traffic_.messages_received;
+      traffic_.message_bytes_received += message->size();
+      handler_.on_message(connection, header->opcode,
+                          {reinterpret_cast<const uint8_t*>(message->data()), message->size()});
+      return;
+    }
+  }
+  feed_parser(connection, frame);
+}
+
+void ClientLoop::feed_parser(BenchConnection& connection, std::span<uint8_t> bytes) {
+  using Kind = ws::ParserEvent::Kind;
   connection.parser->receive(bytes);
   while (connection.fd >= 0) {
     const ws::ParserEvent event = connection.parser->next();
@@ -562,6 +645,8 @@ void ClientLoop::release(BenchConnection& connection) {
   connection.response.reset();
   connection.parser.reset();
   connection.deflate_window_bits = 0;
+  connection.inflate_shared = false;
+  connection.pending.clear();
   connection.tls.reset();
   connection.output.reset();
   connection.output_capacity = connection.output_begin = connection.output_end = 0;

@@ -22,6 +22,7 @@
 #include "protocol/websocket/frame.h"
 #include "protocol/websocket/handshake.h"
 #include "protocol/websocket/message_parser.h"
+#include "clients/cpp/bench/inflate_cache.h"
 
 namespace herald::bench {
 
@@ -117,6 +118,10 @@ struct BenchConnection {
   // The server accepted permessage-deflate and let us compress with a window of 2^this bytes
   // (9 to 15; 0: we send plain): messages from compression.min_bytes on go out compressed.
   uint8_t deflate_window_bits = 0;
+  // The server compresses every message on its own (server_no_context_takeover): whole
+  // frames are read here and compressed ones taken from the loop's InflateCache.
+  bool inflate_shared = false;
+  std::string pending;  // a frame the last read cut short, while reading whole frames
   // Bytes queued for the socket: [output_begin, output_end) of a fixed buffer.
   std::unique_ptr<uint8_t[]> output;  // plaintext; with TLS encrypted once the socket drains
   std::unique_ptr<client::TlsClientSession> tls;
@@ -203,6 +208,9 @@ class ClientLoop {
   void fail_io(BenchConnection& connection, int os_error);
   void consume_handshake(BenchConnection& connection, std::span<uint8_t> bytes);
   void consume_frames(BenchConnection& connection, std::span<uint8_t> bytes);
+  void read_whole_frames(BenchConnection& connection, std::span<uint8_t> bytes);
+  void take_frame(BenchConnection& connection, std::span<uint8_t> frame);
+  void feed_parser(BenchConnection& connection, std::span<uint8_t> bytes);
   bool accept_extensions(BenchConnection& connection);
   void end_compressed_frame();
   uint8_t* output_tail(BenchConnection& connection, size_t frame_bytes);
@@ -231,6 +239,7 @@ class ClientLoop {
   BenchConnection* deflate_connection_ = nullptr;
   protocol::websocket::Opcode deflate_opcode_ = protocol::websocket::Opcode::kBinary;
   std::array<std::unique_ptr<protocol::websocket::Deflater>, 16> deflaters_;
+  InflateCache inflate_cache_;
   std::vector<uint8_t> deflate_input_;
   TrafficStats traffic_;
   uint64_t dialing_ = 0;
