@@ -9,10 +9,10 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <optional>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <optional>
 #include <utility>
 
 #include "protocol/websocket/extensions.h"
@@ -440,7 +440,8 @@ void ClientLoop::read_whole_frames(BenchConnection& connection, std::span<uint8_
   while (!bytes.empty() && connection.fd >= 0) {
     if (!connection.parser->at_message_boundary()) return feed_parser(connection, bytes);
     if (!pending.empty()) {
-      uint64_t size = frame_size({reinterpret_cast<const uint8_t*>(pending.data()), pending.size()});
+      uint64_t size =
+          frame_size({reinterpret_cast<const uint8_t*>(pending.data()), pending.size()});
       if (size == UINT64_MAX) {
         // Only the header was held: the parser streams the rest of the frame.
         std::string held = std::move(pending);
@@ -473,8 +474,8 @@ void ClientLoop::take_frame(BenchConnection& connection, std::span<uint8_t> fram
   std::optional<ws::FrameHeader> header = ws::read_frame_header(frame);
   if (header && header->fin && header->rsv == 0x40 &&
       (header->opcode == ws::Opcode::kText || header->opcode == ws::Opcode::kBinary)) {
-    const std::string* message = inflate_cache_.inflate(
-        frame.subspan(header->header_bytes), config_.message_bytes_max);
+    const std::string* message =
+        inflate_cache_.inflate(frame.subspan(header->header_bytes), config_.message_bytes_max);
     if (message != nullptr) {
       ++traffic_.messages_received;
       traffic_.message_bytes_received += message->size();

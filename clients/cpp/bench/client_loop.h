@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "clients/cpp/bench/inflate_cache.h"
 #include "clients/cpp/lib/client_frame.h"
 #include "clients/cpp/lib/connection.h"
 #include "clients/cpp/lib/tls_client.h"
@@ -22,7 +23,6 @@
 #include "protocol/websocket/frame.h"
 #include "protocol/websocket/handshake.h"
 #include "protocol/websocket/message_parser.h"
-#include "clients/cpp/bench/inflate_cache.h"
 
 namespace herald::bench {
 

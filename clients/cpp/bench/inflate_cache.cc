@@ -4,8 +4,7 @@ namespace herald::bench {
 
 namespace ws = protocol::websocket;
 
-const std::string* InflateCache::inflate(std::span<const uint8_t> compressed,
-                                         uint64_t bytes_max) {
+const std::string* InflateCache::inflate(std::span<const uint8_t> compressed, uint64_t bytes_max) {
   std::string key(reinterpret_cast<const char*>(compressed.data()), compressed.size());
   if (auto it = entries_.find(key); it != entries_.end()) {
     ++hits_;

@@ -22,8 +22,7 @@ class InflateCache {
   // The message `compressed` (a whole message's payload, RSV1 set, no context takeover)
   // inflates to, or null when it does not inflate within `bytes_max`: the caller then hands
   // the frame to its parser, which fails the connection as RFC 7692 asks.
-  [[nodiscard]] const std::string* inflate(std::span<const uint8_t> compressed,
-                                           uint64_t bytes_max);
+  [[nodiscard]] const std::string* inflate(std::span<const uint8_t> compressed, uint64_t bytes_max);
 
   [[nodiscard]] uint64_t hits() const { return hits_; }
   [[nodiscard]] uint64_t misses() const { return misses_; }
