@@ -117,7 +117,13 @@ describe('history too short', { skip }, () => {
     subscriber.close();
     for (let i = 4; i <= 20; ++i) await publisher.publish('cap.t', { i });
     await subscriber.connect();
-    await waitFor(() => received.length === 8, 'the five retained messages');
+    try {
+      await waitFor(() => received.length === 8, 'the five retained messages');
+    } catch (error) {
+      // Seen twice in about 40 runs, never reproduced: say what did arrive.
+      const seqs = received.map((m) => m.seq);
+      throw new Error(`${error.message}; received ${JSON.stringify(seqs)}, gaps ${JSON.stringify(gaps)}`);
+    }
     assert.deepEqual(
       received.map((m) => m.seq),
       [1, 2, 3, 16, 17, 18, 19, 20],
