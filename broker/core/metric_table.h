@@ -71,6 +71,10 @@
     "Time each worker spent compressing frames.")                                                 \
   X(drain_notices, "herald_drain_notices_total", kCounter,                                        \
     "Reconnect notices sent to pub/sub clients by a drain (SIGTERM or POST /admin/drain).")       \
+  X(sends, "herald_sends_total", kCounter,                                                        \
+    "Send operations submitted to the kernel (a tick's frames to one connection, gathered).")     \
+  X(send_buffers, "herald_send_buffers_total", kCounter,                                          \
+    "Buffers those sends gathered: frames, or TLS records (per send: / herald_sends_total).")     \
   X(close_codes_other, "herald_close_codes_other_total", kCounter,                                \
     "Close handshakes with a code outside 1000-1015 (the application's 3000-4999).")              \
   X(busy_ns, "herald_worker_busy_seconds_total", kWorkerSeconds,                                  \

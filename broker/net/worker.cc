@@ -420,6 +420,8 @@ void Worker::submit_send(Connection& connection) {
   }
   connection.io.send_op = op;
   ++connection.io.ops_in_flight;
+  ++counters_.sends;
+  counters_.send_buffers += op->message.msg_iovlen;
 }
 
 void Worker::on_send_complete(Connection& connection, const io::Completion& completion) {

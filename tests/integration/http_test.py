@@ -22,7 +22,8 @@ WORKER_COUNTERS = ("herald_connections_closed_total", "herald_connections_refuse
                    "herald_handshake_timeouts_total", "herald_idle_timeouts_total",
                    "herald_close_timeouts_total", "herald_recv_pauses_total",
                    "herald_recv_buffer_shortages_total", "herald_channel_overflows_total",
-                   "herald_close_codes_other_total")
+                   "herald_close_codes_other_total", "herald_sends_total",
+                   "herald_send_buffers_total")
 WORKERS = 2
 MAX_MESSAGE_BYTES = 4096
 
@@ -258,6 +259,13 @@ class MetricsTest(PubSubTestCase):
                                 sample(before, "herald_messages_in_total"), 16)
         self.assertGreaterEqual(sample(after, "herald_messages_out_total") -
                                 sample(before, "herald_messages_out_total"), 15)
+        # Each of the 15 frames a subscriber read went out in some send, one buffer each
+        # (several to a send when they queued in one tick).
+        sends = sample(after, "herald_sends_total") - sample(before, "herald_sends_total")
+        buffers = (sample(after, "herald_send_buffers_total") -
+                   sample(before, "herald_send_buffers_total"))
+        self.assertGreaterEqual(sends, 1)
+        self.assertGreaterEqual(buffers, max(sends, 15))
         for name in COUNTERS + WORKER_COUNTERS:  # counters never go down
             old = {(n, tuple(sorted(lb.items()))): v for n, lb, v in before[name]["samples"]}
             for n, labels, value in after[name]["samples"]:
