@@ -72,14 +72,14 @@ class FanOut {
   // of its exact subscription, else of its earliest pattern (section 6). The Router lists
   // exact subscriptions first, at most one per subscriber, so only pattern matches need the
   // index.
+  // Callers with only exact matches (!needs_targets()) may skip the copy and take each match's
+  // target_of() in place: at 10,000 subscribers the copy wrote 320 KB per message.
   void targets(const std::vector<const Subscription*>& matches, std::vector<FanOutTarget>& out) {
     out.clear();
-    const bool patterns = !matches.empty() && (matches.back()->subscriber & kExactBit) == 0;
+    const bool patterns = needs_targets(matches);
     if (patterns) index_.clear();
     for (const Subscription* subscription : matches) {
-      const bool exact = (subscription->subscriber & kExactBit) != 0;
-      FanOutTarget target{subscription->subscriber & ~kExactBit, subscription->policy, exact,
-                          subscription->order};
+      const FanOutTarget target = target_of(*subscription);
       if (!patterns) {
         out.push_back(target);
         continue;
@@ -90,8 +90,18 @@ class FanOut {
         continue;
       }
       FanOutTarget& kept = out[it->second];
-      if (!kept.exact && (exact || target.order < kept.order)) kept = target;
+      if (!kept.exact && (target.exact || target.order < kept.order)) kept = target;
     }
+  }
+
+  // Whether `matches` holds a pattern match, which may repeat a subscriber: only then must
+  // targets() merge them. Exact matches come first and are one per subscriber.
+  [[nodiscard]] static bool needs_targets(const std::vector<const Subscription*>& matches) {
+    return !matches.empty() && (matches.back()->subscriber & kExactBit) == 0;
+  }
+  [[nodiscard]] static FanOutTarget target_of(const Subscription& subscription) {
+    return FanOutTarget{subscription.subscriber & ~kExactBit, subscription.policy,
+                        (subscription.subscriber & kExactBit) != 0, subscription.order};
   }
 
   // Sends `frame` (of `topic`, `frame_bytes` long) to `subscriber` under `policy` (resolved,

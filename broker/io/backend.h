@@ -40,8 +40,9 @@ struct WakeAddress {
 
 // Owned and driven by exactly one thread, the one that called init(). Operations never fail
 // when issued: each result, errors included, comes back as a Completion from reap(), never
-// from inside the call that issued it. Memory an operation points to (a msghdr and its
-// buffers, a peer address, a Timespec, a read buffer) must stay valid until its completion.
+// from inside the call that issued it. Memory an operation points to (a send's bytes, a peer
+// address, a Timespec, a read buffer) must stay valid until its completion; a sendmsg's
+// msghdr and iovec array only until the next submit() or submit_and_wait() returns.
 // "file" is a slot of the backend's file table, as accepted; a listener or eventfd is a plain
 // descriptor the caller owns.
 class Backend {
@@ -64,6 +65,8 @@ class Backend {
   virtual void recv_multishot(uint32_t file, uint64_t user_data) = 0;
   // res is the bytes written (possibly fewer than offered) or -errno.
   virtual void send(uint32_t file, const void* bytes, size_t size, uint64_t user_data) = 0;
+  // The kernel copies `message` and its iovecs when it takes the operation (io_uring with
+  // IORING_FEAT_SUBMIT_STABLE); the epoll backend copies them when it parks the send.
   virtual void sendmsg(uint32_t file, const msghdr* message, uint64_t user_data) = 0;
   virtual void shutdown_write(uint32_t file, uint64_t user_data) = 0;
   // Cancels the operation tagged `target`: it completes with -ECANCELED (a multishot ends),
@@ -83,6 +86,9 @@ class Backend {
   // Issues what is queued and waits for at least `wait_count` completions (0: do not wait).
   // Returns >= 0 or -errno; -EINTR, -EAGAIN, -EBUSY and -ETIME are transient.
   virtual int submit_and_wait(unsigned wait_count) = 0;
+  // Hands what was issued to the kernel without waiting. Only io_uring batches; the others
+  // act when an operation is issued.
+  virtual void submit() {}
   // Copies up to out.size() completions out.
   [[nodiscard]] virtual size_t reap(std::span<Completion> out) = 0;
 

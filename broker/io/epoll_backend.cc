@@ -239,6 +239,11 @@ void EpollBackend::try_send(uint32_t slot) {
   ssize_t sent = ::sendmsg(entry.fd, &entry.message, MSG_NOSIGNAL | MSG_DONTWAIT);
   if (sent < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
     if (!entry.send_parked) {
+      if (entry.message.msg_iov != &entry.single) {
+        entry.parked_iovecs.assign(entry.message.msg_iov,
+                                   entry.message.msg_iov + entry.message.msg_iovlen);
+        entry.message.msg_iov = entry.parked_iovecs.data();
+      }
       entry.send_parked = true;
       pending_[entry.send_data] = Ref{Source::kFile, slot};
       update_interest(slot);

@@ -64,6 +64,8 @@ class EpollBackend final : public Backend {
     uint64_t send_data = 0;
     msghdr message{};  // the parked send (a lone buffer is wrapped in `single`)
     iovec single{};
+    // A parked sendmsg's iovecs, copied: the caller's copy lasts only until the next submit.
+    std::vector<iovec> parked_iovecs;
   };
   struct Listener {
     int fd = -1;

@@ -168,6 +168,10 @@ int Ring::submit_and_wait(unsigned wait_count) {
 
 int Ring::submit() { return io_uring_submit(&state_->ring); }
 
+bool Ring::submit_stable() const {
+  return (state_->ring.features & IORING_FEAT_SUBMIT_STABLE) != 0;
+}
+
 size_t Ring::reap(std::span<Completion> out) {
   io_uring* ring = &state_->ring;
   size_t count = 0;

@@ -70,6 +70,8 @@ class Ring {
   // Submits queued SQEs and waits for at least `wait_count` completions. Returns >= 0 or
   // -errno; -EINTR, -EAGAIN, -EBUSY and -ETIME are transient.
   int submit_and_wait(unsigned wait_count);
+  // IORING_FEAT_SUBMIT_STABLE: what an SQE points to is copied when the kernel takes it.
+  [[nodiscard]] bool submit_stable() const;
   int submit();
   // Copies up to out.size() completions out of the CQ and marks them seen.
   size_t reap(std::span<Completion> out);

@@ -18,6 +18,11 @@ common::Status UringBackend::init(const BackendConfig& config) {
   if (int rc = ring_.init(config.queue_entries, config.queue_entries * 4); rc < 0) {
     return common::Status::io_error("io_uring_setup: " + errno_text(-rc));
   }
+  // Senders reuse a sendmsg's msghdr and iovecs once it is submitted (backend.h).
+  if (!ring_.submit_stable()) {
+    return common::Status::io_error(
+        "io_uring lacks IORING_FEAT_SUBMIT_STABLE (Linux 5.5); use --io epoll");
+  }
   if (int rc = ring_.register_files_sparse(config.file_slots); rc < 0) {
     return common::Status::io_error(
         "cannot register " + std::to_string(config.file_slots) +
@@ -113,5 +118,7 @@ size_t UringBackend::reap(std::span<Completion> out) {
   }
   return kept;
 }
+
+void UringBackend::submit() { ring_.submit(); }
 
 }  // namespace herald::broker::io

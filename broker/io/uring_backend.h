@@ -29,6 +29,7 @@ class UringBackend final : public Backend {
   void wake(const WakeAddress& peer, uint64_t peer_data) override;
 
   int submit_and_wait(unsigned wait_count) override;
+  void submit() override;
   [[nodiscard]] size_t reap(std::span<Completion> out) override;
 
   [[nodiscard]] std::span<uint8_t> buffer(uint16_t buffer_id, size_t bytes) override {

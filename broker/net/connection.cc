@@ -38,7 +38,7 @@ Connection::Connection(const ws::SessionConfig& session_config, uint32_t slot, u
 }
 
 Connection::~Connection() {
-  assert(io.ops_in_flight == 0 && io.send_op == nullptr && !io.recv_armed);
+  assert(io.ops_in_flight == 0 && !io.send_in_flight && !io.recv_armed);
   assert(queue_.empty());
 }
 

@@ -115,7 +115,8 @@ class Connection {
   // Points `op` at the next bytes to send (for TLS, encrypting queued frames first). Returns
   // the bytes covered; consume_output() acknowledges what the send wrote.
   size_t gather_output(SendOp& op, ConnectionContext& context);
-  void consume_output(size_t bytes);
+  // Plain connections hand the references of what was sent to `released`.
+  void consume_output(size_t bytes, ReleaseBatch& released);
   // Flushing: encrypts everything queued, then close_notify. A no-op for plain connections.
   void finish_tls(ConnectionContext& context);
   // The TLS layer failed or the peer sent close_notify: nothing more will be read.
@@ -165,10 +166,11 @@ class Connection {
 
   // The worker issues every operation of this connection and keeps their bookkeeping here.
   struct Io {
-    SendOp* send_op = nullptr;     // the sendmsg in flight, if any
     uint64_t last_receive_ms = 0;  // for the idle timeout
     uint64_t phase_since_ms = 0;   // accept time, then when Close was sent or the phase changed
     uint16_t ops_in_flight = 0;
+    uint8_t send_entries = 0;  // the queued entries the send in flight covers (plain only)
+    bool send_in_flight = false;
     Phase phase = Phase::kActive;
     bool recv_armed = false;          // a multishot receive is in flight
     bool recv_paused = false;         // reading stopped: the send queue is over its bound

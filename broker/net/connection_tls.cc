@@ -83,11 +83,11 @@ size_t Connection::gather_output(SendOp& op, ConnectionContext& context) {
   return out.size();
 }
 
-void Connection::consume_output(size_t bytes) {
+void Connection::consume_output(size_t bytes, ReleaseBatch& released) {
   if (tls_) {
     tls_->consume(bytes);
   } else {
-    queue_.consume(bytes);
+    queue_.consume(bytes, released);
   }
 }
 

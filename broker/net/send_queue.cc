@@ -100,7 +100,7 @@ size_t SendQueue::gather(SendOp& op) const {
   return total;
 }
 
-void SendQueue::consume(size_t bytes) {
+void SendQueue::consume(size_t bytes, ReleaseBatch* released) {
   assert(bytes <= bytes_);
   bytes_ -= bytes;
   while (bytes > 0) {
@@ -112,7 +112,11 @@ void SendQueue::consume(size_t bytes) {
       return;
     }
     bytes -= left;
-    release(entry.buffer);
+    if (released != nullptr) {
+      released->add(entry.buffer);
+    } else {
+      release(entry.buffer);
+    }
     head_ = (head_ + 1) & (capacity_ - 1);
     --count_;
     ++front_serial_;

@@ -15,22 +15,19 @@
 #include <span>
 #include <string_view>
 
-#include "broker/net/free_list.h"
+#include "broker/net/batched_refs.h"
 #include "broker/net/shared_buffer.h"
 
 namespace herald::broker::net {
 
-// Storage for one sendmsg in flight: it must outlive the operation, so it lives in a per-worker
-// pool and an idle connection holds none.
+// One send being gathered: the worker fills one, then hands the kernel a copy of what was used
+// (send_scratch.h). Left uninitialised: gather() writes what it uses.
 struct SendOp {
   static constexpr size_t kIovecsMax = 64;
-  SendOp* next = nullptr;
-  msghdr message{};
-  iovec iovecs[kIovecsMax]{};
-  size_t bytes = 0;  // what was asked for
+  msghdr message;
+  iovec iovecs[kIovecsMax];
+  size_t bytes;  // what was asked for
 };
-
-using SendOpPool = FreeList<SendOp>;
 
 // Thread: the owning worker's. Entries stay queued (and their bytes valid) until consume()
 // acknowledges them, so a sendmsg may point into them while in flight. Every push gets a
@@ -67,8 +64,10 @@ class SendQueue {
 
   // Points `op` at up to SendOp::kIovecsMax buffers from the front. Returns the bytes covered.
   size_t gather(SendOp& op) const;
-  // Acknowledges `bytes` sent from the front; a short send leaves the rest queued.
-  void consume(size_t bytes);
+  // Acknowledges `bytes` sent from the front; a short send leaves the rest queued. The second
+  // form hands the references of the entries sent to `released` (batched_refs.h).
+  void consume(size_t bytes) { consume(bytes, nullptr); }
+  void consume(size_t bytes, ReleaseBatch& released) { consume(bytes, &released); }
   // Releases every entry.
   void clear();
   // Gives back the ring's memory when the queue is empty (an idle connection holds none).
@@ -87,6 +86,7 @@ class SendQueue {
     return ring_[(head_ + index) & (capacity_ - 1)];
   }
   uint64_t append(SharedRef frame, size_t size);
+  void consume(size_t bytes, ReleaseBatch* released);
   void grow();
 
   Entry* ring_ = nullptr;

@@ -10,11 +10,11 @@ namespace herald::broker::net {
 // The bytes start right after the header, aligned for any 8-byte access by encoders.
 static_assert(sizeof(SharedBuffer) % alignof(uint64_t) == 0);
 
-void SharedBuffer::release() {
+void SharedBuffer::release(uint32_t count) {
   // acq_rel: the thread that frees must see every write made before other releases.
-  uint32_t before = refs_.fetch_sub(1, std::memory_order_acq_rel);
-  assert(before > 0 && "SharedBuffer refcount underflow");
-  if (before == 1) {
+  uint32_t before = refs_.fetch_sub(count, std::memory_order_acq_rel);
+  assert(before >= count && "SharedBuffer refcount underflow");
+  if (before == count) {
     SharedBuffer* variant = variant_.load(std::memory_order_acquire);
     if (is_variant(variant)) variant->release();
     this->~SharedBuffer();

@@ -32,16 +32,18 @@ class SharedBuffer {
 
  private:
   friend class SharedRef;
+  friend class PrepaidRefs;
+  friend class ReleaseBatch;
   SharedBuffer(size_t size, uint32_t meta_bytes) : meta_bytes_(meta_bytes), size_(size) {}
   ~SharedBuffer() = default;
 
   [[nodiscard]] uint8_t* mutable_meta() { return reinterpret_cast<uint8_t*>(this + 1); }
   [[nodiscard]] uint8_t* mutable_data() { return mutable_meta() + meta_bytes_; }
-  void retain() {
-    [[maybe_unused]] uint32_t before = refs_.fetch_add(1, std::memory_order_relaxed);
+  void retain(uint32_t count = 1) {
+    [[maybe_unused]] uint32_t before = refs_.fetch_add(count, std::memory_order_relaxed);
     assert(before > 0);
   }
-  void release();
+  void release(uint32_t count = 1);
 
   // The variant's states besides a pointer to it (which holds one reference).
   [[nodiscard]] static SharedBuffer* making() { return reinterpret_cast<SharedBuffer*>(1); }

@@ -27,7 +27,6 @@ using io::monotonic_ns;
 using worker_detail::encode;
 
 constexpr size_t kCompletionBatch = 256;
-constexpr size_t kSendOpsRetained = 1024;
 
 std::string errno_text(int error) { return std::strerror(error); }
 
@@ -45,7 +44,6 @@ Worker::Worker(const ServerConfig& config, const ws::SessionConfig& session_conf
       hub_(hub),
       index_(index),
       connections_(limits.table_slots),
-      send_ops_(kSendOpsRetained),
       context_{config_, counters_},
       topics_(hub.topic_count(), hub.topics_max()),
       channels_(hub, index, encode(OpKind::kRetry, 0, 0), encode(OpKind::kChannel, 0, 0)) {
@@ -131,8 +129,9 @@ void Worker::process_completions() {
   for (;;) {
     size_t count = io_->reap(batch);
     for (size_t i = 0; i < count; ++i) dispatch(batch[i]);
-    if (count < batch.size()) return;
+    if (count < batch.size()) break;
   }
+  released_.flush();
 }
 
 void Worker::dispatch(const io::Completion& completion) {
@@ -212,11 +211,13 @@ void Worker::run_deferred() {
 }
 
 void Worker::flush_sends() {
+  // The previous tick's sends went to the kernel in submit_and_wait().
+  send_scratch_.reset();
   for (uint64_t key : flush_list_) {
     Connection* connection = find(key);
     if (connection == nullptr) continue;
     connection->io.in_flush_list = false;
-    if (connection->io.phase != Connection::Phase::kClosing && connection->io.send_op == nullptr &&
+    if (connection->io.phase != Connection::Phase::kClosing && !connection->io.send_in_flight &&
         connection->has_output()) {
       submit_send(*connection);
     }
@@ -225,7 +226,7 @@ void Worker::flush_sends() {
 }
 
 void Worker::schedule_flush(Connection& connection) {
-  if (connection.io.in_flush_list || connection.io.send_op != nullptr) return;
+  if (connection.io.in_flush_list || connection.io.send_in_flight) return;
   if (!connection.has_output() || connection.io.phase == Connection::Phase::kClosing) return;
   connection.io.in_flush_list = true;
   flush_list_.push_back(key_of(connection));
@@ -402,34 +403,40 @@ void Worker::stop_recv(Connection& connection) {
 // Send.
 
 void Worker::submit_send(Connection& connection) {
-  assert(connection.io.send_op == nullptr && connection.has_output());
-  SendOp* op = send_ops_.acquire();
-  if (connection.gather_output(*op, context_) == 0) {
+  assert(!connection.io.send_in_flight && connection.has_output());
+  SendOp& op = gather_;
+  if (connection.gather_output(op, context_) == 0) {
     // Only TLS gets here: encrypting failed (out of memory), so nothing can be sent.
-    send_ops_.release(op);
     close_connection(connection);
     return;
   }
+  const size_t buffers = op.message.msg_iovlen;
   // A lone buffer (a frame at low rates, or a TLS record) skips sendmsg's msghdr and iovec
   // copies.
-  if (op->message.msg_iovlen == 1) {
-    io_->send(connection.file_slot(), op->iovecs[0].iov_base, op->iovecs[0].iov_len,
+  if (buffers == 1) {
+    io_->send(connection.file_slot(), op.iovecs[0].iov_base, op.iovecs[0].iov_len,
               tag(OpKind::kSend, connection));
   } else {
-    io_->sendmsg(connection.file_slot(), &op->message, tag(OpKind::kSend, connection));
+    const msghdr* kept = send_scratch_.keep(op.message);
+    if (kept == nullptr) {  // the arena is full: what it holds goes to the kernel first
+      io_->submit();
+      send_scratch_.reset();
+      kept = send_scratch_.keep(op.message);
+    }
+    io_->sendmsg(connection.file_slot(), kept, tag(OpKind::kSend, connection));
   }
-  connection.io.send_op = op;
+  connection.io.send_in_flight = true;
+  connection.io.send_entries = connection.is_tls() ? 0 : static_cast<uint8_t>(buffers);
   ++connection.io.ops_in_flight;
   ++counters_.sends;
-  counters_.send_buffers += op->message.msg_iovlen;
+  counters_.send_buffers += buffers;
 }
 
 void Worker::on_send_complete(Connection& connection, const io::Completion& completion) {
-  assert(connection.io.send_op != nullptr && connection.io.ops_in_flight > 0);
+  assert(connection.io.send_in_flight && connection.io.ops_in_flight > 0);
   --connection.io.ops_in_flight;
-  SendOp* op = std::exchange(connection.io.send_op, nullptr);
-  assert(completion.res <= 0 || static_cast<size_t>(completion.res) <= op->bytes);
-  send_ops_.release(op);
+  connection.io.send_in_flight = false;
+  connection.io.send_entries = 0;
   if (completion.res <= 0) {
     if (completion.res != -ECANCELED) {
       ++counters_.io_errors;
@@ -439,7 +446,7 @@ void Worker::on_send_complete(Connection& connection, const io::Completion& comp
     return;
   }
   // A short send leaves the rest queued for the next tick.
-  connection.consume_output(static_cast<size_t>(completion.res));
+  connection.consume_output(static_cast<size_t>(completion.res), released_);
   counters_.bytes_out += static_cast<uint64_t>(completion.res);
   connection.io.bytes_out += static_cast<uint64_t>(completion.res);
   if (connection.io.phase == Connection::Phase::kClosing) return;
@@ -473,7 +480,7 @@ void Worker::begin_flushing(Connection& connection) {
   connection.io.phase = Connection::Phase::kFlushing;
   connection.io.phase_since_ms = now_ms_;
   connection.finish_tls(context_);  // close_notify after the last frame
-  if (!connection.has_output() && connection.io.send_op == nullptr) {
+  if (!connection.has_output() && !connection.io.send_in_flight) {
     end_tcp(connection);
   } else {
     schedule_flush(connection);
@@ -509,7 +516,7 @@ void Worker::close_connection(Connection& connection) {
     io_->cancel(tag(OpKind::kRecv, connection), tag(OpKind::kCancel, connection));
     ++connection.io.ops_in_flight;
   }
-  if (connection.io.send_op != nullptr) {  // a send stuck on a peer that does not read
+  if (connection.io.send_in_flight) {  // a send stuck on a peer that does not read
     io_->cancel(tag(OpKind::kSend, connection), tag(OpKind::kCancel, connection));
     ++connection.io.ops_in_flight;
   }

@@ -36,6 +36,7 @@
 #include "broker/net/peer_channels.h"
 #include "broker/net/replays.h"
 #include "broker/net/send_queue.h"
+#include "broker/net/send_scratch.h"
 #include "broker/net/sweeper.h"
 #include "broker/net/tls_context.h"
 #include "protocol/pubsub/command.h"
@@ -257,7 +258,10 @@ class Worker final : private HttpRoutes::Publisher,
   std::vector<uint64_t> flush_list_;
   std::vector<uint64_t> rearm_list_;
 
-  SendOpPool send_ops_;
+  ReleaseBatch released_;           // what sends completed this tick give back (batched_refs.h)
+  PrepaidRefs* prepaid_ = nullptr;  // while deliver() runs: the frame's references, bought in bulk
+  SendOp gather_;  // the send being gathered (1 KiB: not on the stack of every submit)
+  SendScratch send_scratch_;
   WorkerCounters counters_;
   std::unique_ptr<FrameCompressor> compressor_;  // null when --compression is off
   ConnectionContext context_;

@@ -76,7 +76,7 @@ void Worker::sweep(Connection& connection, int64_t unix_now_s) {
   if (actions.shrink) {
     connection.session().shrink();
     connection.queue().shrink();
-    if (connection.tls() && connection.io.send_op == nullptr) connection.tls()->shrink();
+    if (connection.tls() && !connection.io.send_in_flight) connection.tls()->shrink();
     connection.io.shrunk = true;
   }
   switch (actions.idle) {

@@ -228,22 +228,36 @@ void Worker::deliver(const SharedRef& frame) {
   matches_.clear();
   router_.match(origin.topic, matches_);
   if (matches_.empty()) return;
-  fan_out_.targets(matches_, targets_);
-  bool skip_publisher = !origin.echo && origin.publisher.worker == index_;
-  for (const core::FanOutTarget& target : targets_) {
-    if (skip_publisher && target.subscriber == origin.publisher.connection) continue;
+  const bool skip_publisher = !origin.echo && origin.publisher.worker == index_;
+  // Every match may take a reference: buy them in one atomic add, return the rest in one.
+  PrepaidRefs prepaid(frame, static_cast<uint32_t>(matches_.size()));
+  prepaid_ = &prepaid;
+  struct Reset {
+    Worker& worker;
+    ~Reset() { worker.prepaid_ = nullptr; }
+  } reset{*this};
+  auto deliver_target = [&](const core::FanOutTarget& target) {
+    if (skip_publisher && target.subscriber == origin.publisher.connection) return;
     Connection* connection = find(target.subscriber);
     assert(connection != nullptr && "a released connection keeps no subscription");
     if (connection->pubsub.replays != nullptr &&
         replays_->take_live(*connection, frame, origin.topic)) {
-      continue;
+      return;
     }
     if (!target.exact && connection->pubsub.pattern_history != nullptr &&
         replays_->introduce(*connection, frame, origin.topic, target.policy)) {
-      continue;
+      return;
     }
     deliver_to(*connection, frame, origin.topic, target.policy);
+  };
+  if (!core::FanOut<SharedRef>::needs_targets(matches_)) {
+    for (const core::Subscription* match : matches_) {
+      deliver_target(core::FanOut<SharedRef>::target_of(*match));
+    }
+    return;
   }
+  fan_out_.targets(matches_, targets_);
+  for (const core::FanOutTarget& target : targets_) deliver_target(target);
 }
 
 void Worker::deliver_to(Connection& connection, const SharedRef& frame, std::string_view topic,
@@ -267,7 +281,8 @@ void Worker::deliver_to(Connection& connection, const SharedRef& frame, std::str
       connection_.send_notice(pubsub::Gap{gap_topic, missed});
     }
     uint64_t enqueue(uint64_t, const SharedRef& queued) override {
-      return connection_.enqueue(queued, worker_.context_);
+      return connection_.enqueue(
+          worker_.prepaid_ != nullptr ? worker_.prepaid_->take(queued) : queued, worker_.context_);
     }
     uint64_t first_free(uint64_t) override {
       return connection_.queue().front_serial() + entries_in_send(connection_);
@@ -316,9 +331,7 @@ void Worker::disconnect_slow(Connection& connection) {
 
 size_t Worker::entries_in_send(const Connection& connection) {
   // A TLS send covers ciphertext, not queued entries: only a half-encrypted front one counts.
-  if (connection.io.send_op != nullptr && !connection.is_tls()) {
-    return connection.io.send_op->message.msg_iovlen;
-  }
+  if (connection.io.send_in_flight && !connection.is_tls()) return connection.io.send_entries;
   return connection.queue().front_partly_sent() ? 1 : 0;
 }
 
