@@ -60,6 +60,10 @@ const std::array kFlags = {
     Flag{"publish-window", &Options::publish_window, 1, 1 << 20, "fanout, topics, replay",
          "with --rate 0: messages of its topic a subscriber may lag behind the publisher; "
          "replay: publishes not yet acknowledged"},
+    Flag{"publish-window-sweep", &Options::publish_window_sweep, 0, 0, "fanout, topics",
+         "comma-separated windows, e.g. 1,10,64: runs the scenario once per window (each "
+         "with its own connections, --rate 0), reports each under results.by_window and "
+         "prints one row per window on stderr"},
     Flag{"policy", &Options::policy, 0, 0, "fanout, topics, conns",
          "slow-consumer policy of the subscriptions: disconnect, drop or conflate (default: "
          "the broker's)"},

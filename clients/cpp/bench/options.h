@@ -35,6 +35,8 @@ struct Options {
   uint32_t topics = 1000;
   double rate = 0;  // publishes per second; 0: as fast as the subscribers keep up
   uint32_t publish_window = 64;
+  // fanout, topics: "1,10,64" runs the scenario once per window (with --rate 0), one row each
+  std::string publish_window_sweep;
   std::string policy;  // empty: the broker's default
   bool shared_topic = false;
   // replay
