@@ -69,6 +69,10 @@ const std::array kFlags = {
          "the broker's)"},
     Flag{"shared-topic", &Options::shared_topic, 0, 1, "conns",
          "every connection subscribes to --topic instead of its own bench.c.<i>"},
+    Flag{"reconnect", &Options::reconnect, 0, 1, "conns",
+         "while held, dial again (paced by --connect-rate) every connection that ends and "
+         "subscribe it again; reports results.reconnect: the storm's length from the first "
+         "loss to the last resubscription (a broker restart)"},
     Flag{"no-fill", &Options::no_fill, 0, 1, "replay",
          "publish nothing: replay what --topic already holds (a cold replay after a restart)"},
     Flag{"timeout-s", &Options::timeout_s, 1, 86400, "replay",

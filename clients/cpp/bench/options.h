@@ -39,6 +39,7 @@ struct Options {
   std::string publish_window_sweep;
   std::string policy;  // empty: the broker's default
   bool shared_topic = false;
+  bool reconnect = false;  // conns: redial and resubscribe what the broker drops while held
   // replay
   bool no_fill = false;  // replay what --topic already holds
   double timeout_s = 120;
