@@ -60,6 +60,9 @@ class SubscribedHandler final : public PoolHandler {
     // Unexpected unless a publisher streams to the topic (hundred_k.sh): the arrival times
     // give the time to deliver a message to every connection.
     ++messages_received_;
+    if (connection.index >= got_message_.size()) got_message_.resize(connection.index + 1, false);
+    if (got_message_[connection.index]) return;
+    got_message_[connection.index] = true;
     last_message_ns_ = now_ns();
     if (first_message_ns_ == 0) first_message_ns_ = last_message_ns_;
   }
@@ -104,6 +107,8 @@ class SubscribedHandler final : public PoolHandler {
   uint64_t subscribe_errors_ = 0;
   uint64_t lost_ = 0;
   uint64_t messages_received_ = 0;
+  // When the first and the last connection received their first message.
+  std::vector<bool> got_message_;
   int64_t first_message_ns_ = 0;
   int64_t last_message_ns_ = 0;
   // The reconnect storm (--reconnect): which connections hold an acked subscription now.

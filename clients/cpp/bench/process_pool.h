@@ -28,7 +28,9 @@ struct ChildReport {
   uint64_t subscribe_errors = 0;
   int64_t close_elapsed_ns = 0;  // from sending our Close frames to the last TCP close
   // Message arrivals and, with --reconnect, the storm: steady_clock (CLOCK_MONOTONIC) ns,
-  // comparable across processes; 0 when none.
+  // comparable across processes; 0 when none. first_message_ns: the first connection to
+  // receive a message got it; last_message_ns: the last connection got its first message (so
+  // one message published to all: the time it reached every one).
   int64_t first_message_ns = 0;
   int64_t last_message_ns = 0;
   uint64_t lost = 0;          // subscribed connections the broker dropped while held
