@@ -3,7 +3,8 @@ herald-bench fanout against the corking server delivers every message to every s
 and reports the broker counters as null; the commands herald-bench relies on are acked by
 hand; a peer that vanishes mid-handshake or mid-stream does not take the server down; and
 --publish-window-sweep against the real broker gives one result and one stderr row per window,
-with the broker's sends and frames per send.
+with the broker's sends and frames per send; herald-bench conns --reconnect subscribes every
+connection again after a broker restart.
 
 usage: corking_server_test.py --herald PATH --bench PATH --corking-server PATH [unittest args]
 (registered in tests/CMakeLists.txt as integration.corking_server)."""
@@ -180,6 +181,35 @@ class SweepTest(unittest.TestCase):
                                 capture_output=True, text=True, timeout=RUN_TIMEOUT_S)
         self.assertEqual(result.returncode, 1)
         self.assertIn("not a window", json.loads(result.stdout)["results"]["error"])
+
+
+class ReconnectTest(unittest.TestCase):
+    def test_conns_reconnect_survives_a_broker_restart(self):
+        broker = Broker("--workers", "1")
+        self.addCleanup(broker.kill)
+        broker.start()
+        bench_run = subprocess.Popen(
+            [harness.BENCH, "conns", "--port", str(broker.port), "--connections", "50",
+             "--shared-topic", "--reconnect", "--hold-s", "6", "--settle-s", "0.5"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.addCleanup(bench_run.kill)
+        for _ in range(10):  # bounded: herald-bench prints a few progress lines
+            line = bench_run.stderr.readline()
+            if not line or "open; holding" in line:
+                break
+        self.assertIn("open; holding", line)
+        broker.stop()
+        restarted = Broker("--workers", "1", port=broker.port)
+        self.addCleanup(restarted.kill)
+        restarted.start()
+        out, err = bench_run.communicate(timeout=RUN_TIMEOUT_S)
+        self.assertEqual(bench_run.returncode, 0, err)
+        reconnect = json.loads(out)["results"]["reconnect"]
+        self.assertEqual(reconnect["lost"], 50, reconnect)
+        self.assertEqual(reconnect["resubscribed"], 50, reconnect)
+        self.assertEqual(reconnect["subscribed_at_end"], 50, reconnect)
+        self.assertIsNotNone(reconnect["storm_s"])
+        restarted.stop()
 
 
 if __name__ == "__main__":
