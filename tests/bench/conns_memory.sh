@@ -7,7 +7,8 @@
 # usage: tests/bench/conns_memory.sh HERALD
 # Environment (defaults): SIZES ("10000 19000"), ROUNDS (3), HOLD_S (4), SETTLE_S (2),
 #   BENCH (build/release of this tree), SERVER_CORE (0), BENCH_CORE (1), HERALD_FLAGS (extra
-#   broker flags, e.g. "--io epoll").
+#   broker flags, e.g. "--io epoll"), TRANSPORTS ("plain"; "plain deflate" also measures
+#   connections that negotiated permessage-deflate).
 # Small proof run: SIZES=1000 ROUNDS=1 tests/bench/conns_memory.sh build/release/broker/herald
 # 19,000 connections is the most one herald-bench process holds under a hard nofile of
 # 20,000; the broker gets --max-connections above the largest size. Runs are bounded by timeout.
@@ -22,6 +23,7 @@ HERALD=$1
 SIZES=${SIZES:-"10000 19000"} ROUNDS=${ROUNDS:-3} HOLD_S=${HOLD_S:-4} SETTLE_S=${SETTLE_S:-2}
 BENCH=${BENCH:-$root/build/release/clients/cpp/herald-bench}
 SERVER_CORE=${SERVER_CORE:-0} BENCH_CORE=${BENCH_CORE:-1} HERALD_FLAGS=${HERALD_FLAGS:-}
+TRANSPORTS=${TRANSPORTS:-plain}
 for binary in "$HERALD" "$BENCH"; do
   [ -x "$binary" ] || { echo "not an executable: $binary" >&2; exit 2; }
 done
@@ -37,6 +39,7 @@ trap 'rm -f "$results"' EXIT
 
 for round in $(seq "$ROUNDS"); do
   for n in $SIZES; do
+    for transport in $TRANSPORTS; do
     for mode in shared own; do
       port=$((20000 + RANDOM % 20000))
       # shellcheck disable=SC2086
@@ -49,6 +52,7 @@ for round in $(seq "$ROUNDS"); do
       done
       flag=()
       [ "$mode" = shared ] && flag=(--shared-topic)
+      [ "$transport" = deflate ] && flag+=(--compression)
       line=$(timeout $((HOLD_S + 120)) taskset -c "$BENCH_CORE" "$BENCH" conns \
              --connections "$n" "${flag[@]}" --hold-s "$HOLD_S" --settle-s "$SETTLE_S" \
              --port "$port" --server-pid "$pid" 2>/dev/null)
@@ -67,7 +71,8 @@ if status != "0" or r.get("subscribed") != int(n):
           file=sys.stderr)
     sys.exit()
 print(n, mode, r["bytes_per_connection"], r["rss_before_kib"], r["rss_after_kib"])
-' "$n" "$mode" "$status" >>"$results"
+' "$n" "$mode/$transport" "$status" >>"$results"
+    done
     done
   done
 done
@@ -78,10 +83,10 @@ rows = {}
 for line in open(sys.argv[1]):
     n, mode, per_conn, before, after = line.split()
     rows.setdefault((int(n), mode), []).append((float(per_conn), int(before), int(after)))
-print("%11s %-7s %4s %13s %15s %14s" % ("connections", "topic", "runs", "bytes/conn",
+print("%11s %-14s %4s %13s %15s %14s" % ("connections", "topic", "runs", "bytes/conn",
                                         "rss before KiB", "rss after KiB"))
 for (n, mode), runs in sorted(rows.items()):
-    print("%11d %-7s %4d %13.0f %15.0f %14.0f" % (
+    print("%11d %-14s %4d %13.0f %15.0f %14.0f" % (
         n, mode, len(runs), statistics.median(r[0] for r in runs),
         statistics.median(r[1] for r in runs), statistics.median(r[2] for r in runs)))
 PY

@@ -23,13 +23,14 @@ class SubscribedHandler final : public PoolHandler {
   SubscribedHandler(const Options& options, uint32_t first_index, pubsub::Policy policy)
       : options_(options), first_index_(first_index), policy_(policy) {}
 
-  void attach(ClientLoop& loop) override { loop_ = &loop; }
+  void attach(ClientLoop& loop) override {
+    loop_ = &loop;
+    subscribed_by_index_.assign(loop.connections().size(), false);
+    got_message_.assign(loop.connections().size(), false);
+  }
 
   void on_open(BenchConnection& connection) override {
     ++opened_;
-    if (subscribed_by_index_.size() <= connection.index) {
-      subscribed_by_index_.resize(connection.index + 1, false);
-    }
     const std::string topic = options_.shared_topic
                                   ? options_.topic
                                   : "bench.c." + std::to_string(first_index_ + connection.index);
@@ -60,7 +61,6 @@ class SubscribedHandler final : public PoolHandler {
     // Unexpected unless a publisher streams to the topic (hundred_k.sh): the arrival times
     // give the time to deliver a message to every connection.
     ++messages_received_;
-    if (connection.index >= got_message_.size()) got_message_.resize(connection.index + 1, false);
     if (got_message_[connection.index]) return;
     got_message_[connection.index] = true;
     last_message_ns_ = now_ns();
@@ -69,10 +69,7 @@ class SubscribedHandler final : public PoolHandler {
 
   void on_lost(BenchConnection& connection) override {
     ++lost_;
-    if (connection.index >= subscribed_by_index_.size() ||
-        !subscribed_by_index_[connection.index]) {
-      return;
-    }
+    if (!subscribed_by_index_[connection.index]) return;
     subscribed_by_index_[connection.index] = false;
     --subscribed_now_;
     ++lost_subscribed_;
@@ -111,7 +108,8 @@ class SubscribedHandler final : public PoolHandler {
   std::vector<bool> got_message_;
   int64_t first_message_ns_ = 0;
   int64_t last_message_ns_ = 0;
-  // The reconnect storm (--reconnect): which connections hold an acked subscription now.
+  // The reconnect storm (--reconnect): which connections hold an acked subscription now
+  // (sized by attach(), indexed by the connection's index in this child).
   std::vector<bool> subscribed_by_index_;
   uint64_t subscribed_now_ = 0;
   uint64_t lost_subscribed_ = 0;
@@ -120,9 +118,7 @@ class SubscribedHandler final : public PoolHandler {
   int64_t all_subscribed_ns_ = 0;
 
   void on_subscribed(const BenchConnection& connection) {
-    if (connection.index >= subscribed_by_index_.size() || subscribed_by_index_[connection.index]) {
-      return;
-    }
+    if (subscribed_by_index_[connection.index]) return;  // a second ack: not a resubscription
     subscribed_by_index_[connection.index] = true;
     ++subscribed_now_;
     if (lost_subscribed_ == 0) return;

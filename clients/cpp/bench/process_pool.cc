@@ -54,8 +54,6 @@ bool write_report(int fd, const ChildReport& report) {
   return written == static_cast<ssize_t>(sizeof(report));
 }
 
-// The child's whole life; returns its exit status. Its fds are its own: the parent's
-// stdout is never written here.
 // With --reconnect: the hold, redialing whatever ends, paced at the connect rate in 50 ms
 // slices (so a refused dial is retried 50 ms later), until the deadline or the parent's word.
 void hold_reconnecting(ClientLoop& loop, uint32_t connect_rate, int64_t deadline_ns) {
@@ -67,6 +65,8 @@ void hold_reconnecting(ClientLoop& loop, uint32_t connect_rate, int64_t deadline
   }
 }
 
+// The child's whole life; returns its exit status. Its fds are its own: the parent's
+// stdout is never written here.
 int child_main(const PoolScenario& scenario, PoolHandler& handler, LoopConfig config, int report_fd,
                int control_fd, int64_t dial_deadline_ns, int64_t hold_deadline_ns, bool reconnect) {
   const int64_t close_timeout = close_timeout_ns(config.connections, config.connect_rate);
