@@ -154,6 +154,24 @@ void ClientLoop::sweep_handshake_timeouts(int64_t now) {
   }
 }
 
+size_t ClientLoop::redial_closed(size_t max_count) {
+  sweep_handshake_timeouts(now_ns());
+  size_t started = 0;
+  for (size_t seen = 0;
+       seen < connections_.size() && started < max_count && dialing_ < config_.handshakes_in_flight;
+       ++seen) {
+    BenchConnection& connection = connections_[redial_cursor_];
+    redial_cursor_ = (redial_cursor_ + 1) % connections_.size();
+    if (connection.state != BenchConnection::State::kClosed || connection.closing_requested) {
+      continue;
+    }
+    connection.close_sent = connection.close_received = connection.peer_started_close = false;
+    start_dial(connection);
+    ++started;
+  }
+  return started;
+}
+
 void ClientLoop::run(int64_t deadline_ns, const std::function<bool()>& done) {
   while (!watch_ready_ && !done() && now_ns() < deadline_ns) poll_once(deadline_ns);
 }

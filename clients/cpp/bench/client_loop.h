@@ -167,6 +167,11 @@ class ClientLoop {
   // handles them; for scenarios that drive their own loop between waits.
   void poll(int64_t deadline_ns) { poll_once(deadline_ns); }
 
+  // Dials again, at most `max_count`, connections that ended (not those close_all() closed),
+  // as dial() does, round-robin; fails handshakes that took too long. For --reconnect: the
+  // caller paces it. Returns how many dials it started.
+  size_t redial_closed(size_t max_count);
+
   // Sends Close 1000 on every open connection, paced by connect_rate, and waits for the server's
   // Close and TCP close (RFC 6455 §7.1.1: the server closes TCP first). At `deadline_ns` the rest
   // are reset and counted.
@@ -243,6 +248,7 @@ class ClientLoop {
   std::vector<uint8_t> deflate_input_;
   TrafficStats traffic_;
   uint64_t dialing_ = 0;
+  size_t redial_cursor_ = 0;
   uint64_t open_count_ = 0;
   uint64_t closing_count_ = 0;
   DialStats dial_stats_;

@@ -30,7 +30,7 @@ std::unique_ptr<PoolHandler> make_idle_handler(const Options& /*options*/,
 }  // namespace
 
 int run_idle(const Options& options, JsonWriter& out) {
-  const PoolScenario scenario{"idle", "", false, &make_idle_handler, nullptr};
+  const PoolScenario scenario{"idle", "", false, false, &make_idle_handler, nullptr};
   return run_pool_scenario(options, scenario, out);
 }
 

@@ -77,6 +77,11 @@ void JsonWriter::field(std::string_view name, double value) {
   out_ += text;
 }
 
+void JsonWriter::null_field(std::string_view name) {
+  key(name);
+  out_ += "null";
+}
+
 std::string JsonWriter::finish() {
   while (depth_ > 0) end_object();
   return out_;

@@ -23,6 +23,7 @@ class JsonWriter {
   void field(std::string_view key, int value) { field(key, static_cast<int64_t>(value)); }
   void field(std::string_view key, uint32_t value) { field(key, static_cast<uint64_t>(value)); }
   void field(std::string_view key, double value);
+  void null_field(std::string_view key);
 
   // Closes every open object and returns the line, without a newline.
   [[nodiscard]] std::string finish();

@@ -60,11 +60,19 @@ const std::array kFlags = {
     Flag{"publish-window", &Options::publish_window, 1, 1 << 20, "fanout, topics, replay",
          "with --rate 0: messages of its topic a subscriber may lag behind the publisher; "
          "replay: publishes not yet acknowledged"},
+    Flag{"publish-window-sweep", &Options::publish_window_sweep, 0, 0, "fanout, topics",
+         "comma-separated windows, e.g. 1,10,64: runs the scenario once per window (each "
+         "with its own connections, --rate 0), reports each under results.by_window and "
+         "prints one row per window on stderr"},
     Flag{"policy", &Options::policy, 0, 0, "fanout, topics, conns",
          "slow-consumer policy of the subscriptions: disconnect, drop or conflate (default: "
          "the broker's)"},
     Flag{"shared-topic", &Options::shared_topic, 0, 1, "conns",
          "every connection subscribes to --topic instead of its own bench.c.<i>"},
+    Flag{"reconnect", &Options::reconnect, 0, 1, "conns",
+         "while held, dial again (paced by --connect-rate) every connection that ends and "
+         "subscribe it again; reports results.reconnect: the storm's length from the first "
+         "loss to the last resubscription (a broker restart)"},
     Flag{"no-fill", &Options::no_fill, 0, 1, "replay",
          "publish nothing: replay what --topic already holds (a cold replay after a restart)"},
     Flag{"timeout-s", &Options::timeout_s, 1, 86400, "replay",

@@ -35,8 +35,11 @@ struct Options {
   uint32_t topics = 1000;
   double rate = 0;  // publishes per second; 0: as fast as the subscribers keep up
   uint32_t publish_window = 64;
+  // fanout, topics: "1,10,64" runs the scenario once per window (with --rate 0), one row each
+  std::string publish_window_sweep;
   std::string policy;  // empty: the broker's default
   bool shared_topic = false;
+  bool reconnect = false;  // conns: redial and resubscribe what the broker drops while held
   // replay
   bool no_fill = false;  // replay what --topic already holds
   double timeout_s = 120;

@@ -54,11 +54,23 @@ bool write_report(int fd, const ChildReport& report) {
   return written == static_cast<ssize_t>(sizeof(report));
 }
 
+// With --reconnect: the hold, redialing whatever ends, paced at the connect rate in 50 ms
+// slices (so a refused dial is retried 50 ms later), until the deadline or the parent's word.
+void hold_reconnecting(ClientLoop& loop, uint32_t connect_rate, int64_t deadline_ns) {
+  constexpr int64_t kSliceNs = 50'000'000;
+  const size_t per_slice = std::max<size_t>(1, connect_rate / 20);
+  while (!loop.watched_fd_ready() && now_ns() < deadline_ns) {
+    loop.poll(std::min(deadline_ns, now_ns() + kSliceNs));
+    loop.redial_closed(per_slice);
+  }
+}
+
 // The child's whole life; returns its exit status. Its fds are its own: the parent's
 // stdout is never written here.
 int child_main(const PoolScenario& scenario, PoolHandler& handler, LoopConfig config, int report_fd,
-               int control_fd, int64_t dial_deadline_ns, int64_t hold_deadline_ns) {
+               int control_fd, int64_t dial_deadline_ns, int64_t hold_deadline_ns, bool reconnect) {
   const int64_t close_timeout = close_timeout_ns(config.connections, config.connect_rate);
+  const uint32_t connect_rate = config.connect_rate;
   std::string error;
   std::unique_ptr<ClientLoop> loop = ClientLoop::create(std::move(config), handler, error);
   if (!loop) {
@@ -75,7 +87,11 @@ int child_main(const PoolScenario& scenario, PoolHandler& handler, LoopConfig co
   handler.fill(report);
   if (!write_report(report_fd, report)) return 1;
 
-  loop->run(hold_deadline_ns, [] { return false; });
+  if (reconnect) {
+    hold_reconnecting(*loop, connect_rate, hold_deadline_ns);
+  } else {
+    loop->run(hold_deadline_ns, [] { return false; });
+  }
   report.phase = 2;
   report.hold = loop->close_stats();
   const int64_t close_start = now_ns();
@@ -164,7 +180,7 @@ bool spawn_children(const PoolScenario& scenario, const LoopConfig& base, const 
           std::max<uint32_t>(1, options.handshakes_in_flight / process_count);
       const std::unique_ptr<PoolHandler> handler = scenario.make_handler(options, offset);
       ::_exit(child_main(scenario, *handler, std::move(config), report[1], control[0],
-                         dial_deadline_ns, hold_deadline_ns));
+                         dial_deadline_ns, hold_deadline_ns, options.reconnect));
     }
     ::close(report[1]);
     ::close(control[0]);
@@ -260,8 +276,57 @@ void write_params(const PoolScenario& scenario, const Options& options, JsonWrit
   out.end_object();
 }
 
-void write_child_results(const PoolScenario& scenario, const std::vector<Child>& children,
-                         JsonWriter& out) {
+// When messages arrived (first and last, over all children), and with --reconnect the storm:
+// connections lost, resubscribed, and the time from the first loss to the moment each child
+// had all its connections subscribed again (the latest of those).
+void write_timing_results(const PoolScenario& scenario, const Options& options,
+                          const std::vector<Child>& children, JsonWriter& out) {
+  int64_t first_message = 0;
+  int64_t last_message = 0;
+  int64_t first_lost = 0;
+  int64_t all_subscribed = 0;
+  uint64_t lost = 0;
+  uint64_t resubscribed = 0;
+  uint64_t subscribed_now = 0;
+  bool complete = true;
+  for (const Child& child : children) {
+    const ChildReport& report = child.report;
+    if (report.first_message_ns != 0 &&
+        (first_message == 0 || report.first_message_ns < first_message)) {
+      first_message = report.first_message_ns;
+    }
+    last_message = std::max(last_message, report.last_message_ns);
+    if (report.first_lost_ns != 0 && (first_lost == 0 || report.first_lost_ns < first_lost)) {
+      first_lost = report.first_lost_ns;
+    }
+    lost += report.lost;
+    resubscribed += report.resubscribed;
+    subscribed_now += report.subscribed_now;
+    // A child that lost nothing was complete all along.
+    if (report.lost > 0) {
+      complete = complete && report.all_subscribed_ns != 0;
+      all_subscribed = std::max(all_subscribed, report.all_subscribed_ns);
+    }
+  }
+  out.field("first_message_ns", first_message);
+  out.field("last_message_ns", last_message);
+  if (!scenario.reconnects || !options.reconnect) return;
+  out.begin_object("reconnect");
+  out.field("lost", lost);
+  out.field("resubscribed", resubscribed);
+  out.field("subscribed_at_end", subscribed_now);
+  out.field("first_lost_ns", first_lost);
+  out.field("all_subscribed_ns", complete && lost > 0 ? all_subscribed : 0);
+  if (complete && lost > 0) {
+    out.field("storm_s", static_cast<double>(all_subscribed - first_lost) / 1e9);
+  } else {
+    out.null_field("storm_s");
+  }
+  out.end_object();
+}
+
+void write_child_results(const PoolScenario& scenario, const Options& options,
+                         const std::vector<Child>& children, JsonWriter& out) {
   DialStats dial;
   CloseStats hold;
   CloseStats close;
@@ -300,10 +365,22 @@ void write_child_results(const PoolScenario& scenario, const std::vector<Child>&
   // Ends during the hold are counted again in `close` (the stats are cumulative).
   write_close_results(close, out);
   out.field("close_s", static_cast<double>(close_elapsed_ns) / 1e9);
+  write_timing_results(scenario, options, children, out);
 }
 
-bool run_clean(const PoolScenario& scenario, const std::vector<Child>& children) {
+bool run_clean(const PoolScenario& scenario, const Options& options,
+               const std::vector<Child>& children) {
   for (const Child& child : children) {
+    // With --reconnect, connections the broker dropped while held are expected: each must be
+    // subscribed again by the end of the hold.
+    if (scenario.reconnects && options.reconnect) {
+      if (!child.alive || child.report.phase < 2 || child.report.dial.failed() != 0 ||
+          child.report.subscribed_now != child.connections ||
+          child.report.close.close_timeouts != 0) {
+        return false;
+      }
+      continue;
+    }
     if (!child.alive || child.report.phase < 2 || child.report.dial.failed() != 0 ||
         child.report.hold.unexpected() != 0 || child.report.close.close_timeouts != 0 ||
         child.report.subscribe_errors != 0 ||
@@ -362,11 +439,11 @@ int run_pool_scenario(const Options& options, const PoolScenario& scenario, Json
   const double held_s = static_cast<double>(now_ns() - held_since) / 1e9;
 
   finish_children(children, close_timeout_ns(options.connections, options.connect_rate));
-  write_child_results(scenario, children, out);
+  write_child_results(scenario, options, children, out);
   out.field("held_s", held_s);
   write_broker_results(options, before, settled, held, opened, out);
   if (opened == 0) return fail(scenario, out, "no connection opened");
-  return run_clean(scenario, children) ? 0 : 3;
+  return run_clean(scenario, options, children) ? 0 : 3;
 }
 
 }  // namespace herald::bench

@@ -27,6 +27,17 @@ struct ChildReport {
   uint64_t subscribed = 0;  // subscriptions acked (conns)
   uint64_t subscribe_errors = 0;
   int64_t close_elapsed_ns = 0;  // from sending our Close frames to the last TCP close
+  // Message arrivals and, with --reconnect, the storm: steady_clock (CLOCK_MONOTONIC) ns,
+  // comparable across processes; 0 when none. first_message_ns: the first connection to
+  // receive a message got it; last_message_ns: the last connection got its first message (so
+  // one message published to all: the time it reached every one).
+  int64_t first_message_ns = 0;
+  int64_t last_message_ns = 0;
+  uint64_t lost = 0;          // subscribed connections the broker dropped while held
+  uint64_t resubscribed = 0;  // of those, subscribed again (--reconnect)
+  int64_t first_lost_ns = 0;
+  int64_t all_subscribed_ns = 0;  // the last time every connection became subscribed again
+  uint64_t subscribed_now = 0;    // subscribed connections at the end of the hold
 };
 static_assert(std::is_trivially_copyable_v<ChildReport>);
 static_assert(sizeof(ChildReport) <= PIPE_BUF);
@@ -46,6 +57,7 @@ struct PoolScenario {
   std::string_view name;
   std::string_view subprotocols;  // offered in the handshake; empty: none
   bool subscribes = false;        // report (and check) subscribed and subscribe_errors
+  bool reconnects = false;        // --reconnect applies
   // The handler of one child, whose connections have global indexes first_index and on.
   std::unique_ptr<PoolHandler> (*make_handler)(const Options& options, uint32_t first_index);
   // The scenario's own parameters, into the open "params" object; may be null.

@@ -11,6 +11,7 @@
 #include <iostream>
 #include <optional>
 
+#include "clients/cpp/bench/broker_metrics.h"
 #include "clients/cpp/bench/client_loop.h"
 #include "clients/cpp/bench/json_tick.h"
 #include "clients/cpp/bench/latency_histogram.h"
@@ -455,12 +456,11 @@ bool check_limits(const PubSubPlan& plan, std::string& error) {
 
 }  // namespace
 
-int run_pubsub_load(const Options& given, const PubSubPlan& plan, JsonWriter& out) {
+int run_pubsub_once(const Options& given, const PubSubPlan& plan, JsonWriter& out,
+                    RunSummary& summary) {
   // --connections does not apply: the plan decides, and source addresses follow from it.
   Options options = given;
   options.connections = plan.subscribers + 1;
-  write_pubsub_params(options, plan, out);
-  out.begin_object("results");
   std::string error;
   pubsub::Policy policy = pubsub::Policy::kDefault;
   if (!options.policy.empty() && !pubsub::parse_policy(options.policy, policy)) {
@@ -491,13 +491,17 @@ int run_pubsub_load(const Options& given, const PubSubPlan& plan, JsonWriter& ou
   std::cerr << "herald-bench " << plan.scenario << ": " << load.counters().subscribed
             << " subscribed; publishing\n";
 
-  const int64_t measure_start = now_ns() + static_cast<int64_t>(options.warmup_s * 1e9);
-  const int64_t measure_end = measure_start + static_cast<int64_t>(options.duration_s * 1e9);
-  load.publish(measure_start, measure_start, measure_end);
+  // Warm up, then read the broker's counters and /proc figures between the warm-up and the
+  // measured window, and again after it: the scrapes stall the publisher outside the window.
+  load.publish(now_ns() + static_cast<int64_t>(options.warmup_s * 1e9), INT64_MAX, INT64_MAX);
+  const std::optional<BrokerCounters> counters_before = scrape_broker_counters(options);
   const ResourceSample before = sample_resources(options);
+  const int64_t measure_start = now_ns();
+  const int64_t measure_end = measure_start + static_cast<int64_t>(options.duration_s * 1e9);
   load.publish(measure_end, measure_start, measure_end);
   const ResourceSample after = sample_resources(options);
   const int64_t window_end = std::min(now_ns(), measure_end);
+  const std::optional<BrokerCounters> counters_after = scrape_broker_counters(options);
   load.drain(now_ns() + kDrainTimeoutNs);
   const uint32_t subscribers_open = load.subscribers_open();
   loop->close_all(now_ns() + close_timeout_ns(options, plan.subscribers + 1));
@@ -505,9 +509,15 @@ int run_pubsub_load(const Options& given, const PubSubPlan& plan, JsonWriter& ou
   const double measured_s =
       static_cast<double>(std::max<int64_t>(0, window_end - measure_start)) / 1e9;
   write_pubsub_results(load.counters(), load.latency(), measured_s, subscribers_open, out);
+  write_regime(options, plan.subscribers, counters_before, counters_after, out);
   write_close_results(loop->close_stats(), out);
   write_traffic_results(loop->traffic(), out);
   write_resource_results(before, after, measured_s, out);
+  summary.regime = compute_regime(options, plan.subscribers, counters_before, counters_after);
+  summary.deliveries_per_s =
+      measured_s > 0 ? static_cast<double>(load.counters().delivered_measured) / measured_s : 0;
+  summary.latency_p50_us = static_cast<double>(load.latency().percentile_ns(0.5)) / 1e3;
+  summary.latency_p99_us = static_cast<double>(load.latency().percentile_ns(0.99)) / 1e3;
   const PubSubCounters& counters = load.counters();
   const bool clean = dial.failed() == 0 && counters.subscribed == plan.subscribers &&
                      counters.clean() && loop->close_stats().close_timeouts == 0;

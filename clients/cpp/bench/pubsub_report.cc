@@ -36,6 +36,9 @@ void write_pubsub_params(const Options& options, const PubSubPlan& plan, JsonWri
   if (plan.topics.size() == 1) out.field("topic", plan.topics.front());
   out.field("rate", options.rate);
   if (options.rate == 0) out.field("publish_window", options.publish_window);
+  if (!options.publish_window_sweep.empty()) {
+    out.field("publish_window_sweep", options.publish_window_sweep);
+  }
   out.field("payload", options.payload);
   if (options.payload == "binary") out.field("payload_bytes", options.payload_bytes);
   out.field("policy", options.policy.empty() ? "default" : options.policy);
