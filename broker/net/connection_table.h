@@ -29,6 +29,15 @@ class ConnectionTable {
   [[nodiscard]] Connection& at(uint32_t slot, uint32_t generation) const;
   // The connection `key` names, or null once it is gone (its slot may hold another).
   [[nodiscard]] Connection* find(uint64_t key) const;
+  // Fetches into cache what find(key) and a delivery to it will read; a stale key is harmless.
+  void prefetch(uint64_t key) const {
+    auto slot = static_cast<uint32_t>(key);
+    if (slot < slots_.size() && slots_[slot] != nullptr) slots_[slot]->prefetch();
+  }
+  void prefetch_queue_tail(uint64_t key) const {
+    auto slot = static_cast<uint32_t>(key);
+    if (slot < slots_.size() && slots_[slot] != nullptr) slots_[slot]->prefetch_queue_tail();
+  }
   [[nodiscard]] static uint64_t key_of(const Connection& connection) {
     return (uint64_t{connection.generation()} << 32) | connection.slot();
   }

@@ -128,7 +128,12 @@ void Worker::process_completions() {
   std::array<io::Completion, kCompletionBatch> batch;
   for (;;) {
     size_t count = io_->reap(batch);
-    for (size_t i = 0; i < count; ++i) dispatch(batch[i]);
+    for (size_t i = 0; i < count; ++i) {
+      // A tick completes a send on thousands of connections: fetch a few ahead. A tag that
+      // names no connection (a timer, a wakeup) prefetches nothing useful, and no harm.
+      if (i + 4 < count) connections_.prefetch(io::OpTag::unpack(batch[i + 4].user_data).slot);
+      dispatch(batch[i]);
+    }
     if (count < batch.size()) break;
   }
   released_.flush();
@@ -213,8 +218,10 @@ void Worker::run_deferred() {
 void Worker::flush_sends() {
   // The previous tick's sends went to the kernel in submit_and_wait().
   send_scratch_.reset();
-  for (uint64_t key : flush_list_) {
-    Connection* connection = find(key);
+  constexpr size_t kAhead = 4;  // as in deliver(): a connection's lines, a few sends ahead
+  for (size_t i = 0; i < flush_list_.size(); ++i) {
+    if (i + kAhead < flush_list_.size()) connections_.prefetch(flush_list_[i + kAhead]);
+    Connection* connection = find(flush_list_[i]);
     if (connection == nullptr) continue;
     connection->io.in_flush_list = false;
     if (connection->io.phase != Connection::Phase::kClosing && !connection->io.send_in_flight &&

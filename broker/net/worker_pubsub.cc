@@ -251,8 +251,17 @@ void Worker::deliver(const SharedRef& frame) {
     deliver_to(*connection, frame, origin.topic, target.policy);
   };
   if (!core::FanOut<SharedRef>::needs_targets(matches_)) {
-    for (const core::Subscription* match : matches_) {
-      deliver_target(core::FanOut<SharedRef>::target_of(*match));
+    // Thousands of connections, each a few cache misses: fetch a connection's lines 8
+    // subscribers ahead and its queue's tail (which needs the first line) 4 ahead.
+    constexpr size_t kAhead = 8;
+    const size_t count = matches_.size();
+    for (size_t i = 0; i < count; ++i) {
+      if (i + kAhead < count)
+        connections_.prefetch(matches_[i + kAhead]->subscriber & ~core::kExactBit);
+      if (i + kAhead / 2 < count) {
+        connections_.prefetch_queue_tail(matches_[i + kAhead / 2]->subscriber & ~core::kExactBit);
+      }
+      deliver_target(core::FanOut<SharedRef>::target_of(*matches_[i]));
     }
     return;
   }

@@ -130,10 +130,12 @@ class Session {
   void queue_close(CloseCode code, std::string_view reason);
 
   const SessionConfig& config_;
+  // First after the config: a broker's fan-out reads it for every delivery (can_send()), and
+  // the Session's first cache line is the one it can keep warm.
+  State state_ = State::kHandshake;
   std::unique_ptr<Handshake> handshake_;  // freed once the handshake is decided
   MessageParser parser_;
   std::string output_;
-  State state_ = State::kHandshake;
 };
 
 }  // namespace herald::protocol::websocket
