@@ -37,23 +37,32 @@ uint8_t first_byte(Opcode opcode, bool fin) {
 
 }  // namespace
 
-std::optional<FrameHeader> read_frame_header(std::span<const uint8_t> frame) {
-  if (frame.size() < 2 || (frame[1] & kMaskBit) != 0) return std::nullopt;
+std::optional<FrameHeader> peek_frame_header(std::span<const uint8_t> bytes) {
+  if (bytes.size() < 2) return std::nullopt;
   FrameHeader header;
-  header.opcode = static_cast<Opcode>(frame[0] & 0x0F);
-  header.fin = (frame[0] & kFinBit) != 0;
-  header.rsv = frame[0] & 0x70;
-  const uint8_t length = frame[1] & 0x7F;
-  size_t extra = length == kLength16 ? 2 : length == kLength64 ? 8 : 0;
-  if (frame.size() < 2 + extra) return std::nullopt;
+  header.opcode = static_cast<Opcode>(bytes[0] & 0x0F);
+  header.fin = (bytes[0] & kFinBit) != 0;
+  header.rsv = bytes[0] & 0x70;
+  header.masked = (bytes[1] & kMaskBit) != 0;
+  const uint8_t length = bytes[1] & 0x7F;
+  const size_t extra = length == kLength16 ? 2 : length == kLength64 ? 8 : 0;
+  header.header_bytes = 2 + extra + (header.masked ? 4 : 0);
+  if (bytes.size() < header.header_bytes) return std::nullopt;
   header.payload_bytes = length;
   if (extra > 0) {
     header.payload_bytes = 0;
-    for (size_t i = 0; i < extra; ++i)
-      header.payload_bytes = header.payload_bytes << 8 | frame[2 + i];
+    for (size_t i = 0; i < extra; ++i) {
+      header.payload_bytes = header.payload_bytes << 8 | bytes[2 + i];
+    }
   }
-  header.header_bytes = 2 + extra;
-  if (header.payload_bytes > frame.size() - header.header_bytes) return std::nullopt;
+  return header;
+}
+
+std::optional<FrameHeader> read_frame_header(std::span<const uint8_t> frame) {
+  std::optional<FrameHeader> header = peek_frame_header(frame);
+  if (!header || header->masked || header->payload_bytes > frame.size() - header->header_bytes) {
+    return std::nullopt;
+  }
   return header;
 }
 

@@ -42,14 +42,19 @@ size_t write_frame_header(uint8_t* out, Opcode opcode, uint64_t payload_bytes, b
 size_t write_masked_frame_header(uint8_t* out, Opcode opcode, uint64_t payload_bytes,
                                  uint32_t mask_key, bool fin = true);
 
-// The header of an unmasked frame, as this side wrote it.
+// A frame's header as written on the wire.
 struct FrameHeader {
   Opcode opcode = Opcode::kText;
   bool fin = true;
-  uint8_t rsv = 0;  // the three RSV bits, in place (0x70 of the first byte)
-  size_t header_bytes = 0;
+  bool masked = false;
+  uint8_t rsv = 0;          // the three RSV bits, in place (0x70 of the first byte)
+  size_t header_bytes = 0;  // with the masking key, when there is one
   uint64_t payload_bytes = 0;
 };
+
+// The header at the front of `bytes` once all of it has arrived (payload or not), else
+// nullopt: for a reader that takes frames whole and must know how many bytes to wait for.
+[[nodiscard]] std::optional<FrameHeader> peek_frame_header(std::span<const uint8_t> bytes);
 
 // Reads the unmasked frame header at the front of `frame`, which holds the whole frame: for a
 // server walking frames it queued (to compress them, RFC 7692). nullopt when the header is

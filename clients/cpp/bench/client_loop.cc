@@ -435,17 +435,10 @@ constexpr uint64_t kWholeFrameBytesMax = 64 << 10;
 
 // The size of the frame at the front of `bytes` once its header has arrived, else 0.
 uint64_t frame_size(std::span<const uint8_t> bytes) {
-  if (bytes.size() < 2) return 0;
-  const uint8_t length = bytes[1] & 0x7F;
-  const size_t extra = length == 126 ? 2 : length == 127 ? 8 : 0;
-  const size_t header = 2 + extra + ((bytes[1] & 0x80) != 0 ? 4 : 0);
-  if (bytes.size() < header) return 0;
-  uint64_t payload = length;
-  if (extra > 0) {
-    payload = 0;
-    for (size_t i = 0; i < extra; ++i) payload = payload << 8 | bytes[2 + i];
-  }
-  return payload > kWholeFrameBytesMax ? UINT64_MAX : header + payload;
+  const std::optional<ws::FrameHeader> header = ws::peek_frame_header(bytes);
+  if (!header) return 0;
+  return header->payload_bytes > kWholeFrameBytesMax ? UINT64_MAX
+                                                     : header->header_bytes + header->payload_bytes;
 }
 
 }  // namespace

@@ -95,6 +95,25 @@ TEST(FrameTest, ReadsBackTheHeadersItWrites) {
   EXPECT_EQ(read_frame_header(hello)->opcode, Opcode::kText);
 }
 
+TEST(FrameTest, PeeksAHeaderBeforeItsPayloadArrives) {
+  const std::vector<uint8_t> key = {0x37, 0xfa, 0x21, 0x3d};
+  for (uint64_t size : {0u, 125u, 300u, 70000u}) {
+    for (bool masked : {false, true}) {
+      std::vector<uint8_t> bytes =
+          masked ? masked_header(Opcode::kText, size, key) : header(Opcode::kText, size);
+      const size_t header_bytes = bytes.size();
+      std::optional<FrameHeader> peeked = peek_frame_header(bytes);
+      ASSERT_TRUE(peeked.has_value()) << size;
+      EXPECT_EQ(peeked->masked, masked);
+      EXPECT_EQ(peeked->header_bytes, header_bytes);
+      EXPECT_EQ(peeked->payload_bytes, size);
+      // A byte of the header missing (the key included): wait for it.
+      bytes.pop_back();
+      EXPECT_FALSE(peek_frame_header(bytes).has_value()) << size << masked;
+    }
+  }
+}
+
 TEST(FrameTest, RefusesMaskedOrTruncatedHeaders) {
   EXPECT_FALSE(read_frame_header(std::vector<uint8_t>{0x81}).has_value());
   EXPECT_FALSE(read_frame_header(std::vector<uint8_t>{0x82, 0x7E, 0x01}).has_value());
