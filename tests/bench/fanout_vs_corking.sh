@@ -9,7 +9,8 @@
 # Each server runs on core 0 (herald with --workers 1), herald-bench on core 1 (taskset).
 # Environment (defaults): ROUNDS (3), BIG (10000), SMALL (1000), LAT_SUBS (1000),
 #   RATES ("10 100 1000"), WARMUP_S (1), DURATION_S (5), BENCH and CORKING (the binaries in
-#   build/release of this tree), SERVER_CORE (0), BENCH_CORE (1).
+#   build/release of this tree), SERVER_CORE (0), BENCH_CORE (1), MID (a third herald binary,
+#   e.g. a commit between OLD and NEW, run as "mid" in the same rotation).
 # Small proof run: ROUNDS=1 BIG=1000 SMALL=200 LAT_SUBS=200 RATES=100 DURATION_S=1 ...
 # Each herald-bench run is bounded by `timeout`; the whole run by ROUNDS x runs x ~DURATION_S.
 set -u
@@ -25,7 +26,8 @@ RATES=${RATES:-"10 100 1000"} WARMUP_S=${WARMUP_S:-1} DURATION_S=${DURATION_S:-5
 BENCH=${BENCH:-$root/build/release/clients/cpp/herald-bench}
 CORKING=${CORKING:-$root/build/release/tests/corking-server}
 SERVER_CORE=${SERVER_CORE:-0} BENCH_CORE=${BENCH_CORE:-1}
-for binary in "$OLD" "$NEW" "$BENCH" "$CORKING"; do
+MID=${MID:-}
+for binary in "$OLD" "$NEW" "$BENCH" "$CORKING" ${MID:+"$MID"}; do
   [ -x "$binary" ] || { echo "not an executable: $binary" >&2; exit 2; }
 done
 ulimit -n "$(ulimit -Hn)"
@@ -39,6 +41,7 @@ start_server() {
     corking) taskset -c "$SERVER_CORE" "$CORKING" --port "$2" >/dev/null 2>&1 & ;;
     old) taskset -c "$SERVER_CORE" "$OLD" --host 127.0.0.1 --port "$2" --workers 1 >/dev/null 2>&1 & ;;
     new) taskset -c "$SERVER_CORE" "$NEW" --host 127.0.0.1 --port "$2" --workers 1 >/dev/null 2>&1 & ;;
+    mid) taskset -c "$SERVER_CORE" "$MID" --host 127.0.0.1 --port "$2" --workers 1 >/dev/null 2>&1 & ;;
   esac
   server_pid=$!
   for _ in $(seq 50); do
@@ -80,15 +83,20 @@ except Exception:
 if status != "0" or r.get("lost") or r.get("connections_lost"):
     print("%s %s: exit %s, lost %s" % (label, server, status, r.get("lost")), file=sys.stderr)
 lat = r["latency_us"]
-print(label, server, r["deliveries_per_s"], lat["p50"] / 1e3, lat["p99"] / 1e3)
+frames = (r.get("regime") or {}).get("frames_per_send")
+print(label, server, r["deliveries_per_s"], lat["p50"] / 1e3, lat["p99"] / 1e3,
+      "-" if frames is None else "%.1f" % frames)
 ' "$label" "$server" "$status" >>"$results"
 }
 
 for round in $(seq "$ROUNDS"); do
   # Rotate the order each round, so no server always runs first on a cold machine.
-  case $((round % 3)) in
-    1) order="corking old new" ;; 2) order="old new corking" ;; 0) order="new corking old" ;;
-  esac
+  servers=(corking old new)
+  [ -n "$MID" ] && servers+=(mid)
+  order=""
+  for i in $(seq 0 $((${#servers[@]} - 1))); do
+    order="$order ${servers[$(((i + round - 1) % ${#servers[@]}))]}"
+  done
   echo "round $round of $ROUNDS: $order" >&2
   for server in $order; do
     if [ "$MODE" = fanout ] || [ "$MODE" = all ]; then
@@ -107,19 +115,21 @@ done
 import statistics, sys
 rows = {}
 for line in open(sys.argv[1]):
-    label, server, per_s, p50, p99 = line.split()
-    rows.setdefault(label, {}).setdefault(server, []).append((float(per_s), float(p50), float(p99)))
-print("%-22s %-8s %4s %14s %7s %9s %9s" % ("scenario", "server", "runs", "deliveries/s",
-                                          "ratio", "p50 ms", "p99 ms"))
+    label, server, per_s, p50, p99, frames = line.split()
+    rows.setdefault(label, {}).setdefault(server, []).append(
+        (float(per_s), float(p50), float(p99), frames))
+print("%-22s %-8s %4s %14s %7s %9s %9s  %s" % ("scenario", "server", "runs", "deliveries/s",
+                                              "ratio", "p50 ms", "p99 ms", "frames/send (runs)"))
 for label, servers in rows.items():
     base = statistics.median(v[0] for v in servers.get("corking", [(0, 0, 0)]))
-    for server in ("corking", "old", "new"):
+    for server in ("corking", "old", "mid", "new"):
         runs = servers.get(server, [])
         if not runs:
             continue
         per_s = statistics.median(v[0] for v in runs)
         ratio = "%.2fx" % (per_s / base) if base else "-"
-        print("%-22s %-8s %4d %14.0f %7s %9.2f %9.2f" % (
+        print("%-22s %-8s %4d %14.0f %7s %9.2f %9.2f  %s" % (
             label, server, len(runs), per_s, ratio, statistics.median(v[1] for v in runs),
-            statistics.median(v[2] for v in runs)))
+            statistics.median(v[2] for v in runs), " ".join(v[3] for v in runs)))
+        print("%-22s %-8s      runs: %s" % ("", "", " ".join("%.0f" % v[0] for v in runs)))
 PY
