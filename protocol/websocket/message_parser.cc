@@ -80,20 +80,20 @@ ParserEvent MessageParser::next() {
 }
 
 size_t MessageParser::buffered_bytes() const {
-  return header_bytes_ + assembly_.size() + control_.size();
+  return header_bytes_ + (held_ ? held_->assembly.size() + held_->control.size() : 0);
 }
 
 void MessageParser::shrink() {
   // The last event's payload may still point into the buffers until next() or receive().
-  if (delivered_message_) return;
-  if (assembly_.capacity() > kAssemblyKeepBytes) {
-    if (assembly_.empty()) {
-      std::string().swap(assembly_);
-    } else {
-      assembly_.shrink_to_fit();
-    }
+  if (delivered_message_ || !held_) return;
+  std::string& assembly = held_->assembly;
+  std::string& control = held_->control;
+  if (assembly.empty() && control.empty()) {
+    held_.reset();
+  } else {
+    if (assembly.capacity() > kAssemblyKeepBytes) assembly.shrink_to_fit();
+    if (control.empty()) std::string().swap(control);
   }
-  if (control_.empty()) std::string().swap(control_);
   // Without context takeover an inflater holds nothing a later message needs (extensions.h).
   if (inflater_ && !deflate_context_takeover_ && !in_message_) inflater_.reset();
 }
@@ -111,13 +111,14 @@ ParserEvent MessageParser::fail(CloseCode code) {
 }
 
 void MessageParser::release_delivered() {
+  if (!held_) return;
   if (delivered_message_) {
     delivered_message_ = false;
-    assembly_.clear();
+    held_->assembly.clear();
   }
   // A control frame may interrupt a fragmented message (§5.4), so its bytes are kept apart
-  // and dropped once delivered, while the message goes on in assembly_.
-  if (!in_payload_ || !is_control(frame_opcode_)) control_.clear();
+  // and dropped once delivered, while the message goes on in the assembly.
+  if (!in_payload_ || !is_control(frame_opcode_)) held_->control.clear();
 }
 
 std::optional<ParserEvent> MessageParser::parse_header() {
@@ -190,11 +191,11 @@ std::optional<ParserEvent> MessageParser::start_frame() {
   header_bytes_ = 0;
   in_payload_ = true;
   if (is_control(frame_opcode_)) {
-    control_.clear();
+    if (held_) held_->control.clear();
     return std::nullopt;
   }
   if (frame_opcode_ != Opcode::kContinuation) {
-    assert(assembly_.empty());
+    assert(!held_ || held_->assembly.empty());
     message_opcode_ = frame_opcode_;
     message_bytes_ = 0;
     utf8_.reset();
@@ -231,9 +232,11 @@ std::optional<ParserEvent> MessageParser::parse_payload() {
   frame_payload_done_ += take;
   if (!is_control(frame_opcode_)) return on_data_piece(piece, whole_frame);
   if (whole_frame) return finish_control_frame(piece);
-  control_.append(piece.begin(), piece.end());
+  std::string& held_control = control();
+  held_control.append(piece.begin(), piece.end());
   if (frame_payload_done_ < frame_payload_bytes_) return std::nullopt;
-  return finish_control_frame({reinterpret_cast<const uint8_t*>(control_.data()), control_.size()});
+  return finish_control_frame(
+      {reinterpret_cast<const uint8_t*>(held_control.data()), held_control.size()});
 }
 
 std::optional<ParserEvent> MessageParser::on_data_piece(std::span<const uint8_t> piece,
@@ -249,13 +252,13 @@ std::optional<ParserEvent> MessageParser::on_data_piece(std::span<const uint8_t>
   }
   // §8.1: invalid text fails the connection as soon as a piece shows it, not at the end.
   if (text && !utf8_.feed(piece)) return fail(CloseCode::kInvalidPayload);
-  assembly_.append(piece.begin(), piece.end());
+  assembly().append(piece.begin(), piece.end());
   if (frame_payload_done_ < frame_payload_bytes_) return std::nullopt;
   in_payload_ = false;
   if (!frame_fin_) return std::nullopt;
   if (text && !utf8_.at_boundary()) return fail(CloseCode::kInvalidPayload);
   delivered_message_ = true;
-  return ParserEvent{kind, {reinterpret_cast<const uint8_t*>(assembly_.data()), assembly_.size()}};
+  return ParserEvent{kind, assembled()};
 }
 
 std::optional<ParserEvent> MessageParser::on_compressed_piece(std::span<const uint8_t> piece) {
@@ -274,18 +277,18 @@ std::optional<ParserEvent> MessageParser::on_compressed_piece(std::span<const ui
   if (!deflate_context_takeover_ || inflater_->stream_ended()) inflater_->reset();
   message_compressed_ = false;
   delivered_message_ = true;
-  return ParserEvent{text ? Kind::kText : Kind::kBinary,
-                     {reinterpret_cast<const uint8_t*>(assembly_.data()), assembly_.size()}};
+  return ParserEvent{text ? Kind::kText : Kind::kBinary, assembled()};
 }
 
-// Inflates one piece of the message (or, at its end, the tail) into assembly_ and checks the
+// Inflates one piece of the message (or, at its end, the tail) into the assembly and checks the
 // new text as it comes (§8.1). Returns the failure, if any.
 std::optional<ParserEvent> MessageParser::inflate_into_assembly(std::span<const uint8_t> piece,
                                                                 bool end_of_message) {
-  const size_t before = assembly_.size();
+  std::string& out = assembly();
+  const size_t before = out.size();
   const Inflater::Status status = end_of_message
-                                      ? inflater_->finish_message(assembly_, message_bytes_max_)
-                                      : inflater_->inflate(piece, assembly_, message_bytes_max_);
+                                      ? inflater_->finish_message(out, message_bytes_max_)
+                                      : inflater_->inflate(piece, out, message_bytes_max_);
   if (status != Inflater::Status::kOk) inflate_failure_ = status;
   switch (status) {
     case Inflater::Status::kOk:
@@ -297,8 +300,8 @@ std::optional<ParserEvent> MessageParser::inflate_into_assembly(std::span<const 
     case Inflater::Status::kNoMemory:
       return fail(CloseCode::kInternalError);
   }
-  std::span<const uint8_t> inflated(reinterpret_cast<const uint8_t*>(assembly_.data()) + before,
-                                    assembly_.size() - before);
+  std::span<const uint8_t> inflated(reinterpret_cast<const uint8_t*>(out.data()) + before,
+                                    out.size() - before);
   if (message_opcode_ == Opcode::kText && !utf8_.feed(inflated)) {
     return fail(CloseCode::kInvalidPayload);
   }

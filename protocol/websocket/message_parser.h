@@ -111,13 +111,11 @@ class MessageParser {
 
   // The message being reassembled across frames or reads.
   uint64_t message_bytes_ = 0;
-  std::string assembly_;  // payload bytes kept across frames or reads
-  std::string control_;   // a control frame split across reads
   Utf8Validator utf8_;
   Role role_;
   bool in_message_ = false;  // a fragmented data message is open
   Opcode message_opcode_ = Opcode::kContinuation;
-  bool delivered_message_ = false;  // the last event points into assembly_
+  bool delivered_message_ = false;  // the last event points into the assembly
   bool failed_ = false;
   CloseCode failure_ = CloseCode::kProtocolError;
 
@@ -127,6 +125,24 @@ class MessageParser {
   bool message_compressed_ = false;  // RSV1 was set on the open message's first frame
   Inflater::Status inflate_failure_ = Inflater::Status::kOk;
   std::unique_ptr<Inflater> inflater_;
+
+  // Bytes kept across frames or reads: made when a message or control frame first needs them,
+  // freed by shrink() once empty. A message that arrives whole in one read never needs them,
+  // and an idle connection pays one pointer instead of two strings.
+  struct Held {
+    std::string assembly;  // payload bytes kept across frames or reads
+    std::string control;   // a control frame split across reads
+  };
+  std::unique_ptr<Held> held_;
+  std::string& assembly() { return held().assembly; }
+  std::string& control() { return held().control; }
+  Held& held() {
+    if (!held_) held_ = std::make_unique<Held>();
+    return *held_;
+  }
+  [[nodiscard]] std::span<const uint8_t> assembled() const {
+    return {reinterpret_cast<const uint8_t*>(held_->assembly.data()), held_->assembly.size()};
+  }
 };
 
 }  // namespace herald::protocol::websocket
