@@ -10,6 +10,7 @@
 #include <netinet/tcp.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -32,6 +33,19 @@ std::string ssl_error_text() {
   ERR_error_string_n(code, text, sizeof text);
   ERR_clear_error();
   return text;
+}
+
+// The name the server's certificate must carry: an IP address is checked against the
+// certificate's IP SANs (and sent without SNI, which takes names only), a name against its
+// DNS names, and sent as SNI.
+bool set_peer_name(SSL* ssl, const std::string& host) {
+  unsigned char ip[sizeof(in6_addr)];
+  if (inet_pton(AF_INET, host.c_str(), ip) == 1 || inet_pton(AF_INET6, host.c_str(), ip) == 1) {
+    return X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), host.c_str()) == 1;
+  }
+  return SSL_ctrl(ssl, SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
+                  const_cast<char*>(host.c_str())) == 1 &&
+         SSL_set1_host(ssl, host.c_str()) == 1;
 }
 
 }  // namespace
@@ -69,10 +83,7 @@ Status RedisConnection::open(const RedisAddress& address, SSL_CTX* tls) {
   reader_ = redisReaderCreate();
   if (tls != nullptr) {
     ssl_ = SSL_new(tls);
-    if (ssl_ == nullptr || SSL_set_fd(ssl_, fd_) != 1 ||
-        SSL_ctrl(ssl_, SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
-                 const_cast<char*>(address.host.c_str())) != 1 ||
-        SSL_set1_host(ssl_, address.host.c_str()) != 1) {
+    if (ssl_ == nullptr || SSL_set_fd(ssl_, fd_) != 1 || !set_peer_name(ssl_, address.host)) {
       close();
       return Status::io_error(address.text + ": " + ssl_error_text());
     }
