@@ -425,9 +425,11 @@ void RedisLink::Loop::check_up(int64_t now_ms) {
   link.connected_.store(true, std::memory_order_release);
   up_since_ms = now_ms;
   canary_due_ms = now_ms;  // the first canary at once: healthy() waits for it
-  if (!outage) return;
+  // Every way up is reported, the first included (reconnects 0): interest registered while the
+  // link was down may have missed messages as much as interest held through an outage.
+  const uint64_t reconnects =
+      outage ? link.reconnects_.fetch_add(1, std::memory_order_relaxed) + 1 : 0;
   outage = false;
-  const uint64_t reconnects = link.reconnects_.fetch_add(1, std::memory_order_relaxed) + 1;
   for (uint32_t i = 0; i < outbox.size(); ++i) push_event(i, Reconnected{reconnects});
 }
 

@@ -57,8 +57,8 @@
 // command_timeout_ms) or is cut by Redis (client-output-buffer-limit) is closed; pending
 // publishes and ranges fail kUnavailable; reconnects follow capped, jittered exponential
 // backoff. When both connections are back (hello done, functions loaded, everything
-// resubscribed) every port gets a kReconnected event: messages may have been missed, the
-// owner repairs gaps with read_range().
+// resubscribed) every port gets a Reconnected event (also at the first connect): messages may
+// have been missed, the owner repairs gaps with read_range().
 //
 // Health. Every canary_interval_ms the link publishes to its own node channel and times the
 // return on its pub/sub connection. healthy() is false while either connection is down or
@@ -136,9 +136,11 @@ struct IncomingMessage {
   std::string message;
 };
 
-// Both connections are back after an outage; anything may have been missed meanwhile.
+// Both connections are up (hello done, functions loaded, every interest subscribed): the first
+// time (reconnects 0) and after every outage. Messages published while the link was down were
+// not received: the owner compares sequence numbers and repairs with read_range().
 struct Reconnected {
-  uint64_t reconnects = 0;
+  uint64_t reconnects = 0;  // the link's reconnects() count at this return
 };
 
 using LinkEvent =

@@ -115,7 +115,7 @@ class Node {
       std::this_thread::sleep_for(1ms);
     }
   }
-  // Waits for a Reconnected event (or one already seen).
+  // Waits for a Reconnected event after an outage (or one already seen).
   bool wait_reconnected(std::chrono::milliseconds limit = 10s) {
     const auto deadline = std::chrono::steady_clock::now() + limit;
     while (true) {
@@ -127,6 +127,11 @@ class Node {
       if (std::chrono::steady_clock::now() >= deadline) return false;
       std::this_thread::sleep_for(1ms);
     }
+  }
+  // Reconnected events seen, the first connect's included.
+  int ups() {
+    poll_events();
+    return ups_;
   }
   std::deque<IncomingMessage>& messages() {
     poll_events();
@@ -163,8 +168,9 @@ class Node {
   void keep(LinkEvent&& event) {
     if (auto* message = std::get_if<IncomingMessage>(&event)) {
       messages_.push_back(std::move(*message));
-    } else if (std::holds_alternative<Reconnected>(event)) {
-      ++reconnected_;
+    } else if (auto* up = std::get_if<Reconnected>(&event)) {
+      if (up->reconnects > 0) ++reconnected_;  // a return after an outage, not the first up
+      ++ups_;
     } else {
       kept_.push_back(std::move(event));
     }
@@ -174,6 +180,7 @@ class Node {
   std::deque<IncomingMessage> messages_;
   std::deque<LinkEvent> kept_;  // results taken while waiting for something else
   int reconnected_ = 0;
+  int ups_ = 0;
   uint64_t tokens_ = 0;
 };
 
