@@ -9,15 +9,17 @@
 --                          epoch was made under). One key, so eviction takes all three at once.
 --   herald:{T}:log         stream of the retained messages, id "<seq>-0", fields t (ms), m.
 --   herald:{T}:idem:<id>   "<seq> <epoch>" of a publish already done, with a TTL.
--- Channel herald:m:T carries "<seq> <epoch> <message>" to the nodes.
+-- Channel herald:<db>:m:T carries "<seq> <epoch> <message>" to the nodes (pub/sub ignores
+-- databases, so the channel's name carries it; the node passes it in).
 
--- 40 hex digits, different at every call: the node's random token, the server's clock in
--- microseconds, a server-wide counter and a tag. Lua's math.random is seeded identically on
--- every server, so it is no source of uniqueness.
+-- 40 hex digits, different at every call that needs it: the node's random token, the server's
+-- clock in microseconds and a tag (the topic's key). Lua's math.random is seeded identically on
+-- every server, so it is no source of uniqueness; no counter key either, since a function may
+-- only touch the keys it is given. A topic gets a new epoch only after its state is gone or its
+-- instance changed, never twice in one microsecond, and every epoch also folds in the instance.
 local function fresh_token(node, tag)
   local t = redis.call('TIME')
-  local n = redis.call('INCR', 'herald:counter')
-  return redis.sha1hex(node .. ':' .. t[1] .. '.' .. t[2] .. ':' .. n .. ':' .. tag)
+  return redis.sha1hex(node .. ':' .. t[1] .. '.' .. t[2] .. ':' .. tag)
 end
 
 local function new_instance(key, node)

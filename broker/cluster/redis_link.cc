@@ -83,10 +83,14 @@ bool parse_epoch(std::string_view text, uint64_t& out) {
   return ec == std::errc() && ptr == text.data() + text.size();
 }
 
-std::string channel_of(std::string_view topic) { return "herald:m:" + std::string(topic); }
+std::string channel_prefix(uint32_t db) { return "herald:" + std::to_string(db) + ":m:"; }
 
-std::string channel_pattern(std::string_view herald_pattern) {
-  std::string glob = "herald:m:";
+std::string channel_of(uint32_t db, std::string_view topic) {
+  return channel_prefix(db).append(topic);
+}
+
+std::string channel_pattern(uint32_t db, std::string_view herald_pattern) {
+  std::string glob = channel_prefix(db);
   size_t at = 0;
   while (at <= herald_pattern.size()) {
     size_t dot = herald_pattern.find('.', at);
@@ -121,8 +125,9 @@ bool RedisPort::try_read_range(RangeRequest&& request) {
 }
 
 bool RedisPort::try_interest(std::string_view topic_or_pattern, bool pattern, bool on) {
-  InterestRequest interest{
-      pattern ? channel_pattern(topic_or_pattern) : channel_of(topic_or_pattern), pattern, on};
+  InterestRequest interest{pattern ? channel_pattern(link_.db(), topic_or_pattern)
+                                   : channel_of(link_.db(), topic_or_pattern),
+                           pattern, on};
   if (!requests_.try_push(LinkRequest(std::move(interest)))) return false;
   pushed_ = true;
   return true;
@@ -204,7 +209,8 @@ RedisLink::Loop::Loop(RedisLink& owner)
       woken(owner.ports_.size(), false) {
   command_backoff_ms = config.backoff_min_ms;
   pubsub_backoff_ms = config.backoff_min_ms;
-  canary_channel = "herald:node:" + owner.node_token_;
+  canary_channel = "herald:" + std::to_string(address.db) + ":node:" + owner.node_token_;
+  topic_channel_prefix = channel_prefix(address.db);
 }
 
 RedisLink::Loop::~Loop() {
@@ -593,7 +599,7 @@ void RedisLink::Loop::queue_publish(uint32_t port, const TicketedPublish& publis
   const std::string age = std::to_string(r.history_age_ms);
   const std::string ttl =
       r.idempotency_id.empty() ? "0" : std::to_string(config.idempotency_ttl_ms);
-  const std::string channel = channel_of(r.topic);
+  const std::string channel = channel_of(address.db, r.topic);
   command.queue({"FCALL", "herald_publish", "4", state, log, idem, "herald:instance", r.message,
                  time, count, age, link.node_token_, ttl, channel});
   ops.push_back({OpKind::kPublish, port, publish.ticket, steady_us()});

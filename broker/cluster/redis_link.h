@@ -159,8 +159,11 @@ using LinkRequest = std::variant<std::monostate, TicketedPublish, RangeRequest, 
 
 // The Redis channel of a topic, and a Redis glob at least as wide as a Herald pattern (up to
 // its first wildcard token, then `*`).
-[[nodiscard]] std::string channel_of(std::string_view topic);
-[[nodiscard]] std::string channel_pattern(std::string_view herald_pattern);
+// Pub/sub channels are server-wide, not per database, so the database is in the name: nodes
+// of two deployments sharing one server on different databases do not hear each other.
+[[nodiscard]] std::string channel_prefix(uint32_t db);  // "herald:<db>:m:"
+[[nodiscard]] std::string channel_of(uint32_t db, std::string_view topic);
+[[nodiscard]] std::string channel_pattern(uint32_t db, std::string_view herald_pattern);
 
 class RedisLink;
 
@@ -211,6 +214,8 @@ class RedisLink {
   // Fails what is pending (kUnavailable), closes the connections, joins.
   void stop();
 
+  // The database of this link's server (its channels carry it). Any thread.
+  [[nodiscard]] uint32_t db() const { return config_.servers[shard_].db; }
   // This node's random token (16 hex), in its canary channel and every new epoch's seed.
   [[nodiscard]] const std::string& node_token() const { return node_token_; }
 

@@ -100,6 +100,7 @@ struct RedisLink::Loop {
   int64_t up_since_ms = 0;
   int64_t canary_due_ms = 0;
   std::string canary_channel;
+  std::string topic_channel_prefix;  // channel_prefix(db)
 
   std::vector<std::deque<LinkEvent>> outbox;  // per port: events its full queue refused
   std::vector<bool> woken;                    // per port: events pushed this round

@@ -9,7 +9,6 @@ namespace herald::broker::cluster {
 namespace {
 
 constexpr size_t kChannelsPerCommand = 512;  // keeps one command's size reasonable
-constexpr std::string_view kChannelPrefix = "herald:m:";
 
 // Sends `command` over `names` in commands of at most kChannelsPerCommand names.
 template <typename Names>
@@ -128,7 +127,7 @@ void RedisLink::Loop::dispatch(const Interests& interests, std::string_view key,
                                std::string_view channel, std::string_view payload) {
   const auto found = interests.find(std::string(key));
   if (found == interests.end() || found->second.total == 0) return;
-  if (!channel.starts_with(kChannelPrefix)) return;
+  if (!channel.starts_with(topic_channel_prefix)) return;
   // "<seq> <epoch> <message>", as herald_publish sends it.
   const size_t first = payload.find(' ');
   if (first == std::string_view::npos) return;
@@ -139,7 +138,7 @@ void RedisLink::Loop::dispatch(const Interests& interests, std::string_view key,
       !parse_epoch(payload.substr(first + 1, second - first - 1), message.epoch)) {
     return;
   }
-  message.topic = std::string(channel.substr(kChannelPrefix.size()));
+  message.topic = std::string(channel.substr(topic_channel_prefix.size()));
   message.message = std::string(payload.substr(second + 1));
   const std::vector<uint32_t>& counts = found->second.counts;
   uint32_t last = 0;

@@ -95,11 +95,12 @@ TEST(RedisConfig, ShardHashIsFnv1a64AndStable) {
 }
 
 TEST(RedisConfig, ChannelsAndPatterns) {
-  EXPECT_EQ(channel_of("prices.AAPL"), "herald:m:prices.AAPL");
-  EXPECT_EQ(channel_pattern("prices.>"), "herald:m:prices.*");
-  EXPECT_EQ(channel_pattern("prices.*.AAPL"), "herald:m:prices.*");
-  EXPECT_EQ(channel_pattern("*.AAPL"), "herald:m:*");
-  EXPECT_EQ(channel_pattern("a.b"), "herald:m:a.b");
+  EXPECT_EQ(channel_of(0, "prices.AAPL"), "herald:0:m:prices.AAPL");
+  EXPECT_EQ(channel_of(3, "prices.AAPL"), "herald:3:m:prices.AAPL");
+  EXPECT_EQ(channel_pattern(0, "prices.>"), "herald:0:m:prices.*");
+  EXPECT_EQ(channel_pattern(0, "prices.*.AAPL"), "herald:0:m:prices.*");
+  EXPECT_EQ(channel_pattern(12, "*.AAPL"), "herald:12:m:*");
+  EXPECT_EQ(channel_pattern(0, "a.b"), "herald:0:m:a.b");
 }
 
 }  // namespace
