@@ -78,9 +78,14 @@ class RedisServer {
   void kill() {
     if (pid_ <= 0) return;
     ::kill(pid_, SIGKILL);
+    ::kill(pid_, SIGCONT);  // a stopped process dies of SIGKILL too; this is harmless
     ::waitpid(pid_, nullptr, 0);
     pid_ = -1;
   }
+
+  // SIGSTOP and SIGCONT: a server that hangs with its connections open.
+  void pause() { ::kill(pid_, SIGSTOP); }
+  void resume() { ::kill(pid_, SIGCONT); }
 
   // One redis-cli command (arguments as the shell splits them; quote inside if needed).
   std::string cli(const std::string& args) const {
