@@ -158,9 +158,9 @@ struct TicketedPublish {
 using LinkRequest = std::variant<std::monostate, TicketedPublish, RangeRequest, InterestRequest>;
 
 // The Redis channel of a topic, and a Redis glob at least as wide as a Herald pattern (up to
-// its first wildcard token, then `*`).
-// Pub/sub channels are server-wide, not per database, so the database is in the name: nodes
-// of two deployments sharing one server on different databases do not hear each other.
+// its first wildcard token, then `*`). Pub/sub channels are server-wide, not per database, so
+// the database is in the name: two deployments on one server's databases do not hear each
+// other.
 [[nodiscard]] std::string channel_prefix(uint32_t db);  // "herald:<db>:m:"
 [[nodiscard]] std::string channel_of(uint32_t db, std::string_view topic);
 [[nodiscard]] std::string channel_pattern(uint32_t db, std::string_view herald_pattern);
@@ -174,9 +174,14 @@ class RedisPort {
   // Queues a publish; returns its ticket (1, 2, 3... per port), or 0 when the queue is full
   // (the request is then left untouched).
   [[nodiscard]] uint64_t try_publish(PublishRequest&& request);
+  // Queues a range read; false when the queue is full. Answered on the same connection as the
+  // publishes, so it sees every publish of this port queued before it.
   [[nodiscard]] bool try_read_range(RangeRequest&& request);
   // Interest in a topic (pattern false) or a Herald pattern. Counted per port: as many offs as
-  // ons remove it. False when the queue is full.
+  // ons remove it. False when the queue is full. It takes effect when Redis confirms the
+  // SUBSCRIBE, a moment later: messages published before are not received (the owner's
+  // sequence check and read_range() cover them). A node's own publishes come back to it too,
+  // when it holds interest: that is how its local subscribers receive them, in Redis's order.
   [[nodiscard]] bool try_interest(std::string_view topic_or_pattern, bool pattern, bool on);
   // Wakes the link for everything queued since the last submit. Never blocks.
   void submit();
