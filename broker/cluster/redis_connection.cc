@@ -103,6 +103,7 @@ void RedisConnection::close() {
   out_.clear();
   out_sent_ = 0;
   ssl_wants_write_ = false;
+  input_pending_ = false;
   state_ = State::kClosed;
 }
 
@@ -221,12 +222,16 @@ bool RedisConnection::flush() {
 bool RedisConnection::read_some() {
   char buffer[kReadChunk];
   // Bounded: at most 64 chunks per call, so one busy connection cannot starve the loop.
+  input_pending_ = true;
   for (int round = 0; round < 64; ++round) {
     bool again = false;
     const long n = raw_read(buffer, sizeof buffer, again);
     if (n == 0) return fail("closed by the server");
     if (n < 0) {
-      if (again) return true;
+      if (again) {
+        input_pending_ = false;
+        return true;
+      }
       return fail(std::string("read: ") + (ssl_ ? ssl_error_text() : std::strerror(errno)));
     }
     if (redisReaderFeed(reader_, buffer, static_cast<size_t>(n)) != REDIS_OK) {

@@ -52,6 +52,9 @@ class RedisConnection {
   // Writes what it can of the output buffer; false on failure (as on_events).
   [[nodiscard]] bool flush();
   [[nodiscard]] const std::string& error() const { return error_; }
+  // The last on_events() stopped reading at its bound with bytes possibly left: TLS may hold
+  // them decrypted already, where poll cannot see them. Call on_events(POLLIN) again.
+  [[nodiscard]] bool input_pending() const { return input_pending_; }
 
   // Formats one command into the output buffer (redisFormatCommandArgv).
   void queue(std::initializer_list<std::string_view> argv);
@@ -73,6 +76,7 @@ class RedisConnection {
   int fd_ = -1;
   SSL* ssl_ = nullptr;
   bool ssl_wants_write_ = false;
+  bool input_pending_ = false;
   redisReader* reader_ = nullptr;
   std::string out_;
   size_t out_sent_ = 0;

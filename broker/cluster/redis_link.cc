@@ -270,6 +270,7 @@ void RedisLink::Loop::wait(int64_t now_ms) {
   for (const auto& waiting : outbox) {
     if (!waiting.empty()) until(now_ms + 1);  // a worker's queue was full: retry soon
   }
+  if (command.input_pending() || pubsub.input_pending()) timeout = 0;
   pollfd fds[3];
   nfds_t count = 0;
   fds[count++] = {link.wake_fd_, POLLIN, 0};
@@ -286,7 +287,9 @@ void RedisLink::Loop::wait(int64_t now_ms) {
   if (link.stopping_.load(std::memory_order_acquire)) timeout = 0;
   const int ready = ::poll(fds, count, static_cast<int>(timeout));
   link.sleeping_.store(false, std::memory_order_relaxed);
-  if (ready <= 0) return;
+  if (ready < 0) return;
+  if (command_slot >= 0 && command.input_pending()) fds[command_slot].revents |= POLLIN;
+  if (pubsub_slot >= 0 && pubsub.input_pending()) fds[pubsub_slot].revents |= POLLIN;
   if (fds[0].revents != 0) {
     uint64_t value;
     [[maybe_unused]] ssize_t n = ::read(link.wake_fd_, &value, sizeof value);
