@@ -9,6 +9,7 @@
 
 #include "tests/broker/cluster/link_harness.h"
 #include "tests/broker/cluster/redis_server.h"
+#include "tests/broker/cluster/tcp_proxy.h"
 
 namespace herald::broker::cluster::test {
 namespace {
@@ -420,6 +421,33 @@ TEST(RedisLink, DatabasesOnOneServerDoNotHearEachOther) {
   EXPECT_EQ(from_one.status, LinkStatus::kOk);
   EXPECT_EQ(marker.status, LinkStatus::kOk);
   EXPECT_EQ(two.messages().size(), 0u);
+}
+
+TEST(RedisLink, AStuckSubscriptionIsNoticedByTheCanaryAndStartedOver) {
+  RedisServer redis;
+  ASSERT_TRUE(redis.start());
+  TcpProxy proxy(redis.port());
+  Node publisher(redis.url());
+  Node node("redis://127.0.0.1:" + std::to_string(proxy.port()));
+  ASSERT_TRUE(publisher.wait_healthy() && node.wait_healthy());
+  node.interest("stuck.t", false);
+  prime(publisher, node, "stuck.t");
+  // The pub/sub connection stays open but delivers nothing: the command connection still
+  // works, so only the canary can tell.
+  proxy.freeze_subscribers();
+  bool unhealthy = false;
+  for (int i = 0; i < 500 && !unhealthy; ++i) {
+    unhealthy = !node.link().healthy();
+    if (!unhealthy) std::this_thread::sleep_for(10ms);
+  }
+  EXPECT_TRUE(unhealthy) << "readiness must fail while delivery is stuck";
+  ASSERT_TRUE(node.wait_reconnected()) << "the stuck connection is replaced and reported";
+  ASSERT_TRUE(node.wait_healthy());
+  node.messages().clear();
+  PublishResult after = publisher.publish_sync("stuck.t", "again");
+  IncomingMessage m;
+  ASSERT_TRUE(node.message(m));
+  EXPECT_EQ(m.seq, after.seq);
 }
 
 }  // namespace
