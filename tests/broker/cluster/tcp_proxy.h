@@ -65,8 +65,9 @@ class TcpProxy {
         fds.push_back({pair.frozen || pair.closed ? -1 : pair.server, POLLIN, 0});
       }
       if (::poll(fds.data(), fds.size(), 10) <= 0) continue;
+      const size_t polled = pairs_.size();  // a pair accepted now has no slot in fds yet
       if (fds[0].revents & POLLIN) accept_one();
-      for (size_t i = 0; i < pairs_.size(); ++i) {
+      for (size_t i = 0; i < polled; ++i) {
         Pair& pair = pairs_[i];
         if (fds[1 + 2 * i].revents) forward(pair, pair.client, pair.server, true);
         if (fds[2 + 2 * i].revents) forward(pair, pair.server, pair.client, false);
