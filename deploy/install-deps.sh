@@ -11,6 +11,8 @@ packages=(
   # libraries; libsystemd-dev is optional (sd_notify for deploy/herald.service's Type=notify)
   liburing-dev libssl-dev libsimdjson-dev librocksdb-dev zlib1g-dev libtomlplusplus-dev
   libsystemd-dev
+  # hiredis: RESP formatting and parsing for the Redis link (broker/cluster)
+  libhiredis-dev
 )
 build_only=false
 [ "${1:-}" = "--build-only" ] && build_only=true
@@ -29,6 +31,9 @@ $build_only || packages+=(
   # promtool checks the live /metrics; a real Prometheus scrapes the broker in a test (never
   # the system service: the test runs its own on a loopback port)
   prometheus
+  # the Redis link's tests start their own redis-server on loopback ports (never the system
+  # service, which they ignore)
+  redis-server
 )
 
 missing=()

@@ -55,6 +55,7 @@ layer "broker/core/" 'broker/core/|protocol/|storage/' broker/core
 layer "broker/auth/" 'broker/auth/|protocol/' broker/auth
 layer "broker/io/" 'broker/io/|protocol/common/' broker/io
 layer "broker/net/" 'broker/net/|broker/core/|broker/auth/|broker/io/|protocol/|storage/' broker/net
+layer "broker/cluster/" 'broker/cluster/|protocol/common/' broker/cluster
 layer "broker/main.cc" 'broker/net/|broker/auth/' broker/main.cc
 layer "clients/" 'clients/|protocol/' clients
 only "<liburing.h> only under broker/io/" '#[[:space:]]*include[[:space:]]*<liburing' \
@@ -63,6 +64,8 @@ only "RocksDB only in storage/rocksdb_log.cc" '#[[:space:]]*include[[:space:]]*[
   'storage/rocksdb_log\.cc'
 only "toml++ only in broker/net/config_file.cc" '#[[:space:]]*include[[:space:]]*[<"]toml\+\+/' \
   'broker/net/config_file\.cc'
+only "hiredis only under broker/cluster/" '#[[:space:]]*include[[:space:]]*<hiredis/' \
+  'broker/cluster/[^:]*'
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
