@@ -35,8 +35,11 @@ int main(int argc, char** argv) {
     case FlagsResult::Status::kRun:
       break;
   }
-  // Per-address state is bounded by the connections it can describe, plus a second's churn.
-  flags.config.access_settings.addresses_tracked_max = 65536 + flags.config.max_connections;
+  // Per-address state is bounded by the connections it can describe, plus a second's churn
+  // (with --max-connections 0, the capacity is planned later: bound it by a million).
+  const uint64_t connections_bound =
+      flags.config.max_connections != 0 ? flags.config.max_connections : 1000000;
+  flags.config.access_settings.addresses_tracked_max = 65536 + connections_bound;
   auto access = herald::broker::auth::AccessPolicy::build(flags.config.access_settings);
   if (!access.status.is_ok()) {
     std::fprintf(stderr, "herald: %s\n", access.status.message().c_str());

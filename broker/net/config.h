@@ -31,7 +31,7 @@ struct ServerConfig {
   bool compression = true;
   int compression_level = 1;
   uint64_t compression_min_bytes = 128;
-  uint64_t max_connections = 100000;
+  uint64_t max_connections = 0;  // 0: what the workers' file tables hold (server.cc)
   uint64_t max_message_bytes = uint64_t{16} << 20;
   uint64_t handshake_timeout_ms = 10000;
   uint64_t idle_timeout_ms = 60000;

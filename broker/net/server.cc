@@ -69,7 +69,11 @@ Plan make_plan(const ServerConfig& config, uint64_t file_limit, io::BackendKind 
   plan.workers = config.workers != 0 ? config.workers : cores;
   // A few descriptors stay for listeners, eventfds and the process itself.
   uint64_t table_max = file_limit > 256 ? file_limit - 64 : file_limit;
-  uint64_t wanted = config.max_connections + config.refusal_headroom_min;
+  // --max-connections 0 (the default): as many as the tables hold, so more workers (io_uring)
+  // or a higher limit raise it, and subscribers never take the last slot a publisher needs
+  // at a round number.
+  const bool automatic = config.max_connections == 0;
+  uint64_t wanted = automatic ? table_max : config.max_connections + config.refusal_headroom_min;
   uint64_t table = std::min(wanted, table_max);
   uint64_t headroom = std::max<uint64_t>(config.refusal_headroom_min, table / 64);
   headroom = std::min(headroom, table / 2);
@@ -77,8 +81,9 @@ Plan make_plan(const ServerConfig& config, uint64_t file_limit, io::BackendKind 
   plan.limits.connections_max = static_cast<uint32_t>(table - headroom);
   plan.limits.backend = backend;
   uint64_t tables = backend == io::BackendKind::kUring ? plan.workers : 1;
-  plan.capacity =
-      std::min<uint64_t>(config.max_connections, uint64_t{plan.limits.connections_max} * tables);
+  const uint64_t held = uint64_t{plan.limits.connections_max} * tables;
+  plan.capacity = automatic ? held : std::min<uint64_t>(config.max_connections, held);
+  plan.limits.open_max = plan.capacity;
   return plan;
 }
 
@@ -468,7 +473,8 @@ int run_server(const ServerConfig& config, const ConfigLoader& reload) {
                                 std::to_string(plan.capacity) + " connections)");
   // Auth off is the embedded default: say so once the server runs, never silently.
   if (config.access) print_line(config.access->describe());
-  if (plan.capacity < config.max_connections && backend.kind == io::BackendKind::kUring) {
+  if (config.max_connections != 0 && plan.capacity < config.max_connections &&
+      backend.kind == io::BackendKind::kUring) {
     // Each ring's direct-descriptor table is capped at RLIMIT_NOFILE, so only more rings
     // (workers) or a higher limit reach the configured maximum.
     const uint64_t per_worker = plan.limits.connections_max;

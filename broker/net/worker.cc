@@ -251,7 +251,7 @@ void Worker::open_connection(uint32_t file_slot, bool tls) {
   }
   bool over_limit = open_count_ >= limits_.connections_max;
   if (!over_limit &&
-      open_connections_.fetch_add(1, std::memory_order_relaxed) >= config_.max_connections) {
+      open_connections_.fetch_add(1, std::memory_order_relaxed) >= limits_.open_max) {
     open_connections_.fetch_sub(1, std::memory_order_relaxed);
     over_limit = true;
   }

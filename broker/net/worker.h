@@ -50,6 +50,8 @@ struct WorkerLimits {
   uint32_t connections_max = 0;  // open connections on this worker; the rest of the table
                                  // is headroom for answering 503
   io::BackendKind backend = io::BackendKind::kUring;
+  // Open connections across workers: --max-connections, or what the tables hold (server.cc).
+  uint64_t open_max = UINT64_MAX;
 };
 
 class Worker final : private HttpRoutes::Publisher,

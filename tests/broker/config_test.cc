@@ -18,7 +18,7 @@ TEST(ConfigTest, Defaults) {
   EXPECT_EQ(result.config.port, 8080);
   EXPECT_EQ(result.config.workers, 0u);
   EXPECT_FALSE(result.config.echo);
-  EXPECT_EQ(result.config.max_connections, 100000u);
+  EXPECT_EQ(result.config.max_connections, 0u);  // what the workers' tables hold
   EXPECT_EQ(result.config.max_message_bytes, 16777216u);
   EXPECT_EQ(result.config.handshake_timeout_ms, 10000u);
   EXPECT_EQ(result.config.idle_timeout_ms, 60000u);

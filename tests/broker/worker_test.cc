@@ -34,8 +34,10 @@ class WorkerTest : public ::testing::TestWithParam<io::BackendKind> {
     ASSERT_TRUE(opened.status.is_ok()) << opened.status.message();
     Listener listener = std::move(opened.value);
     hub = std::make_unique<Hub>(1, config.max_topics);
-    worker = std::make_unique<Worker>(config, session_config, std::move(listener),
-                                      WorkerLimits{64, 32, GetParam()}, open_connections, *hub, 0);
+    WorkerLimits limits{64, 32, GetParam()};
+    if (config.max_connections != 0) limits.open_max = config.max_connections;
+    worker = std::make_unique<Worker>(config, session_config, std::move(listener), limits,
+                                      open_connections, *hub, 0);
     std::atomic<int> ready{0};
     thread = std::thread([&] {
       const common::Status setup = worker->setup();
