@@ -1,5 +1,6 @@
 // Connecting, failure reports and the output line format shared by herald-cli's subcommands.
 #include <chrono>
+#include <fstream>
 #include <iostream>
 
 #include "clients/cpp/cli/commands.h"
@@ -12,6 +13,25 @@ constexpr char kBase64Alphabet[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 }  // namespace
+
+bool connect_path(const CliOptions& options, std::string& path) {
+  path = options.path;
+  if (options.token_file.empty()) return true;
+  // A token is one line (a JWT, a hex string); the newline `echo` adds is trimmed.
+  std::ifstream file(options.token_file, std::ios::binary);
+  std::string token;
+  std::getline(file, token);
+  const size_t first = token.find_first_not_of(" \t\r\n");
+  const size_t last = token.find_last_not_of(" \t\r\n");
+  token = first == std::string::npos ? std::string() : token.substr(first, last - first + 1);
+  if (token.empty()) {
+    std::cerr << "herald-cli: --token-file " << options.token_file << ": no token in it\n";
+    return false;
+  }
+  // The broker reads the token as written (JWTs and hex tokens need no escaping).
+  path += (path.find('?') == std::string::npos ? "?token=" : "&token=") + token;
+  return true;
+}
 
 bool connect_client(const CliOptions& options, client::PubSubClient& client) {
   const char* scheme = options.tls ? "wss://" : "ws://";
@@ -27,7 +47,9 @@ bool connect_client(const CliOptions& options, client::PubSubClient& client) {
                    options.server_name.empty() ? options.host : options.server_name);
   }
   if (options.compression) client.use_compression({.enabled = true});
-  const client::PubSubError error = client.connect(options.host, options.port, options.path,
+  std::string path;
+  if (!connect_path(options, path)) return false;
+  const client::PubSubError error = client.connect(options.host, options.port, path,
                                                    std::chrono::milliseconds(options.timeout_ms));
   if (error == client::PubSubError::kNone) return true;
   std::cerr << "herald-cli: cannot connect to " << scheme << options.host << ":" << options.port
