@@ -16,10 +16,12 @@ function number(value) {
   return Number.isInteger(value) ? String(value) : value.toFixed(1);
 }
 
+// The last kHistory seconds across the card's width (stretched while fewer are known).
 function spark(id, values) {
   const max = Math.max(1, ...values);
+  const step = kHistory / Math.max(1, values.length - 1);
   const points = values.map((v, i) => {
-    const x = kHistory - values.length + i;
+    const x = (i * step).toFixed(2);
     return `${i === 0 ? 'M' : 'L'}${x},${(20 - (v / max) * 19).toFixed(2)}`;
   });
   $(id).querySelector('path').setAttribute('d', points.join(' '));
@@ -50,14 +52,16 @@ function showStats(s) {
   $('storage').textContent = s.storage;
   $('storage').className = s.storage === 'failing' ? 'error' : '';
   $('redis').textContent = s.redis === null ? 'not configured' : s.redis;
-  $('meta').textContent = `version ${s.version} · up ${Math.floor(s.uptime_s / 60)} min`;
+  const up = s.uptime_s < 120 ? `${s.uptime_s} s` : `${Math.floor(s.uptime_s / 60)} min`;
+  $('meta').textContent = `version ${s.version} · up ${up}`;
   const workers = $('workers');
   workers.replaceChildren();
   s.workers.forEach((w, i) => {
     const row = document.createElement('div');
     row.className = 'bar';
-    const percent = Math.round(w.busy * 100);
-    row.innerHTML = `<small>worker ${i}</small><div><span></span></div><small>${percent}%</small>`;
+    const percent = w.busy * 100;
+    const text = percent < 10 ? percent.toFixed(1) : percent.toFixed(0);
+    row.innerHTML = `<small>worker ${i}</small><div><span></span></div><small>${text}%</small>`;
     row.querySelector('span').style.width = `${percent}%`;
     workers.append(row);
   });

@@ -64,11 +64,16 @@ struct StatsState {
 // measured interval rather than samples.
 class StatsPublisher {
  public:
-  explicit StatsPublisher(uint64_t start_ms) : start_ms_(start_ms), last_ms_(start_ms) {}
+  explicit StatsPublisher(uint64_t start_ms)
+      : start_ms_(start_ms), last_ms_(start_ms), last_turn_ms_(start_ms) {}
 
-  // True once a second has (nearly) passed since the last statistics: the worker's timer
-  // ticks faster during a drain or a shutdown.
-  [[nodiscard]] bool due(uint64_t now_ms) const { return now_ms - last_ms_ >= 900; }
+  // True (and the turn taken) once a second has nearly passed since the last turn: the
+  // worker's timer ticks every 100 ms during a drain.
+  [[nodiscard]] bool take_turn(uint64_t now_ms) {
+    if (now_ms - last_turn_ms_ < 900) return false;
+    last_turn_ms_ = now_ms;
+    return true;
+  }
 
   // The $sys.stats payload for `workers` (each worker's counters, by index) at `now_ms`
   // (monotonic) and `unix_ms`; remembers them for the next deltas.
@@ -80,7 +85,8 @@ class StatsPublisher {
 
  private:
   const uint64_t start_ms_;
-  uint64_t last_ms_;
+  uint64_t last_ms_;       // of the last stats_json()
+  uint64_t last_turn_ms_;  // of the last take_turn()
   uint64_t interval_ms_ = 1000;
   std::vector<core::WorkerMetrics> last_;
 };

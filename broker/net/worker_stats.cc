@@ -10,7 +10,7 @@ namespace herald::broker::net {
 
 void Worker::stats_tick() {
   if (stats_ == nullptr) stats_ = std::make_unique<StatsPublisher>(now_ms_);
-  if (!stats_->due(now_ms_)) return;
+  if (!stats_->take_turn(now_ms_)) return;
   StatsBoard& board = hub_.stats_board();
   topics_.take_busiest(kBusiestTopics, busiest_);
   // Subscribers of last second's busiest topics here: at most 20 matches a second. A
