@@ -19,6 +19,35 @@ namespace herald::broker::net {
 namespace ws = protocol::websocket;
 namespace pubsub = protocol::pubsub;
 
+namespace {
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// RFC 3986 percent-decoding into `out`; false on a malformed escape.
+bool percent_decode(std::string_view in, std::string& out) {
+  out.clear();
+  for (size_t i = 0; i < in.size(); ++i) {
+    if (in[i] != '%') {
+      out += in[i];
+      continue;
+    }
+    if (i + 2 >= in.size()) return false;
+    const int high = hex_value(in[i + 1]);
+    const int low = hex_value(in[i + 2]);
+    if (high < 0 || low < 0) return false;
+    out += static_cast<char>(high * 16 + low);
+    i += 2;
+  }
+  return true;
+}
+
+}  // namespace
+
 bool AccessGate::admit_upgrade(ws::Session& session, AccessState& access, uint64_t now_ms) {
   const ws::HttpRequest& request = session.request();
   // RFC 6455 §10.2: a browser always sends Origin, so a page on another site cannot ride on
@@ -129,9 +158,16 @@ std::optional<Denial> AccessGate::authenticate(AccessState& access,
 
 bool AccessGate::admit_admin(AccessState& access, std::string_view token) {
   const std::string& admin_token = config_.admin_token;
+  if (admin_token.empty() || token.empty()) return false;
+  // From a URL the token may come percent-encoded (a browser's URLSearchParams encodes the
+  // '+', '/' and '=' of a base64 token); a JWT never has '%', so this costs JWTs nothing.
+  std::string decoded;
+  if (token.find('%') != std::string_view::npos && percent_decode(token, decoded)) {
+    token = decoded;
+  }
   // The length is no secret; the comparison of the bytes takes the same time wherever they
   // differ (as for POST /admin/drain).
-  if (admin_token.empty() || token.size() != admin_token.size() ||
+  if (token.size() != admin_token.size() ||
       CRYPTO_memcmp(token.data(), admin_token.data(), token.size()) != 0) {
     return false;
   }

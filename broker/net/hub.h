@@ -1,6 +1,7 @@
 // What the workers share: one SPSC channel per ordered pair of workers, where each worker is
-// woken, its counters (for /metrics) and the broker-wide topic count. Owns the channels and
-// frees whatever is still in them at the end; it issues no I/O.
+// woken, its counters (for /metrics and $sys.stats), the board of the $sys statistics and the
+// broker-wide topic count. Owns the channels and frees whatever is still in them at the end;
+// it issues no I/O.
 #pragma once
 
 #include <atomic>

@@ -374,6 +374,17 @@ TEST_F(AccessGateTest, OnlyTheAdminTokenReadsSysTopicsAndNobodyPublishesThere) {
   denial = gate_.permit(admin, command(pubsub::Op::kPublish, "$sys.stats"), 0);
   ASSERT_TRUE(denial);
   EXPECT_EQ(denial->code, pubsub::ErrorCode::kForbidden);
+  // A browser's URLSearchParams percent-encodes a base64 token's '+', '/' and '='.
+  config_.admin_token = "ad+min/0=";
+  AccessState encoded;
+  ASSERT_TRUE(gate_.admit_upgrade(session_with(upgrade("/?token=ad%2Bmin%2f0%3D")), encoded, 0));
+  EXPECT_FALSE(gate_.permit(encoded, command(pubsub::Op::kSubscribe, "$sys.stats"), 0));
+  AccessState raw;
+  ASSERT_TRUE(gate_.admit_upgrade(session_with(upgrade("/?token=ad+min/0=")), raw, 0));
+  EXPECT_FALSE(gate_.permit(raw, command(pubsub::Op::kSubscribe, "$sys.stats"), 0));
+  AccessState truncated;
+  ASSERT_TRUE(gate_.admit_upgrade(session_with(upgrade("/?token=ad%2Bmin%2f0%3")), truncated, 0));
+  EXPECT_TRUE(gate_.permit(truncated, command(pubsub::Op::kSubscribe, "$sys.stats"), 0));
   AccessState wrong;
   ASSERT_TRUE(gate_.admit_upgrade(session_with(upgrade("/?token=admin-0124")), wrong, 0));
   EXPECT_TRUE(gate_.permit(wrong, command(pubsub::Op::kSubscribe, "$sys.stats"), 0));

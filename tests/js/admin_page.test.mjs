@@ -15,7 +15,8 @@ import { HeraldClient } from '../../clients/js/src/index.js';
 import { startBrowser } from './browser.mjs';
 import { Broker, sleep } from './broker.mjs';
 
-const kToken = 'admin-page-test-3b8f1c2d9e7a';
+// Base64 like `head -c 32 /dev/urandom | base64`: the client's URL encodes '+', '/' and '='.
+const kToken = 'admin+page/test3b8f1c2d9e7a=';
 
 describe('the admin page in Chromium', () => {
   const directory = mkdtempSync(path.join(os.tmpdir(), 'herald-admin-page-'));

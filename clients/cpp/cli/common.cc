@@ -1,4 +1,5 @@
 // Connecting, failure reports and the output line format shared by herald-cli's subcommands.
+#include <cctype>
 #include <chrono>
 #include <fstream>
 #include <iostream>
@@ -28,8 +29,20 @@ bool connect_path(const CliOptions& options, std::string& path) {
     std::cerr << "herald-cli: --token-file " << options.token_file << ": no token in it\n";
     return false;
   }
-  // The broker reads the token as written (JWTs and hex tokens need no escaping).
-  path += (path.find('?') == std::string::npos ? "?token=" : "&token=") + token;
+  // Percent-encoded beyond RFC 3986's unreserved characters: a JWT passes as it is, a base64
+  // admin token's '+', '/' and '=' are escaped (the broker decodes them).
+  path += path.find('?') == std::string::npos ? "?token=" : "&token=";
+  constexpr char kHex[] = "0123456789ABCDEF";
+  for (const char c : token) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (std::isalnum(byte) != 0 || c == '-' || c == '.' || c == '_' || c == '~') {
+      path += c;
+    } else {
+      path += '%';
+      path += kHex[byte >> 4];
+      path += kHex[byte & 15];
+    }
+  }
   return true;
 }
 
