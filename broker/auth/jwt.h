@@ -38,6 +38,9 @@ struct Claims {
   int64_t expires_s = 0;               // "exp"; 0 when absent (the token never expires)
   std::vector<std::string> sub_allow;  // valid filters (check_filter)
   std::vector<std::string> pub_allow;  // valid filters
+  // The holder presented the operator's admin token (--admin-token-file), not a JWT: it may
+  // read the reserved "$sys" topics (PROTOCOL.md section 11) and nothing else when auth is on.
+  bool admin = false;
 };
 
 struct VerifyResult {

@@ -331,6 +331,7 @@ struct Router::Impl {
   void match_patterns(std::string_view topic, std::vector<const Subscription*>& out) const {
     if (root.prunable()) return;
     const Tokens tokens(topic);
+    const bool reserved = protocol::pubsub::is_reserved(topic);
     struct Frame {
       const Node* node;
       size_t depth;  // tokens consumed to reach `node`
@@ -345,9 +346,14 @@ struct Router::Impl {
         node.ends.append_to(out);
         continue;
       }
-      node.tail.append_to(out);
+      // A reserved topic ("$sys...") is reached only through its literal first token, never by
+      // a wildcard in the first place (protocol::pubsub::filter_matches).
+      const bool wildcards = frame.depth > 0 || !reserved;
+      if (wildcards) node.tail.append_to(out);
       assert(top + 2 <= stack.size());
-      if (node.star != nullptr) stack[top++] = Frame{node.star.get(), frame.depth + 1};
+      if (wildcards && node.star != nullptr) {
+        stack[top++] = Frame{node.star.get(), frame.depth + 1};
+      }
       if (node.literals != nullptr) {
         const auto it = node.literals->find(tokens.token[frame.depth]);
         if (it != node.literals->end()) stack[top++] = Frame{it->second.get(), frame.depth + 1};

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "protocol/common/string_hash.h"
 
@@ -15,6 +16,12 @@ namespace herald::broker::core {
 
 // The worker (of `worker_count`) that sequences `topic`. The same on every thread.
 [[nodiscard]] uint32_t owner_of(std::string_view topic, uint32_t worker_count);
+
+// A topic and the messages it was given a sequence number for over an interval.
+struct TopicRate {
+  std::string topic;
+  uint64_t publishes = 0;
+};
 
 // Thread: the owning worker's. `topic_count` is shared by every worker's table and must
 // outlive them; `topics_max` bounds it.
@@ -35,10 +42,21 @@ class TopicTable {
   // Topics this table owns.
   [[nodiscard]] size_t size() const { return next_.size(); }
 
+  // The `count` topics given the most sequence numbers since the previous call (busiest
+  // first, ties by name; reserved "$sys" topics and idle ones left out) into `out`, which is
+  // cleared. The sequence numbers are the per-topic counters, so publishing costs nothing more;
+  // this call walks every topic once (the 1 Hz statistics, not the hot path).
+  void take_busiest(size_t count, std::vector<TopicRate>& out);
+
  private:
+  struct Entry {
+    uint64_t seq = 0;     // the last sequence number given
+    uint64_t marked = 0;  // seq at the previous take_busiest()
+  };
+
   std::atomic<uint64_t>& topic_count_;
   const uint64_t topics_max_;
-  common::StringMap<uint64_t> next_;
+  common::StringMap<Entry> next_;
 };
 
 }  // namespace herald::broker::core

@@ -4,16 +4,49 @@
 // access_gate_addresses.cc.
 #include "broker/net/access_gate.h"
 
+#include <openssl/crypto.h>
+
+#include <limits>
 #include <memory>
 #include <string>
 #include <utility>
 
 #include "broker/auth/permissions.h"
+#include "protocol/pubsub/topic.h"
 
 namespace herald::broker::net {
 
 namespace ws = protocol::websocket;
 namespace pubsub = protocol::pubsub;
+
+namespace {
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// RFC 3986 percent-decoding into `out`; false on a malformed escape.
+bool percent_decode(std::string_view in, std::string& out) {
+  out.clear();
+  for (size_t i = 0; i < in.size(); ++i) {
+    if (in[i] != '%') {
+      out += in[i];
+      continue;
+    }
+    if (i + 2 >= in.size()) return false;
+    const int high = hex_value(in[i + 1]);
+    const int low = hex_value(in[i + 2]);
+    if (high < 0 || low < 0) return false;
+    out += static_cast<char>(high * 16 + low);
+    i += 2;
+  }
+  return true;
+}
+
+}  // namespace
 
 bool AccessGate::admit_upgrade(ws::Session& session, AccessState& access, uint64_t now_ms) {
   const ws::HttpRequest& request = session.request();
@@ -30,9 +63,10 @@ bool AccessGate::admit_upgrade(ws::Session& session, AccessState& access, uint64
         config_.max_publish_burst != 0 ? config_.max_publish_burst : config_.max_publish_rate,
         now_ms);
   }
-  if (!auth_required()) return true;
   std::string_view token = auth::query_token(request.query());
   if (token.empty()) token = auth::bearer_token(request.header("authorization"));
+  if (admit_admin(access, token)) return true;
+  if (!auth_required()) return true;
   if (token.empty()) return true;  // an auth command may follow (4001 if none does in time)
   auth::VerifyResult result = config_.access->verify(token);
   if (result.error != auth::TokenError::kNone) {
@@ -73,6 +107,16 @@ std::optional<Denial> AccessGate::permit(AccessState& access, const pubsub::Comm
                                          uint64_t now_ms) {
   const bool publish = command.op == pubsub::Op::kPublish;
   if (command.op != pubsub::Op::kSubscribe && !publish) return std::nullopt;  // unsub: no grant
+  if (pubsub::is_reserved(command.topic)) {
+    // The broker's own topics: nobody publishes there, only the admin token reads them.
+    if (publish || !access.grant || !access.grant->admin) {
+      counters_.count_refusal(core::Refusal::kForbidden);
+      return Denial{pubsub::ErrorCode::kForbidden,
+                    publish ? "the $sys topics are published by the broker only"
+                            : "subscribing to $sys topics needs the admin token"};
+    }
+    return std::nullopt;
+  }
   if (auth_required()) {
     if (!access.grant) {
       counters_.count_refusal(core::Refusal::kUnauthorized);
@@ -99,6 +143,7 @@ std::optional<Denial> AccessGate::permit(AccessState& access, const pubsub::Comm
 
 std::optional<Denial> AccessGate::authenticate(AccessState& access,
                                                const pubsub::Command& command) {
+  if (admit_admin(access, command.token)) return std::nullopt;
   // Auth off: everything is allowed already, so a client written for a secured broker works.
   if (!auth_required()) return std::nullopt;
   auth::VerifyResult result = config_.access->verify(command.token);
@@ -109,6 +154,31 @@ std::optional<Denial> AccessGate::authenticate(AccessState& access,
   }
   access.grant = std::make_unique<auth::Claims>(std::move(result.claims));
   return std::nullopt;
+}
+
+bool AccessGate::admit_admin(AccessState& access, std::string_view token) {
+  const std::string& admin_token = config_.admin_token;
+  if (admin_token.empty() || token.empty()) return false;
+  // From a URL the token may come percent-encoded (a browser's URLSearchParams encodes the
+  // '+', '/' and '=' of a base64 token); a JWT never has '%', so this costs JWTs nothing.
+  std::string decoded;
+  if (token.find('%') != std::string_view::npos && percent_decode(token, decoded)) {
+    token = decoded;
+  }
+  // The length is no secret; the comparison of the bytes takes the same time wherever they
+  // differ (as for POST /admin/drain).
+  if (token.size() != admin_token.size() ||
+      CRYPTO_memcmp(token.data(), admin_token.data(), token.size()) != 0) {
+    return false;
+  }
+  auto claims = std::make_unique<auth::Claims>();
+  claims->subject = "admin";
+  // The token lives as long as its file is configured: no expiry to enforce (4003).
+  claims->expires_s = std::numeric_limits<int64_t>::max() - auth::kLeewaySeconds;
+  claims->sub_allow.emplace_back("$sys.>");
+  claims->admin = true;
+  access.grant = std::move(claims);
+  return true;
 }
 
 std::optional<AccessDeadline> AccessGate::overdue(const AccessState& access, uint64_t now_ms,

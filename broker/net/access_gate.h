@@ -106,6 +106,9 @@ class AccessGate {
   void release_address(AccessState& access, uint64_t now_ms);
 
  private:
+  // When `token` is the admin token (--admin-token-file): grants it the reserved "$sys"
+  // topics (reading only) and returns true.
+  [[nodiscard]] bool admit_admin(AccessState& access, std::string_view token);
   [[nodiscard]] Admission admit_address(ClientAddress& address,
                                         protocol::websocket::Session& session, uint64_t now_ms);
 

@@ -110,7 +110,8 @@ constexpr Flag kFlags[] = {
      "CIDR list of load balancers whose PROXY v2 header or X-Forwarded-For names the client"},
     {"admin-token-file", Kind::kText, 0, 0, Scope::kAll, kRestart, "none",
      "file holding the admin token (trimmed): POST /admin/drain with Authorization: Bearer "
-     "<token>; without it the admin endpoints are off"},
+     "<token>, the admin page at /admin and the $sys.stats and $sys.topics statistics (read "
+     "with the token, published once a second); without it all three are off"},
     {"log-format", Kind::kText, 0, 0, Scope::kAll, kRestart, "", "text or json (JSON Lines)"},
     {"log-level", Kind::kText, 0, 0, Scope::kAll, kRestart, "",
      "error, warn, info or debug (debug: a line per connection close)"},

@@ -1,6 +1,7 @@
 // HttpRoutes: upgrades to "/" (herald.v1) and "/echo", and /healthz, /readyz, /metrics, POST
-// /admin/drain (behind the admin token) and POST /publish (topic from the query, the body
-// checked when it claims to be JSON). Never touches a socket.
+// /admin/drain (behind the admin token), the admin page's files under /admin (only with an
+// admin token) and POST /publish (topic from the query, the body checked when it claims to be
+// JSON). Never touches a socket.
 #include "broker/net/http_routes.h"
 
 #include <openssl/crypto.h>
@@ -10,6 +11,7 @@
 #include <string>
 #include <string_view>
 
+#include "broker/net/admin_assets.h"
 #include "broker/net/readiness.h"
 #include "protocol/pubsub/topic.h"
 #include "protocol/websocket/handshake.h"
@@ -150,6 +152,14 @@ Connection::Route HttpRoutes::on_http_request(ws::Session& session, core::ReplyA
     } else {
       session.respond(405, "text/plain", "method not allowed\n");
     }
+  } else if (const AdminAsset* asset = admin_asset(path)) {
+    if (method != "GET") {
+      session.respond(405, "text/plain", "method not allowed\n");
+    } else {
+      // The page holds no secret (the token is asked for); no-cache so an upgrade shows.
+      static const std::string kNoCache[] = {"Cache-Control: no-cache"};
+      session.respond(200, asset->content_type, asset->body, kNoCache);
+    }
   } else {
     session.respond(404, "text/plain", "not found\n");
   }
@@ -166,6 +176,11 @@ Connection::Route HttpRoutes::on_http_publish(ws::Session& session, core::ReplyA
   if (pubsub::TopicError error = pubsub::check_topic(topic); error != pubsub::TopicError::kNone) {
     std::string body = "bad topic: " + std::string(pubsub::topic_error_text(error)) + "\n";
     session.respond(400, "text/plain", body);
+    return Connection::Route::kNone;
+  }
+  if (pubsub::is_reserved(topic)) {
+    counters_.count_refusal(core::Refusal::kForbidden);
+    session.respond(403, "text/plain", "forbidden: the $sys topics are published by the broker\n");
     return Connection::Route::kNone;
   }
   if (!gate_.admit_http_publish(session, topic)) return Connection::Route::kNone;
@@ -195,6 +210,12 @@ Connection::Route HttpRoutes::on_http_publish(ws::Session& session, core::ReplyA
   }
   respond_publish(session, topic, status, seq);
   return Connection::Route::kNone;
+}
+
+const AdminAsset* HttpRoutes::admin_asset(std::string_view path) const {
+  // Without --admin-token-file the page does not exist (404), like POST /admin/drain.
+  if (config_.admin_token.empty() || !path.starts_with("/admin")) return nullptr;
+  return find_admin_asset(path);
 }
 
 void HttpRoutes::on_admin_drain(ws::Session& session) {

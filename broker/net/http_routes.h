@@ -1,8 +1,8 @@
 // The routes of a request on the broker's port (PROTOCOL.md sections 1 and 7): WebSocket
 // upgrades ("/" with herald.v1, "/echo" behind --echo) and the plain HTTP endpoints /healthz,
-// /readyz, /metrics, POST /publish and POST /admin/drain. Answers through the Session; knows no
-// socket and no worker: a publish, the metrics text and readiness come through the two interfaces
-// below.
+// /readyz, /metrics, POST /publish, POST /admin/drain and the admin page (GET /admin...).
+// Answers through the Session; knows no socket and no worker: a publish, the metrics text and
+// readiness come through the two interfaces below.
 #pragma once
 
 #include <cstdint>
@@ -11,6 +11,7 @@
 
 #include "broker/core/publication.h"
 #include "broker/net/access_gate.h"
+#include "broker/net/admin_assets.h"
 #include "broker/net/config.h"
 #include "broker/net/connection.h"
 #include "broker/net/counters.h"
@@ -75,6 +76,8 @@ class HttpRoutes {
   [[nodiscard]] Connection::Route on_http_publish(protocol::websocket::Session& session,
                                                   core::ReplyAddress reply);
   void on_admin_drain(protocol::websocket::Session& session);
+  // The admin page's file at `path` when --admin-token-file is set, else null.
+  [[nodiscard]] const AdminAsset* admin_asset(std::string_view path) const;
 
   const ServerConfig& config_;
   AccessGate& gate_;

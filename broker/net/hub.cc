@@ -83,12 +83,17 @@ uint32_t Hub::not_ready() const {
   return conditions;
 }
 
-std::string Hub::render_metrics() const {
+std::vector<core::WorkerMetrics> Hub::worker_metrics() const {
   std::vector<core::WorkerMetrics> workers;
   workers.reserve(peers_.size());
   for (const Peer& peer : peers_) {
     workers.push_back(peer.counters != nullptr ? peer.counters->snapshot() : core::WorkerMetrics{});
   }
+  return workers;
+}
+
+std::string Hub::render_metrics() const {
+  const std::vector<core::WorkerMetrics> workers = worker_metrics();
   const uint32_t conditions = not_ready();
   return core::render_metrics(workers, topic_count_.load(std::memory_order_relaxed)) +
          "# HELP herald_ready Whether GET /readyz answers 200 (1) or 503 (0).\n"

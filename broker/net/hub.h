@@ -1,6 +1,7 @@
 // What the workers share: one SPSC channel per ordered pair of workers, where each worker is
-// woken, its counters (for /metrics) and the broker-wide topic count. Owns the channels and
-// frees whatever is still in them at the end; it issues no I/O.
+// woken, its counters (for /metrics and $sys.stats), the board of the $sys statistics and the
+// broker-wide topic count. Owns the channels and frees whatever is still in them at the end;
+// it issues no I/O.
 #pragma once
 
 #include <atomic>
@@ -12,6 +13,7 @@
 #include "broker/io/backend.h"
 #include "broker/net/counters.h"
 #include "broker/net/readiness.h"
+#include "broker/net/stats_publisher.h"
 #include "protocol/common/spsc_queue.h"
 
 namespace herald::broker::net {
@@ -86,6 +88,11 @@ class Hub {
   [[nodiscard]] std::atomic<uint64_t>& topic_count() { return topic_count_; }
   [[nodiscard]] uint64_t topics_max() const { return topics_max_; }
 
+  // Any thread: each attached worker's counters, by index (zeros for one not attached yet).
+  [[nodiscard]] std::vector<core::WorkerMetrics> worker_metrics() const;
+  // Any thread: where the workers leave their part of the $sys statistics.
+  [[nodiscard]] StatsBoard& stats_board() { return stats_board_; }
+
   // Any thread: the /metrics body, summed over the attached workers.
   [[nodiscard]] std::string render_metrics() const;
   // Any thread: which I/O backend runs and the connections open on it (every worker runs the
@@ -113,6 +120,7 @@ class Hub {
   std::unique_ptr<Seam[]> seams_;
   std::atomic<uint64_t> topic_count_{0};
   Readiness readiness_;
+  StatsBoard stats_board_{worker_count_};
   int drain_fd_ = -1;
 };
 

@@ -37,6 +37,7 @@
 #include "broker/net/replays.h"
 #include "broker/net/send_queue.h"
 #include "broker/net/send_scratch.h"
+#include "broker/net/stats_publisher.h"
 #include "broker/net/sweeper.h"
 #include "broker/net/tls_context.h"
 #include "protocol/pubsub/command.h"
@@ -228,6 +229,12 @@ class Worker final : private HttpRoutes::Publisher,
   void enqueue(Connection& connection, SharedRef frames) override;
   void bump_seams() override;
 
+  // The $sys statistics (worker_stats.cc), once a second with --admin-token-file: every
+  // worker posts its busiest topics and subscriber counts to the hub's board; worker 0
+  // publishes $sys.stats and $sys.topics through route_publish like any message.
+  void stats_tick();
+  void publish_stats(std::string_view topic, const std::string& json);
+
   // The TLS listener (worker_tls.cc).
   [[nodiscard]] const TlsContext& tls_context();
 
@@ -293,6 +300,8 @@ class Worker final : private HttpRoutes::Publisher,
     uint32_t owner;  // whose storage_busy it waits on
   };
   std::vector<StoragePause> storage_paused_;
+  std::unique_ptr<StatsPublisher> stats_;  // null until the first stats_tick()
+  std::vector<core::TopicRate> busiest_;   // reused by each stats_tick()
   // TLS: null slot for a plain-only server.
   Acceptor tls_acceptor_;
   TlsContextSlot* tls_slot_ = nullptr;

@@ -38,6 +38,7 @@ void Worker::on_timer_complete() {
     }
   }
   if (draining_ && !stopping_) count_drain_remaining();
+  if (!stopping_ && !config_.admin_token.empty()) stats_tick();
   submit_timer();
 }
 

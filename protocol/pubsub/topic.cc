@@ -36,9 +36,11 @@ std::string_view next_token(std::string_view& rest, bool& last) {
   return token;
 }
 
-// Checks one token; wildcards are accepted here only as whole tokens, and '>' only last.
-TopicError check_token(std::string_view token, bool last) {
+// Checks one token; wildcards are accepted here only as whole tokens, and '>' only last. The
+// reserved "$sys" is accepted as a first token only (`first`): the broker's statistics.
+TopicError check_token(std::string_view token, bool first, bool last) {
   if (token.empty()) return TopicError::kEmptyToken;
+  if (first && token == kReservedToken) return TopicError::kNone;
   if (token == "*") return TopicError::kNone;
   if (token == ">") return last ? TopicError::kNone : TopicError::kBadWildcard;
   for (const char c : token) {
@@ -59,7 +61,7 @@ TopicError check_syntax(std::string_view filter, bool& has_wildcard) {
   while (!last) {
     const std::string_view token = next_token(rest, last);
     if (++tokens > kTopicTokensMax) return TopicError::kTooDeep;
-    const TopicError error = check_token(token, last);
+    const TopicError error = check_token(token, tokens == 1, last);
     if (error != TopicError::kNone) return error;
     if (token == "*" || token == ">") has_wildcard = true;
   }
@@ -107,7 +109,12 @@ std::string_view topic_error_text(TopicError error) {
   return "invalid topic";
 }
 
+bool is_reserved(std::string_view topic) { return topic.starts_with('$'); }
+
 bool filter_matches(std::string_view filter, std::string_view topic) {
+  // As in NATS: a wildcard in the first place does not reach a reserved topic; only a filter
+  // that names "$sys" does.
+  if (is_reserved(topic) && (filter.starts_with('*') || filter.starts_with('>'))) return false;
   bool filter_last = false;
   bool topic_last = false;
   while (true) {

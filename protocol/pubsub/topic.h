@@ -9,6 +9,9 @@ namespace herald::protocol::pubsub {
 
 inline constexpr size_t kTopicBytesMax = 255;
 inline constexpr size_t kTopicTokensMax = 16;
+// The first token of the broker's own topics ("$sys.stats"): valid only as a first token, never
+// published by clients, and not matched by a wildcard in the first place ("*", ">", "*.x").
+inline constexpr std::string_view kReservedToken = "$sys";
 
 enum class TopicError : unsigned char {
   kNone,
@@ -28,6 +31,9 @@ enum class TopicError : unsigned char {
 // True when a valid filter has a wildcard token.
 [[nodiscard]] bool is_pattern(std::string_view filter);
 [[nodiscard]] std::string_view topic_error_text(TopicError error);
+
+// True when `topic` (a valid topic or filter) is under the reserved "$sys" token.
+[[nodiscard]] bool is_reserved(std::string_view topic);
 
 // The specification of matching, token by token: the router is tested against it.
 // Both arguments must be valid (check_filter, check_topic).

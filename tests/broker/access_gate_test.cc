@@ -357,5 +357,66 @@ TEST_F(AccessGateTest, ForwardedForNamesTheClientBehindAProxy) {
   EXPECT_FALSE(health.address->admitted);
 }
 
+TEST_F(AccessGateTest, OnlyTheAdminTokenReadsSysTopicsAndNobodyPublishesThere) {
+  config_.admin_token = "admin-0123";
+  AccessState anonymous;
+  ASSERT_TRUE(gate_.admit_upgrade(session_with(upgrade("/")), anonymous, 0));
+  EXPECT_TRUE(gate_.permit(anonymous, command(pubsub::Op::kSubscribe, "$sys.stats"), 0));
+  EXPECT_TRUE(gate_.permit(anonymous, command(pubsub::Op::kSubscribe, ">"), 0) == std::nullopt);
+  std::optional<Denial> denial =
+      gate_.permit(anonymous, command(pubsub::Op::kSubscribe, "$sys.>"), 0);
+  ASSERT_TRUE(denial);
+  EXPECT_EQ(denial->code, pubsub::ErrorCode::kForbidden);
+  AccessState admin;
+  ASSERT_TRUE(gate_.admit_upgrade(session_with(upgrade("/?token=admin-0123")), admin, 0));
+  EXPECT_FALSE(gate_.permit(admin, command(pubsub::Op::kSubscribe, "$sys.stats"), 0));
+  EXPECT_FALSE(gate_.permit(admin, command(pubsub::Op::kSubscribe, "$sys.>"), 0));
+  denial = gate_.permit(admin, command(pubsub::Op::kPublish, "$sys.stats"), 0);
+  ASSERT_TRUE(denial);
+  EXPECT_EQ(denial->code, pubsub::ErrorCode::kForbidden);
+  // A browser's URLSearchParams percent-encodes a base64 token's '+', '/' and '='.
+  config_.admin_token = "ad+min/0=";
+  AccessState encoded;
+  ASSERT_TRUE(gate_.admit_upgrade(session_with(upgrade("/?token=ad%2Bmin%2f0%3D")), encoded, 0));
+  EXPECT_FALSE(gate_.permit(encoded, command(pubsub::Op::kSubscribe, "$sys.stats"), 0));
+  AccessState raw;
+  ASSERT_TRUE(gate_.admit_upgrade(session_with(upgrade("/?token=ad+min/0=")), raw, 0));
+  EXPECT_FALSE(gate_.permit(raw, command(pubsub::Op::kSubscribe, "$sys.stats"), 0));
+  AccessState truncated;
+  ASSERT_TRUE(gate_.admit_upgrade(session_with(upgrade("/?token=ad%2Bmin%2f0%3")), truncated, 0));
+  EXPECT_TRUE(gate_.permit(truncated, command(pubsub::Op::kSubscribe, "$sys.stats"), 0));
+  AccessState wrong;
+  ASSERT_TRUE(gate_.admit_upgrade(session_with(upgrade("/?token=admin-0124")), wrong, 0));
+  EXPECT_TRUE(gate_.permit(wrong, command(pubsub::Op::kSubscribe, "$sys.stats"), 0));
+}
+
+TEST_F(AccessGateTest, WithAuthTheAdminTokenIsAcceptedWhereAJwtIs) {
+  build_auth();
+  config_.admin_token = "admin-0123";
+  AccessState header;
+  ASSERT_TRUE(gate_.admit_upgrade(
+      session_with(upgrade("/", "Authorization: Bearer admin-0123\r\n")), header, 0));
+  EXPECT_FALSE(gate_.permit(header, command(pubsub::Op::kSubscribe, "$sys.stats"), 0));
+  // Only the $sys topics: the admin token is not a JWT that allows anything else.
+  EXPECT_TRUE(gate_.permit(header, command(pubsub::Op::kSubscribe, "prices"), 0));
+  EXPECT_FALSE(gate_.overdue(header, 0, auth::unix_now_s()));
+  AccessState later;
+  ASSERT_TRUE(gate_.admit_upgrade(session_with(upgrade("/")), later, 0));
+  pubsub::Command auth_command;
+  auth_command.op = pubsub::Op::kAuth;
+  auth_command.token = "admin-0123";
+  EXPECT_FALSE(gate_.authenticate(later, auth_command));
+  EXPECT_FALSE(gate_.permit(later, command(pubsub::Op::kSubscribe, "$sys.topics"), 0));
+  // A JWT allowing every topic does not reach $sys.
+  AccessState ordinary;
+  const std::string jwt = token(",\"sub_allow\":[\">\"],\"pub_allow\":[\">\"]");
+  ASSERT_TRUE(gate_.admit_upgrade(session_with(upgrade("/?token=" + jwt)), ordinary, 0));
+  ASSERT_TRUE(ordinary.grant);
+  EXPECT_FALSE(ordinary.grant->admin);
+  EXPECT_FALSE(gate_.permit(ordinary, command(pubsub::Op::kSubscribe, "prices.>"), 0));
+  EXPECT_TRUE(gate_.permit(ordinary, command(pubsub::Op::kSubscribe, "$sys.>"), 0));
+  EXPECT_TRUE(gate_.permit(ordinary, command(pubsub::Op::kPublish, "$sys.stats"), 0));
+}
+
 }  // namespace
 }  // namespace herald::broker::net

@@ -60,6 +60,15 @@ test('topic rules agree with the golden bad_topic cases', () => {
   assert.ok(checked >= 30, `only ${checked} topic cases`);
 });
 
+test('$sys is valid as a first token only', () => {
+  assert.ok(isValidTopic('$sys.stats'));
+  assert.ok(isValidPattern('$sys.>'));
+  assert.ok(!isValidTopic('$sys.>'));
+  assert.ok(!isValidTopic('a.$sys'));
+  assert.ok(!isValidTopic('$system'));
+  assert.ok(!isValidPattern('$'));
+});
+
 test('server messages decode as the golden vectors say', () => {
   const cases = vectors.filter((v) => v.direction === 'server_to_client');
   assert.ok(cases.length >= 20, `only ${cases.length} server messages`);
@@ -122,6 +131,11 @@ test('wildcards match as section 2 says', () => {
     ['a.b', 'a.b', true],
     ['a.b', 'a.bc', false],
     ['*.*', 'a.b', true],
+    // The reserved $sys topics: reached only by a filter naming $sys (section 2).
+    ['>', '$sys.stats', false],
+    ['*.stats', '$sys.stats', false],
+    ['$sys.>', '$sys.stats', true],
+    ['$sys.*', '$sys.topics', true],
   ];
   for (const [pattern, topic, expected] of cases) {
     assert.equal(matches(pattern, topic), expected, `${pattern} ~ ${topic}`);

@@ -42,6 +42,9 @@ bool apply_flag(std::string_view name, std::string_view value, CliOptions& optio
   } else if (name == "server-name") {
     options.server_name = std::string(value);
     ok = !value.empty();
+  } else if (name == "token-file") {
+    options.token_file = std::string(value);
+    ok = !value.empty();
   } else if (name == "count") {
     ok = parse_number<uint64_t>(value, 0, UINT64_MAX, options.count);
   } else {
@@ -78,6 +81,15 @@ bool apply_operands(const std::vector<std::string_view>& operands, CliOptions& o
     if (operands.size() == 3) options.data = std::string(operands[2]);
     return true;
   }
+  if (operands[0] == "stats" || operands[0] == "topics") {
+    options.command =
+        operands[0] == "stats" ? CliOptions::Command::kStats : CliOptions::Command::kTopics;
+    if (operands.size() != 1) {
+      error = std::string(operands[0]) + " takes no operand";
+      return false;
+    }
+    return true;
+  }
   error = "unknown subcommand '" + std::string(operands[0]) + "'";
   return false;
 }
@@ -108,6 +120,10 @@ CliParse parse_cli_options(int argc, char** argv, CliOptions& options, std::stri
       options.compression = true;
       continue;
     }
+    if (argument == "once") {
+      options.once = true;
+      continue;
+    }
     if (argument == "tls" || argument == "insecure") {
       options.tls = true;
       if (argument == "insecure") options.insecure = true;
@@ -128,6 +144,12 @@ CliParse parse_cli_options(int argc, char** argv, CliOptions& options, std::stri
   if (!apply_operands(operands, options, error)) return CliParse::kError;
   if (options.binary && options.command != CliOptions::Command::kPub) {
     error = "--binary applies to pub only";
+    return CliParse::kError;
+  }
+  const bool statistics = options.command == CliOptions::Command::kStats ||
+                          options.command == CliOptions::Command::kTopics;
+  if (options.once && !statistics) {
+    error = "--once applies to stats and topics only";
     return CliParse::kError;
   }
   return CliParse::kRun;
@@ -155,6 +177,15 @@ const char* cli_usage() {
          "      pipeline whose acks are collected as they come, all awaited at the end; prints\n"
          "      COUNT LAST_SEQ. With --binary, all of stdin is one binary message.\n"
          "\n"
+         "  herald-cli stats --token-file ADMIN_TOKEN_FILE [--once] [--count N]\n"
+         "      Subscribes to $sys.stats (the broker must run with --admin-token-file; the\n"
+         "      admin token reads it) and prints each second's figures as a block:\n"
+         "      connections, subscriptions, topics, publishes and deliveries per second,\n"
+         "      per-worker loop busy, slow consumers, refusals, storage and Redis health.\n"
+         "  herald-cli topics --token-file ADMIN_TOKEN_FILE [--once] [--count N]\n"
+         "      The same from $sys.topics: the busiest topics of the last second, with\n"
+         "      publishes per second and subscribers, as a table. --once: one block, then exit.\n"
+         "\n"
          "flags:\n"
          "  --host H          broker address (127.0.0.1)\n"
          "  --port P          broker port (8080)\n"
@@ -168,6 +199,8 @@ const char* cli_usage() {
          "                    more go out compressed if the broker accepts, and its compressed\n"
          "                    messages are inflated; at exit, stderr gets one line with the\n"
          "                    bytes on the wire against the message bytes. Off by default.\n"
+         "  --token-file FILE a token (a JWT, or the admin token) read from FILE, trimmed, and\n"
+         "                    sent as ?token= at the handshake\n"
          "  --                ends the flags (for DATA that starts with --)\n"
          "  --help            this text\n"
          "\n"

@@ -1,5 +1,5 @@
 // herald-cli's command line: the subcommand, its operands and flags, and the --help text.
-// Parsing only; the subcommands live in sub_command.cc and pub_command.cc.
+// Parsing only; the subcommands live in sub_command.cc, pub_command.cc and stats_command.cc.
 #pragma once
 
 #include <cstdint>
@@ -17,7 +17,7 @@ inline constexpr int kExitFailed = 1;  // connection or server error (the reason
 inline constexpr int kExitUsage = 2;
 
 struct CliOptions {
-  enum class Command : uint8_t { kSub, kPub };
+  enum class Command : uint8_t { kSub, kPub, kStats, kTopics };
   Command command = Command::kSub;
   std::string host = "127.0.0.1";
   uint16_t port = 8080;
@@ -29,6 +29,7 @@ struct CliOptions {
   bool insecure = false;     // do not verify the certificate
   std::string server_name;   // the name the certificate must carry; empty: --host
   bool compression = false;  // offer permessage-deflate (RFC 7692)
+  std::string token_file;    // a JWT or the admin token, sent as ?token= (trimmed)
   // sub
   std::vector<std::string> filters;
   protocol::pubsub::Policy policy = protocol::pubsub::Policy::kDefault;
@@ -37,6 +38,8 @@ struct CliOptions {
   std::string topic;
   std::optional<std::string> data;  // absent: read stdin
   bool binary = false;
+  // stats, topics: print one block and exit
+  bool once = false;
 };
 
 enum class CliParse : uint8_t { kRun, kHelp, kError };

@@ -14,6 +14,12 @@ namespace herald::cli {
 
 [[nodiscard]] int run_sub(const CliOptions& options);
 [[nodiscard]] int run_pub(const CliOptions& options);
+// stats and topics: subscribe to $sys.stats or $sys.topics and print each message as a block.
+[[nodiscard]] int run_stats(const CliOptions& options);
+
+// The path to connect to: --path, with ?token= from --token-file when given. False (with the
+// reason printed) when the file cannot be read or holds no token.
+[[nodiscard]] bool connect_path(const CliOptions& options, std::string& path);
 
 // Connects `client` as the options say; on failure prints why and returns false.
 [[nodiscard]] bool connect_client(const CliOptions& options, client::PubSubClient& client);

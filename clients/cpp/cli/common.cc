@@ -1,5 +1,7 @@
 // Connecting, failure reports and the output line format shared by herald-cli's subcommands.
+#include <cctype>
 #include <chrono>
+#include <fstream>
 #include <iostream>
 
 #include "clients/cpp/cli/commands.h"
@@ -12,6 +14,37 @@ constexpr char kBase64Alphabet[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 }  // namespace
+
+bool connect_path(const CliOptions& options, std::string& path) {
+  path = options.path;
+  if (options.token_file.empty()) return true;
+  // A token is one line (a JWT, a hex string); the newline `echo` adds is trimmed.
+  std::ifstream file(options.token_file, std::ios::binary);
+  std::string token;
+  std::getline(file, token);
+  const size_t first = token.find_first_not_of(" \t\r\n");
+  const size_t last = token.find_last_not_of(" \t\r\n");
+  token = first == std::string::npos ? std::string() : token.substr(first, last - first + 1);
+  if (token.empty()) {
+    std::cerr << "herald-cli: --token-file " << options.token_file << ": no token in it\n";
+    return false;
+  }
+  // Percent-encoded beyond RFC 3986's unreserved characters: a JWT passes as it is, a base64
+  // admin token's '+', '/' and '=' are escaped (the broker decodes them).
+  path += path.find('?') == std::string::npos ? "?token=" : "&token=";
+  constexpr char kHex[] = "0123456789ABCDEF";
+  for (const char c : token) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (std::isalnum(byte) != 0 || c == '-' || c == '.' || c == '_' || c == '~') {
+      path += c;
+    } else {
+      path += '%';
+      path += kHex[byte >> 4];
+      path += kHex[byte & 15];
+    }
+  }
+  return true;
+}
 
 bool connect_client(const CliOptions& options, client::PubSubClient& client) {
   const char* scheme = options.tls ? "wss://" : "ws://";
@@ -27,7 +60,9 @@ bool connect_client(const CliOptions& options, client::PubSubClient& client) {
                    options.server_name.empty() ? options.host : options.server_name);
   }
   if (options.compression) client.use_compression({.enabled = true});
-  const client::PubSubError error = client.connect(options.host, options.port, options.path,
+  std::string path;
+  if (!connect_path(options, path)) return false;
+  const client::PubSubError error = client.connect(options.host, options.port, path,
                                                    std::chrono::milliseconds(options.timeout_ms));
   if (error == client::PubSubError::kNone) return true;
   std::cerr << "herald-cli: cannot connect to " << scheme << options.host << ":" << options.port

@@ -22,6 +22,15 @@ int main(int argc, char** argv) {
   }
   // A broker that resets the connection is a reported error, not a silent death.
   ::signal(SIGPIPE, SIG_IGN);
-  return options.command == herald::cli::CliOptions::Command::kSub ? herald::cli::run_sub(options)
-                                                                   : herald::cli::run_pub(options);
+  using Command = herald::cli::CliOptions::Command;
+  switch (options.command) {
+    case Command::kSub:
+      return herald::cli::run_sub(options);
+    case Command::kPub:
+      return herald::cli::run_pub(options);
+    case Command::kStats:
+    case Command::kTopics:
+      return herald::cli::run_stats(options);
+  }
+  return herald::cli::kExitUsage;
 }

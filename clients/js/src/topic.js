@@ -4,6 +4,16 @@
 const kTopicBytesMax = 255;
 const kTokensMax = 16;
 const kTokenByte = /^[A-Za-z0-9_\-:@~+=#]+$/;
+// The broker's own topics ($sys.stats, read with the admin token): "$sys" only as first token.
+const kReservedToken = '$sys';
+
+/**
+ * @param {string} token
+ * @param {number} i  its place in the topic
+ */
+function validToken(token, i) {
+  return kTokenByte.test(token) || (i === 0 && token === kReservedToken);
+}
 
 /** @param {unknown} value */
 function tokensOf(value) {
@@ -21,7 +31,7 @@ function tokensOf(value) {
  */
 export function isValidTopic(topic) {
   const tokens = tokensOf(topic);
-  return tokens !== null && tokens.every((token) => kTokenByte.test(token));
+  return tokens !== null && tokens.every(validToken);
 }
 
 /**
@@ -34,7 +44,7 @@ export function isValidPattern(pattern) {
   if (tokens === null) return false;
   return tokens.every(
     (token, i) =>
-      token === '*' || (token === '>' && i === tokens.length - 1) || kTokenByte.test(token),
+      token === '*' || (token === '>' && i === tokens.length - 1) || validToken(token, i),
   );
 }
 
@@ -52,6 +62,8 @@ export function isPattern(pattern) {
  * @param {string} topic
  */
 export function matches(pattern, topic) {
+  // As the broker: a wildcard in the first place does not reach a "$sys" topic.
+  if (topic.startsWith('$') && (pattern.startsWith('*') || pattern.startsWith('>'))) return false;
   const want = pattern.split('.');
   const have = topic.split('.');
   for (let i = 0; i < want.length; ++i) {

@@ -74,6 +74,18 @@ TEST(RouterTest, TailMatchesOneOrMoreTokens) {
   EXPECT_EQ(subscribers_of(router, "quotes.nasdaq"), Ids{2});
 }
 
+TEST(RouterTest, FirstPlaceWildcardsSkipReservedTopics) {
+  Router router;
+  ASSERT_TRUE(router.subscribe(">", 1, Policy::kDefault));
+  ASSERT_TRUE(router.subscribe("*.stats", 2, Policy::kDefault));
+  ASSERT_TRUE(router.subscribe("$sys.>", 3, Policy::kDefault));
+  ASSERT_TRUE(router.subscribe("$sys.stats", 4, Policy::kDefault));
+  ASSERT_TRUE(router.subscribe("$sys.*", 5, Policy::kDefault));
+  EXPECT_EQ(subscribers_of(router, "$sys.stats"), (Ids{3, 4, 5}));
+  EXPECT_EQ(subscribers_of(router, "$sys.topics"), (Ids{3, 5}));
+  EXPECT_EQ(subscribers_of(router, "sys.stats"), (Ids{1, 2}));
+}
+
 TEST(RouterTest, MixedWildcards) {
   Router router;
   ASSERT_TRUE(router.subscribe("*.nasdaq.>", 1, Policy::kDefault));

@@ -63,5 +63,32 @@ TEST(TopicTableTest, OwnerIsStableAndInRange) {
   EXPECT_EQ(owner_of("anything", 1), 0u);
 }
 
+TEST(TopicTableTest, TakeBusiestCountsSequencesSinceTheLastCall) {
+  std::atomic<uint64_t> count{0};
+  TopicTable table(count, 100);
+  ASSERT_TRUE(table.continue_after("restored", 50));  // restored numbers are not publishes
+  for (int i = 0; i < 3; ++i) (void)table.next_seq("a");
+  for (int i = 0; i < 5; ++i) (void)table.next_seq("b");
+  (void)table.next_seq("c");
+  (void)table.next_seq("restored");
+  (void)table.next_seq("$sys.stats");
+  std::vector<TopicRate> busiest;
+  table.take_busiest(2, busiest);
+  ASSERT_EQ(busiest.size(), 2u);
+  EXPECT_EQ(busiest[0].topic, "b");
+  EXPECT_EQ(busiest[0].publishes, 5u);
+  EXPECT_EQ(busiest[1].topic, "a");
+  EXPECT_EQ(busiest[1].publishes, 3u);
+  table.take_busiest(10, busiest);
+  EXPECT_TRUE(busiest.empty());  // nothing since the previous call
+  (void)table.next_seq("c");
+  (void)table.next_seq("restored");
+  table.take_busiest(10, busiest);
+  ASSERT_EQ(busiest.size(), 2u);
+  EXPECT_EQ(busiest[0].topic, "c");  // a tie: by name
+  EXPECT_EQ(busiest[1].topic, "restored");
+  EXPECT_EQ(busiest[1].publishes, 1u);
+}
+
 }  // namespace
 }  // namespace herald::broker::core

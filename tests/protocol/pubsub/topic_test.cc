@@ -44,6 +44,13 @@ TEST(TopicTest, ValidatesTopicsAndFilters) {
       {std::string("a\0b", 3), TopicError::kBadCharacter, TopicError::kBadCharacter},
       {"a\x7f", TopicError::kBadCharacter, TopicError::kBadCharacter},
       {"a$", TopicError::kBadCharacter, TopicError::kBadCharacter},
+      {"$sys.stats", TopicError::kNone, TopicError::kNone},
+      {"$sys", TopicError::kNone, TopicError::kNone},
+      {"$sys.>", TopicError::kWildcardTopic, TopicError::kNone},
+      {"a.$sys", TopicError::kBadCharacter, TopicError::kBadCharacter},
+      {"$system", TopicError::kBadCharacter, TopicError::kBadCharacter},
+      {"$", TopicError::kBadCharacter, TopicError::kBadCharacter},
+      {"sys$.a", TopicError::kBadCharacter, TopicError::kBadCharacter},
       {"*", TopicError::kWildcardTopic, TopicError::kNone},
       {">", TopicError::kWildcardTopic, TopicError::kNone},
       {"prices.*.AAPL", TopicError::kWildcardTopic, TopicError::kNone},
@@ -161,6 +168,19 @@ TEST(TopicMatchTest, AnExactFilterMatchesOnlyItself) {
   EXPECT_TRUE(filter_matches(">", deep));
   EXPECT_TRUE(filter_matches(">", std::string(kTopicBytesMax, 'z')));
   EXPECT_TRUE(filter_matches(tokens(kTopicTokensMax - 1, "*") + ".>", deep));
+}
+
+// NATS's rule for '$' subjects: a first-place wildcard never reaches the reserved topics.
+TEST(TopicMatchTest, AFirstPlaceWildcardSkipsReservedTopics) {
+  EXPECT_TRUE(is_reserved("$sys.stats"));
+  EXPECT_FALSE(is_reserved("sys.stats"));
+  EXPECT_FALSE(filter_matches(">", "$sys.stats"));
+  EXPECT_FALSE(filter_matches("*.stats", "$sys.stats"));
+  EXPECT_FALSE(filter_matches("*", "$sys"));
+  EXPECT_TRUE(filter_matches("$sys.>", "$sys.stats"));
+  EXPECT_TRUE(filter_matches("$sys.*", "$sys.topics"));
+  EXPECT_TRUE(filter_matches("$sys.stats", "$sys.stats"));
+  EXPECT_TRUE(filter_matches(">", "sys.stats"));
 }
 
 }  // namespace
