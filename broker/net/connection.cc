@@ -78,8 +78,8 @@ ConnectionEvent Connection::next_event(ConnectionContext& context) {
       case ws::Session::Event::Kind::kClosed:
         if (event.http_status == 0) {
           context.counters.count_close(event.code);
-          if (io.end_cause.empty()) {
-            io.end_cause = "peer";  // the peer's Close, or a protocol error we failed it for
+          if (io.end_cause().empty()) {
+            io.note_end("peer");  // the peer's Close, or a protocol error we failed it for
             io.close_code = static_cast<uint16_t>(event.code);
           }
         }

@@ -6,6 +6,7 @@
 
 #include <netinet/in.h>
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -176,34 +177,41 @@ class Connection {
   // The worker issues every operation of this connection and keeps their bookkeeping here.
   struct Io {
     // The flags come first: with the send queue and the subscriptions' pointers they are what
-    // a delivery reads (see the layout note at the data members).
+    // a delivery reads (see the layout note at the data members). One bit each: an idle
+    // connection's bytes count (README, memory per connection).
     uint16_t ops_in_flight = 0;
     uint8_t send_entries = 0;  // the queued entries the send in flight covers (plain only)
-    bool send_in_flight = false;
     Phase phase = Phase::kActive;
-    bool recv_armed = false;          // a multishot receive is in flight
-    bool recv_paused = false;         // reading stopped: the send queue is over its bound
-    bool storage_paused = false;      // reading stopped: a topic's owner holds its publishes
-    bool peer_eof = false;            // the peer ended its side (recv returned 0)
-    bool ping_sent = false;           // an idle ping is out and nothing arrived since
-    bool refused = false;             // answered 503; never counted as open
-    bool in_flush_list = false;       // scheduled for a send this tick
-    bool shutdown_in_flight = false;  // close_direct must wait for it (Worker::close_connection)
-    bool file_closed = false;         // close_direct issued
-    bool shrunk = false;              // Session buffers given back since the last receive
-    uint8_t bad_commands = 0;         // pub/sub commands that failed in a row
-    uint64_t last_receive_ms = 0;     // for the idle timeout
-    uint64_t phase_since_ms = 0;      // accept time, then when Close was sent or the phase changed
-    // For the debug line at release (worker.cc): why it ended (the first cause seen, a
-    // CloseReason's label or "peer", "eof", "io_error", ...), the close handshake's code (ours
-    // when we started it, else the peer's; 0 without one), its age and its bytes.
-    std::string_view end_cause;
+    bool send_in_flight : 1 = false;
+    bool recv_armed : 1 = false;          // a multishot receive is in flight
+    bool recv_paused : 1 = false;         // reading stopped: the send queue is over its bound
+    bool storage_paused : 1 = false;      // reading stopped: a topic's owner holds its publishes
+    bool peer_eof : 1 = false;            // the peer ended its side (recv returned 0)
+    bool ping_sent : 1 = false;           // an idle ping is out and nothing arrived since
+    bool refused : 1 = false;             // answered 503; never counted as open
+    bool in_flush_list : 1 = false;       // scheduled for a send this tick
+    bool shutdown_in_flight : 1 = false;  // close_direct must wait for it (close_connection)
+    bool file_closed : 1 = false;         // close_direct issued
+    bool shrunk : 1 = false;              // Session buffers given back since the last receive
+    uint8_t bad_commands = 0;             // pub/sub commands that failed in a row
+    // For the debug line at release (worker.cc): the close handshake's code (ours when we
+    // started it, else the peer's; 0 without one), why it ended (the first cause seen, a
+    // CloseReason's label or "peer", "eof", "io_error", ...: static text), its age and bytes.
     uint16_t close_code = 0;
+    uint8_t end_cause_size = 0;
+    const char* end_cause_data = nullptr;
+    uint64_t last_receive_ms = 0;  // for the idle timeout
+    uint64_t phase_since_ms = 0;   // accept time, then when Close was sent or the phase changed
     uint64_t opened_ms = 0;
     uint64_t bytes_in = 0;
     uint64_t bytes_out = 0;
+
+    [[nodiscard]] std::string_view end_cause() const { return {end_cause_data, end_cause_size}; }
+    // Keeps the first cause; `cause` must outlive the connection (a literal or a table's).
     void note_end(std::string_view cause) {
-      if (end_cause.empty()) end_cause = cause;
+      if (end_cause_size != 0 || cause.empty()) return;
+      end_cause_data = cause.data();
+      end_cause_size = static_cast<uint8_t>(std::min<size_t>(cause.size(), UINT8_MAX));
     }
   };
   // Subscriptions and what the policies and replays keep for them (worker_pubsub.cc,

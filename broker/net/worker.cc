@@ -473,9 +473,9 @@ void Worker::on_send_complete(Connection& connection, const io::Completion& comp
 
 void Worker::close_websocket(Connection& connection, core::CloseReason reason) {
   counters_.count_close_reason(reason);
-  if (connection.io.end_cause.empty()) {
+  if (connection.io.end_cause().empty()) {
     const core::CloseSpec spec = core::close_spec(reason);
-    connection.io.end_cause = spec.label;
+    connection.io.note_end(spec.label);
     connection.io.close_code = static_cast<uint16_t>(spec.code);
   }
   connection.close_session(reason, now_ms_);
@@ -544,7 +544,7 @@ void Worker::log_close(const Connection& connection) const {
   std::string_view route = "http";
   if (connection.route() == Connection::Route::kPubSub) route = "pubsub";
   if (connection.route() == Connection::Route::kEcho) route = "echo";
-  std::string_view cause = connection.io.end_cause;
+  std::string_view cause = connection.io.end_cause();
   if (cause.empty()) cause = route == "http" ? "answered" : "closed";
   log_line(LogLevel::kDebug, "connection closed",
            {{"reason", cause},
