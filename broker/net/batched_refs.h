@@ -59,7 +59,8 @@ class ReleaseBatch {
       return;
     }
     if (slot.buffer != nullptr) slot.buffer->release(slot.count);  // a collision: settle it
-    slot = Slot{buffer, 1};
+    slot.buffer = buffer;  // `listed` stays: the slot is in used_ once until flush()
+    slot.count = 1;
     if (!slot.listed) {
       slot.listed = true;
       used_[used_count_++] = static_cast<uint16_t>(&slot - slots_);

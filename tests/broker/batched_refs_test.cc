@@ -65,6 +65,24 @@ TEST(ReleaseBatchTest, MoreBuffersThanSlotsAndTheLastReferenceFrees) {
   EXPECT_EQ(kept.get()->ref_count(), 1u);
 }
 
+TEST(ReleaseBatchTest, CollisionsBetweenFlushesKeepEachSlotListedOnce) {
+  // Thousands of distinct buffers between two flushes collide in every slot many times over;
+  // a slot listed again on each collision ran past the list (UBSan caught it in the broker).
+  ReleaseBatch batch;
+  SharedRef kept = SharedRef::allocate(8);
+  for (int round = 0; round < 3; ++round) {
+    for (int i = 0; i < 5000; ++i) {
+      batch.add(SharedRef::allocate(16).detach());
+      if (i % 7 == 0) batch.add(SharedRef(kept).detach());
+    }
+  }
+  batch.flush();
+  EXPECT_EQ(kept.get()->ref_count(), 1u);
+  batch.add(SharedRef(kept).detach());
+  batch.flush();
+  EXPECT_EQ(kept.get()->ref_count(), 1u);
+}
+
 TEST(SendScratchTest, KeepsACopyUntilFullThenAsksForAReset) {
   SendScratch scratch;
   char bytes[4] = {'a', 'b', 'c', 'd'};
