@@ -12,6 +12,7 @@
 #include <utility>
 
 #include "broker/auth/permissions.h"
+#include "broker/net/percent_decode.h"
 #include "protocol/pubsub/topic.h"
 
 namespace herald::broker::net {
@@ -19,34 +20,7 @@ namespace herald::broker::net {
 namespace ws = protocol::websocket;
 namespace pubsub = protocol::pubsub;
 
-namespace {
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-// RFC 3986 percent-decoding into `out`; false on a malformed escape.
-bool percent_decode(std::string_view in, std::string& out) {
-  out.clear();
-  for (size_t i = 0; i < in.size(); ++i) {
-    if (in[i] != '%') {
-      out += in[i];
-      continue;
-    }
-    if (i + 2 >= in.size()) return false;
-    const int high = hex_value(in[i + 1]);
-    const int low = hex_value(in[i + 2]);
-    if (high < 0 || low < 0) return false;
-    out += static_cast<char>(high * 16 + low);
-    i += 2;
-  }
-  return true;
-}
-
-}  // namespace
+namespace {}  // namespace
 
 bool AccessGate::admit_upgrade(ws::Session& session, AccessState& access, uint64_t now_ms) {
   const ws::HttpRequest& request = session.request();

@@ -12,6 +12,7 @@
 #include <string_view>
 
 #include "broker/net/admin_assets.h"
+#include "broker/net/percent_decode.h"
 #include "broker/net/readiness.h"
 #include "protocol/pubsub/topic.h"
 #include "protocol/websocket/handshake.h"
@@ -24,31 +25,6 @@ namespace pubsub = protocol::pubsub;
 namespace {
 
 constexpr std::string_view kSubprotocol = "herald.v1";
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-// RFC 3986 percent-decoding. '+' stays '+': it is a topic character, not a space here.
-bool percent_decode(std::string_view in, std::string& out) {
-  out.clear();
-  for (size_t i = 0; i < in.size(); ++i) {
-    if (in[i] != '%') {
-      out += in[i];
-      continue;
-    }
-    if (i + 2 >= in.size()) return false;
-    int high = hex_value(in[i + 1]);
-    int low = hex_value(in[i + 2]);
-    if (high < 0 || low < 0) return false;
-    out += static_cast<char>(high * 16 + low);
-    i += 2;
-  }
-  return true;
-}
 
 // The first `topic=` parameter of the query, decoded. False when absent or undecodable.
 bool query_topic(std::string_view query, std::string& topic) {
