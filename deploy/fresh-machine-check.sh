@@ -44,6 +44,14 @@ else
 fi
 phase "done"
 '
+# A machine whose egress goes through a TLS-inspecting proxy trusts its CA on the host; npm in
+# the container needs the same trust (apt fetches over plain HTTP and signs its own).
+ca=()
+host_bundle=/etc/ssl/certs/ca-certificates.crt
+if [ -r "$host_bundle" ]; then
+  ca=(-v "$host_bundle":/etc/herald-host-ca.crt:ro -e npm_config_cafile=/etc/herald-host-ca.crt
+      -e NODE_EXTRA_CA_CERTS=/etc/herald-host-ca.crt)
+fi
 podman run --rm --runtime "$(command -v runc)" --ulimit nofile=20000:20000 \
-  --ulimit nproc=1000:1000 -e FULL="$full" -v "$tree":/src:ro debian:bookworm-slim \
+  --ulimit nproc=1000:1000 -e FULL="$full" "${ca[@]}" -v "$tree":/src:ro debian:bookworm-slim \
   bash -c "$script"
