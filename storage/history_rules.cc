@@ -108,8 +108,10 @@ Result<HistoryRule> parse_history_rule(std::string_view text) {
     rule.backend = Backend::kMemory;
   } else if (backend == "rocksdb") {
     rule.backend = Backend::kRocksDb;
+  } else if (backend == "redis") {
+    rule.backend = Backend::kRedis;
   } else {
-    return refuse("unknown backend " + quoted(backend) + " (memory, rocksdb, none)");
+    return refuse("unknown backend " + quoted(backend) + " (memory, rocksdb, redis, none)");
   }
   while (comma != std::string_view::npos) {
     rest = rest.substr(comma + 1);
@@ -129,6 +131,12 @@ Result<HistoryRule> parse_history_rule(std::string_view text) {
   if (rule.backend == Backend::kRocksDb && bounds.count_max == 0 && bounds.age_ms_max == 0 &&
       bounds.bytes_max == 0) {
     return refuse("a rocksdb rule needs count=, age= or bytes=");
+  }
+  if (rule.backend == Backend::kRedis) {
+    // A Redis stream is trimmed by count (MAXLEN) and age; Redis memory must stay bounded.
+    if (bounds.count_max == 0) return refuse("a redis rule needs count=");
+    if (bounds.bytes_max != 0) return refuse("a redis rule takes count= and age= only");
+    if (bounds.count_max > UINT32_MAX) return refuse("a redis rule's count= is at most 4294967295");
   }
   return {Status::ok(), std::move(rule)};
 }

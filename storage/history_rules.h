@@ -16,6 +16,8 @@ enum class Backend : unsigned char {
   kNone,     // an explicit exclusion: `tmp.>=none` before a wider rule keeps tmp.* out
   kMemory,   // a bounded ring per topic, lost on restart
   kRocksDb,  // on disk under the data directory
+  kRedis,    // in Redis, shared by every node (--redis); the broker's cluster link keeps it,
+             // never the storage writer
 };
 
 enum class Durability : unsigned char {
@@ -45,8 +47,8 @@ struct HistoryRule {
 // Keys: count (an integer), age (an integer with unit ms, s, m, h or d), bytes (an integer
 // with unit B, KiB, MiB, GiB or TiB, or none for bytes), durability (async or sync, rocksdb
 // only). A memory rule needs count or bytes (memory must be bounded); a rocksdb rule needs at
-// least one bound. Returns the rule, or an invalid_argument status with one line saying what is
-// wrong.
+// least one bound, a redis rule count= (and optionally age=). Returns the rule, or an
+// invalid_argument status with one line saying what is wrong.
 [[nodiscard]] Result<HistoryRule> parse_history_rule(std::string_view text);
 
 class HistoryRules {

@@ -54,7 +54,7 @@ layer "storage/" 'storage/|protocol/' storage
 layer "broker/core/" 'broker/core/|protocol/|storage/' broker/core
 layer "broker/auth/" 'broker/auth/|protocol/' broker/auth
 layer "broker/io/" 'broker/io/|protocol/common/' broker/io
-layer "broker/net/" 'broker/net/|broker/core/|broker/auth/|broker/io/|protocol/|storage/' broker/net
+layer "broker/net/" 'broker/net/|broker/core/|broker/auth/|broker/io/|broker/cluster/|protocol/|storage/' broker/net
 layer "broker/cluster/" 'broker/cluster/|protocol/common/' broker/cluster
 layer "broker/main.cc" 'broker/net/|broker/auth/' broker/main.cc
 layer "clients/" 'clients/|protocol/' clients

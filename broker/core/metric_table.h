@@ -58,6 +58,18 @@
     "Times reading from a publishing connection stopped until the history writer caught up.")     \
   X(storage_failures, "herald_storage_failures_total", kCounter,                                  \
     "History appends the storage worker reported as failed (their publishes are not acked).")     \
+  X(cluster_publishes_unavailable, "herald_redis_publishes_unavailable_total", kCounter,          \
+    "Publishes refused with unavailable: Redis could not be reached, or its queue was full.")     \
+  X(cluster_messages_in, "herald_redis_messages_in_total", kCounter,                              \
+    "Messages this node received from Redis for its subscribers.")                                \
+  X(cluster_repair_reads, "herald_redis_repair_reads_total", kCounter,                            \
+    "Range reads of a topic's stream to fill a jump in its numbers or an outage.")                \
+  X(cluster_repaired_messages, "herald_redis_repaired_messages_total", kCounter,                  \
+    "Messages delivered from a repair read instead of the pub/sub connection.")                   \
+  X(cluster_gap_messages, "herald_redis_gap_messages_total", kCounter,                            \
+    "Messages reported to subscribers as a gap: missed and not retained in Redis.")               \
+  X(cluster_resets, "herald_redis_resets_total", kCounter,                                        \
+    "Topics whose Redis history was lost (a new epoch) while this node followed them.")           \
   X(deflate_negotiated, "herald_deflate_negotiated_total", kCounter,                              \
     "WebSocket upgrades that agreed on permessage-deflate (RFC 7692).")                           \
   X(deflate_frames, "herald_deflate_frames_total", kCounter,                                      \

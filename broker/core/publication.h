@@ -23,7 +23,14 @@ class PublishRequest {
  public:
   enum class Origin : uint8_t { kWebSocket, kHttp };
   // kStorageFailed: sequenced and delivered live, but its history write failed (no ack).
-  enum class Status : uint8_t { kPending, kSequenced, kTooManyTopics, kStorageFailed };
+  // kUnavailable: with several nodes, Redis could not number it (not published, no ack).
+  enum class Status : uint8_t {
+    kPending,
+    kSequenced,
+    kTooManyTopics,
+    kStorageFailed,
+    kUnavailable
+  };
 
   struct Fields {
     std::string_view topic;  // passes check_topic

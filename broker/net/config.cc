@@ -11,6 +11,7 @@
 #include <cstring>
 #include <string_view>
 
+#include "broker/cluster/redis_config.h"
 #include "broker/net/config_file.h"
 #include "storage/history_rules.h"
 
@@ -78,7 +79,16 @@ constexpr Flag kFlags[] = {
     {"history", Kind::kList, 0, 0, Scope::kAll, kRestart, "none",
      "PATTERN=BACKEND,BOUNDS[,durability=async|sync], repeatable: topics that keep history "
      "(first match wins). BOUNDS: count=N, age=T, bytes=B, comma-separated; memory needs "
-     "count= or bytes=, rocksdb at least one of the three, none takes none"},
+     "count= or bytes=, rocksdb at least one of the three, redis count= (and age=), none "
+     "takes none"},
+    {"redis", Kind::kList, 0, 0, Scope::kAll, kRestart, "none",
+     "redis://[USER@]HOST:PORT[/DB] or rediss:// (TLS), repeatable: run as one of several "
+     "nodes sharing topics through these Redis servers (topics sharded by hash); "
+     "PROTOCOL.md section 12"},
+    {"redis-password-file", Kind::kText, 0, 0, Scope::kAll, kRestart, "none",
+     "file whose first line is the Redis password (AUTH), for every --redis server"},
+    {"redis-tls-ca-file", Kind::kText, 0, 0, Scope::kAll, kRestart, "system CAs",
+     "PEM CA certificates a rediss:// server is verified against"},
     {"tls-port", Kind::kNumber, 0, 65535, Scope::kAll, kRestart, "none",
      "also serve wss:// on this port (needs --cert and --key)"},
     {"cert", Kind::kText, 0, 0, Scope::kAll, kReload, "",
@@ -172,9 +182,16 @@ std::string value_of(std::string_view name, const ServerConfig& c) {
   if (name == "max-new-connections-per-ip-per-s") return number(a.new_connections_per_ip_per_s);
   if (name == "trusted-proxies") return a.trusted_proxies;
   if (name == "admin-token-file") return c.admin_token_file;
+  if (name == "redis-password-file") return c.redis_password_file;
+  if (name == "redis-tls-ca-file") return c.redis_tls_ca_file;
   if (name == "log-format") return std::string(log_format_name(c.log_format));
   if (name == "log-level") return std::string(log_level_name(c.log_level));
   return "";  // config, print-config, help: not part of the configuration
+}
+
+// A repeatable setting's values.
+const std::vector<std::string>& list_of(std::string_view name, const ServerConfig& c) {
+  return name == "redis" ? c.redis : c.history;
 }
 
 void store_number(std::string_view name, uint64_t value, ServerConfig& c) {
@@ -244,6 +261,15 @@ common::Status store_text(std::string_view name, std::string_view value, ServerC
       return common::Status::invalid_argument(rule.status.message());
     }
     c.history.emplace_back(value);
+  } else if (name == "redis") {
+    if (auto address = cluster::parse_redis_url(value); !address.status.is_ok()) {
+      return common::Status::invalid_argument(address.status.message());
+    }
+    c.redis.emplace_back(value);
+  } else if (name == "redis-password-file") {
+    c.redis_password_file = std::string(value);
+  } else if (name == "redis-tls-ca-file") {
+    c.redis_tls_ca_file = std::string(value);
   } else if (name == "io") {
     if (value == "auto") {
       c.io = io::BackendChoice::kAuto;
@@ -318,6 +344,33 @@ const Flag* find_flag(std::string_view name) {
     if (flag.name == name) return &flag;
   }
   return nullptr;
+}
+
+// Several nodes: every topic is numbered in Redis, so history lives there too (redis rules);
+// a node-local log would number its topics on its own.
+common::Status check_cluster_settings(const ServerConfig& c) {
+  auto rules = storage::HistoryRules::parse(c.history);
+  if (!rules.status.is_ok()) return common::Status::invalid_argument(rules.status.message());
+  if (c.redis.empty()) {
+    if (rules.value.uses(storage::Backend::kRedis)) {
+      return common::Status::invalid_argument("a --history redis rule needs --redis");
+    }
+    if (!c.redis_password_file.empty() || !c.redis_tls_ca_file.empty()) {
+      return common::Status::invalid_argument(
+          "--redis-password-file and --redis-tls-ca-file need --redis");
+    }
+    return common::Status::ok();
+  }
+  if (rules.value.uses(storage::Backend::kMemory) || rules.value.uses(storage::Backend::kRocksDb)) {
+    return common::Status::invalid_argument(
+        "with --redis, history is kept in Redis: use PATTERN=redis,count=N[,age=T] rules "
+        "(memory and rocksdb rules are for a single node)");
+  }
+  cluster::RedisConfig check;
+  for (const std::string& url : c.redis) {
+    if (common::Status added = cluster::add_redis_url(check, url); !added.is_ok()) return added;
+  }
+  return common::Status::ok();
 }
 
 FlagsResult fail(std::string message) {
@@ -476,6 +529,9 @@ FlagsResult merge(const Layers& layers) {
   if (!c.tls && (!c.cert_path.empty() || !c.key_path.empty() || c.tls_only)) {
     return fail("--cert, --key and --tls-only need --tls-port");
   }
+  if (common::Status cluster = check_cluster_settings(c); !cluster.is_ok()) {
+    return fail(cluster.message());
+  }
   if (layers.print) result.status = FlagsResult::Status::kPrintConfig;
   return result;
 }
@@ -498,7 +554,9 @@ std::string toml_value(const Flag& flag, const ServerConfig& c) {
   };
   if (flag.kind == Kind::kList) {
     std::string array = "[";
-    for (const std::string& rule : c.history) array += (array.size() > 1 ? ", " : "") + quote(rule);
+    for (const std::string& item : list_of(flag.name, c)) {
+      array += (array.size() > 1 ? ", " : "") + quote(item);
+    }
     return array + "]";
   }
   std::string value = value_of(flag.name, c);
@@ -507,7 +565,7 @@ std::string toml_value(const Flag& flag, const ServerConfig& c) {
 
 // Whether a setting has a value to show (not an empty text nor an unset default).
 bool has_value(const Flag& flag, const ServerConfig& c) {
-  if (flag.kind == Kind::kList) return !c.history.empty();
+  if (flag.kind == Kind::kList) return !list_of(flag.name, c).empty();
   return !value_of(flag.name, c).empty();
 }
 
@@ -589,6 +647,8 @@ std::string usage_text() {
     if (flag.kind == Kind::kText || flag.kind == Kind::kList) {
       left += flag.name == "host"                           ? " ADDR"
               : flag.name == "history"                      ? " RULE"
+              : flag.name == "redis"                        ? " URL"
+              : flag.name.starts_with("redis-")             ? " FILE"
               : (flag.name == "cert" || flag.name == "key") ? " FILE"
               : flag.name.starts_with("jwt")                ? " FILE"
               : flag.name == "config"                       ? " FILE"

@@ -51,6 +51,11 @@ struct ServerConfig {
   // (storage/history_rules.h syntax, checked at parse time), first match wins.
   std::string data_dir = "./data";
   std::vector<std::string> history;
+  // Several nodes (PROTOCOL.md section 12): the --redis URLs, one shard each in this order
+  // (checked at parse time), and the AUTH password's file and the rediss:// CA file.
+  std::vector<std::string> redis;
+  std::string redis_password_file;
+  std::string redis_tls_ca_file;
   // TLS (wss://): a second listener on tls_port, beside the plain one or (tls_only) instead.
   bool tls = false;  // --tls-port was given
   uint16_t tls_port = 8443;

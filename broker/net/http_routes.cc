@@ -222,6 +222,9 @@ void HttpRoutes::respond_publish(ws::Session& session, std::string_view topic,
   if (status == core::PublishRequest::Status::kStorageFailed) {
     return session.respond(503, "text/plain", "history write failed\n");
   }
+  if (status == core::PublishRequest::Status::kUnavailable) {
+    return session.respond(503, "text/plain", "unavailable: Redis is unreachable\n");
+  }
   std::string body = "{\"topic\":\"";
   body.append(topic).append("\",\"seq\":").append(std::to_string(seq)).append("}\n");
   session.respond(200, "application/json", body);

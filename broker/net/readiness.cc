@@ -16,6 +16,7 @@ ReadyzAnswer readyz_answer(uint32_t conditions) {
       {NotReady::kDraining, "draining"},
       {NotReady::kStorageFailed, "history storage failed"},
       {NotReady::kStorageBusy, "history storage behind"},
+      {NotReady::kRedis, "redis unreachable"},
   };
   std::string body = "not ready:";
   const char* separator = " ";

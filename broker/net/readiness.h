@@ -15,6 +15,7 @@ enum class NotReady : uint32_t {
   kDraining = 1u << 1,       // SIGTERM or POST /admin/drain: clients are being moved away
   kStorageFailed = 1u << 2,  // a history write failed (sticky until a restart)
   kStorageBusy = 1u << 3,    // a worker holds publishes: the history writer is behind
+  kRedis = 1u << 4,          // a --redis server is unreachable or its canary is overdue
 };
 
 // Any thread. Starts not ready (kStarting); the server clears that once it serves.

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "broker/io/backend.h"
+#include "broker/net/cluster_nodes.h"
 #include "broker/net/hub.h"
 #include "broker/net/readiness.h"
 #include "broker/net/shared_buffer.h"
@@ -143,7 +144,7 @@ common::Status start_workers(Threads& threads) {
 // The storage writer when --history rules exist (else null, and no data directory is made).
 common::Result<std::unique_ptr<storage::StorageWriter>> open_storage(const ServerConfig& config,
                                                                      uint32_t workers) {
-  if (config.history.empty()) return {};
+  if (config.history.empty() || !config.redis.empty()) return {};  // --redis: history in Redis
   storage::StorageConfig storage_config;
   storage_config.data_dir = config.data_dir;
   auto rules = storage::HistoryRules::parse(config.history);
@@ -455,11 +456,34 @@ int run_server(const ServerConfig& config, const ConfigLoader& reload) {
     }
     history->start();
   }
+  // Declared after the workers, so destroyed (stopped) before them: the links call into them.
+  auto opened_cluster = ClusterNodes::open(config, plan.workers);
+  if (!opened_cluster.status.is_ok()) {
+    if (history != nullptr) history->stop();
+    print_line(opened_cluster.status.message(), LogLevel::kError);
+    return 1;
+  }
+  std::unique_ptr<ClusterNodes> cluster = std::move(opened_cluster.value);
+  if (cluster != nullptr) {
+    cluster->attach(threads.workers);
+    hub.readiness().set(NotReady::kRedis);  // until worker 0 sees every server answer
+  }
   if (common::Status started = start_workers(threads); !started.is_ok()) {
     threads.stop_and_join();
     if (history != nullptr) history->stop();
     print_line(started.message(), LogLevel::kError);
     return 1;
+  }
+  if (cluster != nullptr) {
+    // After the workers' setup: a link wakes a worker through the eventfd setup() made.
+    if (common::Status started = cluster->start(); !started.is_ok()) {
+      threads.stop_and_join();
+      if (history != nullptr) history->stop();
+      print_line("redis: " + started.message(), LogLevel::kError);
+      return 1;
+    }
+    log_line(LogLevel::kInfo, "one of several nodes, through " + std::to_string(cluster->size()) +
+                                  " Redis server(s) (--redis)");
   }
   hub.readiness().clear(NotReady::kStarting);  // workers, listeners and storage are up
   if (tls_slot) {
@@ -503,6 +527,8 @@ int run_server(const ServerConfig& config, const ConfigLoader& reload) {
   if (wake.kind == Wake::Kind::kDrain && config.drain_timeout_ms > 0) {
     drain(config, hub, threads.workers, waiter, on_hangup, wake.why);
   }
+  // Publishes still waiting for Redis fail (unavailable) while the workers can answer them.
+  if (cluster != nullptr) cluster->stop();
   threads.stop_and_join();
   // Writes what the workers queued; it calls into them (wake), so it stops before they go.
   if (history != nullptr) history->stop();

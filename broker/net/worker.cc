@@ -117,6 +117,7 @@ bool Worker::run_once() {
   process_completions();
   channels_.drain([this](const ChannelItem& item) { on_item(item); });
   storage_tick();
+  if (cluster_ != nullptr) cluster_->tick();
   run_deferred();
   channels_.flush(*io_);
   flush_sends();

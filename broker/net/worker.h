@@ -25,6 +25,7 @@
 #include "broker/io/backend.h"
 #include "broker/net/acceptor.h"
 #include "broker/net/access_gate.h"
+#include "broker/net/cluster_client.h"
 #include "broker/net/config.h"
 #include "broker/net/connection.h"
 #include "broker/net/connection_table.h"
@@ -57,7 +58,8 @@ struct WorkerLimits {
 
 class Worker final : private HttpRoutes::Publisher,
                      private HttpRoutes::Operations,
-                     private Replays::Host {
+                     private Replays::Host,
+                     private ClusterClient::Host {
  public:
   // `config`, `session_config`, `open_connections` (the count across workers, checked
   // against --max-connections) and `hub` must outlive the worker; `index` is its place in the
@@ -103,6 +105,12 @@ class Worker final : private HttpRoutes::Publisher,
   bool continue_topic(std::string_view topic, uint64_t last_seq);
   // Any thread: wakes the loop (the storage writer calls it when acks or reads are ready).
   void wake();
+
+  // Several nodes (worker_cluster.cc). Before the threads start: publish and receive every
+  // topic but $sys through `links` (one per --redis server, all outliving the worker), with
+  // the history `rules` (redis rules) of each topic.
+  void attach_cluster(const std::vector<cluster::RedisLink*>& links,
+                      const storage::HistoryRules& rules);
 
   [[nodiscard]] uint16_t port() const { return acceptor_.port(); }
   [[nodiscard]] uint16_t tls_port() const { return tls_acceptor_.port(); }
@@ -235,6 +243,17 @@ class Worker final : private HttpRoutes::Publisher,
   void stats_tick();
   void publish_stats(std::string_view topic, const std::string& json);
 
+  // ClusterClient::Host and the readiness it drives (worker_cluster.cc).
+  [[nodiscard]] bool has_subscribers(std::string_view topic) override;
+  void deliver_clustered(std::string_view topic, uint64_t seq,
+                         const cluster::ClusterMessage& message, bool own) override;
+  void deliver_gap(std::string_view topic, uint64_t missed) override;
+  void deliver_reset(std::string_view topic, uint64_t epoch) override;
+  // One notice to each connection subscribed to `topic` (once, whatever matched it).
+  void notify_subscribers(std::string_view topic, const protocol::pubsub::Notice& notice);
+  void answer_clustered(core::PublishRequest* request) override;
+  void cluster_timer();
+
   // The TLS listener (worker_tls.cc).
   [[nodiscard]] const TlsContext& tls_context();
 
@@ -300,8 +319,10 @@ class Worker final : private HttpRoutes::Publisher,
     uint32_t owner;  // whose storage_busy it waits on
   };
   std::vector<StoragePause> storage_paused_;
-  std::unique_ptr<StatsPublisher> stats_;  // null until the first stats_tick()
-  std::vector<core::TopicRate> busiest_;   // reused by each stats_tick()
+  std::unique_ptr<ClusterClient> cluster_;        // null without --redis
+  std::vector<const core::Subscription*> probe_;  // has_subscribers()' matches
+  std::unique_ptr<StatsPublisher> stats_;         // null until the first stats_tick()
+  std::vector<core::TopicRate> busiest_;          // reused by each stats_tick()
   // TLS: null slot for a plain-only server.
   Acceptor tls_acceptor_;
   TlsContextSlot* tls_slot_ = nullptr;

@@ -28,7 +28,8 @@ void Worker::on_request(Connection& connection, bool upgrade) {
 }
 
 std::string Worker::metrics_text() const {
-  return hub_.render_metrics() + hub_.render_io_metrics(io_->kind());
+  return hub_.render_metrics() + hub_.render_io_metrics(io_->kind()) +
+         (cluster_ != nullptr ? render_link_metrics(cluster_->links()) : std::string());
 }
 
 void Worker::submit_peer_name(Connection& connection) {

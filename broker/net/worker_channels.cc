@@ -80,6 +80,9 @@ void Worker::on_publish_answer(core::PublishRequest* request) {
     } else if (request->status == core::PublishRequest::Status::kStorageFailed) {
       command_failed(*connection, request->id(), pubsub::ErrorCode::kStorageFailed,
                      "the message was delivered but its history write failed");
+    } else if (request->status == core::PublishRequest::Status::kUnavailable) {
+      command_failed(*connection, request->id(), pubsub::ErrorCode::kUnavailable,
+                     "Redis is unreachable: the message was not published");
     } else if (!request->id().empty()) {
       send_notice(*connection, pubsub::Ack{request->id(), true, request->seq});
     }

@@ -39,6 +39,7 @@ void Worker::on_timer_complete() {
   }
   if (draining_ && !stopping_) count_drain_remaining();
   if (!stopping_ && !config_.admin_token.empty()) stats_tick();
+  if (cluster_ != nullptr) cluster_timer();
   submit_timer();
 }
 

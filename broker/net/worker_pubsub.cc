@@ -74,7 +74,10 @@ void Worker::subscribe(Connection& connection, const pubsub::Command& command) {
       command.policy == pubsub::Policy::kDefault ? config_.slow_consumer_policy : command.policy;
   // Subscribing again replaces the policy (the Router keeps one entry per filter).
   router_.subscribe(command.topic, subscriber_id(connection, command.topic), policy);
-  if (is_new) filters.emplace_back(command.topic);
+  if (is_new) {
+    filters.emplace_back(command.topic);
+    if (cluster_ != nullptr) cluster_->interest(command.topic, true);
+  }
   counters_.subscriptions.set(router_.subscription_count());
   connection.io.bad_commands = 0;
   if (history_ != nullptr && pubsub::is_pattern(command.topic)) {
@@ -107,6 +110,7 @@ void Worker::unsubscribe(Connection& connection, const pubsub::Command& command)
   } else if (replays_ != nullptr) {
     replays_->end(connection, command.topic);
   }
+  if (cluster_ != nullptr) cluster_->interest(command.topic, false);
   *it = std::move(filters.back());
   filters.pop_back();
   counters_.subscriptions.set(router_.subscription_count());
@@ -144,7 +148,7 @@ void Worker::command_failed(Connection& connection, std::string_view id, pubsub:
   // The topic limit and the disk are the broker's state, not the client's mistake; a
   // rate-limited publish is well-formed, and its cost is already bounded by the bucket.
   if (code == pubsub::ErrorCode::kTooManyTopics || code == pubsub::ErrorCode::kStorageFailed ||
-      code == pubsub::ErrorCode::kRateLimited) {
+      code == pubsub::ErrorCode::kRateLimited || code == pubsub::ErrorCode::kUnavailable) {
     return;
   }
   if (++connection.io.bad_commands >= kBadCommandsMax && connection.session().can_send()) {
@@ -162,6 +166,7 @@ void Worker::drop_subscriptions(Connection& connection) {
   if (connection.pubsub.subscriptions.empty()) return;
   for (const std::string& filter : connection.pubsub.subscriptions) {
     router_.unsubscribe(filter, subscriber_id(connection, filter));
+    if (cluster_ != nullptr) cluster_->interest(filter, false);
   }
   std::vector<std::string>().swap(connection.pubsub.subscriptions);
   connection.pubsub.replays.reset();
@@ -177,6 +182,10 @@ uint64_t Worker::subscriber_id(const Connection& connection, std::string_view fi
 
 bool Worker::route_publish(const core::PublishRequest::Fields& fields,
                            core::PublishRequest::Status& status, uint64_t& seq) {
+  if (cluster_ != nullptr && !pubsub::is_reserved(fields.topic)) {
+    cluster_->publish(fields);  // numbered in Redis; every node's copy comes back from there
+    return false;
+  }
   uint32_t owner = core::owner_of(fields.topic, hub_.worker_count());
   if (owner != index_) {
     push_item(owner,

@@ -313,6 +313,8 @@ std::string_view error_code_name(ErrorCode code) {
       return "too_many_topics";
     case ErrorCode::kStorageFailed:
       return "storage_failed";
+    case ErrorCode::kUnavailable:
+      return "unavailable";
     case ErrorCode::kNoHistory:
       return "no_history";
     case ErrorCode::kUnauthorized:

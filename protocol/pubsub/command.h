@@ -50,6 +50,7 @@ enum class ErrorCode : uint8_t {
   kUnauthorized,
   kForbidden,
   kRateLimited,
+  kUnavailable,
 };
 
 // "bad_json", "bad_request", ... as on the wire.

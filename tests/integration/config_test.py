@@ -188,12 +188,25 @@ class SampleTest(unittest.TestCase):
         # Every key written in the sample comes from it; the commented ones parse too.
         for key in re.findall(r"(?m)^([a-z-]+) = ", sample):
             self.assertTrue(settings[key][1].startswith("file " + SAMPLE), (key, settings[key]))
-        uncommented = re.sub(r"(?m)^# ([a-z-]+ = )", r"\1", sample)
+        # The several-nodes block excludes the single node's rocksdb and memory rules: it is
+        # uncommented on its own, with a redis rule.
+        start = sample.index("# --- Several nodes")
+        end = sample.index("# ---", start + 1)
+        single, several = sample[:start] + sample[end:], sample[start:end]
+        uncommented = re.sub(r"(?m)^# ([a-z-]+ = )", r"\1", single)
         uncommented = re.sub(r"(?m)^#   ", "  ", uncommented).replace("# ]", "]")
         config = ConfigFile(self, uncommented)
         settings, _ = print_config(["--config", config.path])
         self.assertIn("rocksdb", settings["history"][0])
         self.assertEqual(settings["tls-port"][0], "8443")
+        password = ConfigFile(self, "secret\n")
+        several = re.sub(r"(?m)^# ([a-z-]+ = )", r"\1", several)
+        several = several.replace("/etc/herald/redis-password", password.path)
+        several = re.sub(r"(?m)^redis-tls-ca-file = .*$", "", several)
+        config = ConfigFile(self, several + 'history = ["feeds.>=redis,count=1000,age=1h"]\n')
+        settings, _ = print_config(["--config", config.path])
+        self.assertIn("redis://127.0.0.1:6379/0", settings["redis"][0])
+        self.assertIn("redis,count=1000", settings["history"][0])
 
 
 class HistoryGrammarTest(unittest.TestCase):

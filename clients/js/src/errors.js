@@ -15,6 +15,7 @@ export const kServerErrorCodes = /** @type {const} */ ([
   'unauthorized',
   'forbidden',
   'rate_limited',
+  'unavailable',
 ]);
 
 /** @typedef {typeof kServerErrorCodes[number]} ServerErrorCode */

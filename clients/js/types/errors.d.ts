@@ -1,5 +1,5 @@
 /** The error codes PROTOCOL.md section 4 documents, in its order. */
-export const kServerErrorCodes: readonly ["bad_json", "bad_request", "unknown_op", "bad_topic", "not_subscribed", "too_many_subscriptions", "too_many_topics", "storage_failed", "no_history", "unauthorized", "forbidden", "rate_limited"];
+export const kServerErrorCodes: readonly ["bad_json", "bad_request", "unknown_op", "bad_topic", "not_subscribed", "too_many_subscriptions", "too_many_topics", "storage_failed", "no_history", "unauthorized", "forbidden", "rate_limited", "unavailable"];
 /** @typedef {typeof kServerErrorCodes[number]} ServerErrorCode */
 /**
  * The client's own codes: 'closed' (closed for good), 'queue_full' (offline queue full),

@@ -92,7 +92,7 @@ bool json_field(dom::object object, const char* key, dom::parser& parser, dom::e
 }
 
 std::optional<ErrorCode> error_code_named(std::string_view name) {
-  for (int code = 0; code <= static_cast<int>(ErrorCode::kRateLimited); ++code) {
+  for (int code = 0; code <= static_cast<int>(ErrorCode::kUnavailable); ++code) {
     if (error_code_name(static_cast<ErrorCode>(code)) == name) return static_cast<ErrorCode>(code);
   }
   return std::nullopt;

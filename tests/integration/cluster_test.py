@@ -1,0 +1,375 @@
+"""Several Herald nodes through real redis-server processes (issue 13, PROTOCOL.md section 12):
+one sequence per topic across nodes, every message once and in order on every node, a node
+with no subscribers receiving nothing, Redis restarted with and without persistence, Redis
+cutting a node's pub/sub connection, and topics sharded over two Redis servers. Each test
+starts its own Redis servers and nodes on loopback ports. Exits 77 (skipped) without
+redis-server."""
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+import unittest
+
+import harness
+from harness import PubSubClient, http_request, sample, scrape, unique_topic
+
+REDIS_SERVER = shutil.which("redis-server")
+REDIS_CLI = shutil.which("redis-cli")
+READY_TIMEOUT_S = 20.0
+
+
+class Redis:
+    """One redis-server on 127.0.0.1, in its own directory, restartable on the same port."""
+
+    def __init__(self, *args):
+        self.port = harness.free_port()
+        self.args = list(args)
+        self.dir = tempfile.mkdtemp(prefix="herald-redis-")
+        self.proc = None
+
+    @property
+    def url(self):
+        return "redis://127.0.0.1:%d" % self.port
+
+    def start(self):
+        self.proc = subprocess.Popen(
+            [REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", self.dir,
+             "--save", "", "--logfile", os.path.join(self.dir, "redis.log"), *self.args],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            if self.cli("PING", check=False) == "PONG":
+                return self
+            time.sleep(0.05)
+        raise AssertionError("redis-server on %d did not answer PING" % self.port)
+
+    def cli(self, *args, check=True):
+        done = subprocess.run([REDIS_CLI, "-p", str(self.port), *args], capture_output=True,
+                              text=True, timeout=10, check=False)
+        if check and done.returncode != 0:
+            raise AssertionError("redis-cli %s: %s" % (args, done.stderr))
+        return done.stdout.strip()
+
+    def kill(self):
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(10)
+
+    def close(self):
+        if self.proc is not None and self.proc.poll() is None:
+            self.kill()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def fnv1a64(text):
+    """PROTOCOL.md section 12's shard hash."""
+    value = 0xcbf29ce484222325
+    for byte in text.encode():
+        value = ((value ^ byte) * 0x100000001b3) & 0xFFFFFFFFFFFFFFFF
+    return value
+
+
+def readyz(port):
+    return http_request(port, "GET", "/readyz")
+
+
+def wait_readyz(port, ready=True, timeout=READY_TIMEOUT_S):
+    """Waits for /readyz to answer 200 (or, ready=False, 503); returns the last answer."""
+    deadline = time.monotonic() + timeout
+    while True:
+        response = readyz(port)
+        if (response.status == 200) == ready or time.monotonic() > deadline:
+            return response
+        time.sleep(0.05)
+
+
+def metric(port, name, **labels):
+    return sample(scrape(port), name, **labels)
+
+
+class ClusterTestCase(unittest.TestCase):
+
+    def redis(self, *args):
+        server = Redis(*args)
+        self.addCleanup(server.close)
+        return server.start()
+
+    def node(self, *servers, flags=()):
+        args = []
+        for server in servers:
+            args += ["--redis", server.url]
+        broker = harness.Broker(*args, "--workers", "2", *flags)
+        broker.start()
+        self.addCleanup(broker.stop)
+        response = wait_readyz(broker.port)
+        self.assertEqual(response.status, 200, "node ready: %r" % response)
+        return broker
+
+    def client(self, broker, topic=None):
+        client = PubSubClient(broker.port)
+        self.addCleanup(client.close)
+        client.open()
+        if topic is not None:
+            client.sub(self, topic)
+        return client
+
+    def warm_up(self, publisher, topic, subscribers):
+        """Publishes on `topic` until every subscriber has received a message: each node's
+        SUBSCRIBE to Redis is then in force (a subscription's ack may precede it, section 12).
+        Returns the last warm-up's seq; every subscriber has read up to it."""
+        seen = [0] * len(subscribers)
+        for attempt in range(100):
+            seq, _ = publisher.pub_acked(self, topic, '{"warm":%d}' % attempt, id_raw=str(attempt))
+            for i, subscriber in enumerate(subscribers):
+                try:
+                    while seen[i] < seq:
+                        event = subscriber.next_event(timeout=0.3)
+                        self.assertEqual(event.type, "msg", event)
+                        seen[i] = event.seq
+                except TimeoutError:
+                    pass
+            if all(s == seq for s in seen):
+                return seq
+        self.fail("subscribers never all received a warm-up message: %r" % seen)
+
+    def read_messages(self, subscriber, count, what):
+        """The next `count` events of `subscriber`, all of which must be messages."""
+        events = []
+        for _ in range(count):
+            event = subscriber.next_event(timeout=10)
+            self.assertEqual(event.type, "msg", "%s: %r after %d" % (what, event, len(events)))
+            events.append(event)
+        return events
+
+
+@unittest.skipUnless(REDIS_SERVER and REDIS_CLI, "needs redis-server and redis-cli")
+class ThreeNodes(ClusterTestCase):
+
+    def test_every_message_once_in_order_with_the_same_numbers_on_every_node(self):
+        redis = self.redis()
+        nodes = [self.node(redis) for _ in range(3)]
+        idle = self.node(redis)  # publishes the warm-up only: no subscriber ever
+        prefix = unique_topic("c")
+        topic = prefix + ".feed"
+        subscribers = []
+        for node in nodes:
+            subscribers += [self.client(node, topic), self.client(node, topic),
+                            self.client(node, prefix + ".>")]
+        warm = self.warm_up(self.client(idle), topic, subscribers)
+
+        per_publisher = 40
+        publishers = [self.client(node) for node in nodes]
+        for i in range(per_publisher):
+            for p, publisher in enumerate(publishers):
+                publisher.pub(topic, '{"p":%d,"i":%d}' % (p, i), id_raw=str(i))
+        acked = {}  # seq -> (publisher, i)
+        for p, publisher in enumerate(publishers):
+            for i in range(per_publisher):
+                event = publisher.next_event(timeout=10)
+                self.assertEqual((event.type, event.id), ("ack", str(i)), event)
+                self.assertNotIn(event.seq, acked, "a seq acked twice")
+                acked[event.seq] = (p, i)
+        total = per_publisher * len(publishers)
+        self.assertEqual(sorted(acked), list(range(warm + 1, warm + total + 1)),
+                         "one gap-free sequence across the three nodes")
+
+        for n, subscriber in enumerate(subscribers):
+            events = self.read_messages(subscriber, total, "subscriber %d" % n)
+            self.assertEqual([e.seq for e in events], list(range(warm + 1, warm + total + 1)))
+            last = {}
+            for event in events:
+                data = json.loads(event.data)
+                self.assertEqual(acked[event.seq], (data["p"], data["i"]),
+                                 "the same message under the same number on every node")
+                self.assertGreater(data["i"], last.get(data["p"], -1), "per-publisher order")
+                last[data["p"]] = data["i"]
+            with self.assertRaises(TimeoutError):
+                subscriber.next_event(timeout=0.2)  # and nothing twice
+
+        self.assertEqual(metric(idle.port, "herald_redis_messages_in_total"), 0,
+                         "a node with no subscribers receives nothing")
+        self.assertGreater(metric(nodes[0].port, "herald_redis_messages_in_total"), 0)
+        self.assertEqual(metric(nodes[0].port, "herald_redis_up", shard="0"), 1)
+
+    def test_a_publishers_own_node_honours_echo_false(self):
+        redis = self.redis()
+        node = self.node(redis)
+        topic = unique_topic("e")
+        publisher = self.client(node, topic)
+        other = self.client(node, topic)
+        warm = self.warm_up(self.client(node), topic, [publisher, other])
+        publisher.pub(topic, '{"quiet":1}', id_raw="9", echo=False)
+        event = publisher.next_event(timeout=10)
+        self.assertEqual((event.type, event.seq), ("ack", warm + 1), event)
+        self.assertEqual(other.next_event(timeout=10).seq, warm + 1)
+        with self.assertRaises(TimeoutError):
+            publisher.next_event(timeout=0.3)
+
+
+@unittest.skipUnless(REDIS_SERVER and REDIS_CLI, "needs redis-server and redis-cli")
+class RedisFaults(ClusterTestCase):
+
+    def publish_acked(self, publisher, topic, first, count):
+        """Publishes `count` messages with ids first.. and returns their acked seqs."""
+        seqs = []
+        for i in range(first, first + count):
+            seq, _ = publisher.pub_acked(self, topic, '{"i":%d}' % i, id_raw=str(i))
+            seqs.append(seq)
+        return seqs
+
+    def test_restart_with_aof_always_loses_no_acknowledged_message(self):
+        redis = self.redis("--appendonly", "yes", "--appendfsync", "always")
+        sub_node, pub_node = self.node(redis), self.node(redis)
+        topic = unique_topic("aof")
+        subscriber = self.client(sub_node, topic)
+        publisher = self.client(pub_node)
+        warm = self.warm_up(publisher, topic, [subscriber])
+        before = self.publish_acked(publisher, topic, 100, 20)
+        self.assertEqual(before, list(range(warm + 1, warm + 21)))
+
+        redis.kill()
+        self.assertEqual(wait_readyz(pub_node.port, ready=False).status, 503)
+        response = readyz(sub_node.port)
+        self.assertEqual(wait_readyz(sub_node.port, ready=False).body,
+                         b"not ready: redis unreachable\n", response)
+        publisher.pub(topic, '{"down":1}', id_raw='"d"')
+        publisher.expect_error(self, "unavailable", '"d"')
+        self.assertEqual(http_request(pub_node.port, "POST", "/publish?topic=" + topic, b"{}").status,
+                         503)
+
+        redis.start()
+        self.assertEqual(wait_readyz(sub_node.port).status, 200, "ready again by itself")
+        self.assertEqual(wait_readyz(pub_node.port).status, 200)
+        after = self.publish_acked(publisher, topic, 200, 20)
+        self.assertEqual(after, list(range(warm + 21, warm + 41)),
+                         "the sequence goes on: the epoch and numbers survived the restart")
+        events = self.read_messages(subscriber, 40, "subscriber")
+        self.assertEqual([e.seq for e in events], before + after)
+        self.assertEqual([json.loads(e.data)["i"] for e in events],
+                         list(range(100, 120)) + list(range(200, 220)))
+        self.assertGreaterEqual(metric(sub_node.port, "herald_redis_reconnects_total", shard="0"), 1)
+
+    def test_restart_without_persistence_announces_a_new_epoch(self):
+        redis = self.redis("--appendonly", "no")
+        node = self.node(redis)
+        topic = unique_topic("lost")
+        subscriber = self.client(node, topic)
+        publisher = self.client(node)
+        warm = self.warm_up(publisher, topic, [subscriber])
+        self.publish_acked(publisher, topic, 1, 5)
+        old = self.read_messages(subscriber, 5, "before")
+        self.assertEqual(old[-1].seq, warm + 5)
+
+        redis.kill()
+        redis.start()  # empty: every history is gone
+        self.assertEqual(wait_readyz(node.port).status, 200)
+        deadline = time.monotonic() + 10
+        seqs = []
+        while time.monotonic() < deadline:
+            publisher.pub(topic, '{"again":1}', id_raw='"a"')
+            event = publisher.next_event(timeout=10)
+            if event.type == "ack":
+                seqs.append(event.seq)
+                break
+            self.assertEqual(event.code, "unavailable", event)  # not reconnected yet
+            time.sleep(0.1)
+        self.assertEqual(seqs, [1], "numbers start again in the new history")
+        recovery = subscriber.next_event(timeout=10)
+        self.assertEqual(recovery.type, "recovery",
+                         "a reused number is never delivered silently: %r" % recovery)
+        body = json.loads(recovery.frame)
+        self.assertEqual((body["topic"], body["next"], body["complete"]), (topic, 1, False))
+        self.assertEqual(len(body["epoch"]), 16)
+        self.assertEqual(subscriber.next_event(timeout=10).seq, 1)
+        self.assertEqual(metric(node.port, "herald_redis_resets_total"), 1)
+
+    def test_a_cut_pubsub_connection_is_repaired_from_the_stream(self):
+        redis = self.redis()
+        # A queue that holds the whole burst: this test is about Redis's cut, not the
+        # subscriber's own slow-consumer policy (a repaired page arrives all at once).
+        sub_node = self.node(redis, flags=("--history", "big.>=redis,count=100000",
+                                           "--max-queued-bytes", str(64 << 20)))
+        pub_node = self.node(redis, flags=("--history", "big.>=redis,count=100000"))
+        topic = "big." + unique_topic("cut")
+        subscriber = self.client(sub_node, topic)
+        publisher = self.client(pub_node)
+        warm = self.warm_up(publisher, topic, [subscriber])
+        # Redis cuts a subscriber that falls this far behind: the node under a burst.
+        redis.cli("CONFIG", "SET", "client-output-buffer-limit", "pubsub 20kb 10kb 1")
+        payload = json.dumps("x" * 16000)
+        count = 300
+        for i in range(count):
+            publisher.pub(topic, payload, id_raw=str(i))
+        for i in range(count):
+            event = publisher.next_event(timeout=20)
+            self.assertEqual((event.type, event.id), ("ack", str(i)), event)
+        events = self.read_messages(subscriber, count, "subscriber")
+        self.assertEqual([e.seq for e in events], list(range(warm + 1, warm + count + 1)))
+        with self.assertRaises(TimeoutError):
+            subscriber.next_event(timeout=0.3)
+        self.assertGreaterEqual(metric(sub_node.port, "herald_redis_reconnects_total", shard="0"), 1,
+                                "Redis did cut the pub/sub connection")
+        self.assertGreater(metric(sub_node.port, "herald_redis_repaired_messages_total"), 0)
+        self.assertEqual(metric(sub_node.port, "herald_redis_gap_messages_total"), 0)
+
+
+@unittest.skipUnless(REDIS_SERVER and REDIS_CLI, "needs redis-server and redis-cli")
+class TwoShards(ClusterTestCase):
+
+    def test_topics_sharded_over_two_servers_keep_every_guarantee(self):
+        first, second = self.redis(), self.redis()
+        sub_node, pub_node = self.node(first, second), self.node(first, second)
+        prefix = unique_topic("s")
+        topics = {0: [], 1: []}
+        n = 0
+        while min(len(t) for t in topics.values()) < 2:
+            topic = "%s.t%d" % (prefix, n)
+            n += 1
+            shard = fnv1a64(topic) % 2
+            if len(topics[shard]) < 2:
+                topics[shard].append(topic)
+        all_topics = topics[0] + topics[1]
+        exact = {topic: self.client(sub_node, topic) for topic in all_topics}
+        pattern = self.client(sub_node, prefix + ".*")
+        publisher = self.client(pub_node)
+        warm = {}
+        for topic in all_topics:
+            warm[topic] = self.warm_up(publisher, topic, [exact[topic]])
+        # The pattern subscriber saw the warm-ups too: drain them.
+        for _ in range(sum(warm.values())):
+            self.assertEqual(pattern.next_event(timeout=10).type, "msg")
+
+        rounds = 25
+        for i in range(rounds):
+            for topic in all_topics:
+                publisher.pub(topic, '{"i":%d}' % i, id_raw=str(i))
+        for i in range(rounds):
+            for topic in all_topics:
+                event = publisher.next_event(timeout=10)
+                self.assertEqual(event.type, "ack", event)
+        for topic in all_topics:
+            events = self.read_messages(exact[topic], rounds, topic)
+            self.assertEqual([e.seq for e in events],
+                             list(range(warm[topic] + 1, warm[topic] + rounds + 1)))
+        by_topic = {topic: [] for topic in all_topics}
+        for event in self.read_messages(pattern, rounds * len(all_topics), "pattern"):
+            by_topic[event.topic].append(event.seq)
+        for topic in all_topics:
+            self.assertEqual(by_topic[topic],
+                             list(range(warm[topic] + 1, warm[topic] + rounds + 1)), topic)
+        # Each topic's state lives on its own server only.
+        for shard, server in ((0, first), (1, second)):
+            for topic in topics[shard]:
+                self.assertEqual(server.cli("EXISTS", "herald:{%s}:state" % topic), "1")
+            for topic in topics[1 - shard]:
+                self.assertEqual(server.cli("EXISTS", "herald:{%s}:state" % topic), "0")
+
+
+if __name__ == "__main__":
+    if not (REDIS_SERVER and REDIS_CLI):
+        print("cluster_test: redis-server and redis-cli are needed (deploy/install-deps.sh)")
+        raise SystemExit(77)
+    unittest.main()
