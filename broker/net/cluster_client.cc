@@ -42,7 +42,7 @@ class ClusterClient::Sink {
     client_.host_.deliver_reset(topic_, epoch);
   }
   void read(uint64_t from, uint64_t to) {
-    ++client_.counters_.cluster_repair_reads;
+    if (from != cl::TopicFeed::kAnchorSeq) ++client_.counters_.cluster_repair_reads;
     const uint64_t token = ++client_.read_tokens_;
     if (feed_.read_token != 0) client_.reads_.erase(feed_.read_token);
     feed_.read_token = token;
@@ -161,8 +161,19 @@ void ClusterClient::interest(std::string_view filter, bool on) {
   const bool pattern = protocol::pubsub::is_pattern(filter);
   const auto shards = static_cast<uint32_t>(links_.size());
   if (!pattern) {
-    request_interest({std::string(filter), false, on, cl::shard_of(filter, shards)});
-    if (!on) unfollowed_ = true;
+    const uint32_t shard = cl::shard_of(filter, shards);
+    request_interest({std::string(filter), false, on, shard});
+    if (!on) {
+      unfollowed_ = true;
+      return;
+    }
+    // A new feed learns where the topic stands now (TopicFeed, "Anchoring"); one a pattern
+    // already fed keeps its position.
+    auto [feed, created] = feeds_.try_emplace(std::string(filter), Feed{{}, shard, 0});
+    if (created) {
+      Sink sink(*this, feed->first, feed->second);
+      feed->second.feed.anchor(sink);
+    }
     return;
   }
   // A pattern's topics may live on any server.
