@@ -118,10 +118,13 @@ local function first_of_last(log, n, first, last, length)
 end
 
 -- The seq of the first retained entry whose time t is at or after `since`, or nil when none
--- is. A binary search over seq: publish times do not decrease along a stream (see publish), so
--- "t >= since" is false then true along it. Each probe is one XRANGE <mid>-0 + COUNT 1 (the
--- first entry at or after mid, which skips holes), so a read costs O(log n) probes of one
--- entry, never a scan of the retained history.
+-- is. A binary search over seq: Redis numbers publishes in the order it runs them, each
+-- stamped with its node's clock, so t does not decrease along the stream and "t >= since" is
+-- false then true (trim_age assumes it too). Each probe is one XRANGE <mid>-0 + COUNT 1 (the
+-- first entry at or after mid, which skips holes): O(log n) probes of one entry, where a scan
+-- would read the whole retained history inside Redis's one thread. With clock skew between
+-- nodes (or a clock step) the answer may be early or late by the skew, as the single node's
+-- is by a clock step.
 local function first_at_time(log, since, first, last, last_t)
   if last_t < since then return nil end
   local lo, hi, best = first, last - 1, last  -- the answer is best or an entry in [lo, hi]

@@ -46,6 +46,12 @@
 //    (replid never stored) is not detected; `maxmemory-policy noeviction` is recommended.
 //    herald:instance is one server-wide key: under Redis Cluster it would need one per slot.
 //
+// Reading history. FCALL herald_range (read-only) returns a topic's state (last seq, epoch),
+// its first retained seq and a page of its stream, all in one atomic call: from a seq, the
+// last N or a time (PROTOCOL.md section 9's from, last/snapshot and since), within count and
+// byte limits (RangeRequest). Owners use it to answer recoveries and to repair a jump in the
+// sequence numbers they receive.
+//
 // Subscriptions. The pub/sub connection carries SUBSCRIBE/PSUBSCRIBE for the union of the
 // workers' interests, batched (every change queued in a loop round goes out as one command per
 // kind), UNSUBSCRIBE when the last worker loses interest, everything again after a reconnect.
