@@ -164,7 +164,8 @@ local function read_page(log, from, to, count, bytes_max)
 end
 
 -- keys: state, log. args: value, to seq, count max, mode, bytes max (the last two optional:
--- mode 'seq', no byte limit; 2^53 or more is none). Modes, as the single node's history reads (storage_writer.h):
+-- mode 'seq', no byte limit; 2^53 or more is none). Modes, as the single node's history
+-- reads (storage/storage_writer.h):
 --   seq   entries from seq `value` (or the first retained, if later);
 --   last  the last `value` retained entries;
 --   time  entries from the first published at or after Unix ms `value`.
@@ -181,6 +182,9 @@ local function range(keys, args)
   if not value or not count or not bytes_max or not string.match(args[2] or '', '^%d+$') then
     return redis.error_reply('ERR herald_range: bad arguments')
   end
+  if mode ~= 'seq' and mode ~= 'last' and mode ~= 'time' then
+    return redis.error_reply('ERR herald_range: unknown mode ' .. mode)
+  end
   local state = redis.call('HMGET', keys[1], 'seq', 'epoch')
   if not state[2] then return {0, '', {}, 0} end
   local log = keys[2]
@@ -196,10 +200,8 @@ local function range(keys, args)
   elseif mode == 'last' then
     if value < 1 then return reply end
     from = first_of_last(log, value, first, last, redis.call('XLEN', log))
-  elseif mode == 'time' then
-    from = first_at_time(log, value, first, last, tonumber(tail[2][2]))
   else
-    return redis.error_reply('ERR herald_range: unknown mode ' .. mode)
+    from = first_at_time(log, value, first, last, tonumber(tail[2][2]))
   end
   if not from or from > last or from > tonumber(args[2]) then return reply end
   reply[3] = read_page(log, from, args[2] .. '-0', count, bytes_max)

@@ -104,6 +104,12 @@ TEST_F(RedisRange, SeqReadsReportTheFirstRetainedAndCountZeroIsTheStateOnly) {
   EXPECT_EQ(redis_.cli("FCALL herald_range 2 'herald:{s.t}:state' 'herald:{s.t}:log' 9 100 10"
                        " | tr '\\n' ' '"),
             "10 " + std::string(epoch) + " 9-0 t 1 m m9 10-0 t 1 m m10 7 ");
+  // Arguments the link never sends are refused, whatever the topic holds.
+  const std::string call = "FCALL herald_range 2 'herald:{none}:state' 'herald:{none}:log' ";
+  EXPECT_EQ(redis_.cli(call + "1 100 10 bogus"), "ERR herald_range: unknown mode bogus");
+  EXPECT_EQ(redis_.cli(call + "x 100 10"), "ERR herald_range: bad arguments");
+  EXPECT_EQ(redis_.cli(call + "1 -1 10"), "ERR herald_range: bad arguments");
+  EXPECT_EQ(redis_.cli(call + "1 100 10 seq lots"), "ERR herald_range: bad arguments");
 }
 
 TEST_F(RedisRange, LastReadsTheNewestAscendingAndPagesFromTheirStart) {
