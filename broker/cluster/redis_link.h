@@ -147,7 +147,7 @@ struct RangeResult {
   uint64_t epoch = 0;               // its epoch (0: the topic has none yet)
   std::vector<RangeEntry> entries;  // ascending; a trimmed start shows as a later first seq
   std::string error;
-  uint64_t first_seq = 0;  // the first retained entry, read with them (0: none retained)
+  uint64_t first_seq = 0;  // the first retained seq, read with the entries (0: none retained)
 };
 
 // A message published on any node, for a channel this worker registered interest in.
