@@ -95,12 +95,117 @@ local function publish(keys, args)
   return {seq, epoch}
 end
 
--- keys: state, log. args: from seq, to seq, count max. Returns {last seq, epoch, entries}: the
--- topic's state and its retained entries in [from, to], read together (one atomic call).
+-- Stream ids are "<seq>-0" (publish): the two ways between them.
+local function seq_of(id) return tonumber(string.match(id, '^(%d+)-')) end
+local function id_of(seq) return string.format('%d-0', seq) end
+
+-- The seq of the first of the last n retained entries of a stream of `length` entries from
+-- seq first to last. Ids follow sequence numbers, so without holes it is arithmetic. Holes
+-- appear only where publishes kept no history for a while (count 0 then N again); then walk
+-- back in pages of ids, bounded by the retention (n < length), never holding more than a page.
+local function first_of_last(log, n, first, last, length)
+  if n >= length then return first end
+  if last - first + 1 == length then return last - n + 1 end
+  local cursor, left, start = '+', n, nil
+  while left > 0 do
+    local page = redis.call('XREVRANGE', log, cursor, '-', 'COUNT', math.min(left, 256))
+    if #page == 0 then break end
+    start = page[#page][1]
+    left = left - #page
+    cursor = '(' .. start
+  end
+  return seq_of(start)
+end
+
+-- The seq of the first retained entry whose time t is at or after `since`, or nil when none
+-- is. A binary search over seq: Redis numbers publishes in the order it runs them, each
+-- stamped with its node's clock, so t does not decrease along the stream and "t >= since" is
+-- false then true (trim_age assumes it too). Each probe is one XRANGE <mid>-0 + COUNT 1 (the
+-- first entry at or after mid, which skips holes): O(log n) probes of one entry, where a scan
+-- would read the whole retained history inside Redis's one thread. With clock skew between
+-- nodes (or a clock step) the answer may be early or late by the skew, as the single node's
+-- is by a clock step.
+local function first_at_time(log, since, first, last, last_t)
+  if last_t < since then return nil end
+  local lo, hi, best = first, last - 1, last  -- the answer is best or an entry in [lo, hi]
+  while lo <= hi do
+    local mid = lo + math.floor((hi - lo) / 2)
+    local entry = redis.call('XRANGE', log, id_of(mid), '+', 'COUNT', 1)[1]
+    local seq = seq_of(entry[1])
+    if tonumber(entry[2][2]) >= since then
+      best, hi = seq, mid - 1
+    else
+      lo = seq + 1
+    end
+  end
+  return best
+end
+
+-- Entries from seq `from` to id `to`, at most `count`, stopping before the payload bytes (the
+-- m fields) would pass bytes_max but always the first one. Read in pages of 64 under a byte
+-- limit, so that Lua never holds much more than the reply.
+local function read_page(log, from, to, count, bytes_max)
+  local out, bytes, cursor = {}, 0, id_of(from)
+  local page_max = count
+  if bytes_max < math.huge then page_max = math.min(count, 64) end
+  while #out < count do
+    local want = math.min(count - #out, page_max)
+    local page = redis.call('XRANGE', log, cursor, to, 'COUNT', want)
+    for _, entry in ipairs(page) do
+      local size = #entry[2][4]
+      if #out > 0 and bytes + size > bytes_max then return out end
+      bytes = bytes + size
+      out[#out + 1] = entry
+    end
+    if #page < want then break end
+    cursor = '(' .. page[#page][1]
+  end
+  return out
+end
+
+-- keys: state, log. args: value, to seq, count max, mode, bytes max (the last two optional:
+-- mode 'seq', no byte limit; 2^53 or more is none). Modes, as the single node's history
+-- reads (storage/storage_writer.h):
+--   seq   entries from seq `value` (or the first retained, if later);
+--   last  the last `value` retained entries;
+--   time  entries from the first published at or after Unix ms `value`.
+-- In every mode entries stop at seq `to` and after `count` (0: the state only) and bytes max.
+-- Returns {last seq, epoch, entries, first retained seq}, read together (one atomic call);
+-- entries ascending, each {id, {t, <ms>, m, <message>}}. A topic without state (never
+-- published, or evicted: its stream, if any, is of a history that is gone) returns
+-- {0, '', {}, 0}; one without a stream (count 0) its state and first seq 0.
 local function range(keys, args)
+  local value, count = tonumber(args[1]), tonumber(args[3])
+  local mode, bytes_max = args[4] or 'seq', math.huge
+  if args[5] then bytes_max = tonumber(args[5]) end
+  if bytes_max and bytes_max >= 2^53 then bytes_max = math.huge end  -- UINT64_MAX: no limit
+  if not value or not count or not bytes_max or not string.match(args[2] or '', '^%d+$') then
+    return redis.error_reply('ERR herald_range: bad arguments')
+  end
+  if mode ~= 'seq' and mode ~= 'last' and mode ~= 'time' then
+    return redis.error_reply('ERR herald_range: unknown mode ' .. mode)
+  end
   local state = redis.call('HMGET', keys[1], 'seq', 'epoch')
-  local entries = redis.call('XRANGE', keys[2], args[1] .. '-0', args[2] .. '-0', 'COUNT', args[3])
-  return {tonumber(state[1]) or 0, state[2] or '', entries}
+  if not state[2] then return {0, '', {}, 0} end
+  local log = keys[2]
+  local head = redis.call('XRANGE', log, '-', '+', 'COUNT', 1)[1]
+  local reply = {tonumber(state[1]) or 0, state[2], {}, head and seq_of(head[1]) or 0}
+  if not head or count < 1 then return reply end
+  local first = reply[4]
+  local tail = redis.call('XREVRANGE', log, '+', '-', 'COUNT', 1)[1]
+  local last = seq_of(tail[1])
+  local from
+  if mode == 'seq' then
+    from = math.max(value, first)
+  elseif mode == 'last' then
+    if value < 1 then return reply end
+    from = first_of_last(log, value, first, last, redis.call('XLEN', log))
+  else
+    from = first_at_time(log, value, first, last, tonumber(tail[2][2]))
+  end
+  if not from or from > last or from > tonumber(args[2]) then return reply end
+  reply[3] = read_page(log, from, args[2] .. '-0', count, bytes_max)
+  return reply
 end
 
 redis.register_function('herald_hello', hello)

@@ -558,10 +558,16 @@ void RedisLink::Loop::queue_range(uint32_t port, const RangeRequest& range) {
   const std::string tag = "herald:{" + range.topic + "}:";
   const std::string state = tag + "state";
   const std::string log = tag + "log";
-  const std::string from = std::to_string(std::max<uint64_t>(range.from_seq, 1));
+  // herald_range's arguments: value, to seq, count max, mode, bytes max. Seq numbers stay
+  // far below 2^53, where Lua's numbers are exact; 2^62 stands for "no end".
+  const uint64_t value =
+      range.start == RangeStart::kSeq ? std::max<uint64_t>(range.from_seq, 1) : range.value;
+  const char* mode = range.start == RangeStart::kLast   ? "last"
+                     : range.start == RangeStart::kTime ? "time"
+                                                        : "seq";
   const std::string to = std::to_string(std::min<uint64_t>(range.to_seq, uint64_t{1} << 62));
-  const std::string count = std::to_string(std::max<uint32_t>(range.count_max, 1));
-  command.queue({"FCALL", "herald_range", "2", state, log, from, to, count});
+  command.queue({"FCALL", "herald_range", "2", state, log, std::to_string(value), to,
+                 std::to_string(range.count_max), mode, std::to_string(range.bytes_max)});
   ops.push_back({OpKind::kRange, port, range.token, steady_us()});
 }
 

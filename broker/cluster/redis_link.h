@@ -46,6 +46,12 @@
 //    (replid never stored) is not detected; `maxmemory-policy noeviction` is recommended.
 //    herald:instance is one server-wide key: under Redis Cluster it would need one per slot.
 //
+// Reading history. FCALL herald_range (read-only) returns a topic's state (last seq, epoch),
+// its first retained seq and a page of its stream, all in one atomic call: from a seq, the
+// last N or a time (PROTOCOL.md section 9's from, last/snapshot and since), within count and
+// byte limits (RangeRequest). Owners use it to answer recoveries and to repair a jump in the
+// sequence numbers they receive.
+//
 // Subscriptions. The pub/sub connection carries SUBSCRIBE/PSUBSCRIBE for the union of the
 // workers' interests, batched (every change queued in a loop round goes out as one command per
 // kind), UNSUBSCRIBE when the last worker loses interest, everything again after a reconnect.
@@ -104,14 +110,29 @@ struct PublishResult {
   std::string error;
 };
 
-// Retained entries of `topic` with from_seq <= seq <= to_seq, at most count_max.
+// A read of `topic`'s retained entries and its state, as the single node's history reads
+// (storage::ReadRequest): one FCALL herald_range, so the state and the entries are read
+// together. Where the entries start:
+//  - kSeq: at from_seq (or the first retained, if later); `value` is unused;
+//  - kLast: at the first of the last `value` retained entries (0: none);
+//  - kTime: at the first retained entry published at or after Unix ms `value` (none when
+//    every retained entry is older).
+// In every mode the entries then stop after seq to_seq, after count_max entries (0: the state
+// only), and before their message bytes would pass bytes_max, but always include one entry
+// when one is there (so that a reader paging on from the last entry + 1 progresses).
 struct RangeRequest {
+  enum class RangeStart : uint8_t { kSeq, kLast, kTime };
+
   std::string topic;
   uint64_t from_seq = 1;
   uint64_t to_seq = UINT64_MAX;
   uint32_t count_max = 1000;
   uint64_t token = 0;  // the worker's, returned as is
+  RangeStart start = RangeStart::kSeq;
+  uint64_t value = 0;  // kLast: a count; kTime: Unix ms
+  uint64_t bytes_max = UINT64_MAX;
 };
+using RangeStart = RangeRequest::RangeStart;
 
 struct RangeEntry {
   uint64_t seq = 0;
@@ -126,6 +147,7 @@ struct RangeResult {
   uint64_t epoch = 0;               // its epoch (0: the topic has none yet)
   std::vector<RangeEntry> entries;  // ascending; a trimmed start shows as a later first seq
   std::string error;
+  uint64_t first_seq = 0;  // the first retained seq, read with the entries (0: none retained)
 };
 
 // A message published on any node, for a channel this worker registered interest in.

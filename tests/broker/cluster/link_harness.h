@@ -86,8 +86,13 @@ class Node {
     return result;
   }
   RangeResult range(const std::string& topic, uint64_t from, uint64_t to, uint32_t count = 1000) {
+    return read(RangeRequest{topic, from, to, count});
+  }
+  // Any read (its token is set here), waiting for the result.
+  RangeResult read(RangeRequest request) {
     const uint64_t token = ++tokens_;
-    EXPECT_TRUE(port().try_read_range(RangeRequest{topic, from, to, count, token}));
+    request.token = token;
+    EXPECT_TRUE(port().try_read_range(std::move(request)));
     port().submit();
     RangeResult result;
     result.status = LinkStatus::kError;
