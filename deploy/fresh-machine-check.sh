@@ -52,6 +52,9 @@ if [ -r "$host_bundle" ]; then
   ca=(-v "$host_bundle":/etc/herald-host-ca.crt:ro -e npm_config_cafile=/etc/herald-host-ca.crt
       -e NODE_EXTRA_CA_CERTS=/etc/herald-host-ca.crt)
 fi
+# A fresh machine has io_uring; podman's default seccomp profile blocks it, so the container
+# runs under the shipped profile (Docker's default plus io_uring), as deploy/Dockerfile's
+# README section advises. The epoll fallback under the default profile is container_test's.
 podman run --rm --runtime "$(command -v runc)" --ulimit nofile=20000:20000 \
-  --ulimit nproc=1000:1000 -e FULL="$full" "${ca[@]}" -v "$tree":/src:ro debian:bookworm-slim \
-  bash -c "$script"
+  --ulimit nproc=1000:1000 --security-opt seccomp="$repo/deploy/seccomp-herald.json" \
+  -e FULL="$full" "${ca[@]}" -v "$tree":/src:ro debian:bookworm-slim bash -c "$script"
