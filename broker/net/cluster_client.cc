@@ -2,6 +2,7 @@
 
 #include <time.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <utility>
 
@@ -12,6 +13,8 @@ namespace herald::broker::net {
 namespace cl = cluster;
 
 namespace {
+
+constexpr uint64_t kReplayPage = 1000;  // messages per replay read, at most
 
 int64_t wall_clock_ms() {
   timespec now{};
@@ -267,7 +270,78 @@ void ClusterClient::on_incoming(uint32_t shard, cl::IncomingMessage&& message) {
   it->second.feed.on_message(std::move(message), sink);
 }
 
+bool ClusterClient::try_read(storage::ReadRequest&& request) {
+  const uint32_t shard = cl::shard_of(request.topic, static_cast<uint32_t>(links_.size()));
+  cl::RangeRequest range;
+  range.topic = request.topic;
+  switch (request.start) {
+    case storage::ReadRequest::Start::kSeq:
+      range.start = cl::RangeStart::kSeq;
+      range.from_seq = request.value;
+      break;
+    case storage::ReadRequest::Start::kLast:
+      range.start = cl::RangeStart::kLast;
+      range.value = request.value;
+      break;
+    case storage::ReadRequest::Start::kTime:
+      range.start = cl::RangeStart::kTime;
+      range.value = request.value;
+      break;
+  }
+  // One reply stays bounded: the replay pages on from where this one ends.
+  range.count_max = static_cast<uint32_t>(std::min<uint64_t>(request.limits.count_max, kReplayPage));
+  range.bytes_max = request.limits.bytes_max;
+  const uint64_t token = ++read_tokens_;
+  range.token = token;
+  if (!links_[shard]->port(worker_).try_read_range(std::move(range))) {
+    --read_tokens_;
+    return false;  // `request` untouched: the HistoryClient retries it
+  }
+  pushed_[shard] = true;
+  replay_reads_.emplace(token, ReplayRead{request.token, std::move(request.topic)});
+  return true;
+}
+
+bool ClusterClient::try_take_read_result(storage::ReadResult& out) {
+  if (replay_results_.empty()) return false;
+  out = std::move(replay_results_.front());
+  replay_results_.pop_front();
+  return true;
+}
+
+void ClusterClient::on_replay_read(uint64_t storage_token, const std::string& topic,
+                                   cl::RangeResult&& range) {
+  storage::ReadResult& result = replay_results_.emplace_back();
+  result.token = storage_token;
+  result.has_history = rules_.match(topic) != nullptr;
+  result.state.topic = topic;
+  if (range.status != cl::LinkStatus::kOk) {
+    result.status = storage::Status::io_error(
+        range.status == cl::LinkStatus::kUnavailable ? "Redis is unreachable" : range.error);
+    return;
+  }
+  result.state.epoch = range.epoch;
+  result.state.first_seq = range.first_seq;
+  result.state.last_seq = range.last_seq;
+  size_t bytes = 0;
+  for (const cl::RangeEntry& entry : range.entries) bytes += entry.message.size();
+  result.messages.reserve(range.entries.size(), bytes);
+  for (const cl::RangeEntry& entry : range.entries) {
+    cl::ClusterMessage message;
+    if (!cl::decode_cluster_message(entry.message, message)) continue;
+    result.messages.add(entry.seq, entry.time_ms, message.binary,
+                        std::string_view(reinterpret_cast<const char*>(message.payload.data()),
+                                         message.payload.size()));
+  }
+}
+
 void ClusterClient::on_range(cl::RangeResult&& range) {
+  if (auto replay = replay_reads_.find(range.token); replay != replay_reads_.end()) {
+    ReplayRead read = std::move(replay->second);
+    replay_reads_.erase(replay);
+    on_replay_read(read.storage_token, read.topic, std::move(range));
+    return;
+  }
   auto read = reads_.find(range.token);
   if (read == reads_.end()) return;  // its feed is gone, or asked again since
   const std::string topic = std::move(read->second);

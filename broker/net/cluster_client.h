@@ -17,12 +17,13 @@
 #include "broker/cluster/topic_feed.h"
 #include "broker/core/publication.h"
 #include "broker/net/counters.h"
+#include "broker/net/history_reads.h"
 #include "protocol/common/string_hash.h"
 #include "storage/history_rules.h"
 
 namespace herald::broker::net {
 
-class ClusterClient {
+class ClusterClient final : public HistoryReads {
  public:
   class Host {
    public:
@@ -49,7 +50,7 @@ class ClusterClient {
   // outlive the client; this worker uses port `worker` of each link.
   ClusterClient(const std::vector<cluster::RedisLink*>& links, const storage::HistoryRules& rules,
                 uint32_t worker, Host& host, WorkerCounters& counters);
-  ~ClusterClient();  // frees the requests still waiting for Redis
+  ~ClusterClient() override;  // frees the requests still waiting for Redis
   ClusterClient(const ClusterClient&) = delete;
   ClusterClient& operator=(const ClusterClient&) = delete;
 
@@ -61,6 +62,12 @@ class ClusterClient {
   void interest(std::string_view filter, bool on);
   // Once per loop tick: every event the links sent, then wakes the links for what was queued.
   void tick();
+  // HistoryReads: the replays' reads (PROTOCOL.md section 9) from the topic's stream in Redis,
+  // answered as the storage writer would answer them.
+  [[nodiscard]] bool try_read(storage::ReadRequest&& request) override;
+  [[nodiscard]] bool try_take_read_result(storage::ReadResult& out) override;
+  void submit() override {}  // tick() wakes the links
+
   // Whether every link is connected with a fresh canary (/readyz).
   [[nodiscard]] bool healthy() const;
   [[nodiscard]] const std::vector<cluster::RedisLink*>& links() const { return links_; }
@@ -88,6 +95,8 @@ class ClusterClient {
   void on_publish_result(uint32_t shard, const cluster::PublishResult& result);
   void on_incoming(uint32_t shard, cluster::IncomingMessage&& message);
   void on_range(cluster::RangeResult&& range);
+  void on_replay_read(uint64_t storage_token, const std::string& topic,
+                      cluster::RangeResult&& range);
   void on_reconnected(uint32_t shard);
   void request_interest(PendingInterest request);
   // The idempotency tag of a publish with an id: a fresh one, or the tag of the same
@@ -108,6 +117,12 @@ class ClusterClient {
   std::deque<PendingInterest> interest_backlog_;  // a full request queue: retried each tick
   common::StringMap<Feed> feeds_;
   std::unordered_map<uint64_t, std::string> reads_;  // read token -> topic
+  struct ReplayRead {
+    uint64_t storage_token;
+    std::string topic;
+  };
+  std::unordered_map<uint64_t, ReplayRead> replay_reads_;  // read token -> the replay's read
+  std::deque<storage::ReadResult> replay_results_;
   uint64_t read_tokens_ = 0;
   uint64_t tags_ = 0;
   common::StringMap<uint64_t> retry_tags_;  // "<connection>:<id>" answered unavailable

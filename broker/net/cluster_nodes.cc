@@ -35,8 +35,11 @@ common::Result<std::unique_ptr<ClusterNodes>> ClusterNodes::open(const ServerCon
 
 ClusterNodes::~ClusterNodes() { stop(); }
 
-void ClusterNodes::attach(const std::vector<std::unique_ptr<Worker>>& workers) {
-  for (const std::unique_ptr<Worker>& worker : workers) worker->attach_cluster(pointers_, rules_);
+void ClusterNodes::attach(const std::vector<std::unique_ptr<Worker>>& workers,
+                          core::HistoryTopics& topics) {
+  for (const std::unique_ptr<Worker>& worker : workers) {
+    worker->attach_cluster(pointers_, rules_, topics);
+  }
 }
 
 common::Status ClusterNodes::start() {

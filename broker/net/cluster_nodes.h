@@ -9,6 +9,7 @@
 
 #include "broker/cluster/redis_config.h"
 #include "broker/cluster/redis_link.h"
+#include "broker/core/history_topics.h"
 #include "broker/net/config.h"
 #include "protocol/common/status.h"
 #include "storage/history_rules.h"
@@ -24,8 +25,9 @@ class ClusterNodes {
       const ServerConfig& config, uint32_t workers);
   ~ClusterNodes();  // stop()s
 
-  // Before the workers start.
-  void attach(const std::vector<std::unique_ptr<Worker>>& workers);
+  // Before the workers start. `topics` (the topics with history seen, for pattern
+  // recoveries) outlives the workers.
+  void attach(const std::vector<std::unique_ptr<Worker>>& workers, core::HistoryTopics& topics);
   // Connects in the background; /readyz fails until every server answers (worker 0's timer).
   [[nodiscard]] common::Status start();
   // Fails what is pending (unavailable), closes the connections.

@@ -10,7 +10,15 @@ namespace herald::broker::net {
 
 HistoryClient::HistoryClient(storage::StorageProducer& producer, const storage::HistoryRules& rules,
                              core::HistoryTopics& topics)
-    : producer_(producer), rules_(rules), topics_(topics) {}
+    : producer_(&producer),
+      storage_reads_(std::make_unique<StorageReads>(producer)),
+      reads_(*storage_reads_),
+      rules_(rules),
+      topics_(topics) {}
+
+HistoryClient::HistoryClient(HistoryReads& reads, const storage::HistoryRules& rules,
+                             core::HistoryTopics& topics)
+    : producer_(nullptr), reads_(reads), rules_(rules), topics_(topics) {}
 
 HistoryClient::~HistoryClient() {
   // Nobody is left to answer them: their appends were never settled, or never queued.
@@ -41,7 +49,7 @@ void HistoryClient::matching(std::string_view pattern, std::vector<std::string>&
 }
 
 bool HistoryClient::must_wait(std::string_view topic) {
-  if (held_.empty() && producer_.can_append()) return false;
+  if (producer_ == nullptr || (held_.empty() && producer_->can_append())) return false;
   return has_history(topic, true);
 }
 
@@ -55,7 +63,7 @@ uint64_t HistoryClient::append(const core::PublishRequest::Fields& fields, uint6
   request.payload.assign(reinterpret_cast<const char*>(fields.payload.data()),
                          fields.payload.size());
   // must_wait() said there is room, and only this thread fills the queue.
-  const uint64_t ticket = producer_.try_append(std::move(request));
+  const uint64_t ticket = producer_->try_append(std::move(request));
   assert(ticket != 0);
   return ticket;
 }
@@ -63,7 +71,7 @@ uint64_t HistoryClient::append(const core::PublishRequest::Fields& fields, uint6
 void HistoryClient::hold(core::PublishRequest* request) { held_.push_back(request); }
 
 core::PublishRequest* HistoryClient::take_held() {
-  if (held_.empty() || !producer_.can_append()) return nullptr;
+  if (held_.empty() || !producer_->can_append()) return nullptr;
   core::PublishRequest* request = held_.front();
   held_.pop_front();
   return request;
@@ -76,23 +84,24 @@ void HistoryClient::ack_after(uint64_t ticket, core::PublishRequest* request) {
 uint64_t HistoryClient::failed_appends() const {
   // Every ticket from failed_from() on fails, so the settled ones from there to done_upto()
   // are this worker's failed appends, whether or not a publisher waits.
-  const uint64_t failed = producer_.failed_from();
+  if (producer_ == nullptr) return 0;
+  const uint64_t failed = producer_->failed_from();
   if (failed == UINT64_MAX) return 0;
-  const uint64_t done = producer_.done_upto();
+  const uint64_t done = producer_->done_upto();
   return done >= failed ? done - failed + 1 : 0;
 }
 
 uint64_t HistoryClient::read(storage::ReadRequest request, ReadTarget target) {
   request.token = ++read_tokens_;
   reads_in_flight_[request.token] = std::move(target);
-  if (!reads_waiting_.empty() || !producer_.try_read(std::move(request))) {
+  if (!reads_waiting_.empty() || !reads_.try_read(std::move(request))) {
     reads_waiting_.push_back(std::move(request));
   }
   return read_tokens_;
 }
 
 bool HistoryClient::take_result(storage::ReadResult& result, ReadTarget& target) {
-  while (producer_.try_take_read_result(result)) {
+  while (reads_.try_take_read_result(result)) {
     auto it = reads_in_flight_.find(result.token);
     if (it == reads_in_flight_.end()) continue;
     target = std::move(it->second);
@@ -103,10 +112,10 @@ bool HistoryClient::take_result(storage::ReadResult& result, ReadTarget& target)
 }
 
 void HistoryClient::submit() {
-  while (!reads_waiting_.empty() && producer_.try_read(std::move(reads_waiting_.front()))) {
+  while (!reads_waiting_.empty() && reads_.try_read(std::move(reads_waiting_.front()))) {
     reads_waiting_.pop_front();
   }
-  producer_.submit();
+  reads_.submit();
 }
 
 }  // namespace herald::broker::net

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -15,6 +16,7 @@
 #include "broker/core/history_topics.h"
 #include "broker/core/publication.h"
 #include "broker/net/counters.h"
+#include "broker/net/history_reads.h"
 #include "protocol/common/string_hash.h"
 #include "storage/storage_writer.h"
 
@@ -30,6 +32,10 @@ class HistoryClient {
 
   // All three must outlive the client.
   HistoryClient(storage::StorageProducer& producer, const storage::HistoryRules& rules,
+                core::HistoryTopics& topics);
+  // Reads only, from `reads` (Redis, with several nodes): appends, holds and acks are the
+  // cluster link's there, so must_wait() is always false and nothing is ever settled.
+  HistoryClient(HistoryReads& reads, const storage::HistoryRules& rules,
                 core::HistoryTopics& topics);
   ~HistoryClient();  // frees the requests still held or waiting for their append
   HistoryClient(const HistoryClient&) = delete;
@@ -62,8 +68,8 @@ class HistoryClient {
   template <typename Answer>
   void settle(Answer&& answer) {
     if (acks_.empty()) return;
-    const uint64_t done = producer_.done_upto();
-    const uint64_t failed = producer_.failed_from();
+    const uint64_t done = producer_->done_upto();
+    const uint64_t failed = producer_->failed_from();
     while (!acks_.empty() && acks_.front().ticket <= done) {
       PendingAck ack = acks_.front();
       acks_.pop_front();
@@ -93,7 +99,9 @@ class HistoryClient {
     bool listed;  // this worker (its owner) put it in topics_
   };
 
-  storage::StorageProducer& producer_;
+  storage::StorageProducer* producer_;  // null with reads only
+  std::unique_ptr<StorageReads> storage_reads_;
+  HistoryReads& reads_;
   const storage::HistoryRules& rules_;
   core::HistoryTopics& topics_;
   common::StringMap<Cached> cache_;

@@ -465,7 +465,7 @@ int run_server(const ServerConfig& config, const ConfigLoader& reload) {
   }
   std::unique_ptr<ClusterNodes> cluster = std::move(opened_cluster.value);
   if (cluster != nullptr) {
-    cluster->attach(threads.workers);
+    cluster->attach(threads.workers, history_topics);
     hub.readiness().set(NotReady::kRedis);  // until worker 0 sees every server answer
   }
   if (common::Status started = start_workers(threads); !started.is_ok()) {

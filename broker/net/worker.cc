@@ -116,8 +116,8 @@ bool Worker::run_once() {
   now_ms_ = start_ns / 1000000;
   process_completions();
   channels_.drain([this](const ChannelItem& item) { on_item(item); });
+  if (cluster_ != nullptr) cluster_->tick();  // before the replays take their reads
   storage_tick();
-  if (cluster_ != nullptr) cluster_->tick();
   run_deferred();
   channels_.flush(*io_);
   flush_sends();

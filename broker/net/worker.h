@@ -110,7 +110,7 @@ class Worker final : private HttpRoutes::Publisher,
   // topic but $sys through `links` (one per --redis server, all outliving the worker), with
   // the history `rules` (redis rules) of each topic.
   void attach_cluster(const std::vector<cluster::RedisLink*>& links,
-                      const storage::HistoryRules& rules);
+                      const storage::HistoryRules& rules, core::HistoryTopics& topics);
 
   [[nodiscard]] uint16_t port() const { return acceptor_.port(); }
   [[nodiscard]] uint16_t tls_port() const { return tls_acceptor_.port(); }

@@ -16,11 +16,16 @@ namespace herald::broker::net {
 namespace pubsub = protocol::pubsub;
 
 void Worker::attach_cluster(const std::vector<cluster::RedisLink*>& links,
-                            const storage::HistoryRules& rules) {
+                            const storage::HistoryRules& rules, core::HistoryTopics& topics) {
   assert(!links.empty());
   for (cluster::RedisLink* link : links) link->port(index_).set_wake([this] { wake(); });
   cluster_ = std::make_unique<ClusterClient>(links, rules, index_,
                                              static_cast<ClusterClient::Host&>(*this), counters_);
+  if (!rules.uses(storage::Backend::kRedis)) return;
+  // Replays read the topics' streams in Redis, through the same client.
+  history_ = std::make_unique<HistoryClient>(static_cast<HistoryReads&>(*cluster_), rules, topics);
+  replays_ =
+      std::make_unique<Replays>(config_, counters_, *history_, static_cast<Replays::Host&>(*this));
 }
 
 bool Worker::has_subscribers(std::string_view topic) {
@@ -31,6 +36,8 @@ bool Worker::has_subscribers(std::string_view topic) {
 
 void Worker::deliver_clustered(std::string_view topic, uint64_t seq,
                                const cluster::ClusterMessage& message, bool own) {
+  // A pattern's recovery covers the topics with history this node has seen.
+  if (history_ != nullptr) (void)history_->has_history(topic, true);
   core::PublishRequest::Fields fields;
   fields.topic = topic;
   fields.payload = message.payload;
