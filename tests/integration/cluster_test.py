@@ -11,6 +11,7 @@ import shutil
 import signal
 import subprocess
 import tempfile
+import threading
 import time
 import unittest
 
@@ -123,7 +124,12 @@ class ClusterTestCase(unittest.TestCase):
         self.addCleanup(client.close)
         client.open()
         if topic is not None:
-            client.sub(self, topic)
+            # A topic with history answers with its recovery first (PROTOCOL.md section 9).
+            client.command('{"op":"sub","topic":%s,"id":"s"}' % json.dumps(topic))
+            event = client.next_event(timeout=10)
+            if event.type == "recovery":
+                event = client.next_event(timeout=10)
+            self.assertEqual((event.type, event.id), ("ack", '"s"'), event)
         return client
 
     def warm_up(self, publisher, topic, subscribers):
@@ -330,6 +336,96 @@ class RedisFaults(ClusterTestCase):
                                 "Redis did cut the pub/sub connection")
         self.assertGreater(metric(sub_node.port, "herald_redis_repaired_messages_total"), 0)
         self.assertEqual(metric(sub_node.port, "herald_redis_gap_messages_total"), 0)
+
+
+@unittest.skipUnless(REDIS_SERVER and REDIS_CLI, "needs redis-server and redis-cli")
+class RecoveryOnAnyNode(ClusterTestCase):
+    """History kept in Redis is replayed on a node that never saw it published."""
+
+    HISTORY = ("--history", "rec.>=redis,count=1000")
+
+    def recover(self, client, topic, options):
+        """Subscribes with replay `options` (raw JSON fields); returns the recovery (as a
+        dict) and the replayed messages' (seq, data) up to the recovery's next."""
+        client.command('{"op":"sub","topic":%s,"id":"r"%s}' % (json.dumps(topic), options))
+        recovery = client.next_event(timeout=10)
+        self.assertEqual(recovery.type, "recovery", recovery)
+        body = json.loads(recovery.frame)
+        ack = client.next_event(timeout=10)
+        self.assertEqual((ack.type, ack.id), ("ack", '"r"'), ack)
+        replayed = []
+        for _ in range(body["next"] - body["from"]):
+            event = client.next_event(timeout=10)
+            self.assertEqual(event.type, "msg", event)
+            replayed.append((event.seq, json.loads(event.data)["i"]))
+        return body, replayed
+
+    def test_every_start_on_a_node_that_never_saw_the_topic(self):
+        redis = self.redis()
+        publisher_node = self.node(redis, flags=self.HISTORY)
+        reader = self.node(redis, flags=self.HISTORY)
+        topic = "rec." + unique_topic("r")
+        publisher = self.client(publisher_node)
+        for i in range(1, 11):
+            seq, _ = publisher.pub_acked(self, topic, '{"i":%d}' % i, id_raw=str(i))
+            self.assertEqual(seq, i)
+
+        plain, replayed = self.recover(self.client(reader), topic, "")
+        self.assertEqual((plain["first"], plain["from"], plain["next"], replayed), (1, 11, 11, []))
+        epoch = plain["epoch"]
+        self.assertNotEqual(epoch, "0" * 16)
+        body, replayed = self.recover(self.client(reader), topic,
+                                      ',"from":4,"epoch":"%s"' % epoch)
+        self.assertEqual((body["epoch"], body["from"], body["complete"]), (epoch, 4, True))
+        self.assertEqual(replayed, [(i, i) for i in range(4, 11)])
+        body, replayed = self.recover(self.client(reader), topic, ',"last":3')
+        self.assertEqual(replayed, [(8, 8), (9, 9), (10, 10)])
+        body, replayed = self.recover(self.client(reader), topic, ',"snapshot":true')
+        self.assertEqual(replayed, [(10, 10)])
+        body, replayed = self.recover(self.client(reader), topic,
+                                      ',"from":4,"epoch":"%s"' % ("1" * 16))
+        self.assertFalse(body["complete"], "another epoch: the position means nothing")
+        self.assertEqual(replayed, [(i, i) for i in range(1, 11)])
+
+    def test_a_recovery_joins_the_live_stream_without_loss_or_repeat(self):
+        redis = self.redis()
+        publisher_node = self.node(redis, flags=self.HISTORY)
+        reader = self.node(redis, flags=self.HISTORY)
+        topic = "rec." + unique_topic("live")
+        publisher = self.client(publisher_node)
+        count = 400
+        done = threading.Event()
+        failures = []
+
+        def publish():
+            try:
+                for i in range(1, count + 1):
+                    publisher.pub_acked(self, topic, '{"i":%d}' % i, id_raw=str(i))
+            except Exception as error:  # reported by the main thread
+                failures.append(error)
+            finally:
+                done.set()
+
+        thread = threading.Thread(target=publish)
+        thread.start()
+        try:
+            time.sleep(0.3)  # mid-stream
+            subscriber = self.client(reader)
+            body, replayed = self.recover(subscriber, topic, ',"from":1')
+            self.assertTrue(body["complete"])
+            seqs = [seq for seq, _ in replayed]
+            while len(seqs) < count:
+                event = subscriber.next_event(timeout=10)
+                self.assertEqual(event.type, "msg", event)
+                seqs.append(event.seq)
+                self.assertEqual(json.loads(event.data)["i"], event.seq)
+        finally:
+            done.wait(60)
+            thread.join(60)
+        self.assertEqual(failures, [])
+        self.assertEqual(seqs, list(range(1, count + 1)), "the replay joined the live stream")
+        with self.assertRaises(TimeoutError):
+            subscriber.next_event(timeout=0.3)
 
 
 @unittest.skipUnless(REDIS_SERVER and REDIS_CLI, "needs redis-server and redis-cli")
