@@ -59,13 +59,12 @@ local function trim_age(stream, oldest_ms)
   end
 end
 
--- keys: state, log, idem, herald:instance.
--- args: message, now_ms, count, age_ms, node token, idem_ttl_ms, channel.
--- count 0: the topic keeps no history; it still gets numbers and an epoch. age_ms 0: no age
--- limit. idem_ttl_ms 0: no idempotency key. Returns {seq, epoch}.
-local function publish(keys, args)
-  local state, log, idem = keys[1], keys[2], keys[3]
-  local idem_ttl = tonumber(args[6])
+-- One message of a topic whose keys are state, log and idem, under `instance` (the server's
+-- current herald:instance, read once by the caller). count 0: the topic keeps no history; it
+-- still gets numbers and an epoch. age_ms 0: no age limit. idem_ttl 0: no idempotency key.
+-- Returns {seq, epoch}.
+local function publish_one(state, log, idem, instance, message, now_ms, count, age_ms, node,
+                           idem_ttl, channel)
   if idem_ttl > 0 then
     local done = redis.call('GET', idem)
     if done then
@@ -73,26 +72,54 @@ local function publish(keys, args)
       return {tonumber(string.sub(done, 1, space - 1)), string.sub(done, space + 1)}
     end
   end
-  local instance = redis.call('GET', keys[4])
-  if not instance then instance = new_instance(keys[4], args[5]) end
-  local epoch = redis.call('HGET', state, 'epoch')
-  if not epoch or redis.call('HGET', state, 'inst') ~= instance then
+  local current = redis.call('HMGET', state, 'epoch', 'inst')
+  local epoch = current[1]
+  if not epoch or current[2] ~= instance then
     -- A new history: numbers start again at 1 and the old history (of the old epoch) goes.
-    epoch = string.sub(redis.sha1hex(instance .. ':' .. fresh_token(args[5], state)), 1, 16)
+    epoch = string.sub(redis.sha1hex(instance .. ':' .. fresh_token(node, state)), 1, 16)
     if epoch == '0000000000000000' then epoch = '0000000000000001' end
     redis.call('DEL', log)
     redis.call('HSET', state, 'seq', 0, 'epoch', epoch, 'inst', instance)
   end
   local seq = redis.call('HINCRBY', state, 'seq', 1)
-  local count = tonumber(args[3])
   if count > 0 then
-    redis.call('XADD', log, 'MAXLEN', count, seq .. '-0', 't', args[2], 'm', args[1])
-    local age = tonumber(args[4])
-    if age > 0 then trim_age(log, tonumber(args[2]) - age) end
+    redis.call('XADD', log, 'MAXLEN', count, seq .. '-0', 't', now_ms, 'm', message)
+    if age_ms > 0 then trim_age(log, tonumber(now_ms) - age_ms) end
   end
-  redis.call('PUBLISH', args[7], seq .. ' ' .. epoch .. ' ' .. args[1])
+  redis.call('PUBLISH', channel, seq .. ' ' .. epoch .. ' ' .. message)
   if idem_ttl > 0 then redis.call('SET', idem, seq .. ' ' .. epoch, 'PX', idem_ttl) end
   return {seq, epoch}
+end
+
+local function current_instance(key, node)
+  return redis.call('GET', key) or new_instance(key, node)
+end
+
+-- keys: state, log, idem, herald:instance.
+-- args: message, now_ms, count, age_ms, node token, idem_ttl_ms, channel. Returns {seq, epoch}.
+local function publish(keys, args)
+  return publish_one(keys[1], keys[2], keys[3], current_instance(keys[4], args[5]), args[1],
+                     args[2], tonumber(args[3]), tonumber(args[4]), args[5], tonumber(args[6]),
+                     args[7])
+end
+
+-- Many publishes in one call, so Redis runs the function once per batch, not per message.
+-- keys: herald:instance, then state, log, idem per message.
+-- args: node token, then message, now_ms, count, age_ms, idem_ttl_ms, channel per message.
+-- Returns one {seq, epoch} per message, in order.
+local function publish_batch(keys, args)
+  local node = args[1]
+  local instance = current_instance(keys[1], node)
+  local results = {}
+  local n = (#keys - 1) / 3
+  for i = 0, n - 1 do
+    local k = 2 + 3 * i
+    local a = 2 + 6 * i
+    results[i + 1] = publish_one(keys[k], keys[k + 1], keys[k + 2], instance, args[a],
+                                 args[a + 1], tonumber(args[a + 2]), tonumber(args[a + 3]), node,
+                                 tonumber(args[a + 4]), args[a + 5])
+  end
+  return results
 end
 
 -- Stream ids are "<seq>-0" (publish): the two ways between them.
@@ -211,3 +238,4 @@ end
 redis.register_function('herald_hello', hello)
 redis.register_function{function_name = 'herald_range', callback = range, flags = {'no-writes'}}
 redis.register_function('herald_publish', publish)
+redis.register_function('herald_publish_batch', publish_batch)

@@ -22,12 +22,18 @@ namespace herald::broker::cluster {
 
 struct RedisLink::Loop {
   enum class OpKind : uint8_t { kSetup, kInfo, kHello, kPublish, kRange, kCanary };
+  // One publish of a batch: whose ticket.
+  struct Ticket {
+    uint32_t port;
+    uint64_t ticket;
+  };
   // One command in flight on the command connection; replies come in this order.
   struct Op {
     OpKind kind;
     uint32_t port;
-    uint64_t id;  // the publish's ticket or the range's token
+    uint64_t id;  // the range's token
     int64_t sent_us;
+    std::vector<Ticket> publishes = {};  // kPublish: the batch's publishes, in order
   };
   // One channel or pattern: how many interests each port holds in it.
   struct Interest {
@@ -58,7 +64,8 @@ struct RedisLink::Loop {
   PublishResult publish_result(uint64_t ticket, const redisReply& reply);
   RangeResult range_result(uint64_t token, const redisReply& reply);
   void take_requests();
-  void queue_publish(uint32_t port, const TicketedPublish& publish);
+  void queue_publish(uint32_t port, TicketedPublish&& publish);
+  void flush_publishes();
   void queue_range(uint32_t port, const RangeRequest& range);
 
   // redis_link_pubsub.cc
@@ -79,6 +86,9 @@ struct RedisLink::Loop {
 
   RedisConnection command;
   std::deque<Op> ops;
+  // Publishes taken this round, sent as one herald_publish_batch before anything else.
+  std::vector<Ticket> batch_tickets;
+  std::vector<PublishRequest> batch;
   bool command_ready = false;  // hello answered: publishes may go
   int64_t command_opened_ms = 0;
   int64_t command_retry_ms = 0;
