@@ -50,14 +50,10 @@ int BufferRing::init(Ring& ring, uint16_t group_id, uint32_t count, uint32_t buf
   if (rc != 0) return rc;
   registered_ = true;
 
-  io_uring_buf_ring* entries = ring_entries(entries_);
-  io_uring_buf_ring_init(entries);
-  const int mask = io_uring_buf_ring_mask(count);
-  for (uint32_t id = 0; id < count; ++id) {
-    io_uring_buf_ring_add(entries, memory_ + size_t{id} * buffer_bytes, buffer_bytes,
-                          static_cast<uint16_t>(id), mask, static_cast<int>(id));
-  }
-  io_uring_buf_ring_advance(entries, static_cast<int>(count));
+  io_uring_buf_ring_init(ring_entries(entries_));
+  budget_ = BufferBudget(count);
+  free_.init(memory_, count, buffer_bytes);
+  refill();
   return 0;
 }
 
@@ -68,10 +64,44 @@ std::span<uint8_t> BufferRing::buffer(uint16_t buffer_id, size_t bytes) {
 
 void BufferRing::recycle(uint16_t buffer_id) {
   assert(buffer_id < count_);
+  free_.push(buffer_id);
+  // Straight back while the ring is short, as the hottest buffer: no stack round trip.
+  if (in_ring_ < budget_.target()) add_to_ring(free_.pop());
+}
+
+void BufferRing::on_completion(int32_t res, bool has_buffer) {
+  if (has_buffer) {
+    assert(in_ring_ > 0);
+    --in_ring_;
+    ++taken_tick_;
+  } else if (res == -ENOBUFS) {
+    starved_tick_ = true;
+  }
+}
+
+void BufferRing::end_tick() {
+  if (taken_tick_ != 0 || starved_tick_) budget_.on_tick(taken_tick_, starved_tick_);
+  taken_tick_ = 0;
+  starved_tick_ = false;
+  refill();
+}
+
+void BufferRing::trim(uint64_t now_ms) {
+  budget_.on_trim(now_ms);
+  // Buffers left on the stack are never in the kernel's ring, so their pages can go.
+  free_.release_cold();
+}
+
+void BufferRing::refill() {
+  while (in_ring_ < budget_.target() && !free_.empty()) add_to_ring(free_.pop());
+}
+
+void BufferRing::add_to_ring(uint16_t buffer_id) {
   io_uring_buf_ring* entries = ring_entries(entries_);
   io_uring_buf_ring_add(entries, memory_ + size_t{buffer_id} * buffer_bytes_, buffer_bytes_,
                         buffer_id, io_uring_buf_ring_mask(count_), 0);
   io_uring_buf_ring_advance(entries, 1);
+  ++in_ring_;
 }
 
 }  // namespace herald::broker::io

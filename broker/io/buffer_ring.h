@@ -7,10 +7,17 @@
 #include <cstdint>
 #include <span>
 
+#include "broker/io/buffer_budget.h"
+#include "broker/io/free_buffer_stack.h"
 #include "broker/io/ring.h"
 
 namespace herald::broker::io {
 
+// The kernel takes ring entries first in, first out, so a ring holding every buffer would
+// cycle through all of them and keep each one's first pages resident. Only a budget of them
+// (BufferBudget) is in the ring; the rest wait on a LIFO stack, and buffers that stay there
+// give their pages back.
+//
 // Owned by the ring's thread. The caller must recycle() every buffer it is handed, normally
 // right after parsing, because the ring runs dry (-ENOBUFS) when buffers are held.
 class BufferRing {
@@ -28,10 +35,27 @@ class BufferRing {
 
   // The first `bytes` of buffer `buffer_id`, writable (the Session unmasks in place).
   [[nodiscard]] std::span<uint8_t> buffer(uint16_t buffer_id, size_t bytes);
-  // Gives the buffer back to the kernel.
+  // Gives the buffer back: to the kernel while the ring holds fewer than the budget, else to
+  // the stack.
   void recycle(uint16_t buffer_id);
 
+  // A completion reaped from the ring: one that carries a buffer took it out of the ring.
+  void on_completion(int32_t res, bool has_buffer);
+  // Before each wait for completions: feeds the tick to the budget and tops the ring up.
+  void end_tick();
+  // About once a second: lets the budget shrink and releases the pages of buffers that stayed
+  // on the stack.
+  void trim(uint64_t now_ms);
+
+  // Buffers in the ring now, and the budget it is kept at.
+  [[nodiscard]] uint32_t in_ring() const { return in_ring_; }
+  [[nodiscard]] uint32_t target() const { return budget_.target(); }
+
  private:
+  // Moves buffers from the top of the stack into the ring until it holds the budget.
+  void refill();
+  void add_to_ring(uint16_t buffer_id);
+
   Ring* ring_ = nullptr;
   void* entries_ = nullptr;  // struct io_uring_buf_ring, mmap'd
   size_t entries_bytes_ = 0;
@@ -41,6 +65,12 @@ class BufferRing {
   uint32_t buffer_bytes_ = 0;
   uint16_t group_id_ = 0;
   bool registered_ = false;
+
+  BufferBudget budget_{1};
+  FreeBufferStack free_;
+  uint32_t in_ring_ = 0;       // added and not yet handed out by a completion
+  uint32_t taken_tick_ = 0;    // handed out since the last end_tick()
+  bool starved_tick_ = false;  // a receive met -ENOBUFS since the last end_tick()
 };
 
 }  // namespace herald::broker::io
