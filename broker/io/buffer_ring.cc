@@ -4,6 +4,8 @@
 
 #include <liburing.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <cassert>
 #include <cerrno>
@@ -18,6 +20,25 @@ void* map_anonymous(size_t bytes) {
 }
 
 io_uring_buf_ring* ring_entries(void* entries) { return static_cast<io_uring_buf_ring*>(entries); }
+
+// IORING_REGISTER_PBUF_STATUS (Linux 6.8): the kernel's head of a provided-buffer ring, the
+// next entry a receive will take. liburing 2.3 predates it; older kernels answer EINVAL.
+constexpr unsigned kRegisterPbufStatus = 26;
+struct PbufStatus {
+  uint32_t buf_group = 0;
+  uint32_t head = 0;
+  uint32_t resv[8] = {};
+};
+
+// The kernel's head, or -errno.
+int64_t ring_head(io_uring* ring, uint16_t group_id) {
+  PbufStatus status;
+  status.buf_group = group_id;
+  if (syscall(__NR_io_uring_register, ring->ring_fd, kRegisterPbufStatus, &status, 1) != 0) {
+    return -errno;
+  }
+  return status.head;
+}
 
 }  // namespace
 
@@ -53,6 +74,10 @@ int BufferRing::init(Ring& ring, uint16_t group_id, uint32_t count, uint32_t buf
   io_uring_buf_ring_init(ring_entries(entries_));
   budget_ = BufferBudget(count);
   free_.init(memory_, count, buffer_bytes);
+  surplus_.assign(count, false);
+  // A plain ring runs receives as task work at any return to user space, even from madvise.
+  head_known_ = ring.setup() == RingSetup::kTuned &&
+                ring_head(static_cast<io_uring*>(ring.native()), group_id) >= 0;
   refill();
   return 0;
 }
@@ -88,8 +113,35 @@ void BufferRing::end_tick() {
 
 void BufferRing::trim(uint64_t now_ms) {
   budget_.on_trim(now_ms);
+  release_ring_surplus();
   // Buffers left on the stack are never in the kernel's ring, so their pages can go.
   free_.release_cold();
+}
+
+uint32_t BufferRing::release_ring_surplus() {
+  // After a burst the ring still holds the entries the budget had then, and an idle worker
+  // takes none, so their pages would stay. The entries from the kernel's head to our tail are
+  // exactly those no receive has taken, whatever completions are still unreaped, and with
+  // DEFER_TASKRUN no receive runs until this thread next enters io_uring. The first target()
+  // of them stay warm; a receive into a released one later faults in zeroed pages.
+  if (!head_known_ || in_ring_ <= budget_.target()) return 0;
+  io_uring_buf_ring* entries = ring_entries(entries_);
+  const int64_t head = ring_head(static_cast<io_uring*>(ring_->native()), group_id_);
+  if (head < 0) return 0;
+  const auto tail = static_cast<uint16_t>(entries->tail);
+  const uint16_t queued = tail - static_cast<uint16_t>(head);
+  assert(queued <= in_ring_ && queued <= count_);
+  const uint32_t mask = count_ - 1;
+  uint32_t released = 0;
+  for (uint32_t i = budget_.target(); i < queued; ++i) {
+    const uint16_t id = entries->bufs[(static_cast<uint32_t>(head) + i) & mask].bid;
+    assert(id < count_);
+    surplus_[id] = true;
+    free_.note_released(id);
+    ++released;
+  }
+  release_buffer_pages(memory_, buffer_bytes_, surplus_);
+  return released;
 }
 
 void BufferRing::refill() {

@@ -53,19 +53,30 @@ uint32_t FreeBufferStack::release_cold() {
   low_water_ = ids_.size();
   if (released == 0) return 0;
   touched_count_ -= released;
-  // One madvise per run of adjacent cold buffers, trimmed to whole pages: a page shared with a
-  // buffer that is not cold keeps its contents.
+  release_buffer_pages(memory_, buffer_bytes_, cold_);
+  return released;
+}
+
+void FreeBufferStack::note_released(uint16_t id) {
+  assert(id < touched_.size());
+  if (touched_[id]) {
+    touched_[id] = false;
+    --touched_count_;
+  }
+}
+
+void release_buffer_pages(uint8_t* memory, uint32_t buffer_bytes, std::vector<bool>& marks) {
   const uintptr_t page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
-  const size_t count = cold_.size();
+  const size_t count = marks.size();
   for (size_t id = 0; id < count;) {
-    if (!cold_[id]) {
+    if (!marks[id]) {
       ++id;
       continue;
     }
     size_t end = id;
-    while (end < count && cold_[end]) cold_[end++] = false;
-    const uintptr_t first = reinterpret_cast<uintptr_t>(memory_ + id * buffer_bytes_);
-    const uintptr_t last = reinterpret_cast<uintptr_t>(memory_ + end * buffer_bytes_);
+    while (end < count && marks[end]) marks[end++] = false;
+    const uintptr_t first = reinterpret_cast<uintptr_t>(memory + id * buffer_bytes);
+    const uintptr_t last = reinterpret_cast<uintptr_t>(memory + end * buffer_bytes);
     const uintptr_t from = (first + page - 1) / page * page;
     const uintptr_t to = last / page * page;
     if (from < to) {
@@ -74,7 +85,6 @@ uint32_t FreeBufferStack::release_cold() {
     }
     id = end;
   }
-  return released;
 }
 
 }  // namespace herald::broker::io

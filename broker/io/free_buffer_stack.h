@@ -30,6 +30,9 @@ class FreeBufferStack {
   // sat below the stack's low-water mark). Returns how many buffers it released.
   uint32_t release_cold();
 
+  // Records that buffer `id`, held by the caller, had its pages given back by the caller.
+  void note_released(uint16_t id);
+
   // Buffers touched and not released since: an estimate of the resident ones.
   [[nodiscard]] uint32_t touched_count() const { return touched_count_; }
 
@@ -42,5 +45,11 @@ class FreeBufferStack {
   uint32_t touched_count_ = 0;
   size_t low_water_ = 0;  // the smallest size() since the last release_cold()
 };
+
+// Gives back the pages of the buffers marked in `marks` (by id; all cleared on return): one
+// madvise per run of adjacent buffers, trimmed to whole pages, so a page shared with an
+// unmarked buffer keeps its contents. The caller guarantees that nobody needs the bytes and
+// that nothing writes to them concurrently; a later write faults in zeroed pages.
+void release_buffer_pages(uint8_t* memory, uint32_t buffer_bytes, std::vector<bool>& marks);
 
 }  // namespace herald::broker::io
