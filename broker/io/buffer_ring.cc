@@ -10,6 +10,8 @@
 #include <cassert>
 #include <cerrno>
 
+#include "broker/io/completion.h"
+
 namespace herald::broker::io {
 
 namespace {
@@ -105,7 +107,10 @@ void BufferRing::on_completion(int32_t res, bool has_buffer) {
 }
 
 void BufferRing::end_tick() {
-  if (taken_tick_ != 0 || starved_tick_) budget_.on_tick(taken_tick_, starved_tick_);
+  // An idle tick changes nothing and reads no clock.
+  if (taken_tick_ != 0 || starved_tick_) {
+    budget_.on_tick(taken_tick_, starved_tick_, monotonic_ns() / 1'000'000);
+  }
   taken_tick_ = 0;
   starved_tick_ = false;
   refill();
@@ -136,6 +141,7 @@ uint32_t BufferRing::release_ring_surplus() {
   for (uint32_t i = budget_.target(); i < queued; ++i) {
     const uint16_t id = entries->bufs[(static_cast<uint32_t>(head) + i) & mask].bid;
     assert(id < count_);
+    if (!free_.touched(id)) continue;  // released before, and no receive has used it since
     surplus_[id] = true;
     free_.note_released(id);
     ++released;

@@ -30,6 +30,8 @@ class FreeBufferStack {
   // sat below the stack's low-water mark). Returns how many buffers it released.
   uint32_t release_cold();
 
+  // Whether buffer `id` was pushed since its pages were last given back.
+  [[nodiscard]] bool touched(uint16_t id) const { return touched_[id]; }
   // Records that buffer `id`, held by the caller, had its pages given back by the caller.
   void note_released(uint16_t id);
 
