@@ -34,10 +34,12 @@ bool BufferBudget::on_trim(uint64_t now_ms) {
       now_ms < shrunk_ms_ + kShrinkIntervalMs) {
     return false;
   }
-  // Straight down to where the busiest quiet tick takes a quarter: an idle worker reaches the
-  // floor in one step, and a tick like that one neither counts as busy nor grows it again.
-  const uint32_t fits = std::bit_ceil(std::max<uint32_t>(quiet_peak_, 1) * 4);
-  target_ = std::max(floor_, std::min(target_ / 2, fits));
+  // Straight down to where the busiest quiet tick takes at most a quarter, not by halves: an
+  // idle worker reaches the floor (and gives back the ring's surplus) a second after a storm,
+  // and a tick like that one neither counts as busy nor grows the target again.
+  const uint32_t fits = std::max(floor_, std::bit_ceil(std::max<uint32_t>(quiet_peak_, 1) * 4));
+  if (fits >= target_) return false;
+  target_ = fits;
   shrunk_ms_ = now_ms;
   quiet_peak_ = 0;
   return true;

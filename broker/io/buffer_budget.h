@@ -31,8 +31,8 @@ class BufferBudget {
   void on_tick(uint32_t taken, bool starved, uint64_t now_ms);
 
   // Called about once a second. When no tick was busy for kShrinkIntervalMs, nor has the
-  // target shrunk in that time, shrinks it to the smallest power of two that is four times
-  // the busiest tick since (at most half, at least the floor). Returns whether it shrank.
+  // target shrunk in that time, shrinks it to the smallest power of two that is at least four
+  // times the busiest tick since (and at least the floor). Returns whether it shrank.
   bool on_trim(uint64_t now_ms);
 
  private:
