@@ -30,18 +30,21 @@ void BufferBudget::on_tick(uint32_t taken, bool starved, uint64_t now_ms) {
 }
 
 bool BufferBudget::on_trim(uint64_t now_ms) {
+  // The busiest quiet tick since the last call (about a second ago): what a smaller target
+  // must still hold.
+  const uint32_t peak = quiet_peak_;
+  quiet_peak_ = 0;
   if (target_ == floor_ || now_ms < busy_ms_ + kShrinkIntervalMs ||
       now_ms < shrunk_ms_ + kShrinkIntervalMs) {
     return false;
   }
-  // Straight down to where the busiest quiet tick takes at most a quarter, not by halves: an
-  // idle worker reaches the floor (and gives back the ring's surplus) a second after a storm,
-  // and a tick like that one neither counts as busy nor grows the target again.
-  const uint32_t fits = std::max(floor_, std::bit_ceil(std::max<uint32_t>(quiet_peak_, 1) * 4));
+  // Straight down to where that tick takes at most a quarter, not by halves: an idle worker
+  // reaches the floor (and gives back the ring's surplus) a second after a storm, and a tick
+  // like that one neither counts as busy nor grows the target again.
+  const uint32_t fits = std::max(floor_, std::bit_ceil(std::max<uint32_t>(peak, 1) * 4));
   if (fits >= target_) return false;
   target_ = fits;
   shrunk_ms_ = now_ms;
-  quiet_peak_ = 0;
   return true;
 }
 

@@ -32,14 +32,15 @@ class BufferBudget {
 
   // Called about once a second. When no tick was busy for kShrinkIntervalMs, nor has the
   // target shrunk in that time, shrinks it to the smallest power of two that is at least four
-  // times the busiest tick since (and at least the floor). Returns whether it shrank.
+  // times the busiest tick since the previous call (and at least the floor). Returns whether
+  // it shrank.
   bool on_trim(uint64_t now_ms);
 
  private:
   uint32_t count_;
   uint32_t floor_;
   uint32_t target_;
-  uint32_t quiet_peak_ = 0;  // the busiest tick since the last busy one or the last shrink
+  uint32_t quiet_peak_ = 0;  // the busiest tick since the last busy one or on_trim()
   uint64_t busy_ms_ = 0;     // the last busy tick
   uint64_t shrunk_ms_ = 0;   // the last shrink
 };
