@@ -96,6 +96,9 @@ class Backend {
   [[nodiscard]] virtual std::span<uint8_t> buffer(uint16_t buffer_id, size_t bytes) = 0;
   // Gives a received buffer back, normally right after parsing: held buffers starve receives.
   virtual void recycle(uint16_t buffer_id) = 0;
+  // Called about once a second with the monotonic time (monotonic_ns() / 1e6): a backend may
+  // give back the memory of receive buffers that a quiet spell left unused.
+  virtual void trim_idle(uint64_t now_ms) { static_cast<void>(now_ms); }
 };
 
 // Which backend to run. kAuto probes io_uring and falls back to epoll.

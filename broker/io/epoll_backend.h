@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "broker/io/backend.h"
+#include "broker/io/free_buffer_stack.h"
 
 namespace herald::broker::io {
 
@@ -46,6 +47,7 @@ class EpollBackend final : public Backend {
 
   [[nodiscard]] std::span<uint8_t> buffer(uint16_t buffer_id, size_t bytes) override;
   void recycle(uint16_t buffer_id) override;
+  void trim_idle(uint64_t now_ms) override;
 
  private:
   // What an epoll event or a pending operation points at.
@@ -121,7 +123,7 @@ class EpollBackend final : public Backend {
   size_t buffer_memory_bytes_ = 0;
   uint32_t buffer_bytes_ = 0;
   uint32_t buffer_count_ = 0;
-  std::vector<uint16_t> free_buffers_;
+  FreeBufferStack free_buffers_;
 };
 
 }  // namespace herald::broker::io

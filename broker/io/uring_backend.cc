@@ -102,13 +102,20 @@ void UringBackend::on_wake_failed(const Completion& completion) {
       ::write(static_cast<int>(OpTag::unpack(completion.user_data).slot), &one, sizeof(one));
 }
 
-int UringBackend::submit_and_wait(unsigned wait_count) { return ring_.submit_and_wait(wait_count); }
+int UringBackend::submit_and_wait(unsigned wait_count) {
+  // The tick is over: its receives set the budget, and the ring is topped up before the wait
+  // in which the kernel fills buffers (DEFER_TASKRUN receives run inside it).
+  buffers_.end_tick();
+  return ring_.submit_and_wait(wait_count);
+}
 
 size_t UringBackend::reap(std::span<Completion> out) {
   size_t count = ring_.reap(out);
-  // Rare: keep the common batch untouched unless a wakeup failed in it.
+  // Rare: keep the common batch untouched unless a wakeup failed in it. Every completion also
+  // tells the buffer ring whether a buffer left it.
   size_t kept = 0;
   for (size_t i = 0; i < count; ++i) {
+    buffers_.on_completion(out[i].res, out[i].has_buffer());
     if (OpTag::unpack(out[i].user_data).kind == kWakeFailedKind) {
       on_wake_failed(out[i]);
       continue;

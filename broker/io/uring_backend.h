@@ -36,6 +36,7 @@ class UringBackend final : public Backend {
     return buffers_.buffer(buffer_id, bytes);
   }
   void recycle(uint16_t buffer_id) override { buffers_.recycle(buffer_id); }
+  void trim_idle(uint64_t now_ms) override { buffers_.trim(now_ms); }
 
  private:
   // A failed MSG_RING completes here, tagged with this kind and the peer's eventfd.

@@ -40,6 +40,7 @@ void Worker::on_timer_complete() {
   if (draining_ && !stopping_) count_drain_remaining();
   if (!stopping_ && !config_.admin_token.empty()) stats_tick();
   if (cluster_ != nullptr) cluster_timer();
+  io_->trim_idle(now_ms_);  // receive buffers a quiet second left unused give back their pages
   submit_timer();
 }
 
