@@ -149,6 +149,25 @@ export class Broker {
     this.process = null;
   }
 
+  /**
+   * kill -9: SIGKILL, no shutdown at all (clients see their connection reset, not a 1001).
+   * Resolves once the process is gone.
+   */
+  async killHard() {
+    const child = this.process;
+    if (child === null) return;
+    this.process = null;
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    let timer;
+    const timeout = new Promise(
+      (resolve) => (timer = setTimeout(() => resolve(null), kStopTimeoutMs)),
+    );
+    const result = await Promise.race([child.exited, timeout]);
+    clearTimeout(timer);
+    if (result === null)
+      throw new Error(`herald did not die within ${kStopTimeoutMs} ms of SIGKILL`);
+  }
+
   async restart() {
     await this.stop();
     await this.start();
