@@ -5,7 +5,8 @@ WebSocket upgrade works, connections are spread over the nodes (each node's own
 herald_connections), a publish reaches every subscriber, on every node, under one seq; a node
 told to drain (SIGTERM) asks its client to reconnect, fails haproxy's /readyz check and leaves
 the rotation (haproxy's stats socket says DOWN), exits 0, and new connections through the
-proxy land on the two others and receive messages.
+proxy land on the two others and receive messages; with Redis down the nodes live but fail
+/readyz, haproxy takes them all out, and brings them back with Redis.
 
 The config runs unchanged but for its "EDIT:" lines (proxies.render): ports, certificate
 file, node addresses, and the check interval 2s -> 200ms. Exits 77 (ctest: skipped) without
@@ -100,7 +101,7 @@ class ClusterProxyTest(ClusterTestCase):
         self.pki = tls_pki.TestPki()
         self.addCleanup(self.pki.cleanup)
         self.context = self.pki.client_context()
-        redis = self.redis()
+        self.redis_server = redis = self.redis()
         self.nodes = []
         for _ in range(NODES):
             node = harness.Broker("--redis", redis.url,
@@ -218,6 +219,31 @@ class ClusterProxyTest(ClusterTestCase):
         seq, _ = publisher.pub_acked(self, topic, '{"after":"drain"}', id_raw='"p"')
         self.assertEqual(seq, warm + 1)
         self.expect_same_message(subscribers, seq, '{"after":"drain"}')
+
+    def test_nodes_without_redis_leave_the_rotation(self):
+        """With Redis gone every node still lives (/healthz) but fails /readyz: haproxy takes
+        them all out (an HTTP status failure, L7STS, not a refused connection) and answers
+        503 itself; with Redis back they return and connections through the proxy work."""
+        self.redis_server.kill()
+        states = self.wait_states(["DOWN"] * NODES)
+        self.assertEqual({check for _, check in states.values()}, {"L7STS"}, repr(states))
+        for node in self.nodes:
+            self.assertEqual(harness.http_request(node.port, "GET", "/healthz").status, 200)
+        client = TlsPubSubClient(self.proxy.port, self.context)
+        self.addCleanup(client.close)
+        client.send(harness.upgrade_request("/", extra=[("Sec-WebSocket-Protocol",
+                                                         harness.SUBPROTOCOL)]))
+        self.assertEqual(client.read_http_response().status, 503)
+
+        self.redis_server.start()
+        self.wait_states(["UP"] * NODES)
+        topic = unique_topic("cp")
+        subscriber = self.through_proxy(topic)
+        publisher = self.through_proxy()
+        warm = self.warm_up(publisher, topic, [subscriber])
+        seq, _ = publisher.pub_acked(self, topic, '{"redis":"back"}', id_raw='"p"')
+        self.assertEqual(seq, warm + 1)
+        self.expect_same_message([subscriber], seq, '{"redis":"back"}')
 
     def test_loads_into_debians_own_config(self):
         check = subprocess.run(self.proxy.check_in_distribution_config(), capture_output=True,
