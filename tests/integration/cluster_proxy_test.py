@@ -118,6 +118,9 @@ class ClusterProxyTest(ClusterTestCase):
         self.wait_states(["UP"] * NODES)
 
     def tearDown(self):
+        for node in self.nodes:
+            if node.returncode is None:  # all but a node the test drained and saw exit
+                node.assert_alive()
         self.assertTrue(self.proxy.alive(), "haproxy died:\n" + self.proxy.output())
 
     def wait_states(self, expected):
