@@ -289,7 +289,8 @@ bool ClusterClient::try_read(storage::ReadRequest&& request) {
       break;
   }
   // One reply stays bounded: the replay pages on from where this one ends.
-  range.count_max = static_cast<uint32_t>(std::min<uint64_t>(request.limits.count_max, kReplayPage));
+  range.count_max =
+      static_cast<uint32_t>(std::min<uint64_t>(request.limits.count_max, kReplayPage));
   range.bytes_max = request.limits.bytes_max;
   const uint64_t token = ++read_tokens_;
   range.token = token;

@@ -13,13 +13,8 @@
 #   e.g. a commit between OLD and NEW, run as "mid" in the same rotation).
 # Small proof run: ROUNDS=1 BIG=1000 SMALL=200 LAT_SUBS=200 RATES=100 DURATION_S=1 ...
 # Each herald-bench run is bounded by `timeout`; the whole run by ROUNDS x runs x ~DURATION_S.
-set -u
-here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/../.." && pwd)
-if [ $# -lt 2 ]; then
-  sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'
-  exit 2
-fi
+. "$(dirname "$0")/lib.sh"
+usage_unless 2 "$@"
 OLD=$1 NEW=$2 MODE=${3:-all}
 ROUNDS=${ROUNDS:-3} BIG=${BIG:-10000} SMALL=${SMALL:-1000} LAT_SUBS=${LAT_SUBS:-1000}
 RATES=${RATES:-"10 100 1000"} WARMUP_S=${WARMUP_S:-1} DURATION_S=${DURATION_S:-5}

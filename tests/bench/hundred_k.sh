@@ -19,13 +19,8 @@
 # workers). The epoll backend (HERALD_FLAGS="--io epoll") needs all N + 1,000 in the file table.
 # The broker gets --max-connections N + 1,000, room for the publisher and HTTP beside the
 # subscribers. Every wait is bounded.
-set -u
-here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/../.." && pwd)
-if [ $# -lt 1 ]; then
-  sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'
-  exit 2
-fi
+. "$(dirname "$0")/lib.sh"
+usage_unless 1 "$@"
 HERALD=$1
 N=${N:-100000} WORKERS=${WORKERS:-6} STREAM_S=${STREAM_S:-10}
 HOLD_S=${HOLD_S:-$((STREAM_S + 50))} CONNECT_RATE=${CONNECT_RATE:-20000}
