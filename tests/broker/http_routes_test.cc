@@ -176,7 +176,7 @@ TEST(ReadyzAnswerTest, EveryConditionHasAReason) {
   EXPECT_EQ(all.status, 503);
   EXPECT_EQ(all.body,
             "not ready: starting, draining, history storage failed, "
-            "history storage behind\n");
+            "history storage behind, redis unreachable\n");
 }
 
 TEST(ReadinessTest, ClaimSetsOnce) {
