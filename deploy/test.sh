@@ -48,10 +48,11 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
 # ThreadSanitizer over the code that crosses threads, and only that, to keep CI short: the
 # worker-to-worker channels and the replay-to-live seam with 2 and 4 workers (against the real
 # binary), the storage writer, the SPSC queue and the Redis link's thread and worker ports
-# (unit tests, against real redis-server). tests/tsan.supp silences
+# (unit tests, against real redis-server), and nodes sharing topics through Redis (the real
+# binary, integration.cluster_test). tests/tsan.supp silences
 # reports inside uninstrumented third-party libraries only, never in Herald's code.
 tsan_targets=(herald herald-bench herald_storage_tests herald_common_tests herald_cluster_tests)
-tsan_tests='^(StorageWriter\.|SpscQueueTest\.|cluster\.|integration\.multicore_test$|integration\.history_seam$)'
+tsan_tests='^(StorageWriter\.|SpscQueueTest\.|cluster\.|integration\.multicore_test$|integration\.history_seam$|integration\.cluster_test$)'
 tsan_start=$(date +%s)
 step "ThreadSanitizer build: ${tsan_targets[*]}"
 cmake --preset tsan >/dev/null
