@@ -111,6 +111,10 @@ struct Threads {
   std::unique_ptr<std::latch> ready;  // here, not on a stack the threads could outlive
 
   void stop_and_join() {
+    // Every worker stops accepting before any is woken to close its clients with 1001: a
+    // client told 1001 by one worker must not open a WebSocket on another whose stop request
+    // is still on its way (SO_REUSEPORT spreads new connections over all of them).
+    for (auto& worker : workers) worker->mark_stopping();
     for (auto& worker : workers) worker->request_stop();
     for (auto& thread : threads) thread.join();
   }

@@ -87,6 +87,8 @@ class Worker final : private HttpRoutes::Publisher,
   bool run_once();
   // Any thread, any time after construction: starts the graceful shutdown.
   void request_stop();
+  // Any thread: from now on new connections are refused, before request_stop() wakes the loop.
+  void mark_stopping() { stop_requested_.store(true, std::memory_order_release); }
   // Any thread, once: starts the drain (README "Draining and rolling deploys"). The worker
   // stops accepting, sends `frame` (an encoded reconnect notice, shared by every worker) to
   // each open pub/sub connection and to those that open later, and closes /echo ones (1001).
@@ -138,7 +140,9 @@ class Worker final : private HttpRoutes::Publisher,
   void send_drain_notice(Connection& connection);
   void count_drain_remaining();
   // Listeners close for the drain and for the shutdown.
-  [[nodiscard]] bool closing_listeners() const { return stopping_ || draining_; }
+  [[nodiscard]] bool closing_listeners() const {
+    return stopping_ || draining_ || stop_requested_.load(std::memory_order_acquire);
+  }
   // Carries out the Sweeper's decision for one connection.
   void sweep(Connection& connection, int64_t unix_now_s);
 
