@@ -43,6 +43,25 @@ describe('connection states', () => {
     );
   });
 
+  test('connect() while close() is under way connects again once the old socket ended', async () => {
+    const server = new FakeServer();
+    const { client, log } = server.client();
+    const first = client.connect();
+    (await server.socket(0)).open();
+    await first;
+    client.close();
+    // The closing handshake has not completed: the old socket is still open.
+    const again = client.connect();
+    assert.equal(client.state, 'reconnecting');
+    const second = await server.socket(1);
+    assert.equal(server.sockets[0].closedWith.code, 1000);
+    second.open();
+    await again;
+    assert.equal(client.state, 'open');
+    assert.deepEqual(log.states, ['connecting', 'open', 'reconnecting', 'connecting', 'open']);
+    client.close();
+  });
+
   test('a socket closed before it opens is a failure; so is the connect timeout', async () => {
     const server = new FakeServer();
     const { client, log } = server.client({ connectTimeoutMs: 20 });

@@ -65,6 +65,7 @@ export class HeraldClient extends Emitter {
   /** @type {string | undefined} a token the server closed with 4001/4003; retried once changed */
   #refusedToken;
   #userClosed = false;
+  #reopen = false; // connect() came while close() was under way
   /** @type {{ due: boolean } | null} a planned move (the server's `reconnect`) under way */
   #planned = null;
   #requests = new Requests();
@@ -120,6 +121,12 @@ export class HeraldClient extends Emitter {
    * @returns {Promise<void>}
    */
   connect(options = {}) {
+    if (this.#userClosed && this.#socket !== null) {
+      // close() is still under way: the old socket ends first, then this connects again.
+      this.#userClosed = false;
+      this.#reopen = true;
+      this.#setState('reconnecting');
+    }
     const opened = this.#waitOpen(options);
     if (this.#state === 'idle' || this.#state === 'closed') {
       this.#userClosed = false;
@@ -143,6 +150,7 @@ export class HeraldClient extends Emitter {
   /** Closes for good (code 1000): no reconnect; queued and unacknowledged publishes reject. */
   close(code = 1000, reason = '') {
     this.#userClosed = true;
+    this.#reopen = false;
     clearTimeout(this.#timer);
     this.#planned = null;
     if (this.#socket !== null) {
@@ -380,6 +388,12 @@ export class HeraldClient extends Emitter {
     }
     this.emit('close', close);
     if (this.#userClosed) return this.#finish(new HeraldError('closed', 'closed by the caller'));
+    if (this.#reopen) {
+      this.#reopen = false;
+      this.#rotation.reset();
+      this.#open();
+      return;
+    }
     const auth = kAuthCloseCodes.has(close.code);
     if (auth) this.#refusedToken = this.#lastToken;
     if (kFinalCloseCodes.has(close.code) && !(auth && typeof this.#token === 'function')) {
