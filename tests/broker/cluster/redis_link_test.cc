@@ -8,18 +8,12 @@
 #include <fstream>
 
 #include "tests/broker/cluster/link_harness.h"
+#include "tests/broker/cluster/numbered.h"
 #include "tests/broker/cluster/redis_server.h"
 #include "tests/broker/cluster/tcp_proxy.h"
 
 namespace herald::broker::cluster::test {
 namespace {
-
-// GCC 12 warns falsely (-Wrestrict) on "literal" + std::to_string(n); this says the same.
-std::string numbered(const char* prefix, uint64_t n) {
-  std::string out(prefix);
-  out += std::to_string(n);
-  return out;
-}
 
 TEST(RedisLink, PublishNumbersAppendsAndTrimsByCount) {
   RedisServer redis;

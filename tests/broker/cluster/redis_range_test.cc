@@ -10,17 +10,11 @@
 
 #include "broker/cluster/redis_link.h"
 #include "tests/broker/cluster/link_harness.h"
+#include "tests/broker/cluster/numbered.h"
 #include "tests/broker/cluster/redis_server.h"
 
 namespace herald::broker::cluster::test {
 namespace {
-
-// GCC 12 warns falsely (-Wrestrict) on "literal" + std::to_string(n); this says the same.
-std::string numbered(const char* prefix, uint64_t n) {
-  std::string out(prefix);
-  out += std::to_string(n);
-  return out;
-}
 
 RangeRequest starting(const std::string& topic, RangeStart start, uint64_t value,
                       uint32_t count_max = 1000, uint64_t bytes_max = UINT64_MAX) {

@@ -8,17 +8,12 @@
 #include <string>
 #include <vector>
 
+#include "tests/broker/cluster/numbered.h"
+
 namespace herald::broker::cluster {
 namespace {
 
 constexpr uint64_t kEpoch = 0xabc;
-
-// "<prefix><n>", built with append: GCC 12 warns falsely (-Wrestrict) on literal + string.
-std::string numbered(std::string_view prefix, uint64_t n) {
-  std::string text(prefix);
-  text.append(std::to_string(n));
-  return text;
-}
 
 // Records the feed's calls as one line each, in order.
 struct Recorder {
