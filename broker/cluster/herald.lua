@@ -8,9 +8,12 @@
 --   herald:{T}:state       hash: seq (last number), epoch (16 hex), inst (the instance the
 --                          epoch was made under). One key, so eviction takes all three at once.
 --   herald:{T}:log         stream of the retained messages, id "<seq>-0", fields t (ms), m.
---   herald:{T}:idem:<id>   "<seq> <epoch>" of a publish already done, with a TTL.
--- Channel herald:<db>:m:T carries "<seq> <epoch> <message>" to the nodes (pub/sub ignores
--- databases, so the channel's name carries it; the node passes it in).
+-- Per node N (a link's random token) and period P (ms since the epoch / a quarter of the
+-- idempotency window):
+--   herald:idem:N:P        hash: idempotency field -> "<seq> <epoch>" of a publish done in P.
+-- Channel herald:<db>:m:T carries "<first seq> <epoch> <len>,<len>,... <messages>" to the nodes
+-- (publish_batch; pub/sub ignores databases, so the channel's name carries it; the node
+-- passes it in).
 
 -- 40 hex digits, different at every call that needs it: the node's random token, the server's
 -- clock in microseconds and a tag (the topic's key). Lua's math.random is seeded identically on
@@ -59,66 +62,118 @@ local function trim_age(stream, oldest_ms)
   end
 end
 
--- One message of a topic whose keys are state, log and idem, under `instance` (the server's
--- current herald:instance, read once by the caller). count 0: the topic keeps no history; it
--- still gets numbers and an epoch. age_ms 0: no age limit. idem_ttl 0: no idempotency key.
--- Returns {seq, epoch}.
-local function publish_one(state, log, idem, instance, message, now_ms, count, age_ms, node,
-                           idem_ttl, channel)
-  if idem_ttl > 0 then
-    local done = redis.call('GET', idem)
-    if done then
-      local space = string.find(done, ' ', 1, true)
-      return {tonumber(string.sub(done, 1, space - 1)), string.sub(done, space + 1)}
-    end
-  end
-  local current = redis.call('HMGET', state, 'epoch', 'inst')
-  local epoch = current[1]
-  if not epoch or current[2] ~= instance then
-    -- A new history: numbers start again at 1 and the old history (of the old epoch) goes.
-    epoch = string.sub(redis.sha1hex(instance .. ':' .. fresh_token(node, state)), 1, 16)
-    if epoch == '0000000000000000' then epoch = '0000000000000001' end
-    redis.call('DEL', log)
-    redis.call('HSET', state, 'seq', 0, 'epoch', epoch, 'inst', instance)
-  end
-  local seq = redis.call('HINCRBY', state, 'seq', 1)
-  if count > 0 then
-    redis.call('XADD', log, 'MAXLEN', count, seq .. '-0', 't', now_ms, 'm', message)
-    if age_ms > 0 then trim_age(log, tonumber(now_ms) - age_ms) end
-  end
-  redis.call('PUBLISH', channel, seq .. ' ' .. epoch .. ' ' .. message)
-  if idem_ttl > 0 then redis.call('SET', idem, seq .. ' ' .. epoch, 'PX', idem_ttl) end
-  return {seq, epoch}
-end
-
 local function current_instance(key, node)
   return redis.call('GET', key) or new_instance(key, node)
 end
 
--- keys: state, log, idem, herald:instance.
--- args: message, now_ms, count, age_ms, node token, idem_ttl_ms, channel. Returns {seq, epoch}.
-local function publish(keys, args)
-  return publish_one(keys[1], keys[2], keys[3], current_instance(keys[4], args[5]), args[1],
-                     args[2], tonumber(args[3]), tonumber(args[4]), args[5], tonumber(args[6]),
-                     args[7])
+-- A topic's state for a batch of publishes, read once: {seq, epoch}, under `instance` (the
+-- server's current herald:instance). A topic without state, or whose epoch was made under
+-- another instance, starts a new history: numbers from 1, a new epoch, the old stream gone.
+local function open_topic(state, log, instance, node)
+  local current = redis.call('HMGET', state, 'seq', 'epoch', 'inst')
+  if current[2] and current[3] == instance then
+    return {seq = tonumber(current[1]), epoch = current[2]}
+  end
+  local epoch = string.sub(redis.sha1hex(instance .. ':' .. fresh_token(node, state)), 1, 16)
+  if epoch == '0000000000000000' then epoch = '0000000000000001' end
+  redis.call('DEL', log)
+  redis.call('HSET', state, 'seq', 0, 'epoch', epoch, 'inst', instance)
+  return {seq = 0, epoch = epoch}
 end
 
--- Many publishes in one call, so Redis runs the function once per batch, not per message.
--- keys: herald:instance, then state, log, idem per message.
--- args: node token, then message, now_ms, count, age_ms, idem_ttl_ms, channel per message.
+-- A retried publish's first result, "<seq> <epoch>", from the idempotency buckets
+-- keys[from..to] (newest first), or nil.
+local function first_result(keys, from, to, field)
+  for k = from, to do
+    local done = redis.call('HGET', keys[k], field)
+    if done then return done end
+  end
+  return nil
+end
+
+local function as_result(done)
+  local space = string.find(done, ' ', 1, true)
+  return {tonumber(string.sub(done, 1, space - 1)), string.sub(done, space + 1)}
+end
+
+-- A topic's messages published by one batch go to the nodes as few PUBLISHes, each of
+-- consecutive numbers: "<first seq> <epoch> <len>,<len>,... <message><message>...". A PUBLISH
+-- is sent once a topic's pending messages pass 64 KiB, so that none comes near Redis's
+-- pub/sub output limits.
+local kPublishBytes = 65536
+
+local function send_pending(topic)
+  if #topic.lens == 0 then return end
+  redis.call('PUBLISH', topic.channel, (topic.seq - #topic.lens + 1) .. ' ' .. topic.epoch ..
+             ' ' .. table.concat(topic.lens, ',') .. ' ' .. table.concat(topic.parts))
+  topic.lens, topic.parts, topic.bytes = {}, {}, 0
+end
+
+-- Many publishes in one call, so Redis runs the function once per batch, not per message; it
+-- reads and writes each topic's state once per batch and publishes its messages together:
+-- per message there is one XADD (with its trim by count, MAXLEN) and nothing else.
+--
+-- Idempotency. A publish with an idempotency field records "<seq> <epoch>" under it in the
+-- node's bucket for this period, one HSET per batch; a retry (only a publish whose first
+-- attempt was answered unavailable) first looks for its field in the buckets of the window
+-- and, found, gets its first result and nothing else happens. The node names the buckets (a
+-- period is a quarter of the retention; the window is the current bucket and the four before
+-- it), each kept by PEXPIRE; the one that just left the window goes with UNLINK, which frees a
+-- large hash off Redis's main thread where an expiry would free it on it.
+--
+-- keys: herald:instance, the node's idempotency buckets for this period and the 4 before it,
+--   the bucket to free, then state and log per message.
+-- args: node token, bucket lifetime (ms), then per message: message, now_ms, count (0: no
+--   history), age_ms (0: no age limit), channel, idempotency field ('': none), retry ('1':
+--   look the field up first).
 -- Returns one {seq, epoch} per message, in order.
 local function publish_batch(keys, args)
-  local node = args[1]
+  local node, bucket_ms = args[1], args[2]
   local instance = current_instance(keys[1], node)
-  local results = {}
-  local n = (#keys - 1) / 3
+  local topics, order, recorded, results = {}, {}, {}, {}
+  local n = (#keys - 7) / 2
   for i = 0, n - 1 do
-    local k = 2 + 3 * i
-    local a = 2 + 6 * i
-    results[i + 1] = publish_one(keys[k], keys[k + 1], keys[k + 2], instance, args[a],
-                                 args[a + 1], tonumber(args[a + 2]), tonumber(args[a + 3]), node,
-                                 tonumber(args[a + 4]), args[a + 5])
+    local state, log = keys[8 + 2 * i], keys[9 + 2 * i]
+    local a = 3 + 7 * i
+    local message, now_ms, field = args[a], args[a + 1], args[a + 5]
+    local done = args[a + 6] == '1' and first_result(keys, 2, 6, field)
+    if done then
+      results[i + 1] = as_result(done)
+    else
+      local topic = topics[state]
+      if not topic then
+        topic = open_topic(state, log, instance, node)
+        topic.channel, topic.lens, topic.parts, topic.bytes = args[a + 4], {}, {}, 0
+        topics[state] = topic
+        order[#order + 1] = state
+      end
+      topic.seq = topic.seq + 1
+      local count, age_ms = tonumber(args[a + 2]), tonumber(args[a + 3])
+      if count > 0 then
+        redis.call('XADD', log, 'MAXLEN', count, topic.seq .. '-0', 't', now_ms, 'm', message)
+        if age_ms > 0 then trim_age(log, tonumber(now_ms) - age_ms) end
+      end
+      topic.lens[#topic.lens + 1] = #message
+      topic.parts[#topic.parts + 1] = message
+      topic.bytes = topic.bytes + #message
+      if topic.bytes >= kPublishBytes then send_pending(topic) end
+      if field ~= '' then
+        recorded[#recorded + 1] = field
+        recorded[#recorded + 1] = topic.seq .. ' ' .. topic.epoch
+      end
+      results[i + 1] = {topic.seq, topic.epoch}
+    end
   end
+  for _, state in ipairs(order) do
+    local topic = topics[state]
+    send_pending(topic)
+    redis.call('HSET', state, 'seq', topic.seq)
+  end
+  if #recorded > 0 then
+    redis.call('HSET', keys[2], unpack(recorded))
+    redis.call('PEXPIRE', keys[2], bucket_ms)
+  end
+  redis.call('UNLINK', keys[7])
   return results
 end
 
@@ -237,5 +292,4 @@ end
 
 redis.register_function('herald_hello', hello)
 redis.register_function{function_name = 'herald_range', callback = range, flags = {'no-writes'}}
-redis.register_function('herald_publish', publish)
 redis.register_function('herald_publish_batch', publish_batch)

@@ -24,6 +24,9 @@ constexpr uint32_t kRequestsPerPortRound = 4096;  // so one busy worker cannot s
 // Publishes per herald_publish_batch call: enough to pay Redis's per-call cost rarely, few
 // enough that one call holds Redis for well under a millisecond.
 constexpr size_t kPublishBatchMax = 128;
+// ...and a batch's messages stop growing it past this many bytes, so that large messages do
+// not make one call (and the PUBLISHes it sends) megabytes long.
+constexpr size_t kPublishBatchBytes = size_t{1} << 20;
 constexpr int kPollMaxMs = 100;
 
 std::string random_token() {
@@ -72,18 +75,6 @@ int64_t steady_us() {
   return std::chrono::duration_cast<std::chrono::microseconds>(
              std::chrono::steady_clock::now().time_since_epoch())
       .count();
-}
-
-bool parse_u64(std::string_view text, uint64_t& out) {
-  if (text.empty()) return false;
-  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
-  return ec == std::errc() && ptr == text.data() + text.size();
-}
-
-bool parse_epoch(std::string_view text, uint64_t& out) {
-  if (text.size() != 16) return false;
-  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), out, 16);
-  return ec == std::errc() && ptr == text.data() + text.size();
 }
 
 std::string channel_prefix(uint32_t db) { return "herald:" + std::to_string(db) + ":m:"; }
@@ -547,8 +538,9 @@ void RedisLink::Loop::queue_publish(uint32_t port, TicketedPublish&& publish) {
     return;
   }
   batch_tickets.push_back({port, publish.ticket});
+  batch_bytes += publish.request.message.size();
   batch.push_back(std::move(publish.request));
-  if (batch.size() >= kPublishBatchMax) flush_publishes();
+  if (batch.size() >= kPublishBatchMax || batch_bytes >= kPublishBatchBytes) flush_publishes();
 }
 
 // The batch as one FCALL herald_publish_batch: Redis runs the function once for all of them
@@ -557,21 +549,28 @@ void RedisLink::Loop::flush_publishes() {
   if (batch.empty()) return;
   std::vector<std::string> keys;
   std::vector<std::string> args;
-  keys.reserve(1 + 3 * batch.size());
-  args.reserve(1 + 6 * batch.size());
+  keys.reserve(7 + 2 * batch.size());
+  args.reserve(2 + 7 * batch.size());
   keys.emplace_back("herald:instance");
+  // The idempotency buckets (herald.lua): a period is a quarter of the window; the current
+  // one and the four before it are searched, the fifth before it is freed.
+  const int64_t period_ms = std::max<int64_t>(config.idempotency_ttl_ms / 4, 1);
+  const int64_t period = std::max<int64_t>(batch.front().time_ms, 0) / period_ms;
+  const std::string bucket = "herald:idem:" + link.node_token_ + ":";
+  for (int64_t back = 0; back <= 5; ++back) keys.push_back(bucket + std::to_string(period - back));
   args.push_back(link.node_token_);
+  args.push_back(std::to_string(config.idempotency_ttl_ms + 2 * period_ms));
   for (PublishRequest& r : batch) {
     const std::string tag = "herald:{" + r.topic + "}:";
     keys.push_back(tag + "state");
     keys.push_back(tag + "log");
-    keys.push_back(tag + "idem:" + r.idempotency_id);
     args.push_back(std::move(r.message));
     args.push_back(std::to_string(r.time_ms));
     args.push_back(std::to_string(r.history_count));
     args.push_back(std::to_string(r.history_age_ms));
-    args.push_back(r.idempotency_id.empty() ? "0" : std::to_string(config.idempotency_ttl_ms));
     args.push_back(channel_of(address.db, r.topic));
+    args.push_back(std::move(r.idempotency_id));
+    args.push_back(r.retry ? "1" : "0");
   }
   std::vector<std::string_view> argv;
   argv.reserve(3 + keys.size() + args.size());
@@ -584,6 +583,7 @@ void RedisLink::Loop::flush_publishes() {
   ops.push_back(std::move(op));
   batch_tickets.clear();
   batch.clear();
+  batch_bytes = 0;
 }
 
 void RedisLink::Loop::queue_range(uint32_t port, const RangeRequest& range) {

@@ -18,14 +18,16 @@
 // order. The link never drops an event: when a worker's queue is full it keeps the rest in an
 // outbox and retries (counted in outbox_waits()).
 //
-// Publishing. FCALL herald_publish (herald.lua) does, atomically in Redis: idempotency check,
-// epoch check, INCR of the topic's sequence, XADD with the stream id "<seq>-0", trim by count
-// (MAXLEN) and by age (bounded per call), PUBLISH "<seq> <epoch> <message>" on the topic's
-// channel, idempotency key. A topic published with count 0 keeps no stream: it still gets one
-// global sequence and epoch across all nodes, and no history. Results are ok (seq, epoch) or
-// kUnavailable: sent while the command connection was down, or lost with it. An unavailable
-// publish may or may not have been applied; retrying with the same idempotency id returns the
-// first result if it was.
+// Publishing. A round's publishes go out as one FCALL herald_publish_batch (herald.lua), which
+// does for each, atomically in Redis: for a retry, the idempotency lookup; the epoch check and
+// the next number of the topic's sequence (each topic's state is read and written once per
+// batch); XADD with the stream id "<seq>-0", trimmed by count (MAXLEN) and by age (bounded per
+// call); PUBLISH "<seq> <epoch> <message>" on the topic's channel; the idempotency record. A
+// topic published with count 0 keeps no stream: it still gets one global sequence and epoch
+// across all nodes, and no history. Results are ok (seq, epoch) or kUnavailable: sent while
+// the command connection was down, or lost with it. An unavailable publish may or may not have
+// been applied; sent again with the same idempotency id and `retry`, it gets the first result
+// if it was applied, and is applied now if it was not.
 //
 // The epoch (16 hex digits, as PROTOCOL.md's). It must change whenever Redis may have lost
 // acknowledged writes, and not otherwise:
@@ -99,7 +101,9 @@ struct PublishRequest {
   uint32_t history_count = 0;   // messages retained in the stream; 0: no history
   uint64_t history_age_ms = 0;  // retained messages younger than this; 0: no age limit
   int64_t time_ms = 0;          // Unix ms, stored with the entry and used for age trimming
-  std::string idempotency_id;   // e.g. "<node>:<connection>:<publish id>"; empty: none
+  std::string idempotency_id;   // unique among this link's publishes, e.g. "<worker>:<n>";
+                                // empty: none (a publish that nobody will retry)
+  bool retry = false;           // a retry of idempotency_id: its first result, if it has one
 };
 
 struct PublishResult {

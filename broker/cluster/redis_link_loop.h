@@ -11,14 +11,13 @@
 #include <unordered_set>
 #include <vector>
 
+#include "broker/cluster/cluster_message.h"
 #include "broker/cluster/redis_connection.h"
 #include "broker/cluster/redis_link.h"
 
 namespace herald::broker::cluster {
 
 [[nodiscard]] int64_t steady_us();
-[[nodiscard]] bool parse_u64(std::string_view text, uint64_t& out);
-[[nodiscard]] bool parse_epoch(std::string_view text, uint64_t& out);  // 16 hex digits
 
 struct RedisLink::Loop {
   enum class OpKind : uint8_t { kSetup, kInfo, kHello, kPublish, kRange, kCanary };
@@ -89,6 +88,7 @@ struct RedisLink::Loop {
   // Publishes taken this round, sent as one herald_publish_batch before anything else.
   std::vector<Ticket> batch_tickets;
   std::vector<PublishRequest> batch;
+  size_t batch_bytes = 0;  // of batch's messages
   bool command_ready = false;  // hello answered: publishes may go
   int64_t command_opened_ms = 0;
   int64_t command_retry_ms = 0;

@@ -128,18 +128,9 @@ void RedisLink::Loop::dispatch(const Interests& interests, std::string_view key,
   const auto found = interests.find(std::string(key));
   if (found == interests.end() || found->second.total == 0) return;
   if (!channel.starts_with(topic_channel_prefix)) return;
-  // "<seq> <epoch> <message>", as herald_publish sends it.
-  const size_t first = payload.find(' ');
-  if (first == std::string_view::npos) return;
-  const size_t second = payload.find(' ', first + 1);
-  if (second == std::string_view::npos) return;
-  IncomingMessage message;
-  if (!parse_u64(payload.substr(0, first), message.seq) ||
-      !parse_epoch(payload.substr(first + 1, second - first - 1), message.epoch)) {
-    return;
-  }
-  message.topic = std::string(channel.substr(topic_channel_prefix.size()));
-  message.message = std::string(payload.substr(second + 1));
+  ChannelBatch received;
+  if (!parse_channel_batch(payload, received)) return;  // the feed repairs what it misses
+  const std::string topic(channel.substr(topic_channel_prefix.size()));
   const std::vector<uint32_t>& counts = found->second.counts;
   uint32_t last = 0;
   uint32_t receivers = 0;
@@ -149,12 +140,16 @@ void RedisLink::Loop::dispatch(const Interests& interests, std::string_view key,
       ++receivers;
     }
   }
-  for (uint32_t i = 0; i < counts.size() && receivers > 0; ++i) {
-    if (counts[i] == 0) continue;
-    if (i == last) {
-      push_event(i, std::move(message));  // the last receiver takes the original
-    } else {
-      push_event(i, IncomingMessage(message));
+  for (size_t m = 0; m < received.messages.size(); ++m) {
+    IncomingMessage message{topic, received.first_seq + m, received.epoch,
+                            std::string(received.messages[m])};
+    for (uint32_t i = 0; i < counts.size() && receivers > 0; ++i) {
+      if (counts[i] == 0) continue;
+      if (i == last) {
+        push_event(i, std::move(message));  // the last receiver takes the original
+      } else {
+        push_event(i, IncomingMessage(message));
+      }
     }
   }
 }

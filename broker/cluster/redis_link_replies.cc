@@ -1,4 +1,4 @@
-// The link's reading of the function library's replies: herald_publish's {seq, epoch} and
+// The link's reading of the function library's replies: herald_publish_batch's {seq, epoch} per publish and
 // herald_range's {last seq, epoch, entries, first seq}. Anything else is an error result,
 // never a crash.
 #include <hiredis/hiredis.h>
@@ -23,7 +23,7 @@ PublishResult RedisLink::Loop::publish_result(uint64_t ticket, const redisReply&
       reply.element[1]->type != REDIS_REPLY_STRING ||
       !parse_epoch(std::string_view(reply.element[1]->str, reply.element[1]->len), result.epoch)) {
     result.status = LinkStatus::kError;
-    result.error = "herald_publish: unexpected reply";
+    result.error = "herald_publish_batch: unexpected reply";
     return result;
   }
   result.seq = static_cast<uint64_t>(reply.element[0]->integer);

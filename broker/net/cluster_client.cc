@@ -108,9 +108,12 @@ void ClusterClient::publish(const core::PublishRequest::Fields& fields) {
   request.time_ms = wall_clock_ms();
   const bool wants_answer =
       fields.origin == core::PublishRequest::Origin::kHttp || !fields.id.empty();
-  const uint64_t tag = fields.id.empty() ? 0 : idempotency_tag(fields);
-  if (tag != 0)
-    request.idempotency_id = node_ + ":" + std::to_string(worker_) + ":" + std::to_string(tag);
+  bool retry = false;
+  const uint64_t tag = fields.id.empty() ? 0 : idempotency_tag(fields, retry);
+  if (tag != 0) {
+    request.idempotency_id = std::to_string(worker_) + ":" + std::to_string(tag);
+    request.retry = retry;
+  }
   const uint64_t ticket = links_[shard]->port(worker_).try_publish(std::move(request));
   core::PublishRequest* answer = wants_answer ? core::PublishRequest::create(fields) : nullptr;
   if (ticket == 0) {
@@ -129,12 +132,14 @@ void ClusterClient::publish(const core::PublishRequest::Fields& fields) {
 // Ids are the client's correlation ids, which it may reuse for new messages: only a publish
 // answered `unavailable` (which Redis may or may not have applied) gives its key to the next
 // publish of the same connection and id, the retry. Every other publish gets a fresh key.
-uint64_t ClusterClient::idempotency_tag(const core::PublishRequest::Fields& fields) {
+uint64_t ClusterClient::idempotency_tag(const core::PublishRequest::Fields& fields,
+                                        bool& retry) {
   if (!retry_tags_.empty()) {
     const std::string key = std::to_string(fields.reply.connection) + ":" + std::string(fields.id);
     if (auto it = retry_tags_.find(key); it != retry_tags_.end()) {
       const uint64_t tag = it->second;
       retry_tags_.erase(it);
+      retry = true;
       return tag;
     }
   }

@@ -2,7 +2,8 @@
 // any order of live messages, range answers, outages and an anchor, with the invariant its
 // subscribers rely on checked after every step: within one history, each delivery's number is
 // the previous one plus the gap reported since, plus one; a new history is announced before
-// its first message. Also feeds the input to the stored-message decoder. Traps on a breach.
+// its first message. Also feeds the input to the stored-message decoder and the channel batch
+// parser. Traps on a breach.
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -20,8 +21,8 @@ namespace {
 //      epoch byte (0 none, else 1 + value % 3), entry-mask byte (which seqs of the read's range,
 //      at most 8 from its start, the stream still holds), last-seq byte (extra above the range);
 //      epoch 0 answers as Redis does for a topic without state: last seq 0, no entries;
-//   2: the link reconnected;   3: anchor (only first);   4: a decoder probe of the next byte
-//      count's bytes.
+//   2: the link reconnected;   3: anchor (only first);   4: a decoder and batch parser probe of
+//      the next byte count's bytes.
 struct Checker {
   bool known = false;  // the position below is known (false before the first delivery)
   uint64_t position = 0;
@@ -111,6 +112,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       ClusterMessage message;
       if (decode_cluster_message(bytes, message) && encode_cluster_message(message) != bytes) {
         __builtin_trap();  // what decodes encodes back to the same bytes
+      }
+      ChannelBatch batch;
+      if (parse_channel_batch(bytes, batch)) {
+        // A batch's messages tile the rest of the payload exactly, in order.
+        const char* at = batch.messages.front().data();
+        for (std::string_view m : batch.messages) {
+          if (m.data() != at) __builtin_trap();
+          at += m.size();
+        }
+        if (at != bytes.data() + bytes.size()) __builtin_trap();
       }
     }
     first = false;

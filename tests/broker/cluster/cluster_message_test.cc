@@ -43,5 +43,42 @@ TEST(ClusterMessage, RefusesWhatIsNotOne) {
   EXPECT_FALSE(decode_cluster_message(flags, out));
 }
 
+TEST(ChannelBatch, ParsesConsecutiveMessagesOfOneHistory) {
+  ChannelBatch batch;
+  const std::string payload = std::string("41 00000000000000ff 3,0,2 abc") + std::string("d\0", 2);
+  ASSERT_TRUE(parse_channel_batch(payload, batch));
+  EXPECT_EQ(batch.first_seq, 41u);
+  EXPECT_EQ(batch.epoch, 0xffu);
+  ASSERT_EQ(batch.messages.size(), 3u);
+  EXPECT_EQ(batch.messages[0], "abc");
+  EXPECT_EQ(batch.messages[1], "");
+  EXPECT_EQ(batch.messages[2], std::string_view("d\0", 2));
+  // Spaces inside messages are bytes like any other.
+  ASSERT_TRUE(parse_channel_batch("7 0123456789abcdef 3 a b", batch));
+  ASSERT_EQ(batch.messages.size(), 1u);
+  EXPECT_EQ(batch.messages[0], "a b");
+}
+
+TEST(ChannelBatch, RefusesWhatIsNotOne) {
+  ChannelBatch batch;
+  for (const char* bad : {
+           "",
+           "1 0123456789abcdef",                     // no lengths
+           "1 0123456789abcdef 3 ab",                // shorter than its lengths
+           "1 0123456789abcdef 1 ab",                // bytes no length covers
+           "1 0123456789abcdef 1,,1 ab",             // an empty length
+           "1 0123456789abcdef -1 a",                // a sign
+           "0 0123456789abcdef 1 a",                 // numbers start at 1
+           "x 0123456789abcdef 1 a",                 // not a number
+           "1 0123456789abcde 1 a",                  // an epoch of 15 digits
+           "1 0123456789abcdeg 1 a",                 // not hex
+           "18446744073709551615 0123456789abcdef 1,1 ab",  // past the last number
+           "1 0123456789abcdef 99999999999999999999 a",     // a length past uint64_t
+       }) {
+    EXPECT_FALSE(parse_channel_batch(bad, batch)) << bad;
+    EXPECT_TRUE(batch.messages.empty()) << bad;
+  }
+}
+
 }  // namespace
 }  // namespace herald::broker::cluster

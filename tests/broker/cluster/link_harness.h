@@ -67,8 +67,9 @@ class Node {
   }
 
   uint64_t publish(const std::string& topic, const std::string& message, uint32_t count = 100,
-                   uint64_t age_ms = 0, int64_t time_ms = 1, const std::string& id = "") {
-    PublishRequest request{topic, message, count, age_ms, time_ms, id};
+                   uint64_t age_ms = 0, int64_t time_ms = 1, const std::string& id = "",
+                   bool retry = false) {
+    PublishRequest request{topic, message, count, age_ms, time_ms, id, retry};
     const uint64_t ticket = port().try_publish(std::move(request));
     port().submit();
     return ticket;
@@ -76,8 +77,8 @@ class Node {
   // Publishes and waits for the result.
   PublishResult publish_sync(const std::string& topic, const std::string& message,
                              uint32_t count = 100, uint64_t age_ms = 0, int64_t time_ms = 1,
-                             const std::string& id = "") {
-    const uint64_t ticket = publish(topic, message, count, age_ms, time_ms, id);
+                             const std::string& id = "", bool retry = false) {
+    const uint64_t ticket = publish(topic, message, count, age_ms, time_ms, id, retry);
     PublishResult result;
     result.status = LinkStatus::kError;
     result.error = "no result in time";

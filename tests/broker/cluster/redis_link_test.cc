@@ -89,22 +89,54 @@ TEST(RedisLink, RetriedPublishIsIdempotent) {
   }
   ASSERT_TRUE(subscriber.message(message));
   subscriber.messages().clear();
-  PublishResult one = publisher.publish_sync("idem.t", "once", 100, 0, 1, "conn7:42");
-  PublishResult again = publisher.publish_sync("idem.t", "once", 100, 0, 1, "conn7:42");
-  PublishResult next = publisher.publish_sync("idem.t", "after", 100, 0, 1, "conn7:43");
+  PublishResult one = publisher.publish_sync("idem.t", "once", 100, 0, 1, "7:42");
+  PublishResult again = publisher.publish_sync("idem.t", "once", 100, 0, 1, "7:42", true);
+  PublishResult next = publisher.publish_sync("idem.t", "after", 100, 0, 1, "7:43");
+  // A retry whose first attempt never reached Redis is applied now.
+  PublishResult first_time = publisher.publish_sync("idem.t", "late", 100, 0, 1, "7:44", true);
   ASSERT_EQ(one.status, LinkStatus::kOk) << one.error;
   EXPECT_EQ(again.seq, one.seq);
   EXPECT_EQ(again.epoch, one.epoch);
   EXPECT_EQ(next.seq, one.seq + 1);
+  EXPECT_EQ(first_time.seq, one.seq + 2);
   RangeResult range = publisher.range("idem.t", one.seq, 1000);
-  ASSERT_EQ(range.entries.size(), 2u) << "appended once";
-  // Published once: the subscriber sees "once" then "after", nothing in between.
-  ASSERT_TRUE(subscriber.message(message));
-  EXPECT_EQ(message.message, "once");
-  EXPECT_EQ(message.seq, one.seq);
-  ASSERT_TRUE(subscriber.message(message));
-  EXPECT_EQ(message.message, "after");
-  EXPECT_EQ(message.seq, next.seq);
+  ASSERT_EQ(range.entries.size(), 3u) << "appended once";
+  // Published once: the subscriber sees "once", "after" and "late", nothing in between.
+  for (const auto& [text, seq] : {std::pair{"once", one.seq}, std::pair{"after", next.seq},
+                                  std::pair{"late", first_time.seq}}) {
+    ASSERT_TRUE(subscriber.message(message));
+    EXPECT_EQ(message.message, text);
+    EXPECT_EQ(message.seq, seq);
+  }
+}
+
+// The idempotency record lasts the configured window (the link's buckets follow the
+// publishes' clock, so the test sets it), and not forever: a retry later than that is a new
+// publish.
+TEST(RedisLink, RetryFindsItsFirstResultWithinTheWindowOnly) {
+  RedisServer redis;
+  ASSERT_TRUE(redis.start());
+  RedisConfig config = config_for(redis.url());
+  config.idempotency_ttl_ms = 4000;  // buckets of 1,000 ms
+  Node node(config);
+  ASSERT_TRUE(node.wait_healthy());
+  const int64_t t0 = 1'700'000'000'500;
+  PublishResult one = node.publish_sync("window.t", "m", 100, 0, t0, "1:1");
+  ASSERT_EQ(one.status, LinkStatus::kOk) << one.error;
+  PublishResult soon = node.publish_sync("window.t", "m", 100, 0, t0 + 3900, "1:1", true);
+  EXPECT_EQ(soon.seq, one.seq) << "retried within the window";
+  PublishResult late = node.publish_sync("window.t", "m", 100, 0, t0 + 5400, "1:1", true);
+  EXPECT_EQ(late.seq, one.seq + 1) << "a retry after the window is a new publish";
+  // Not a retry: the same field is not looked up, however recent.
+  PublishResult fresh = node.publish_sync("window.t", "m", 100, 0, t0 + 5400, "1:1");
+  EXPECT_EQ(fresh.seq, one.seq + 2);
+  // The bucket that left the window is freed, not kept until it expires; the newest is kept
+  // for its window and a margin, no longer.
+  const std::string bucket = "herald:idem:" + node.link().node_token() + ":";
+  EXPECT_EQ(redis.cli("EXISTS " + bucket + std::to_string(t0 / 1000)), "0");
+  const int ttl = std::stoi(redis.cli("PTTL " + bucket + std::to_string((t0 + 5400) / 1000)));
+  EXPECT_GT(ttl, 4000);
+  EXPECT_LE(ttl, 6000);
 }
 
 // Waits until `node` receives a message on `topic` that `publisher` keeps sending.
@@ -334,6 +366,54 @@ TEST(RedisLink, AuthenticatesWithUserAndPasswordAndSelectsTheDatabase) {
   Node refused(wrong);
   EXPECT_FALSE(refused.wait_healthy(500ms));
   EXPECT_EQ(refused.publish_sync("db.t", "m").status, LinkStatus::kUnavailable);
+}
+
+// Large messages queued together: the link cuts its batch at 1 MiB and Redis its PUBLISHes at
+// 64 KiB, and the receiving node still gets every message whole, once, numbered in order.
+TEST(RedisLink, LargeMessagesPublishedTogetherArriveWholeAndInOrder) {
+  RedisServer redis;
+  ASSERT_TRUE(redis.start());
+  Node publisher(redis.url());
+  Node subscriber(redis.url());
+  ASSERT_TRUE(publisher.wait_healthy());
+  subscriber.interest("large.t", false);
+  ASSERT_TRUE(subscriber.wait_healthy());
+  prime(publisher, subscriber, "large.t");
+  redis.cli("CONFIG RESETSTAT");
+  constexpr uint64_t kCount = 300;  // 1.5 MB in all
+  std::vector<uint64_t> tickets;
+  for (uint64_t i = 0; i < kCount; ++i) {
+    std::string message = numbered("m", i);
+    message.resize(5000, static_cast<char>('a' + i % 26));
+    PublishRequest request{"large.t", std::move(message), 1000, 0, 1, ""};
+    tickets.push_back(publisher.port().try_publish(std::move(request)));
+    ASSERT_NE(tickets.back(), 0u);
+  }
+  publisher.port().submit();  // all in one round of the link
+  PublishResult result;
+  for (uint64_t i = 0; i < kCount; ++i) {
+    ASSERT_TRUE(publisher.next(result)) << i;
+    ASSERT_EQ(result.status, LinkStatus::kOk) << result.error;
+    ASSERT_EQ(result.ticket, tickets[i]);
+  }
+  const uint64_t last_seq = result.seq;
+  IncomingMessage message;
+  for (uint64_t i = 0; i < kCount; ++i) {
+    ASSERT_TRUE(subscriber.message(message)) << i;
+    EXPECT_EQ(message.seq, last_seq - kCount + 1 + i);
+    ASSERT_EQ(message.message.size(), 5000u);
+    EXPECT_TRUE(message.message.starts_with(numbered("m", i))) << i;
+    EXPECT_EQ(message.message.back(), static_cast<char>('a' + i % 26));
+  }
+  EXPECT_FALSE(subscriber.message(message, 200ms)) << "each message once";
+  // More than one call and more than one PUBLISH per call.
+  const std::string stats = redis.cli("INFO commandstats");
+  auto calls = [&](const std::string& command) {
+    const size_t at = stats.find("cmdstat_" + command + ":calls=");
+    return at == std::string::npos ? 0 : std::stoull(stats.substr(at + command.size() + 15));
+  };
+  EXPECT_GE(calls("fcall"), 2u);
+  EXPECT_GE(calls("publish"), 1'500'000u / 65536);
 }
 
 TEST(RedisLink, ThousandsOfPipelinedPublishesComeBackInOrder) {
