@@ -1,7 +1,8 @@
 """Several Herald nodes through real redis-server processes (issue 13, PROTOCOL.md section 12):
 one sequence per topic across nodes, every message once and in order on every node, a node
 with no subscribers receiving nothing, Redis restarted with and without persistence, Redis
-cutting a node's pub/sub connection, and topics sharded over two Redis servers. Each test
+cutting a node's pub/sub connection, topics sharded over two Redis servers, and a lagging
+replica promoted while a publisher runs. Each test
 starts its own Redis servers and nodes on loopback ports. Exits 77 (skipped) without
 redis-server."""
 
@@ -9,6 +10,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import tempfile
 import threading
@@ -63,6 +65,73 @@ class Redis:
         if self.proc is not None and self.proc.poll() is None:
             self.kill()
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class SwitchableProxy:
+    """A TCP forwarder on a loopback port whose upstream can be switched, as the address nodes
+    are given for "the primary" (a virtual IP, or a name that failover tooling moves) is.
+    switch() cuts every open connection; new ones go to the new upstream."""
+
+    def __init__(self, upstream_port):
+        self.upstream = upstream_port
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.listener.settimeout(0.2)
+        self.port = self.listener.getsockname()[1]
+        self.lock = threading.Lock()
+        self.open = []
+        self.closed = False
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while not self.closed:
+            try:
+                client, _ = self.listener.accept()
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            try:
+                upstream = socket.create_connection(("127.0.0.1", self.upstream), timeout=2)
+                upstream.settimeout(None)
+            except OSError:
+                client.close()  # the upstream is down: the node sees a refused connection
+                continue
+            with self.lock:
+                self.open += [client, upstream]
+            for source, sink in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pump, args=(source, sink), daemon=True).start()
+
+    @staticmethod
+    def _pump(source, sink):
+        try:
+            while True:
+                data = source.recv(65536)
+                if not data:
+                    break
+                sink.sendall(data)
+        except OSError:
+            pass
+        for end in (source, sink):
+            try:
+                end.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def switch(self, upstream_port):
+        self.upstream = upstream_port
+        with self.lock:
+            cut, self.open = self.open, []
+        for end in cut:
+            try:
+                end.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            end.close()
+
+    def close(self):
+        self.closed = True
+        self.listener.close()
+        self.switch(self.upstream)
 
 
 def fnv1a64(text):
@@ -479,6 +548,125 @@ class TwoShards(ClusterTestCase):
             for topic in topics[1 - shard]:
                 self.assertEqual(server.cli("EXISTS", "herald:{%s}:state" % topic), "0")
 
+
+@unittest.skipUnless(REDIS_SERVER and REDIS_CLI, "needs redis-server and redis-cli")
+class ReplicaPromotion(ClusterTestCase):
+
+    def test_writes_the_promoted_replica_lacks_are_never_renumbered_under_their_epoch(self):
+        primary = self.redis()
+        replica = self.redis("--replicaof", "127.0.0.1", str(primary.port))
+        proxy = SwitchableProxy(primary.port)
+        self.addCleanup(proxy.close)
+        history = ("--history", "fo.>=redis,count=1000")
+        node = harness.Broker("--redis", "redis://127.0.0.1:%d" % proxy.port, "--workers", "2",
+                              *history)
+        node.start()
+        self.addCleanup(node.stop)
+        self.assertEqual(wait_readyz(node.port).status, 200)
+        topic = "fo." + unique_topic("p")
+        subscriber = self.client(node, topic)
+        publisher = self.client(node)
+
+        # A publisher that keeps going through the failover: each publish waits for its ack
+        # or its error, so acks are in publish order.
+        results = []  # ("ack", seq) or ("error", code), in order
+        stop = threading.Event()
+        failures = []
+
+        def publish():
+            try:
+                for i in range(3000):
+                    if stop.is_set():
+                        return
+                    publisher.pub(topic, '{"i":%d}' % i, id_raw=str(i))
+                    event = publisher.next_event(timeout=15)
+                    if event.type == "ack":
+                        results.append(("ack", event.seq))
+                    else:
+                        self.assertEqual((event.type, event.code), ("error", "unavailable"), event)
+                        results.append(("error", event.code))
+                        time.sleep(0.02)
+                    time.sleep(0.005)
+            except Exception as error:  # reported by the main thread
+                failures.append(error)
+
+        def acks():
+            return [seq for kind, seq in results if kind == "ack"]
+
+        def wait_for(condition, what, timeout=20):
+            deadline = time.monotonic() + timeout
+            while not condition():
+                if failures or time.monotonic() > deadline:
+                    self.fail("%s: %r %r" % (what, failures, results[-5:]))
+                time.sleep(0.02)
+
+        thread = threading.Thread(target=publish)
+        thread.start()
+        try:
+            wait_for(lambda: len(acks()) >= 20, "acks before the failover")
+            probe = self.client(node)
+            probe.command('{"op":"sub","topic":%s,"id":"e"}' % json.dumps(topic))
+            old_epoch = json.loads(probe.next_event(timeout=10).frame)["epoch"]
+            self.assertEqual(primary.cli("WAIT", "1", "5000"), "1", "the replica caught up")
+            replica.proc.send_signal(signal.SIGSTOP)  # it lags from here
+            replicated = max(acks())
+            wait_for(lambda: max(acks()) >= replicated + 10, "acks the replica never got")
+            primary.kill()
+            lost = max(acks())  # acked by the old primary alone (at least 10 of them)
+            replica.proc.send_signal(signal.SIGCONT)
+            self.assertEqual(replica.cli("REPLICAOF", "NO", "ONE"), "OK")
+            proxy.switch(replica.port)
+            settled = len(results)
+            wait_for(lambda: len([r for r in results[settled:] if r[0] == "ack"]) >= 20,
+                     "acks from the promoted replica")
+        finally:
+            stop.set()
+            thread.join(30)
+        self.assertEqual(failures, [])
+
+        # The acks: one history, then a new one from 1 (a publish answered unavailable may
+        # have been applied and so have used a number: strictly increasing, not consecutive).
+        seqs = acks()
+        restart = next((i for i in range(1, len(seqs)) if seqs[i] <= seqs[i - 1]), None)
+        self.assertIsNotNone(restart, "the numbers went on after the promotion, reusing those "
+                             "the replica lacked under the old epoch: %r" % seqs[-30:])
+        old, new = seqs[:restart], seqs[restart:]
+        self.assertEqual(old, sorted(set(old)))
+        self.assertGreaterEqual(old[-1], lost)
+        self.assertEqual(new[0], 1, "after the promotion numbers start again, in a new history: "
+                         "seqs %d.. the replica lacks are never acked again under the old epoch"
+                         % (replicated + 1))
+        self.assertEqual(new, sorted(set(new)))
+
+        # The subscriber: the old history's messages, then the new history announced, then its
+        # messages; every acked message once, none of the old history's numbers again.
+        delivered = []
+        while True:
+            event = subscriber.next_event(timeout=10)
+            if event.type == "recovery":
+                break
+            self.assertEqual(event.type, "msg", event)
+            delivered.append(event.seq)
+        self.assertEqual(delivered, sorted(set(delivered)))
+        self.assertTrue(set(old) <= set(delivered), "every acked message of the old history")
+        body = json.loads(recovery_frame := event.frame)
+        self.assertEqual((body["next"], body["complete"]), (1, False), recovery_frame)
+        new_epoch = body["epoch"]
+        self.assertNotEqual(new_epoch, old_epoch)
+        delivered = []
+        while len(delivered) == 0 or delivered[-1] < new[-1]:
+            event = subscriber.next_event(timeout=10)
+            self.assertEqual(event.type, "msg", event)
+            delivered.append(event.seq)
+        self.assertEqual(delivered, list(range(1, new[-1] + 1)))
+
+        # A client resuming with an old-history position learns the history is gone.
+        late = self.client(node)
+        late.command('{"op":"sub","topic":%s,"id":"r","from":%d,"epoch":"%s"}'
+                     % (json.dumps(topic), replicated + 1, old_epoch))
+        body = json.loads(late.next_event(timeout=10).frame)
+        self.assertEqual((body["epoch"], body["complete"]), (new_epoch, False))
+        self.assertGreaterEqual(metric(node.port, "herald_redis_resets_total"), 1)
 
 if __name__ == "__main__":
     if not (REDIS_SERVER and REDIS_CLI):
