@@ -57,6 +57,10 @@ HERALD, BENCH = _parse_args()
 # HERALD_IO=epoll (or uring) runs every broker the tests start on that I/O backend; unset, the
 # broker picks (--io auto). deploy/test.sh runs the suite once per backend.
 IO_FLAGS = ["--io", os.environ["HERALD_IO"]] if os.environ.get("HERALD_IO") else []
+# A test's clients mostly do not read while stop() waits: the default 5 s for their close
+# handshakes would be 5 s of nothing per stop. Tests of the shutdown itself pass their own
+# --shutdown-timeout-ms (the last one given wins).
+SHUTDOWN_FLAGS = ["--shutdown-timeout-ms", "1000"]
 
 
 def free_port():
@@ -105,7 +109,7 @@ class Broker:
             try:
                 self.proc = subprocess.Popen(
                     [HERALD, "--host", "127.0.0.1", "--port", str(port), *IO_FLAGS,
-                     *self.flags],
+                     *SHUTDOWN_FLAGS, *self.flags],
                     stdin=subprocess.DEVNULL, stdout=writer, stderr=writer,
                     preexec_fn=self.preexec_fn)
             finally:
