@@ -88,7 +88,7 @@ struct RedisLink::Loop {
   // Publishes taken this round, sent as one herald_publish_batch before anything else.
   std::vector<Ticket> batch_tickets;
   std::vector<PublishRequest> batch;
-  size_t batch_bytes = 0;  // of batch's messages
+  size_t batch_bytes = 0;      // of batch's messages
   bool command_ready = false;  // hello answered: publishes may go
   int64_t command_opened_ms = 0;
   int64_t command_retry_ms = 0;

@@ -1,6 +1,6 @@
-// The link's reading of the function library's replies: herald_publish_batch's {seq, epoch} per publish and
-// herald_range's {last seq, epoch, entries, first seq}. Anything else is an error result,
-// never a crash.
+// The link's reading of the function library's replies: herald_publish_batch's {seq, epoch} per
+// publish and herald_range's {last seq, epoch, entries, first seq}. Anything else is an error
+// result, never a crash.
 #include <hiredis/hiredis.h>
 
 #include <algorithm>

@@ -132,8 +132,7 @@ void ClusterClient::publish(const core::PublishRequest::Fields& fields) {
 // Ids are the client's correlation ids, which it may reuse for new messages: only a publish
 // answered `unavailable` (which Redis may or may not have applied) gives its key to the next
 // publish of the same connection and id, the retry. Every other publish gets a fresh key.
-uint64_t ClusterClient::idempotency_tag(const core::PublishRequest::Fields& fields,
-                                        bool& retry) {
+uint64_t ClusterClient::idempotency_tag(const core::PublishRequest::Fields& fields, bool& retry) {
   if (!retry_tags_.empty()) {
     const std::string key = std::to_string(fields.reply.connection) + ":" + std::string(fields.id);
     if (auto it = retry_tags_.find(key); it != retry_tags_.end()) {

@@ -101,8 +101,7 @@ class ClusterClient final : public HistoryReads {
   void request_interest(PendingInterest request);
   // The idempotency tag of a publish with an id: a fresh one, or the tag of the same
   // connection's publish with the same id that was answered unavailable (its retry).
-  [[nodiscard]] uint64_t idempotency_tag(const core::PublishRequest::Fields& fields,
-                                         bool& retry);
+  [[nodiscard]] uint64_t idempotency_tag(const core::PublishRequest::Fields& fields, bool& retry);
   void remember_unavailable(const core::PublishRequest& request, uint64_t tag);
   void forget_unfollowed_feeds();
 

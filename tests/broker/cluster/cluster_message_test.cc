@@ -63,15 +63,15 @@ TEST(ChannelBatch, RefusesWhatIsNotOne) {
   ChannelBatch batch;
   for (const char* bad : {
            "",
-           "1 0123456789abcdef",                     // no lengths
-           "1 0123456789abcdef 3 ab",                // shorter than its lengths
-           "1 0123456789abcdef 1 ab",                // bytes no length covers
-           "1 0123456789abcdef 1,,1 ab",             // an empty length
-           "1 0123456789abcdef -1 a",                // a sign
-           "0 0123456789abcdef 1 a",                 // numbers start at 1
-           "x 0123456789abcdef 1 a",                 // not a number
-           "1 0123456789abcde 1 a",                  // an epoch of 15 digits
-           "1 0123456789abcdeg 1 a",                 // not hex
+           "1 0123456789abcdef",                            // no lengths
+           "1 0123456789abcdef 3 ab",                       // shorter than its lengths
+           "1 0123456789abcdef 1 ab",                       // bytes no length covers
+           "1 0123456789abcdef 1,,1 ab",                    // an empty length
+           "1 0123456789abcdef -1 a",                       // a sign
+           "0 0123456789abcdef 1 a",                        // numbers start at 1
+           "x 0123456789abcdef 1 a",                        // not a number
+           "1 0123456789abcde 1 a",                         // an epoch of 15 digits
+           "1 0123456789abcdeg 1 a",                        // not hex
            "18446744073709551615 0123456789abcdef 1,1 ab",  // past the last number
            "1 0123456789abcdef 99999999999999999999 a",     // a length past uint64_t
        }) {
