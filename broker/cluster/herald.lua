@@ -121,53 +121,69 @@ end
 -- it), each kept by PEXPIRE; the one that just left the window goes with UNLINK, which frees a
 -- large hash off Redis's main thread where an expiry would free it on it.
 --
+-- Each topic's keys and settings come once per call, each message only with what is its own:
+-- Redis turns every argument into a string object and a Lua string, and the repeated ones were
+-- most of a message's arguments.
+--
 -- keys: herald:instance, the node's idempotency buckets for this period and the 4 before it,
---   the bucket to free, then state and log per message.
--- args: node token, bucket lifetime (ms), then per message: message, now_ms, count (0: no
---   history), age_ms (0: no age limit), channel, idempotency field ('': none), retry ('1':
---   look the field up first).
+--   the bucket to free, then state and log per topic.
+-- args: node token, bucket lifetime (ms), then per topic: channel, count (0: no history),
+--   age_ms (0: no age limit); then per message: its topic (1-based, in keys' order), now_ms,
+--   idempotency field ('': none; '?' before it: a retry, to look up first), message.
 -- Returns one {seq, epoch} per message, in order.
 local function publish_batch(keys, args)
   local node, bucket_ms = args[1], args[2]
   local instance = current_instance(keys[1], node)
-  local topics, order, recorded, results = {}, {}, {}, {}
-  local n = (#keys - 7) / 2
-  for i = 0, n - 1 do
-    local state, log = keys[8 + 2 * i], keys[9 + 2 * i]
-    local a = 3 + 7 * i
-    local message, now_ms, field = args[a], args[a + 1], args[a + 5]
-    local done = args[a + 6] == '1' and first_result(keys, 2, 6, field)
+  local topic_count = (#keys - 7) / 2
+  local topics, recorded, results = {}, {}, {}
+  local a = 3 + 3 * topic_count
+  while a <= #args do
+    local t = tonumber(args[a])
+    local now_ms, field, message = args[a + 1], args[a + 2], args[a + 3]
+    a = a + 4
+    local done = nil
+    if string.byte(field, 1) == 63 then  -- '?'
+      field = string.sub(field, 2)
+      done = first_result(keys, 2, 6, field)
+    end
     if done then
-      results[i + 1] = as_result(done)
+      results[#results + 1] = as_result(done)
     else
-      local topic = topics[state]
+      local topic = topics[t]
       if not topic then
-        topic = open_topic(state, log, instance, node)
-        topic.channel, topic.lens, topic.parts, topic.bytes = args[a + 4], {}, {}, 0
-        topics[state] = topic
-        order[#order + 1] = state
+        local c = 3 * t
+        topic = open_topic(keys[6 + 2 * t], keys[7 + 2 * t], instance, node)
+        topic.channel, topic.count, topic.age_ms = args[c], tonumber(args[c + 1]),
+                                                   tonumber(args[c + 2])
+        topic.lens, topic.parts, topic.bytes = {}, {}, 0
+        topics[t] = topic
       end
-      topic.seq = topic.seq + 1
-      local count, age_ms = tonumber(args[a + 2]), tonumber(args[a + 3])
-      if count > 0 then
-        redis.call('XADD', log, 'MAXLEN', count, topic.seq .. '-0', 't', now_ms, 'm', message)
-        if age_ms > 0 then trim_age(log, tonumber(now_ms) - age_ms) end
+      local seq = topic.seq + 1
+      topic.seq = seq
+      local seq_text = tostring(seq)  -- Lua formats a number with sprintf: once, not twice
+      if topic.count > 0 then
+        local log = keys[7 + 2 * t]
+        redis.call('XADD', log, 'MAXLEN', topic.count, seq_text .. '-0', 't', now_ms, 'm', message)
+        if topic.age_ms > 0 then trim_age(log, tonumber(now_ms) - topic.age_ms) end
       end
-      topic.lens[#topic.lens + 1] = #message
-      topic.parts[#topic.parts + 1] = message
+      local parts = topic.parts
+      parts[#parts + 1] = message
+      topic.lens[#parts] = #message
       topic.bytes = topic.bytes + #message
       if topic.bytes >= kPublishBytes then send_pending(topic) end
       if field ~= '' then
         recorded[#recorded + 1] = field
-        recorded[#recorded + 1] = topic.seq .. ' ' .. topic.epoch
+        recorded[#recorded + 1] = seq_text .. ' ' .. topic.epoch
       end
-      results[i + 1] = {topic.seq, topic.epoch}
+      results[#results + 1] = {seq, topic.epoch}
     end
   end
-  for _, state in ipairs(order) do
-    local topic = topics[state]
-    send_pending(topic)
-    redis.call('HSET', state, 'seq', topic.seq)
+  for t = 1, topic_count do
+    local topic = topics[t]
+    if topic then
+      send_pending(topic)
+      redis.call('HSET', keys[6 + 2 * t], 'seq', topic.seq)
+    end
   end
   if #recorded > 0 then
     redis.call('HSET', keys[2], unpack(recorded))

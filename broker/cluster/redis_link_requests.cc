@@ -56,7 +56,6 @@ void RedisLink::Loop::flush_publishes() {
   std::vector<std::string> keys;
   std::vector<std::string> args;
   keys.reserve(7 + 2 * batch.size());
-  args.reserve(2 + 7 * batch.size());
   keys.emplace_back("herald:instance");
   // The idempotency buckets (herald.lua): a period is a quarter of the window; the current
   // one and the four before it are searched, the fifth before it is freed.
@@ -64,19 +63,38 @@ void RedisLink::Loop::flush_publishes() {
   const int64_t period = std::max<int64_t>(batch.front().time_ms, 0) / period_ms;
   const std::string bucket = "herald:idem:" + link.node_token_ + ":";
   for (int64_t back = 0; back <= 5; ++back) keys.push_back(bucket + std::to_string(period - back));
+  // Each topic once (its keys, channel and retention), then each message with its topic's
+  // number: a batch is mostly a few busy topics.
+  std::vector<std::string_view> topics;
+  std::vector<uint32_t> topic_of;
+  topic_of.reserve(batch.size());
+  for (const PublishRequest& r : batch) {
+    auto found = std::find(topics.begin(), topics.end(), r.topic);
+    if (found == topics.end()) {
+      found = topics.insert(topics.end(), r.topic);
+      const std::string tag = "herald:{" + r.topic + "}:";
+      keys.push_back(tag + "state");
+      keys.push_back(tag + "log");
+    }
+    topic_of.push_back(static_cast<uint32_t>(found - topics.begin()) + 1);
+  }
+  args.reserve(2 + 3 * topics.size() + 4 * batch.size());
   args.push_back(link.node_token_);
   args.push_back(std::to_string(config.idempotency_ttl_ms + 2 * period_ms));
-  for (PublishRequest& r : batch) {
-    const std::string tag = "herald:{" + r.topic + "}:";
-    keys.push_back(tag + "state");
-    keys.push_back(tag + "log");
-    args.push_back(std::move(r.message));
+  for (std::string_view topic : topics) {
+    const PublishRequest& first = *std::find_if(
+        batch.begin(), batch.end(), [&](const PublishRequest& r) { return r.topic == topic; });
+    args.push_back(channel_of(address.db, topic));
+    args.push_back(std::to_string(first.history_count));
+    args.push_back(std::to_string(first.history_age_ms));
+  }
+  for (size_t i = 0; i < batch.size(); ++i) {
+    PublishRequest& r = batch[i];
+    args.push_back(std::to_string(topic_of[i]));
     args.push_back(std::to_string(r.time_ms));
-    args.push_back(std::to_string(r.history_count));
-    args.push_back(std::to_string(r.history_age_ms));
-    args.push_back(channel_of(address.db, r.topic));
-    args.push_back(std::move(r.idempotency_id));
-    args.push_back(r.retry ? "1" : "0");
+    args.push_back(r.retry && !r.idempotency_id.empty() ? "?" + r.idempotency_id
+                                                        : std::move(r.idempotency_id));
+    args.push_back(std::move(r.message));
   }
   std::vector<std::string_view> argv;
   argv.reserve(3 + keys.size() + args.size());
