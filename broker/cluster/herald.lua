@@ -8,6 +8,8 @@
 --   herald:{T}:state       hash: seq (last number), epoch (16 hex), inst (the instance the
 --                          epoch was made under). One key, so eviction takes all three at once.
 --   herald:{T}:log         stream of the retained messages, id "<seq>-0", fields t (ms), m.
+-- herald:topics             set: every topic published with history (count > 0), for the nodes'
+--                            pattern replays; each new member is announced on herald:<db>:topics.
 -- Per node N (a link's random token) and period P (ms since the epoch / a quarter of the
 -- idempotency window):
 --   herald:idem:N:P        hash: idempotency field -> "<seq> <epoch>" of a publish done in P.
@@ -126,17 +128,18 @@ end
 -- most of a message's arguments.
 --
 -- keys: herald:instance, the node's idempotency buckets for this period and the 4 before it,
---   the bucket to free, then state and log per topic.
--- args: node token, bucket lifetime (ms), then per topic: channel, count (0: no history),
---   age_ms (0: no age limit); then per message: its topic (1-based, in keys' order), now_ms,
---   idempotency field ('': none; '?' before it: a retry, to look up first), message.
+--   the bucket to free, herald:topics, then state and log per topic.
+-- args: node token, bucket lifetime (ms), the topics channel, the message channels' prefix,
+--   then per topic: its name, count (0: no history), age_ms (0: no age limit); then per
+--   message: its topic (1-based, in keys' order), now_ms, idempotency field ('': none; '?'
+--   before it: a retry, to look up first), message.
 -- Returns one {seq, epoch} per message, in order.
 local function publish_batch(keys, args)
-  local node, bucket_ms = args[1], args[2]
+  local node, bucket_ms, topics_channel, prefix = args[1], args[2], args[3], args[4]
   local instance = current_instance(keys[1], node)
-  local topic_count = (#keys - 7) / 2
+  local topic_count = (#keys - 8) / 2
   local topics, recorded, results = {}, {}, {}
-  local a = 3 + 3 * topic_count
+  local a = 5 + 3 * topic_count
   while a <= #args do
     local t = tonumber(args[a])
     local now_ms, field, message = args[a + 1], args[a + 2], args[a + 3]
@@ -151,18 +154,23 @@ local function publish_batch(keys, args)
     else
       local topic = topics[t]
       if not topic then
-        local c = 3 * t
-        topic = open_topic(keys[6 + 2 * t], keys[7 + 2 * t], instance, node)
-        topic.channel, topic.count, topic.age_ms = args[c], tonumber(args[c + 1]),
+        local c, name = 3 * t + 2, args[3 * t + 2]
+        topic = open_topic(keys[7 + 2 * t], keys[8 + 2 * t], instance, node)
+        topic.channel, topic.count, topic.age_ms = prefix .. name, tonumber(args[c + 1]),
                                                    tonumber(args[c + 2])
         topic.lens, topic.parts, topic.bytes = {}, {}, 0
         topics[t] = topic
+        -- Every node lists the topics with history, for pattern replays: all of them when it
+        -- connects, each new one as it is first published.
+        if topic.count > 0 and redis.call('SADD', keys[8], name) == 1 then
+          redis.call('PUBLISH', topics_channel, name)
+        end
       end
       local seq = topic.seq + 1
       topic.seq = seq
       local seq_text = tostring(seq)  -- Lua formats a number with sprintf: once, not twice
       if topic.count > 0 then
-        local log = keys[7 + 2 * t]
+        local log = keys[8 + 2 * t]
         redis.call('XADD', log, 'MAXLEN', topic.count, seq_text .. '-0', 't', now_ms, 'm', message)
         if topic.age_ms > 0 then trim_age(log, tonumber(now_ms) - topic.age_ms) end
       end
@@ -182,7 +190,7 @@ local function publish_batch(keys, args)
     local topic = topics[t]
     if topic then
       send_pending(topic)
-      redis.call('HSET', keys[6 + 2 * t], 'seq', topic.seq)
+      redis.call('HSET', keys[7 + 2 * t], 'seq', topic.seq)
     end
   end
   if #recorded > 0 then

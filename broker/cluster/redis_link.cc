@@ -199,6 +199,7 @@ RedisLink::Loop::Loop(RedisLink& owner)
   pubsub_backoff_ms = config.backoff_min_ms;
   canary_channel = "herald:" + std::to_string(address.db) + ":node:" + owner.node_token_;
   topic_channel_prefix = channel_prefix(address.db);
+  topics_channel = "herald:" + std::to_string(address.db) + ":topics";
 }
 
 RedisLink::Loop::~Loop() {
@@ -430,6 +431,29 @@ void RedisLink::Loop::check_up(int64_t now_ms) {
       outage ? link.reconnects_.fetch_add(1, std::memory_order_relaxed) + 1 : 0;
   outage = false;
   for (uint32_t i = 0; i < outbox.size(); ++i) push_event(i, Reconnected{reconnects});
+  // Subscribed to the new-topics channel already: the scan and it miss nothing between them.
+  if (link.topic_listener_) scan_topics("0");
+}
+
+void RedisLink::Loop::scan_topics(std::string_view cursor) {
+  command.queue({"SSCAN", "herald:topics", cursor, "COUNT", "1000"});
+  ops.push_back({OpKind::kTopics, 0, 0, steady_us()});
+}
+
+// One page of herald:topics: {cursor, {topic...}}; cursor "0" ends the scan. A malformed
+// page ends it too (the next connect scans again).
+void RedisLink::Loop::on_topics_page(const redisReply& reply) {
+  if (reply.type != REDIS_REPLY_ARRAY || reply.elements != 2 ||
+      reply.element[0]->type != REDIS_REPLY_STRING || reply.element[1]->type != REDIS_REPLY_ARRAY) {
+    return;
+  }
+  const redisReply& members = *reply.element[1];
+  for (size_t i = 0; i < members.elements; ++i) {
+    if (members.element[i]->type != REDIS_REPLY_STRING) continue;
+    link.topic_listener_(std::string_view(members.element[i]->str, members.element[i]->len));
+  }
+  const std::string_view cursor(reply.element[0]->str, reply.element[0]->len);
+  if (cursor != "0") scan_topics(cursor);
 }
 
 void RedisLink::Loop::drain_command(int64_t now_ms) {
@@ -501,6 +525,9 @@ void RedisLink::Loop::on_command_reply(const Op& op, const redisReply& reply, in
       }
       return;
     }
+    case OpKind::kTopics:
+      on_topics_page(reply);
+      return;
     case OpKind::kRange:
       push_event(op.port, range_result(op.id, reply));
       return;

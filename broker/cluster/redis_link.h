@@ -68,6 +68,11 @@
 // resubscribed) every port gets a Reconnected event (also at the first connect): messages may
 // have been missed, the owner repairs gaps with read_range().
 //
+// Topics with history. herald:topics holds every topic published with history; each new one
+// is announced on herald:<db>:topics. A link with a topic listener subscribes to that channel
+// with its others, and once both connections are up reads the whole set (SSCAN), so that
+// a pattern subscribe on any node replays topics only other nodes have published.
+//
 // Health. Every canary_interval_ms the link publishes to its own node channel and times the
 // return on its pub/sub connection. healthy() is false while either connection is down or
 // while the last canary came back more than two intervals ago.
@@ -240,6 +245,13 @@ class RedisLink {
   RedisLink& operator=(const RedisLink&) = delete;
 
   [[nodiscard]] RedisPort& port(uint32_t index) { return *ports_.at(index); }
+  // Before start(): `listener` learns the topics with history in this server (herald:topics),
+  // for pattern replays: every one after each connect, and each new one as it is first
+  // published. Called on the link's thread, with names as Redis holds them (unvalidated);
+  // a topic may come more than once.
+  void set_topic_listener(std::function<void(std::string_view)> listener) {
+    topic_listener_ = std::move(listener);
+  }
   // Starts the thread, which connects at once. Fails only on a bad TLS setup (CA file).
   [[nodiscard]] Status start();
   // Fails what is pending (kUnavailable), closes the connections, joins.
@@ -275,6 +287,7 @@ class RedisLink {
 
   RedisConfig config_;
   uint32_t shard_;
+  std::function<void(std::string_view)> topic_listener_;
   std::string node_token_;
   std::vector<std::unique_ptr<RedisPort>> ports_;
   std::unique_ptr<Loop> loop_;

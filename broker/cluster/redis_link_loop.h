@@ -20,7 +20,7 @@ namespace herald::broker::cluster {
 [[nodiscard]] int64_t steady_us();
 
 struct RedisLink::Loop {
-  enum class OpKind : uint8_t { kSetup, kInfo, kHello, kPublish, kRange, kCanary };
+  enum class OpKind : uint8_t { kSetup, kInfo, kHello, kPublish, kRange, kCanary, kTopics };
   // One publish of a batch: whose ticket.
   struct Ticket {
     uint32_t port;
@@ -58,6 +58,8 @@ struct RedisLink::Loop {
   void fail_command(const std::string& why, int64_t now_ms);
   void went_down();
   void check_up(int64_t now_ms);
+  void scan_topics(std::string_view cursor);
+  void on_topics_page(const redisReply& reply);
   void drain_command(int64_t now_ms);
   void on_command_reply(const Op& op, const redisReply& reply, int64_t now_ms);
   PublishResult publish_result(uint64_t ticket, const redisReply& reply);
@@ -111,6 +113,7 @@ struct RedisLink::Loop {
   int64_t canary_due_ms = 0;
   std::string canary_channel;
   std::string topic_channel_prefix;  // channel_prefix(db)
+  std::string topics_channel;        // herald:<db>:topics, new topics with history
 
   std::vector<std::deque<LinkEvent>> outbox;  // per port: events its full queue refused
   std::vector<bool> woken;                    // per port: events pushed this round

@@ -47,6 +47,7 @@ void RedisLink::Loop::open_pubsub(int64_t now_ms) {
   // Everything anyone is interested in, with the canary channel first; ready once all are
   // confirmed, so "reconnected" means the subscriptions are really back.
   std::vector<std::string_view> names{canary_channel};
+  if (link.topic_listener_) names.push_back(topics_channel);
   for (auto& [name, interest] : channels) {
     interest.subscribed = interest.total > 0;
     if (interest.subscribed) names.push_back(name);
@@ -109,6 +110,10 @@ void RedisLink::Loop::on_pubsub_reply(const redisReply& reply, int64_t now_ms) {
     const std::string_view channel = str(*reply.element[1]);
     if (channel == canary_channel) {
       link.canary_returned_ms_.store(now_ms, std::memory_order_release);
+      return;
+    }
+    if (channel == topics_channel) {
+      if (link.topic_listener_) link.topic_listener_(str(*reply.element[2]));
       return;
     }
     dispatch(channels, channel, channel, str(*reply.element[2]));

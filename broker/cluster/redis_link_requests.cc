@@ -63,6 +63,7 @@ void RedisLink::Loop::flush_publishes() {
   const int64_t period = std::max<int64_t>(batch.front().time_ms, 0) / period_ms;
   const std::string bucket = "herald:idem:" + link.node_token_ + ":";
   for (int64_t back = 0; back <= 5; ++back) keys.push_back(bucket + std::to_string(period - back));
+  keys.emplace_back("herald:topics");
   // Each topic once (its keys, channel and retention), then each message with its topic's
   // number: a batch is mostly a few busy topics.
   std::vector<std::string_view> topics;
@@ -78,13 +79,15 @@ void RedisLink::Loop::flush_publishes() {
     }
     topic_of.push_back(static_cast<uint32_t>(found - topics.begin()) + 1);
   }
-  args.reserve(2 + 3 * topics.size() + 4 * batch.size());
+  args.reserve(4 + 3 * topics.size() + 4 * batch.size());
   args.push_back(link.node_token_);
   args.push_back(std::to_string(config.idempotency_ttl_ms + 2 * period_ms));
+  args.push_back(topics_channel);
+  args.push_back(topic_channel_prefix);
   for (std::string_view topic : topics) {
     const PublishRequest& first = *std::find_if(
         batch.begin(), batch.end(), [&](const PublishRequest& r) { return r.topic == topic; });
-    args.push_back(channel_of(address.db, topic));
+    args.emplace_back(topic);
     args.push_back(std::to_string(first.history_count));
     args.push_back(std::to_string(first.history_age_ms));
   }

@@ -1,6 +1,7 @@
 #include "broker/net/cluster_nodes.h"
 
 #include "broker/net/worker.h"
+#include "protocol/pubsub/topic.h"
 
 namespace herald::broker::net {
 
@@ -39,6 +40,16 @@ void ClusterNodes::attach(const std::vector<std::unique_ptr<Worker>>& workers,
                           core::HistoryTopics& topics) {
   for (const std::unique_ptr<Worker>& worker : workers) {
     worker->attach_cluster(pointers_, rules_, topics);
+  }
+  // Topics with history that other nodes published, so that a pattern subscribe here replays
+  // them too. Names come from Redis: only valid topics this node's rules keep are listed.
+  for (const std::unique_ptr<cluster::RedisLink>& link : links_) {
+    link->set_topic_listener([this, &topics](std::string_view topic) {
+      if (protocol::pubsub::check_topic(topic) == protocol::pubsub::TopicError::kNone &&
+          !protocol::pubsub::is_reserved(topic) && rules_.match(topic) != nullptr) {
+        topics.add(topic);
+      }
+    });
   }
 }
 

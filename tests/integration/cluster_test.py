@@ -456,6 +456,51 @@ class RecoveryOnAnyNode(ClusterTestCase):
         self.assertFalse(body["complete"], "another epoch: the position means nothing")
         self.assertEqual(replayed, [(i, i) for i in range(1, 11)])
 
+    def pattern_replay(self, node, pattern, options):
+        """Subscribes to `pattern` with replay `options` on a new client until the ack; returns
+        ({topic: recovery}, {topic: [replayed seq...]}) once the replays' messages came."""
+        client = self.client(node)
+        client.command('{"op":"sub","topic":%s,"id":"p"%s}' % (json.dumps(pattern), options))
+        recoveries, seqs, ack = {}, {}, None
+        while ack is None or sum(map(len, seqs.values())) < sum(
+                r["next"] - r["from"] for r in recoveries.values()):
+            event = client.next_event(timeout=10)
+            if event.type == "recovery":
+                self.assertIsNone(ack, "a recovery after the ack")
+                recoveries[event.topic] = json.loads(event.frame)
+            elif event.type == "ack":
+                ack = event
+            else:
+                self.assertEqual(event.type, "msg", event)
+                self.assertIn(event.topic, recoveries, "a message before its recovery")
+                seqs.setdefault(event.topic, []).append(event.seq)
+        self.assertEqual(ack.raw["complete"], "true")
+        return recoveries, seqs
+
+    def test_a_pattern_replays_topics_only_other_nodes_published(self):
+        redis = self.redis()
+        publisher_node = self.node(redis, flags=self.HISTORY)
+        early = self.node(redis, flags=self.HISTORY)  # learns the topics as they are created
+        prefix = "rec." + unique_topic("pat")
+        publisher = self.client(publisher_node)
+        for topic, count in ((prefix + ".a", 3), (prefix + ".b", 2)):
+            for i in range(count):
+                publisher.pub_acked(self, topic, '{"i":%d}' % i, id_raw=str(i))
+        late = self.node(redis, flags=self.HISTORY)  # lists them when it connects
+        expected = {prefix + ".a": [2, 3], prefix + ".b": [1, 2]}
+        for name, node in (("early", early), ("late", late)):
+            # The early node hears of a new topic on its link's thread, a moment after the ack.
+            deadline = time.monotonic() + 5
+            while True:
+                recoveries, seqs = self.pattern_replay(node, prefix + ".*", ',"last":2')
+                if len(recoveries) == 2 or time.monotonic() > deadline:
+                    break
+                time.sleep(0.05)
+            self.assertEqual(sorted(recoveries), sorted(expected), name)
+            self.assertEqual(seqs, expected, name)
+        # A pattern none of them matches replays nothing and is complete at once.
+        self.assertEqual(self.pattern_replay(late, "rec.none-such.*", ',"last":2'), ({}, {}))
+
     def test_a_recovery_joins_the_live_stream_without_loss_or_repeat(self):
         redis = self.redis()
         publisher_node = self.node(redis, flags=self.HISTORY)
