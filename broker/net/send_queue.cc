@@ -14,10 +14,14 @@ namespace {
 
 // When a ring drains it is given back unless it grew past its first size and no further than
 // kCapacityKept: a first-size ring most likely held a one-off answer (an idle subscriber's
-// ack), and a large one a backlog that may not come back; a subscriber that receives steadily
-// keeps its ring rather than cycling it through malloc on every send.
+// ack), and a larger one a backlog that may not come back; a subscriber that receives steadily
+// keeps its ring rather than cycling it through malloc on every send (the idle sweep gives it
+// back once the subscriber goes quiet). 64 entries (1 KiB) cover a burst of 64 frames, as a
+// publisher with 64 messages in flight sends: kept at 16, such a ring regrew from 2 to 64 after
+// every drain, five mallocs and copies that callgrind put at about 70 instructions a delivery
+// at 1,000 subscribers.
 constexpr uint32_t kCapacityFirst = 2;
-constexpr uint32_t kCapacityKept = 16;
+constexpr uint32_t kCapacityKept = 64;
 
 // Gives up one reference the queue held.
 void release(SharedBuffer* buffer) { SharedRef released = SharedRef::adopt(buffer); }
