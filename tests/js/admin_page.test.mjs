@@ -7,13 +7,13 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { after, describe, test } from 'node:test';
 
 import WebSocket from 'ws';
 
 import { HeraldClient } from '../../clients/js/src/index.js';
-import { startBrowser } from './browser.mjs';
-import { Broker, sleep } from './broker.mjs';
+import { suiteBrowser } from './browser.mjs';
+import { Broker, sleep, suiteBroker } from './broker.mjs';
 
 // Base64 like `head -c 32 /dev/urandom | base64`: the client's URL encodes '+', '/' and '='.
 const kToken = 'admin+page/test3b8f1c2d9e7a=';
@@ -22,17 +22,9 @@ describe('the admin page in Chromium', () => {
   const directory = mkdtempSync(path.join(os.tmpdir(), 'herald-admin-page-'));
   const tokenFile = path.join(directory, 'admin.token');
   writeFileSync(tokenFile, `${kToken}\n`);
-  const broker = new Broker(['--admin-token-file', tokenFile]);
-  let browser;
-  before(async () => {
-    await broker.start();
-    browser = await startBrowser();
-  });
-  after(async () => {
-    await browser?.close();
-    await broker.stop().finally(() => broker.kill());
-    rmSync(directory, { recursive: true, force: true });
-  });
+  const broker = suiteBroker(new Broker(['--admin-token-file', tokenFile]));
+  const browser = suiteBrowser();
+  after(() => rmSync(directory, { recursive: true, force: true }));
 
   async function openPage() {
     const page = await browser.context.newPage();

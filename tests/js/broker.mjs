@@ -175,18 +175,24 @@ export class Broker {
 }
 
 /**
+ * Inside a describe(): `broker` started before the suite's tests and stopped after them (killed
+ * if the stop fails). A skipped suite runs no hooks, so starts nothing.
+ */
+export function suiteBroker(broker) {
+  before(() => broker.start());
+  after(() => broker.stop().finally(() => broker.kill()));
+  return broker;
+}
+
+/**
  * Inside a describe(): a broker keeping history by `rule` (a --history value) in a fresh data
  * directory, started before the suite's tests, stopped and its directory removed after them.
  * Pass the suite's `skip`: a skipped suite starts nothing.
  */
 export function historyBroker(rule, skip) {
   const dataDir = skip ? null : mkdtempSync(path.join(os.tmpdir(), 'herald-js-data-'));
-  const broker = new Broker(['--data-dir', dataDir, '--history', rule]);
-  before(() => broker.start());
-  after(async () => {
-    await broker.stop().finally(() => broker.kill());
-    rmSync(dataDir, { recursive: true, force: true });
-  });
+  const broker = suiteBroker(new Broker(['--data-dir', dataDir, '--history', rule]));
+  after(() => rmSync(dataDir, { recursive: true, force: true })); // after the stop above
   return broker;
 }
 

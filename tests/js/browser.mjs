@@ -6,6 +6,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { after, before } from 'node:test';
 import { chromium } from 'playwright-core';
 
 import { startStaticServer } from '../../clients/js/demo/static_server.mjs';
@@ -51,4 +52,54 @@ export async function startBrowser({ args = [] } = {}) {
       rmSync(profile, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Inside a describe(): the browser of startBrowser(), started before the suite's tests (after
+ * the hooks registered earlier, such as a broker's) and closed after them. The handle is
+ * filled in by the `before` hook, so use it only inside tests.
+ */
+export function suiteBrowser(options) {
+  const browser = {};
+  before(async () => Object.assign(browser, await startBrowser(options)));
+  after(() => browser.close?.());
+  return browser;
+}
+
+/**
+ * In `page`, a client of `urls` (quick backoff) as window.client, subscribed to each of
+ * `topics` exactly; what it receives, its gaps and its states are collected on window.
+ */
+export function subscribePage(page, urls, topics) {
+  return page.evaluate(
+    async ({ urls, topics }) => {
+      const client = new window.herald.HeraldClient(urls, {
+        backoffBaseMs: 20,
+        backoffCapMs: 300,
+      });
+      window.client = client;
+      window.received = [];
+      window.gaps = [];
+      window.states = [];
+      client.on('gap', (g) => window.gaps.push(g));
+      client.on('state', ({ state }) => window.states.push(state));
+      await client.connect();
+      for (const topic of topics) {
+        await client.subscribe(topic, (m) =>
+          window.received.push({ topic: m.topic, seq: m.seq, data: m.data }),
+        ).ready;
+      }
+    },
+    { urls, topics },
+  );
+}
+
+/** What subscribePage collected so far, and the client's URL. */
+export function pageResults(page) {
+  return page.evaluate(() => ({
+    received: window.received,
+    gaps: window.gaps,
+    states: window.states,
+    url: window.client.url,
+  }));
 }

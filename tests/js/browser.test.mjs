@@ -6,26 +6,18 @@ import assert from 'node:assert/strict';
 import { statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 
 import WebSocket from 'ws';
 
 import { HeraldClient } from '../../clients/js/src/index.js';
 import { startPublisher, kSymbols } from '../../clients/js/demo/publisher.mjs';
-import { startBrowser } from './browser.mjs';
-import { Broker, freePort } from './broker.mjs';
+import { suiteBrowser } from './browser.mjs';
+import { Broker, freePort, suiteBroker } from './broker.mjs';
 
 describe('in Chromium', () => {
-  const broker = new Broker();
-  let browser;
-  before(async () => {
-    await broker.start();
-    browser = await startBrowser();
-  });
-  after(async () => {
-    await browser?.close();
-    await broker.stop().finally(() => broker.kill());
-  });
+  const broker = suiteBroker(new Broker());
+  const browser = suiteBrowser();
 
   test('two pages exchange JSON and binary messages through the broker', async () => {
     const alice = await browser.page();

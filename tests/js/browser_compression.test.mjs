@@ -3,10 +3,10 @@
 // compressible messages published over HTTP; the broker's metrics show compressed deliveries.
 
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 
-import { startBrowser } from './browser.mjs';
-import { Broker, requireFlag } from './broker.mjs';
+import { suiteBrowser } from './browser.mjs';
+import { Broker, requireFlag, suiteBroker } from './broker.mjs';
 
 const skip = requireFlag('--compression', 'permessage-deflate');
 
@@ -26,16 +26,8 @@ async function publish(broker, topic, body, contentType) {
 }
 
 describe('Chromium and permessage-deflate', { skip }, () => {
-  const broker = new Broker();
-  let browser;
-  before(async () => {
-    await broker.start();
-    browser = await startBrowser();
-  });
-  after(async () => {
-    await browser?.close();
-    await broker.stop().finally(() => broker.kill());
-  });
+  const broker = suiteBroker(new Broker());
+  const browser = suiteBrowser();
 
   test('a native WebSocket negotiates deflate and receives large messages intact', async () => {
     const compressed = 'herald_deflate_deliveries_total{frame="compressed"}';

@@ -7,13 +7,13 @@
 // Exits 77 (skipped) without redis-server or a herald built with --redis.
 
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import WebSocket from 'ws';
 
 import { HeraldClient } from '../../clients/js/src/index.js';
 import { requireFlag, waitFor } from './broker.mjs';
-import { RedisServer, clusterNode, requireRedis, waitReady } from './redis.mjs';
-import { assertExactlyOnce, publishStream } from './stream.mjs';
+import { requireRedis, suiteCluster } from './redis.mjs';
+import { ackedTotal, assertExactlyOnceAfter, publishStream, warmUp } from './stream.mjs';
 
 const skip = requireFlag('--redis', 'the Redis cluster, PROTOCOL.md section 12') || requireRedis();
 const kBackoff = { backoffBaseMs: 20, backoffCapMs: 300 };
@@ -26,38 +26,13 @@ function client(t, urls, options = kBackoff) {
   return c;
 }
 
-/**
- * Publishes on each topic from `publisher` until `received` has that message: the receiving
- * node's Redis SUBSCRIBE may come into force after the subscription's ack (section 12), so a
- * stream started at once could lose its first messages before the subscriber's node listens.
- * Returns topic -> the last warm-up seq the subscriber received.
- */
-async function warmUp(publisher, topics, received) {
-  const warm = new Map();
-  for (const topic of topics) {
-    for (let attempt = 0; attempt < 50 && !warm.has(topic); ++attempt) {
-      const seq = await publisher.publish(topic, { warm: attempt });
-      await waitFor(() => received.some((m) => m.topic === topic && m.seq === seq), 'warm', 300)
-        .then(() => warm.set(topic, seq))
-        .catch(() => {});
-    }
-    assert.ok(warm.has(topic), `${topic}: the subscriber's node never delivered a warm-up`);
-  }
-  return warm;
-}
-
-/** assertExactlyOnce over the messages after each topic's warm-up, renumbered from 1. */
-function assertExactlyOnceAfter(warm, received, acked) {
-  const shifted = received
-    .filter((m) => m.seq > warm.get(m.topic))
-    .map((m) => ({ ...m, seq: m.seq - warm.get(m.topic) }));
-  const shiftedAcked = new Map(
-    [...acked].map(([topic, seqs]) => [
-      topic,
-      new Map([...seqs].map(([seq, i]) => [seq - warm.get(topic), i])),
-    ]),
-  );
-  assertExactlyOnce(shifted, shiftedAcked);
+/** Whether `received` gets `topic`'s message `seq` within a short wait (for warmUp). */
+function deliveredTo(received) {
+  return (topic, seq) =>
+    waitFor(() => received.some((m) => m.topic === topic && m.seq === seq), 'warm', 300).then(
+      () => true,
+      () => false,
+    );
 }
 
 // Broker limitation (the brief's "pattern recovery over Redis only knows topics the recovering
@@ -72,32 +47,8 @@ const kPatternTodo =
   'broker: a pattern resubscribed with from+epoch on a node that delivered none of its topics yet gets a gap (issue 13)';
 
 describe('a node killed with kill -9', { skip }, () => {
-  const redis = new RedisServer();
   // B and C stay up through the file; every test starts its own A and kills it.
-  let nodeB;
-  let nodeC;
-  const started = [];
-  before(async () => {
-    await redis.start(); // first: the nodes' flags name its port
-    nodeB = clusterNode(redis, kRule);
-    nodeC = clusterNode(redis, kRule);
-    for (const node of [nodeB, nodeC]) {
-      await node.start();
-      await waitReady(node);
-    }
-  });
-  after(async () => {
-    for (const node of [...started, nodeB, nodeC]) node?.kill();
-    redis.close();
-  });
-
-  async function startA() {
-    const nodeA = clusterNode(redis, kRule);
-    started.push(nodeA);
-    await nodeA.start();
-    await waitReady(nodeA);
-    return nodeA;
-  }
+  const cluster = suiteCluster(kRule, 2);
 
   // Subscribed to each topic exactly, or by one pattern; the publisher on B (which stays up)
   // or on A itself (its publishes cut off by the kill may or may not exist). The subscriber
@@ -116,7 +67,8 @@ describe('a node killed with kill -9', { skip }, () => {
       `subscriber moves to ${toC ? 'C' : 'B'}${watched ? ' (watched there)' : ''}`;
     const name = `kill -9 of the subscriber's node mid-stream, ${how}: every acked message once`;
     test(name, { todo: exact || watched ? false : kPatternTodo }, async (t) => {
-      const nodeA = await startA();
+      const nodeA = await cluster.startNode();
+      const [nodeB, nodeC] = cluster.nodes;
       const prefix =
         `cl.${exact ? 'x' : 'p'}${publisherOnA ? 'a' : 'b'}${toC ? 'c' : 'b'}` +
         `${watched ? 'w' : ''}`;
@@ -143,9 +95,9 @@ describe('a node killed with kill -9', { skip }, () => {
         await watcher.connect();
         const seen = [];
         await watcher.subscribe(`${prefix}.*`, (m) => seen.push(m)).ready;
-        await warmUp(publisher, topics, seen); // the watcher's node has now delivered each
+        await warmUp(publisher, topics, deliveredTo(seen)); // the watcher's node has delivered each
       }
-      const warm = await warmUp(publisher, topics, received);
+      const warm = await warmUp(publisher, topics, deliveredTo(received));
       let killed = false;
       const acked = await publishStream(publisher, topics, 450, async (n) => {
         if (n === 150) {
@@ -154,7 +106,7 @@ describe('a node killed with kill -9', { skip }, () => {
         }
       });
       assert.ok(killed);
-      const total = [...acked.values()].reduce((sum, m) => sum + Math.max(0, ...m.keys()), 0);
+      const total = ackedTotal(acked);
       const warmed = [...warm.values()].reduce((sum, seq) => sum + seq, 0);
       const fresh = () => received.filter((m) => m.seq > warm.get(m.topic)).length;
       try {
@@ -185,7 +137,8 @@ describe('a node killed with kill -9', { skip }, () => {
   // the killed node is live again on the others (the clients' default backoff, half listing B
   // next and half C). Printed, not asserted on; then one message per topic must reach them all.
   test(`${kClients} clients of a killed node are resumed on the others`, async (t) => {
-    const nodeA = await startA();
+    const nodeA = await cluster.startNode();
+    const [nodeB, nodeC] = cluster.nodes;
     const topics = Array.from({ length: 10 }, (_, k) => `cl.load.${k}`);
     const clients = [];
     const received = Array.from({ length: kClients }, () => []);

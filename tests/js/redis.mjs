@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { after, before } from 'node:test';
 
 import { Broker, freePort, sleep } from './broker.mjs';
 
@@ -110,4 +111,35 @@ export async function waitReady(broker, timeoutMs = kReadyTimeoutMs) {
 /** A herald node sharing `redis`, keeping history by `rule` (a --history value), not started. */
 export function clusterNode(redis, rule, flags = []) {
   return new Broker(['--redis', redis.url, '--history', rule, ...flags]);
+}
+
+/**
+ * Inside a describe(): a redis-server and `count` nodes sharing it (history by `rule`), each
+ * ready, started before the suite's tests; every node and Redis killed after them. `nodes` is
+ * filled in by the `before` hook; `startNode()` adds one more, ready, killed with the rest.
+ */
+export function suiteCluster(rule, count) {
+  const redis = new RedisServer();
+  const started = [];
+  const cluster = {
+    redis,
+    /** @type {Broker[]} */
+    nodes: [],
+    async startNode() {
+      const node = clusterNode(redis, rule);
+      started.push(node);
+      await node.start();
+      await waitReady(node);
+      return node;
+    },
+  };
+  before(async () => {
+    await redis.start(); // first: the nodes' flags name its port
+    for (let k = 0; k < count; ++k) cluster.nodes.push(await cluster.startNode());
+  });
+  after(() => {
+    for (const node of started) node.kill();
+    redis.close();
+  });
+  return cluster;
 }

@@ -1,22 +1,18 @@
 // HeraldClient: one WebSocket to one of a list of Herald brokers, kept open across failures.
-// It owns the connection state, reconnects with backoff, resubscribes from the last positions
-// seen, queues publishes while offline and hands each message to every subscription, each
-// isolated from the others. The wire format lives in codec.js, positions in positions.js.
+// It resubscribes from the last positions seen, queues publishes while offline and hands each
+// message to every subscription, each isolated from the others. The socket's life cycle
+// (opening, backoff, planned moves) lives in connection.js, the wire format in codec.js,
+// positions in positions.js.
 
 import { abortError, onCancel } from './abort.js';
-import { Rotation } from './backoff.js';
 import * as codec from './codec.js';
+import { Connection } from './connection.js';
 import { Emitter } from './emitter.js';
 import { HeraldError } from './errors.js';
 import { Positions } from './positions.js';
 import { Requests } from './requests.js';
 import { Route, Subscription, parseSubscribeOptions } from './subscription.js';
 import { isPattern, isValidPattern, isValidTopic, matches } from './topic.js';
-
-// PROTOCOL.md section 8: the server would refuse these again, so retrying needs a change.
-const kFinalCloseCodes = new Set([1002, 1007, 1008, 1009, 4001, 4003]);
-const kAuthCloseCodes = new Set([4001, 4003]);
-const kPlannedJitterMs = 1000; // PROTOCOL.md "reconnect": jitter_ms when the server gives none
 
 const kDefaults = {
   reconnect: true,
@@ -49,25 +45,11 @@ const kDefaults = {
 
 /** @extends {Emitter<HeraldEvents>} */
 export class HeraldClient extends Emitter {
-  #rotation;
   #options;
-  #WebSocket;
-  /** @type {Socket | null} */
-  #socket = null;
+  #connection;
   /** @type {ConnectionState} */
   #state = 'idle';
   #generation = 0; // connections opened so far
-  /** @type {ReturnType<typeof setTimeout> | undefined} */
-  #timer;
-  #token;
-  /** @type {string | undefined} */
-  #lastToken;
-  /** @type {string | undefined} a token the server closed with 4001/4003; retried once changed */
-  #refusedToken;
-  #userClosed = false;
-  #reopen = false; // connect() came while close() was under way
-  /** @type {{ due: boolean } | null} a planned move (the server's `reconnect`) under way */
-  #planned = null;
   #requests = new Requests();
   /** @type {Outgoing[]} publishes waiting for a connection */
   #offline = [];
@@ -85,15 +67,25 @@ export class HeraldClient extends Emitter {
     super();
     const list = typeof urls === 'string' ? [urls] : [...urls];
     if (list.length === 0) throw new TypeError('no server URL');
-    this.#rotation = new Rotation(list);
     this.#options = { ...kDefaults, ...options, random: options.random ?? Math.random };
     /** @type {WebSocketConstructor | undefined} */
     const WebSocket = options.WebSocket ?? globalThis.WebSocket;
     if (typeof WebSocket !== 'function') {
       throw new TypeError('no WebSocket: pass options.WebSocket (for example the ws package)');
     }
-    this.#WebSocket = WebSocket;
-    this.#token = options.token;
+    this.#connection = new Connection(
+      list,
+      { ...this.#options, WebSocket },
+      {
+        setState: (state) => this.#setState(state),
+        opened: (socket) => this.#onOpen(socket),
+        received: (data) => this.#onMessage(data),
+        lost: (close) => this.#onClose(close),
+        finished: (error, byCaller) => this.#finish(error, byCaller),
+        failed: (error) => this.emit('error', error),
+        reconnecting: (info) => this.emit('reconnecting', info),
+      },
+    );
   }
 
   /** @returns {ConnectionState} */
@@ -103,7 +95,7 @@ export class HeraldClient extends Emitter {
 
   /** The server URL in use, or tried next. */
   get url() {
-    return this.#rotation.url;
+    return this.#connection.url;
   }
 
   /**
@@ -121,18 +113,9 @@ export class HeraldClient extends Emitter {
    * @returns {Promise<void>}
    */
   connect(options = {}) {
-    if (this.#userClosed && this.#socket !== null) {
-      // close() is still under way: the old socket ends first, then this connects again.
-      this.#userClosed = false;
-      this.#reopen = true;
-      this.#setState('reconnecting');
-    }
+    if (this.#connection.reopenAfterClose()) this.#setState('reconnecting');
     const opened = this.#waitOpen(options);
-    if (this.#state === 'idle' || this.#state === 'closed') {
-      this.#userClosed = false;
-      this.#rotation.reset();
-      this.#open();
-    }
+    if (this.#state === 'idle' || this.#state === 'closed') this.#connection.start();
     return opened;
   }
 
@@ -149,15 +132,7 @@ export class HeraldClient extends Emitter {
 
   /** Closes for good (code 1000): no reconnect; queued and unacknowledged publishes reject. */
   close(code = 1000, reason = '') {
-    this.#userClosed = true;
-    this.#reopen = false;
-    clearTimeout(this.#timer);
-    this.#planned = null;
-    if (this.#socket !== null) {
-      this.#socket.close(code, reason);
-    } else {
-      this.#finish(new HeraldError('closed', 'closed by the caller'));
-    }
+    this.#connection.close(code, reason);
   }
 
   /**
@@ -215,9 +190,8 @@ export class HeraldClient extends Emitter {
     if (resend || !route.synced) {
       // Settled by the ack of the subscribe in flight, or of the one sent here.
       route.waiting.push(control);
-      if (resend && this.#socket !== null && this.#state === 'open') {
-        this.#sendSubscribe(this.#socket, route);
-      }
+      const socket = this.#connection.socket;
+      if (resend && socket !== null && this.#state === 'open') this.#sendSubscribe(socket, route);
     } else {
       control.settle({ complete: true });
     }
@@ -277,8 +251,8 @@ export class HeraldClient extends Emitter {
    * @returns {Promise<void>}
    */
   authenticate(token) {
-    this.#token = token;
-    const socket = this.#socket;
+    this.#connection.token = token;
+    const socket = this.#connection.socket;
     if (this.#state !== 'open' || socket === null) {
       return Promise.reject(new HeraldError('not_connected', 'not open'));
     }
@@ -319,56 +293,9 @@ export class HeraldClient extends Emitter {
     });
   }
 
-  async #open() {
-    this.#setState('connecting');
-    let url = this.#rotation.url;
-    /** @type {Socket} */
-    let socket;
-    try {
-      const token = typeof this.#token === 'function' ? await this.#token() : this.#token;
-      if (this.#userClosed) return this.#finish(new HeraldError('closed', 'closed by the caller'));
-      if (this.#refusedToken !== undefined && token === this.#refusedToken) {
-        return this.#finish(new HeraldError('unauthorized', 'the server refused the token'));
-      }
-      this.#lastToken = token;
-      if (token) url = withToken(url, token);
-      // Only ws takes a third argument; without the option every WebSocket is called alike.
-      const deflate = this.#options.perMessageDeflate;
-      socket = /** @type {Socket} */ (
-        deflate === undefined
-          ? new this.#WebSocket(url, 'herald.v1')
-          : new this.#WebSocket(url, 'herald.v1', { perMessageDeflate: deflate })
-      );
-    } catch (error) {
-      const reason = error instanceof Error ? error.message : String(error);
-      this.emit('error', error instanceof Error ? error : new HeraldError('socket_error', reason));
-      return this.#afterClose({ code: 1006, reason, wasClean: false });
-    }
-    this.#socket = socket;
-    socket.binaryType = 'arraybuffer';
-    const timeout = setTimeout(() => socket.close(), this.#options.connectTimeoutMs);
-    socket.onopen = () => {
-      clearTimeout(timeout);
-      this.#onOpen(socket);
-    };
-    socket.onmessage = (event) => this.#onMessage(event.data);
-    socket.onerror = (event) => {
-      const error = event.error instanceof Error ? event.error : null;
-      this.emit('error', error ?? new HeraldError('socket_error', event.message));
-    };
-    socket.onclose = (event) => {
-      clearTimeout(timeout);
-      if (this.#socket !== socket) return;
-      this.#socket = null;
-      this.#afterClose({ code: event.code, reason: event.reason, wasClean: event.wasClean });
-    };
-  }
-
   /** @param {Socket} socket */
   #onOpen(socket) {
     this.#generation += 1;
-    this.#rotation.reset();
-    this.#refusedToken = undefined;
     this.#setState('open');
     for (const route of this.#routes.values()) this.#sendSubscribe(socket, route);
     const offline = this.#offline.splice(0);
@@ -378,7 +305,7 @@ export class HeraldClient extends Emitter {
   }
 
   /** @param {CloseInfo} close */
-  #afterClose(close) {
+  #onClose(close) {
     this.#requests.lost(new HeraldError('connection_lost', 'connection closed before the ack'));
     for (const route of this.#routes.values()) {
       route.live = false;
@@ -387,71 +314,18 @@ export class HeraldClient extends Emitter {
       }
     }
     this.emit('close', close);
-    if (this.#userClosed) return this.#finish(new HeraldError('closed', 'closed by the caller'));
-    if (this.#reopen) {
-      this.#reopen = false;
-      this.#rotation.reset();
-      this.#open();
-      return;
-    }
-    const auth = kAuthCloseCodes.has(close.code);
-    if (auth) this.#refusedToken = this.#lastToken;
-    if (kFinalCloseCodes.has(close.code) && !(auth && typeof this.#token === 'function')) {
-      return this.#finish(
-        new HeraldError('closed', `closed by the server: ${close.code} ${close.reason}`),
-      );
-    }
-    if (this.#planned !== null) {
-      // A planned move is no failure: it goes on at the time it was given, however early the
-      // server closed.
-      this.#setState('reconnecting');
-      if (this.#planned.due) this.#movePlanned();
-      return;
-    }
-    const { reconnect, maxReconnectAttempts, backoffBaseMs, backoffCapMs } = this.#options;
-    if (!reconnect || this.#rotation.failures >= maxReconnectAttempts) {
-      return this.#finish(new HeraldError('closed', `connection closed: ${close.code}`));
-    }
-    const next = this.#rotation.failed(backoffBaseMs, backoffCapMs, this.#options.random);
-    this.#setState('reconnecting');
-    this.emit('reconnecting', { ...next, planned: false });
-    this.#timer = setTimeout(() => this.#open(), next.delay);
   }
 
   /**
-   * The server's `reconnect` message (PROTOCOL.md): close after `after_ms` plus a jitter in
-   * [0, jitter_ms] and connect to the next URL, keeping every position.
-   * @param {{ after_ms: number, jitter_ms?: number, reason?: string }} message
+   * @param {HeraldError} error
+   * @param {boolean} byCaller  close() ended it
    */
-  #planMove({ after_ms, jitter_ms = kPlannedJitterMs, reason }) {
-    if (this.#planned !== null) return;
-    const planned = { due: false };
-    this.#planned = planned;
-    const delay = after_ms + Math.floor(this.#options.random() * (jitter_ms + 1));
-    const url = this.#rotation.next; // moved to when the move starts: `url` is in use until then
-    this.emit('reconnecting', { attempt: 0, delay, url, planned: true, reason });
-    this.#timer = setTimeout(() => {
-      planned.due = true;
-      if (this.#socket !== null) this.#socket.close(1000, 'planned reconnect');
-      else this.#movePlanned();
-    }, delay);
-  }
-
-  #movePlanned() {
-    this.#planned = null;
-    this.#rotation.planned();
-    this.#open();
-  }
-
-  /** @param {HeraldError} error */
-  #finish(error) {
-    clearTimeout(this.#timer);
-    this.#planned = null;
+  #finish(error, byCaller) {
     for (const entry of this.#offline.splice(0)) entry.reject(error);
     // Subscriptions with a handler stay registered (a later connect() resubscribes them), but
     // no ack is coming for the ones still waiting. A loop over one ends: after close() as a
     // loop does, otherwise by throwing why.
-    const ending = this.#userClosed ? null : error;
+    const ending = byCaller ? null : error;
     for (const route of [...this.#routes.values()]) {
       for (const control of route.waiting.splice(0)) control.settle(error);
       for (const [subscription, control] of [...route.subscriptions]) {
@@ -470,7 +344,7 @@ export class HeraldClient extends Emitter {
   #sendPublish(entry) {
     const id = this.#requests.add({ kind: 'pub', entry });
     entry.id = id;
-    this.#socket?.send(entry.encode(id));
+    this.#connection.socket?.send(entry.encode(id));
   }
 
   /**
@@ -513,7 +387,7 @@ export class HeraldClient extends Emitter {
     }
     this.#routes.delete(route.pattern);
     this.#positions.prune([...this.#routes.keys()]);
-    const socket = this.#socket;
+    const socket = this.#connection.socket;
     if (this.#state !== 'open' || socket === null) return Promise.resolve();
     return new Promise((resolve) => {
       // A failure here leaves nothing to undo: the subscriptions are gone either way.
@@ -546,7 +420,7 @@ export class HeraldClient extends Emitter {
         return this.emit('recovery', message);
       }
       case 'reconnect':
-        return this.#planMove(message);
+        return this.#connection.planMove(message);
     }
   }
 
@@ -607,7 +481,7 @@ export class HeraldClient extends Emitter {
     if (request.kind === 'auth') return request.reject(error);
     if (request.kind === 'unsub') return request.resolve();
     const { route } = request;
-    const socket = this.#socket;
+    const socket = this.#connection.socket;
     if (message.code === 'no_history' && request.resumed) {
       // The topics no longer keep history: subscribe live and report what may be lost.
       for (const [topic, position] of this.#positions.historyTopics(route.pattern)) {
@@ -630,14 +504,4 @@ export class HeraldClient extends Emitter {
       this.#routes.delete(route.pattern);
     }
   }
-}
-
-/**
- * @param {string} url
- * @param {string} token
- */
-function withToken(url, token) {
-  const parsed = new URL(url);
-  parsed.searchParams.set('token', token);
-  return parsed.toString();
 }
