@@ -35,17 +35,6 @@ function deliveredTo(received) {
     );
 }
 
-// Broker limitation (the brief's "pattern recovery over Redis only knows topics the recovering
-// node has seen"; exact topics pass): a pattern resubscribed with from+epoch on a node that has
-// delivered none of its topics before gets a `gap` over the messages published while it moved,
-// even on the publisher's node. Replays::start_pattern replays only the topics
-// history_.matching() lists, and a node lists a topic only when it delivers it from Redis to
-// its own subscribers (Worker::deliver_clustered), not when it publishes it; the topics are
-// then introduced at their first live message (Replays::introduce), not at the `from`
-// position. With a subscriber of the pattern already on that node ("watched"), it passes.
-const kPatternTodo =
-  'broker: a pattern resubscribed with from+epoch on a node that delivered none of its topics yet gets a gap (issue 13)';
-
 describe('a node killed with kill -9', { skip }, () => {
   // B and C stay up through the file; every test starts its own A and kills it.
   const cluster = suiteCluster(kRule, 2);
@@ -66,7 +55,7 @@ describe('a node killed with kill -9', { skip }, () => {
       `${exact ? 'exact topics' : 'a pattern'}, publisher on ${publisherOnA ? 'A' : 'B'}, ` +
       `subscriber moves to ${toC ? 'C' : 'B'}${watched ? ' (watched there)' : ''}`;
     const name = `kill -9 of the subscriber's node mid-stream, ${how}: every acked message once`;
-    test(name, { todo: exact || watched ? false : kPatternTodo }, async (t) => {
+    test(name, async (t) => {
       const nodeA = await cluster.startNode();
       const [nodeB, nodeC] = cluster.nodes;
       const prefix =
