@@ -18,6 +18,7 @@
 #include <thread>
 #include <vector>
 
+#include "tests/broker/io/backend_fixture.h"
 #include "tests/broker/raw_socket.h"
 
 namespace herald::broker::io {
@@ -25,43 +26,22 @@ namespace {
 
 using net::raw_socket::read_some;
 
-class BackendTest : public ::testing::TestWithParam<BackendKind> {
+class BackendTest : public testing::BackendFixture {
  protected:
   void SetUp() override {
-    backend = make_backend(GetParam());
     BackendConfig config;
     config.file_slots = 4;
     config.recv_buffer_count = 8;
     config.recv_buffer_bytes = 4096;
     config.queue_entries = 64;
-    const common::Status status = backend->init(config);
-    ASSERT_TRUE(status.is_ok()) << status.message();
-    listen_fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ASSERT_EQ(bind(listen_fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)), 0);
-    ASSERT_EQ(listen(listen_fd, 16), 0);
-    socklen_t length = sizeof(address);
-    ASSERT_EQ(getsockname(listen_fd, reinterpret_cast<sockaddr*>(&address), &length), 0);
-    port = ntohs(address.sin_port);
-  }
-  void TearDown() override {
-    backend.reset();
-    for (int fd : clients) close(fd);
-    if (listen_fd >= 0) close(listen_fd);
+    start(config, 16);
   }
 
+  // With a receive timeout, so that a read of bytes that never come fails rather than hangs.
   int connect_client() {
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_port = htons(port);
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    EXPECT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)), 0);
+    const int fd = BackendFixture::connect_client();
     timeval timeout{5, 0};
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
-    clients.push_back(fd);
     return fd;
   }
 
@@ -108,10 +88,6 @@ class BackendTest : public ::testing::TestWithParam<BackendKind> {
 
   static constexpr uint64_t kAcceptTag = 1;
   static constexpr uint64_t kTickTag = 99;
-  std::unique_ptr<Backend> backend;
-  int listen_fd = -1;
-  uint16_t port = 0;
-  std::vector<int> clients;
   std::vector<Completion> seen;
 };
 
@@ -290,9 +266,7 @@ TEST_P(BackendTest, WakeReachesAnotherLoop) {
 
 INSTANTIATE_TEST_SUITE_P(Backends, BackendTest,
                          ::testing::Values(BackendKind::kUring, BackendKind::kEpoll),
-                         [](const ::testing::TestParamInfo<BackendKind>& param) {
-                           return param.param == BackendKind::kEpoll ? "Epoll" : "Uring";
-                         });
+                         testing::backend_name);
 
 }  // namespace
 }  // namespace herald::broker::io

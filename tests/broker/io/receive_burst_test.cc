@@ -2,9 +2,7 @@
 // io_uring backend keeps only partly in the kernel's ring: every byte arrives once and in
 // order, no buffer is handed out twice before it is recycled, and receives that find no
 // buffer (-ENOBUFS) succeed once re-armed, before and after an idle trim gives pages back.
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -19,6 +17,7 @@
 #include <vector>
 
 #include "broker/io/backend.h"
+#include "tests/broker/io/backend_fixture.h"
 
 namespace herald::broker::io {
 namespace {
@@ -30,36 +29,21 @@ constexpr size_t kBurstBytes = 3 * kBufferBytes + 100;  // per client and burst
 constexpr uint64_t kAcceptTag = 1ull << 40;
 constexpr uint64_t kTickTag = 2ull << 40;
 
-class ReceiveBurstTest : public ::testing::TestWithParam<BackendKind> {
+class ReceiveBurstTest : public testing::BackendFixture {
  protected:
   void SetUp() override {
-    backend = make_backend(GetParam());
     BackendConfig config;
     config.file_slots = kClients + 8;  // a full table would end the accept with -ENFILE
     config.recv_buffer_count = kBufferCount;
     config.recv_buffer_bytes = kBufferBytes;
     config.queue_entries = 256;
-    const common::Status status = backend->init(config);
-    ASSERT_TRUE(status.is_ok()) << status.message();
-    listen_fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ASSERT_EQ(bind(listen_fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)), 0);
-    ASSERT_EQ(listen(listen_fd, static_cast<int>(kClients)), 0);
-    socklen_t length = sizeof(address);
-    ASSERT_EQ(getsockname(listen_fd, reinterpret_cast<sockaddr*>(&address), &length), 0);
+    start(config, static_cast<int>(kClients));
+    if (HasFatalFailure()) return;
     for (uint32_t i = 0; i < kClients; ++i) {
-      int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-      ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)), 0);
-      clients.push_back(fd);
+      connect_client();
+      ASSERT_FALSE(HasFailure()) << "client " << i;
     }
     held.assign(kBufferCount, false);
-  }
-  void TearDown() override {
-    backend.reset();
-    for (int fd : clients) close(fd);
-    if (listen_fd >= 0) close(listen_fd);
   }
 
   // One loop tick as the worker runs it: wait, take every completion, then re-arm the
@@ -146,9 +130,6 @@ class ReceiveBurstTest : public ::testing::TestWithParam<BackendKind> {
     return true;
   }
 
-  std::unique_ptr<Backend> backend;
-  int listen_fd = -1;
-  std::vector<int> clients;
   std::map<uint32_t, std::string> received;  // by file slot, this burst's bytes
   std::vector<bool> held;                    // by buffer id: handed out and not recycled
   std::vector<uint16_t> taken;               // this batch's buffers, recycled after it
@@ -176,9 +157,7 @@ TEST_P(ReceiveBurstTest, EveryByteArrivesBeforeAndAfterAnIdleTrim) {
 
 INSTANTIATE_TEST_SUITE_P(Backends, ReceiveBurstTest,
                          ::testing::Values(BackendKind::kUring, BackendKind::kEpoll),
-                         [](const ::testing::TestParamInfo<BackendKind>& param) {
-                           return param.param == BackendKind::kEpoll ? "Epoll" : "Uring";
-                         });
+                         testing::backend_name);
 
 }  // namespace
 }  // namespace herald::broker::io
