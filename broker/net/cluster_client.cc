@@ -174,13 +174,7 @@ void ClusterClient::interest(std::string_view filter, bool on) {
       unfollowed_ = true;
       return;
     }
-    // A new feed learns where the topic stands now (TopicFeed, "Anchoring"); one a pattern
-    // already fed keeps its position.
-    auto [feed, created] = feeds_.try_emplace(std::string(filter), Feed{{}, shard, 0});
-    if (created) {
-      Sink sink(*this, feed->first, feed->second);
-      feed->second.feed.anchor(sink);
-    }
+    start_feed(filter, shard);
     return;
   }
   // A pattern's topics may live on any server.
@@ -188,6 +182,20 @@ void ClusterClient::interest(std::string_view filter, bool on) {
     request_interest({std::string(filter), true, on, shard});
   }
   if (!on) unfollowed_ = true;
+}
+
+void ClusterClient::follow(std::string_view topic) {
+  start_feed(topic, cl::shard_of(topic, static_cast<uint32_t>(links_.size())));
+}
+
+// A new feed learns where the topic stands now (TopicFeed, "Anchoring"); one already fed (by
+// a pattern, or an exact subscriber) keeps its position.
+void ClusterClient::start_feed(std::string_view topic, uint32_t shard) {
+  auto [feed, created] = feeds_.try_emplace(std::string(topic), Feed{{}, shard, 0});
+  if (created) {
+    Sink sink(*this, feed->first, feed->second);
+    feed->second.feed.anchor(sink);
+  }
 }
 
 void ClusterClient::request_interest(PendingInterest request) {

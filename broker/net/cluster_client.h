@@ -60,6 +60,12 @@ class ClusterClient final : public HistoryReads {
   // A subscriber of this worker started (on) or stopped following `filter`; counted, so
   // Redis hears only the first on and the last off.
   void interest(std::string_view filter, bool on);
+  // A pattern subscriber replays `topic` (a concrete topic the pattern matches) from Redis:
+  // its feed starts now, anchored at the topic's last number, as an exact subscribe's does.
+  // Else the feed would start at the first message the pattern's Redis subscription brings,
+  // which may come after messages that were published between the replay's read and that
+  // subscription taking effect, and nothing would notice them missing.
+  void follow(std::string_view topic);
   // Once per loop tick: every event the links sent, then wakes the links for what was queued.
   void tick();
   // HistoryReads: the replays' reads (PROTOCOL.md section 9) from the topic's stream in Redis,
@@ -99,6 +105,7 @@ class ClusterClient final : public HistoryReads {
                       cluster::RangeResult&& range);
   void on_reconnected(uint32_t shard);
   void request_interest(PendingInterest request);
+  void start_feed(std::string_view topic, uint32_t shard);
   // The idempotency tag of a publish with an id: a fresh one, or the tag of the same
   // connection's publish with the same id that was answered unavailable (its retry).
   [[nodiscard]] uint64_t idempotency_tag(const core::PublishRequest::Fields& fields, bool& retry);

@@ -248,6 +248,9 @@ class Worker final : private HttpRoutes::Publisher,
   void publish_stats(std::string_view topic, const std::string& json);
 
   // ClusterClient::Host and the readiness it drives (worker_cluster.cc).
+  // A pattern subscribe with several nodes: every topic with history it matches starts its
+  // feed now, before the replays read (ClusterClient::follow).
+  void follow_replayed_topics(std::string_view pattern);
   [[nodiscard]] bool has_subscribers(std::string_view topic) override;
   void deliver_clustered(std::string_view topic, uint64_t seq,
                          const cluster::ClusterMessage& message, bool own) override;
@@ -325,6 +328,7 @@ class Worker final : private HttpRoutes::Publisher,
   std::vector<StoragePause> storage_paused_;
   std::unique_ptr<ClusterClient> cluster_;        // null without --redis
   std::vector<const core::Subscription*> probe_;  // has_subscribers()' matches
+  std::vector<std::string> cluster_topics_;       // follow_replayed_topics()' matches
   std::unique_ptr<StatsPublisher> stats_;         // null until the first stats_tick()
   std::vector<core::TopicRate> busiest_;          // reused by each stats_tick()
   // TLS: null slot for a plain-only server.

@@ -28,6 +28,12 @@ void Worker::attach_cluster(const std::vector<cluster::RedisLink*>& links,
       std::make_unique<Replays>(config_, counters_, *history_, static_cast<Replays::Host&>(*this));
 }
 
+void Worker::follow_replayed_topics(std::string_view pattern) {
+  cluster_topics_.clear();
+  history_->matching(pattern, cluster_topics_);
+  for (const std::string& topic : cluster_topics_) cluster_->follow(topic);
+}
+
 bool Worker::has_subscribers(std::string_view topic) {
   probe_.clear();
   router_.match(topic, probe_);

@@ -81,6 +81,7 @@ void Worker::subscribe(Connection& connection, const pubsub::Command& command) {
   counters_.subscriptions.set(router_.subscription_count());
   connection.io.bad_commands = 0;
   if (history_ != nullptr && pubsub::is_pattern(command.topic)) {
+    if (cluster_ != nullptr) follow_replayed_topics(command.topic);
     replays_->end_pattern(connection, command.topic);
     replays_->start_pattern(connection, command, policy);  // the ack follows the recoveries
     return;
