@@ -55,7 +55,7 @@ void RedisLink::Loop::flush_publishes() {
   if (batch.empty()) return;
   std::vector<std::string> keys;
   std::vector<std::string> args;
-  keys.reserve(7 + 2 * batch.size());
+  keys.reserve(8 + 2 * batch.size());
   keys.emplace_back("herald:instance");
   // The idempotency buckets (herald.lua): a period is a quarter of the window; the current
   // one and the four before it are searched, the fifth before it is freed.
@@ -64,15 +64,16 @@ void RedisLink::Loop::flush_publishes() {
   const std::string bucket = "herald:idem:" + link.node_token_ + ":";
   for (int64_t back = 0; back <= 5; ++back) keys.push_back(bucket + std::to_string(period - back));
   keys.emplace_back("herald:topics");
-  // Each topic once (its keys, channel and retention), then each message with its topic's
-  // number: a batch is mostly a few busy topics.
-  std::vector<std::string_view> topics;
+  // Each topic once (its keys, channel and retention, from its first publish: one topic has
+  // one rule), then each message with its topic's number: a batch is mostly a few busy topics.
+  std::vector<const PublishRequest*> topics;
   std::vector<uint32_t> topic_of;
   topic_of.reserve(batch.size());
   for (const PublishRequest& r : batch) {
-    auto found = std::find(topics.begin(), topics.end(), r.topic);
+    auto found = std::find_if(topics.begin(), topics.end(),
+                              [&](const PublishRequest* t) { return t->topic == r.topic; });
     if (found == topics.end()) {
-      found = topics.insert(topics.end(), r.topic);
+      found = topics.insert(topics.end(), &r);
       const std::string tag = "herald:{" + r.topic + "}:";
       keys.push_back(tag + "state");
       keys.push_back(tag + "log");
@@ -84,12 +85,10 @@ void RedisLink::Loop::flush_publishes() {
   args.push_back(std::to_string(config.idempotency_ttl_ms + 2 * period_ms));
   args.push_back(topics_channel);
   args.push_back(topic_channel_prefix);
-  for (std::string_view topic : topics) {
-    const PublishRequest& first = *std::find_if(
-        batch.begin(), batch.end(), [&](const PublishRequest& r) { return r.topic == topic; });
-    args.emplace_back(topic);
-    args.push_back(std::to_string(first.history_count));
-    args.push_back(std::to_string(first.history_age_ms));
+  for (const PublishRequest* first : topics) {
+    args.push_back(first->topic);
+    args.push_back(std::to_string(first->history_count));
+    args.push_back(std::to_string(first->history_age_ms));
   }
   for (size_t i = 0; i < batch.size(); ++i) {
     PublishRequest& r = batch[i];
