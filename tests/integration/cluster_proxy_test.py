@@ -21,7 +21,7 @@ import unittest
 import harness  # first: it takes --herald PATH out of sys.argv
 import proxies
 import tls_pki
-from cluster_test import REDIS_CLI, REDIS_SERVER, ClusterTestCase, wait_readyz
+from cluster_harness import REDIS_CLI, REDIS_SERVER, ClusterTestCase, wait_readyz
 from harness import PubSubClient, sample, scrape, unique_topic
 
 WAIT_S = 10.0
